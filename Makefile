@@ -1,0 +1,124 @@
+# sockwatch — one plain Makefile. `make V=1` shows the commands.
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+DESTDIR ?=
+BUILD   ?= build
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+SAN     ?=
+PKGS    := libnl-3.0 jansson
+
+# pkg-config runs when make parses this file; the targets that install
+# packages first re-enter make so that it runs again afterwards.
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Werror
+HARDEN  := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+ALL_CFLAGS  = -std=gnu11 $(CFLAGS) $(WARN) $(HARDEN) $(SAN) $(PKG_CFLAGS) \
+              -MMD -MP
+ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(SAN) $(LDFLAGS)
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-6s %s\n' $(1) $(2)
+endif
+
+LIB_SRC   := common/log.c common/addr.c common/duration.c \
+             monitor/sockdiag.c monitor/proc.c
+CLI_SRC   := cli/sockout.c cli/table.c
+CLI_MAIN  := cli/main.c cli/sockets.c
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+BENCH_SRC := bench/nldump.c
+
+OBJ = $(BUILD)/obj
+LIB_OBJ   := $(LIB_SRC:%.c=$(OBJ)/%.o)
+CLI_OBJ   := $(CLI_SRC:%.c=$(OBJ)/%.o)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+LIBSW     := $(BUILD)/libsockwatch.a
+
+# Keep objects that only pattern rules name.
+.SECONDARY:
+
+.PHONY: all deps run test unit integration asan bench fuzz install clean
+
+all: $(BUILD)/sockwatch
+
+deps:
+	@scripts/install-deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	./$(BUILD)/sockwatch listeners
+
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(BENCH_BIN)
+	@$(MAKE) --no-print-directory unit integration
+
+unit: $(UNIT_BIN)
+	@tests/run-unit.sh $(UNIT_BIN)
+
+integration: $(BUILD)/sockwatch
+	@tests/integration/run.sh $(BUILD)
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan CFLAGS='-O1 -g' \
+	    SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
+	    unit integration
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	bench/sockets.sh $(BUILD)
+
+$(OBJ)/%.o: %.c
+	$(call msg,CC,$<)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBSW): $(LIB_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/sockwatch: $(CLI_MAIN:%.c=$(OBJ)/%.o) $(CLI_OBJ) $(LIBSW)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(CLI_OBJ) $(LIBSW)
+	$(call msg,LD,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/bench/%: $(OBJ)/bench/%.o
+	$(call msg,LD,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+# libFuzzer targets: clang only, with ASan and UBSan.
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
+               $(PKG_CFLAGS)
+fuzz: $(FUZZ_BIN)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	$(call msg,FUZZ,$@)
+	@mkdir -p $(dir $@)
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(BUILD)/sockwatch $(DESTDIR)$(BINDIR)/sockwatch
+	install -m 0644 docs/sockwatch.8 $(DESTDIR)$(MANDIR)/man8/sockwatch.8
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,18 @@
+/* The sockwatch command-line client: subcommands and shared exit codes. */
+#ifndef SW_CLI_H
+#define SW_CLI_H
+
+#define EXIT_OK		0
+#define EXIT_FAIL	1	/* the request failed (netlink, I/O, ...) */
+#define EXIT_USAGE	2	/* bad option or value */
+#define EXIT_NODAEMON	3	/* the daemon is not running */
+
+/* Each subcommand gets argv with argv[0] set to its own name. */
+int cmd_sockets(int argc, char **argv);
+int cmd_listeners(int argc, char **argv);
+
+/* Print "sockwatch: CMD: msg" and return EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

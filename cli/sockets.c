@@ -1,0 +1,283 @@
+/* sockwatch sockets / sockwatch listeners: straight from the kernel. */
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/addr.h"
+#include "../monitor/proc.h"
+#include "../monitor/sockdiag.h"
+#include "cli.h"
+#include "sockout.h"
+
+/* ss's default: connected sockets only. */
+#define STATES_CONNECTED (SOCKDIAG_STATES_ALL & ~((1U << TCP_LISTEN) | \
+	(1U << TCP_CLOSE) | (1U << TCP_TIME_WAIT) | (1U << TCP_SYN_RECV) | \
+	(1U << 12)))
+#define STATES_LISTENING ((1U << TCP_LISTEN) | (1U << TCP_CLOSE))
+
+enum {
+	OPT_STATE = 256, OPT_PORT, OPT_PEER, OPT_DIRECT, OPT_JSON,
+};
+
+struct sockets_args {
+	struct sockdiag_query q;
+	struct sockout_opts out;
+	int json;
+	int processes;
+};
+
+static const char sockets_help[] =
+    "usage: sockwatch sockets [-tux46lape] [--state NAME]... [--port N]\n"
+    "                         [--peer ADDR[/LEN]] [--direct] [--json]\n"
+    "  -t, --tcp         TCP sockets         -4   IPv4 only\n"
+    "  -u, --udp         UDP sockets         -6   IPv6 only\n"
+    "  -x, --unix        UNIX sockets        (default: TCP and UDP)\n"
+    "  -l, --listening   only listening (TCP) and unconnected (UDP) sockets\n"
+    "  -a, --all         listening and non-listening sockets\n"
+    "  -p, --processes   show the processes that hold each socket\n"
+    "  -e, --extended    show uid, inode, cookie and bound interface\n"
+    "      --state NAME  only this TCP state (repeatable): established,\n"
+    "                    syn-sent, syn-recv, fin-wait-1, fin-wait-2,\n"
+    "                    time-wait, close, close-wait, last-ack, listen,\n"
+    "                    closing, unconn\n"
+    "      --port N      local or remote port is N\n"
+    "      --peer CIDR   remote address is inside CIDR\n"
+    "      --direct      ask the kernel directly (the only path for now)\n"
+    "      --json        one JSON array\n";
+
+static const char listeners_help[] =
+    "usage: sockwatch listeners [-tu46] [--port N] [--direct] [--json]\n"
+    "  Every listening TCP socket and every bound, unconnected UDP socket,\n"
+    "  with the processes that hold it.\n"
+    "  -t, --tcp  -u, --udp  -4  -6  --port N  --direct  --json\n";
+
+static int
+parse_port(const char *cmd, const char *s, int *ret_port)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || v < 0 || v > 65535 ||
+	    strspn(s, "0123456789") != strlen(s))
+		return cli_usage_error(cmd, "invalid --port '%s': "
+		    "expected 0-65535", s);
+	*ret_port = (int)v;
+	return 0;
+}
+
+static int
+sockets_parse(int argc, char **argv, int listeners, struct sockets_args *a)
+{
+	static const struct option sockets_long[] = {
+		{ "tcp", no_argument, NULL, 't' },
+		{ "udp", no_argument, NULL, 'u' },
+		{ "unix", no_argument, NULL, 'x' },
+		{ "listening", no_argument, NULL, 'l' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "processes", no_argument, NULL, 'p' },
+		{ "extended", no_argument, NULL, 'e' },
+		{ "state", required_argument, NULL, OPT_STATE },
+		{ "port", required_argument, NULL, OPT_PORT },
+		{ "peer", required_argument, NULL, OPT_PEER },
+		{ "direct", no_argument, NULL, OPT_DIRECT },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct option listeners_long[] = {
+		{ "tcp", no_argument, NULL, 't' },
+		{ "udp", no_argument, NULL, 'u' },
+		{ "port", required_argument, NULL, OPT_PORT },
+		{ "direct", no_argument, NULL, OPT_DIRECT },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cmd = argv[0];
+	uint32_t states = 0, mask;
+	int c, listening = 0, all = 0;
+
+	memset(a, 0, sizeof(*a));
+	a->q.port = -1;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv,
+	    listeners ? ":tu46h" : ":tux46lapeh",
+	    listeners ? listeners_long : sockets_long, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			a->q.protos |= SOCKDIAG_TCP;
+			break;
+		case 'u':
+			a->q.protos |= SOCKDIAG_UDP;
+			break;
+		case 'x':
+			a->q.protos |= SOCKDIAG_UNIX;
+			break;
+		case '4':
+			a->q.families |= SOCKDIAG_INET4;
+			break;
+		case '6':
+			a->q.families |= SOCKDIAG_INET6;
+			break;
+		case 'l':
+			listening = 1;
+			break;
+		case 'a':
+			all = 1;
+			break;
+		case 'p':
+			a->processes = 1;
+			break;
+		case 'e':
+			a->out.extended = 1;
+			break;
+		case OPT_STATE:
+			if (sockdiag_state_parse(optarg, &mask) < 0)
+				return cli_usage_error(cmd, "unknown state "
+				    "'%s' (see 'sockwatch %s -h')", optarg,
+				    cmd);
+			states |= mask;
+			break;
+		case OPT_PORT:
+			if (parse_port(cmd, optarg, &a->q.port) != 0)
+				return EXIT_USAGE;
+			break;
+		case OPT_PEER:
+			if (cidr_parse(optarg, &a->q.peer) < 0)
+				return cli_usage_error(cmd, "invalid --peer "
+				    "'%s': expected an address or CIDR",
+				    optarg);
+			a->q.has_peer = true;
+			break;
+		case OPT_DIRECT:
+			break;
+		case OPT_JSON:
+			a->json = 1;
+			break;
+		case 'h':
+			fputs(listeners ? listeners_help : sockets_help,
+			    stdout);
+			exit(EXIT_OK);
+		case ':':
+			return cli_usage_error(cmd, "option '%s' needs a "
+			    "value", argv[optind - 1]);
+		default:
+			if (optopt != 0)
+				return cli_usage_error(cmd, "unknown option "
+				    "'-%c'", optopt);
+			return cli_usage_error(cmd, "unknown option '%s'",
+			    argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(cmd, "unexpected argument '%s'",
+		    argv[optind]);
+	if (a->q.protos == 0)
+		a->q.protos = SOCKDIAG_TCP | SOCKDIAG_UDP;
+	if (a->q.families == 0)
+		a->q.families = SOCKDIAG_INET4 | SOCKDIAG_INET6;
+	if (listeners) {
+		a->q.states = STATES_LISTENING;
+		a->processes = 1;
+		a->out.view = SOCKOUT_LISTENERS;
+	} else if (states != 0)
+		a->q.states = states;
+	else if (all)
+		a->q.states = SOCKDIAG_STATES_ALL;
+	else if (listening)
+		a->q.states = STATES_LISTENING;
+	else
+		a->q.states = STATES_CONNECTED;
+	return 0;
+}
+
+/* The audit view: TCP in LISTEN, UDP bound and unconnected. */
+static void
+keep_listeners(struct socklist *l)
+{
+	size_t i, n = 0;
+	const struct sock_info *s;
+
+	for (i = 0; i < l->n; i++) {
+		s = &l->v[i];
+		if (s->proto == IPPROTO_TCP && s->state != TCP_LISTEN)
+			continue;
+		if (s->proto == IPPROTO_UDP &&
+		    (s->state != TCP_CLOSE || s->lport == 0))
+			continue;
+		l->v[n++] = *s;
+	}
+	l->n = n;
+}
+
+static int
+sockets_run(int argc, char **argv, int listeners)
+{
+	struct sockets_args a;
+	struct socklist l = { 0 };
+	struct procmap *pm = NULL;
+	struct sockdiag *sd = NULL;
+	int r, ret = EXIT_FAIL;
+
+	if ((r = sockets_parse(argc, argv, listeners, &a)) != 0)
+		return r;
+	if ((r = sockdiag_open(&sd)) < 0) {
+		fprintf(stderr, "sockwatch: cannot open a sock_diag netlink "
+		    "socket: %s\n", strerror(-r));
+		return EXIT_FAIL;
+	}
+	if ((r = sockdiag_dump(sd, &a.q, &l)) < 0) {
+		fprintf(stderr, "sockwatch: %s\n", sockdiag_error(sd));
+		goto out;
+	}
+	if (listeners)
+		keep_listeners(&l);
+	if (a.processes) {
+		if ((r = procmap_build("/proc", &pm)) < 0) {
+			fprintf(stderr, "sockwatch: cannot read /proc: %s\n",
+			    strerror(-r));
+			goto out;
+		}
+		if (procmap_denied(pm) > 0)
+			fprintf(stderr, "sockwatch: process attribution is "
+			    "partial: no permission to read the file "
+			    "descriptors of %zu processes%s\n",
+			    procmap_denied(pm), geteuid() == 0 ? "" :
+			    " (run as root)");
+		a.out.procs = pm;
+	}
+	r = a.json ? sockout_json(stdout, &l, &a.out) :
+	    sockout_text(stdout, &l, &a.out);
+	if (r == 0 && fflush(stdout) == EOF)
+		r = -EIO;
+	if (r < 0) {
+		fprintf(stderr, "sockwatch: cannot write the output: %s\n",
+		    strerror(-r));
+		goto out;
+	}
+	ret = EXIT_OK;
+out:
+	procmap_free(pm);
+	socklist_free(&l);
+	sockdiag_close(sd);
+	return ret;
+}
+
+int
+cmd_sockets(int argc, char **argv)
+{
+	return sockets_run(argc, argv, 0);
+}
+
+int
+cmd_listeners(int argc, char **argv)
+{
+	return sockets_run(argc, argv, 1);
+}

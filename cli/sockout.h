@@ -1,0 +1,32 @@
+/* Renderers for socket lists: an aligned table, or a JSON array. */
+#ifndef SW_SOCKOUT_H
+#define SW_SOCKOUT_H
+
+#include <stdio.h>
+
+#include "../monitor/proc.h"
+#include "../monitor/sockdiag.h"
+
+enum sockout_view {
+	SOCKOUT_SOCKETS,		/* like ss: one connection per line */
+	SOCKOUT_LISTENERS,		/* the audit view */
+};
+
+struct sockout_opts {
+	enum sockout_view view;
+	int extended;			/* uid, inode, cookie, interface */
+	const struct procmap *procs;	/* NULL: no process column */
+};
+
+int sockout_text(FILE *f, const struct socklist *l,
+    const struct sockout_opts *o);
+int sockout_json(FILE *f, const struct socklist *l,
+    const struct sockout_opts *o);
+
+/* Printable form of a UNIX socket path: abstract names start with '@',
+ * other bytes outside printable ASCII become \xNN. Returns buf. */
+char *sockout_path(const struct sock_info *s, char *buf, size_t len);
+/* Printable form of any untrusted string (process names). */
+char *sockout_escape(const char *in, size_t inlen, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,174 @@
+#include "addr.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+int
+addr_parse(const char *s, struct addr *ret_addr)
+{
+	struct addr a;
+
+	memset(&a, 0, sizeof(a));
+	if (s == NULL || *s == '\0')
+		return -EINVAL;
+	if (strchr(s, ':') != NULL) {
+		if (inet_pton(AF_INET6, s, &a.u.v6) != 1)
+			return -EINVAL;
+		a.family = AF_INET6;
+	} else {
+		if (inet_pton(AF_INET, s, &a.u.v4) != 1)
+			return -EINVAL;
+		a.family = AF_INET;
+	}
+	*ret_addr = a;
+	return 0;
+}
+
+static unsigned int
+addr_bits(const struct addr *a)
+{
+	return a->family == AF_INET ? 32 : 128;
+}
+
+/* Clear every bit at and after position len. */
+static void
+addr_mask(struct addr *a, unsigned int len)
+{
+	unsigned int nbytes = addr_bits(a) / 8, i;
+
+	for (i = 0; i < nbytes; i++) {
+		if (len >= (i + 1) * 8)
+			continue;
+		if (len <= i * 8)
+			a->u.bytes[i] = 0;
+		else
+			a->u.bytes[i] &= (uint8_t)(0xff << (8 - (len - i * 8)));
+	}
+}
+
+int
+cidr_parse(const char *s, struct cidr *ret_cidr)
+{
+	char buf[ADDR_STRLEN];
+	const char *slash, *p;
+	struct cidr c;
+	unsigned long len = 0;
+	size_t alen;
+
+	if (s == NULL)
+		return -EINVAL;
+	slash = strchr(s, '/');
+	alen = slash ? (size_t)(slash - s) : strlen(s);
+	if (alen == 0 || alen >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, alen);
+	buf[alen] = '\0';
+	memset(&c, 0, sizeof(c));
+	if (addr_parse(buf, &c.addr) != 0)
+		return -EINVAL;
+	if (slash == NULL) {
+		c.len = addr_bits(&c.addr);
+	} else {
+		p = slash + 1;
+		if (*p == '\0' || strlen(p) > 3)
+			return -EINVAL;
+		for (; *p != '\0'; p++) {
+			if (*p < '0' || *p > '9')
+				return -EINVAL;
+			len = len * 10 + (unsigned long)(*p - '0');
+		}
+		if (len > addr_bits(&c.addr))
+			return -EINVAL;
+		c.len = (unsigned int)len;
+	}
+	addr_mask(&c.addr, c.len);
+	*ret_cidr = c;
+	return 0;
+}
+
+void
+addr_from_raw(struct addr *ret_addr, int family, const void *raw)
+{
+	memset(ret_addr, 0, sizeof(*ret_addr));
+	ret_addr->family = (sa_family_t)family;
+	memcpy(ret_addr->u.bytes, raw, family == AF_INET ? 4 : 16);
+}
+
+char *
+addr_format(const struct addr *a, char *buf, size_t len)
+{
+	if (inet_ntop(a->family, a->u.bytes, buf, (socklen_t)len) == NULL)
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+char *
+addr_format_port(const struct addr *a, uint16_t port, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN], portstr[8];
+
+	addr_format(a, host, sizeof(host));
+	if (port == 0)
+		snprintf(portstr, sizeof(portstr), "*");
+	else
+		snprintf(portstr, sizeof(portstr), "%u", port);
+	if (a->family == AF_INET6)
+		snprintf(buf, len, "[%s]:%s", host, portstr);
+	else
+		snprintf(buf, len, "%s:%s", host, portstr);
+	return buf;
+}
+
+char *
+cidr_format(const struct cidr *c, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	snprintf(buf, len, "%s/%u", addr_format(&c->addr, host, sizeof(host)),
+	    c->len);
+	return buf;
+}
+
+bool
+addr_is_any(const struct addr *a)
+{
+	static const uint8_t zero[16];
+
+	return memcmp(a->u.bytes, zero, a->family == AF_INET ? 4 : 16) == 0;
+}
+
+bool
+addr_is_loopback(const struct addr *a)
+{
+	if (a->family == AF_INET)
+		return a->u.bytes[0] == 127;
+	if (IN6_IS_ADDR_LOOPBACK(&a->u.v6))
+		return true;
+	return IN6_IS_ADDR_V4MAPPED(&a->u.v6) && a->u.bytes[12] == 127;
+}
+
+bool
+addr_equal(const struct addr *a, const struct addr *b)
+{
+	return a->family == b->family &&
+	    memcmp(a->u.bytes, b->u.bytes, a->family == AF_INET ? 4 : 16) == 0;
+}
+
+bool
+cidr_contains(const struct cidr *c, const struct addr *a)
+{
+	struct addr m = *a;
+
+	if (c->addr.family == AF_INET && a->family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&a->u.v6)) {
+		memset(&m, 0, sizeof(m));
+		m.family = AF_INET;
+		memcpy(m.u.bytes, a->u.bytes + 12, 4);
+	}
+	if (m.family != c->addr.family)
+		return false;
+	addr_mask(&m, c->len);
+	return addr_equal(&m, &c->addr);
+}

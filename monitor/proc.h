@@ -1,0 +1,34 @@
+/* Socket inode -> owning processes, from one pass over /proc/[pid]/fd. */
+#ifndef SW_PROC_H
+#define SW_PROC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define PROC_COMM_MAX 16
+
+struct proc_owner {
+	pid_t pid;
+	int fd;
+	const char *comm;		/* valid while the map lives */
+};
+
+struct procmap;
+
+/* Walk root ("/proc" normally) once. Processes whose fd directory cannot
+ * be read for lack of privilege are counted, not fatal. 0 or -errno. */
+int procmap_build(const char *root, struct procmap **ret_map);
+void procmap_free(struct procmap *pm);
+
+/* Fill up to max owners of the socket with this inode; returns how many
+ * processes hold it (may exceed max). */
+size_t procmap_lookup(const struct procmap *pm, uint32_t inode,
+    struct proc_owner *ret_owners, size_t max);
+
+/* How many processes could not be inspected (EACCES/EPERM). */
+size_t procmap_denied(const struct procmap *pm);
+/* How many socket file descriptors were found. */
+size_t procmap_count(const struct procmap *pm);
+
+#endif

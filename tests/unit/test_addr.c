@@ -1,0 +1,198 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "../../common/addr.h"
+#include "../../common/duration.h"
+
+static void
+test_addr_parse_good(void **state)
+{
+	char buf[ADDR_STRLEN];
+	struct addr a;
+
+	(void)state;
+	assert_int_equal(addr_parse("198.18.0.1", &a), 0);
+	assert_int_equal(a.family, AF_INET);
+	assert_string_equal(addr_format(&a, buf, sizeof(buf)), "198.18.0.1");
+	assert_int_equal(addr_parse("2001:DB8::1", &a), 0);
+	assert_int_equal(a.family, AF_INET6);
+	assert_string_equal(addr_format(&a, buf, sizeof(buf)), "2001:db8::1");
+	assert_int_equal(addr_parse("::", &a), 0);
+	assert_true(addr_is_any(&a));
+	assert_int_equal(addr_parse("::ffff:127.0.0.1", &a), 0);
+	assert_true(addr_is_loopback(&a));
+}
+
+static void
+test_addr_parse_bad(void **state)
+{
+	static const char *const bad[] = {
+		"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1.2.3.4 ", " 1.2.3.4",
+		"01.2.3.4", "1.2.3.-4", "2001:db8:::1", "2001:db8::g",
+		"[2001:db8::1]", "1.2.3.4/24", "fe80::1%eth0", "localhost",
+		"1:2:3:4:5:6:7:8:9", "::1::", "0x7f.0.0.1",
+	};
+	struct addr a;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(addr_parse(bad[i], &a), -EINVAL);
+	assert_int_equal(addr_parse(NULL, &a), -EINVAL);
+}
+
+static void
+test_addr_format_port(void **state)
+{
+	char buf[ADDR_STRLEN];
+	struct addr a;
+
+	(void)state;
+	assert_int_equal(addr_parse("198.18.0.1", &a), 0);
+	assert_string_equal(addr_format_port(&a, 80, buf, sizeof(buf)),
+	    "198.18.0.1:80");
+	assert_string_equal(addr_format_port(&a, 0, buf, sizeof(buf)),
+	    "198.18.0.1:*");
+	assert_int_equal(addr_parse("2001:db8::5", &a), 0);
+	assert_string_equal(addr_format_port(&a, 65535, buf, sizeof(buf)),
+	    "[2001:db8::5]:65535");
+}
+
+static void
+test_cidr_parse(void **state)
+{
+	char buf[ADDR_STRLEN];
+	struct cidr c;
+
+	(void)state;
+	assert_int_equal(cidr_parse("198.18.0.0/15", &c), 0);
+	assert_int_equal(c.len, 15);
+	assert_string_equal(cidr_format(&c, buf, sizeof(buf)),
+	    "198.18.0.0/15");
+	/* Host bits are cleared. */
+	assert_int_equal(cidr_parse("198.19.7.9/16", &c), 0);
+	assert_string_equal(cidr_format(&c, buf, sizeof(buf)),
+	    "198.19.0.0/16");
+	assert_int_equal(cidr_parse("198.18.0.7", &c), 0);
+	assert_int_equal(c.len, 32);
+	assert_int_equal(cidr_parse("2001:db8:ffff::1/33", &c), 0);
+	assert_string_equal(cidr_format(&c, buf, sizeof(buf)),
+	    "2001:db8:8000::/33");
+	assert_int_equal(cidr_parse("::/0", &c), 0);
+	assert_int_equal(c.len, 0);
+	assert_int_equal(cidr_parse("2001:db8::1", &c), 0);
+	assert_int_equal(c.len, 128);
+}
+
+static void
+test_cidr_parse_bad(void **state)
+{
+	static const char *const bad[] = {
+		"", "/", "/24", "198.18.0.0/", "198.18.0.0/33", "198.18.0.0/-1",
+		"198.18.0.0/+8", "198.18.0.0/8x", "198.18.0.0/ 8",
+		"198.18.0.0/1000", "2001:db8::/129", "2001:db8::/24/24",
+		"198.18.0.0//24", "nonsense/8",
+		"198.18.000000000000000000000000000000000000000000000000000000000"
+		"00000000000000000.1/8",
+	};
+	struct cidr c;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(cidr_parse(bad[i], &c), -EINVAL);
+}
+
+static void
+test_cidr_contains(void **state)
+{
+	struct cidr c;
+	struct addr a;
+
+	(void)state;
+	assert_int_equal(cidr_parse("198.18.0.0/15", &c), 0);
+	assert_int_equal(addr_parse("198.19.255.255", &a), 0);
+	assert_true(cidr_contains(&c, &a));
+	assert_int_equal(addr_parse("198.20.0.0", &a), 0);
+	assert_false(cidr_contains(&c, &a));
+	/* A v4-mapped v6 peer matches the IPv4 prefix. */
+	assert_int_equal(addr_parse("::ffff:198.18.1.2", &a), 0);
+	assert_true(cidr_contains(&c, &a));
+	assert_int_equal(addr_parse("2001:db8::1", &a), 0);
+	assert_false(cidr_contains(&c, &a));
+	assert_int_equal(cidr_parse("2001:db8::/32", &c), 0);
+	assert_true(cidr_contains(&c, &a));
+	assert_int_equal(addr_parse("2001:db9::1", &a), 0);
+	assert_false(cidr_contains(&c, &a));
+	assert_int_equal(cidr_parse("0.0.0.0/0", &c), 0);
+	assert_int_equal(addr_parse("203.0.113.1", &a), 0);
+	assert_true(cidr_contains(&c, &a));
+}
+
+static void
+test_duration_parse(void **state)
+{
+	static const struct {
+		const char *in;
+		uint64_t ms;
+	} good[] = {
+		{ "30s", 30000 }, { "10m", 600000 }, { "1h", 3600000 },
+		{ "7d", 604800000 }, { "1w", 604800000 }, { "250ms", 250 },
+		{ "1h30m", 5400000 }, { "0s", 0 }, { "45", 45000 },
+		{ "1d12h", 129600000 },
+	};
+	static const char *const bad[] = {
+		"", "s", "10x", "-5s", "1.5h", "5 s", " 5s", "5s ",
+		"1h30", "h1", "10mss", "99999999999999999999s",
+		"18446744073709551615d",
+	};
+	uint64_t ms;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(duration_parse(good[i].in, &ms), 0);
+		assert_int_equal(ms, good[i].ms);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_true(duration_parse(bad[i], &ms) < 0);
+	}
+}
+
+static void
+test_duration_format(void **state)
+{
+	char buf[32];
+
+	(void)state;
+	assert_string_equal(duration_format(0, buf, sizeof(buf)), "0s");
+	assert_string_equal(duration_format(5400000, buf, sizeof(buf)),
+	    "1h30m");
+	assert_string_equal(duration_format(604800000, buf, sizeof(buf)),
+	    "7d");
+	assert_string_equal(duration_format(1250, buf, sizeof(buf)),
+	    "1s250ms");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_addr_parse_good),
+		cmocka_unit_test(test_addr_parse_bad),
+		cmocka_unit_test(test_addr_format_port),
+		cmocka_unit_test(test_cidr_parse),
+		cmocka_unit_test(test_cidr_parse_bad),
+		cmocka_unit_test(test_cidr_contains),
+		cmocka_unit_test(test_duration_parse),
+		cmocka_unit_test(test_duration_format),
+	};
+
+	return cmocka_run_group_tests_name("addr", tests, NULL, NULL);
+}
