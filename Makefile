@@ -10,17 +10,21 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 SAN     ?=
 PKGS    := libnl-3.0 jansson
+DPKGS   := inih sqlite3 libmicrohttpd libsystemd
 
 # pkg-config runs when make parses this file; the targets that install
 # packages first re-enter make so that it runs again afterwards.
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+DPKG_CFLAGS := $(shell pkg-config --cflags $(DPKGS) 2>/dev/null)
+DPKG_LIBS   := $(shell pkg-config --libs $(DPKGS) 2>/dev/null)
 
 WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Werror
 HARDEN  := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 ALL_CFLAGS  = -std=gnu11 $(CFLAGS) $(WARN) $(HARDEN) $(SAN) $(PKG_CFLAGS) \
+              $(DPKG_CFLAGS) \
               -MMD -MP
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(SAN) $(LDFLAGS)
 
@@ -33,7 +37,10 @@ msg = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
 LIB_SRC   := common/log.c common/addr.c common/duration.c \
+             common/evloop.c common/timeutil.c \
              monitor/sockdiag.c monitor/proc.c
+# What only the daemon (and the CLI's daemon-side helpers) need.
+DLIB_SRC  := $(wildcard policy/*.c exporter/*.c)
 CLI_SRC   := cli/sockout.c cli/table.c
 CLI_MAIN  := cli/main.c cli/sockets.c
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
@@ -41,10 +48,12 @@ BENCH_SRC := bench/nldump.c
 
 OBJ = $(BUILD)/obj
 LIB_OBJ   := $(LIB_SRC:%.c=$(OBJ)/%.o)
+DLIB_OBJ  := $(DLIB_SRC:%.c=$(OBJ)/%.o)
 CLI_OBJ   := $(CLI_SRC:%.c=$(OBJ)/%.o)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 LIBSW     := $(BUILD)/libsockwatch.a
+LIBSWD    := $(BUILD)/libsockwatchd.a
 
 # Keep objects that only pattern rules name.
 .SECONDARY:
@@ -88,16 +97,26 @@ $(LIBSW): $(LIB_OBJ)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+$(LIBSWD): $(DLIB_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
 $(BUILD)/sockwatch: $(CLI_MAIN:%.c=$(OBJ)/%.o) $(CLI_OBJ) $(LIBSW)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(CLI_OBJ) $(LIBSW)
+$(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(CLI_OBJ) $(LIBSWD) $(LIBSW)
 	$(call msg,LD,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DPKG_LIBS) $(PKG_LIBS) $(CMOCKA_LIBS)
 
 $(BUILD)/bench/%: $(OBJ)/bench/%.o
+	$(call msg,LD,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+# Test helpers, e.g. tests/tools/nlcapture.c -> $(BUILD)/tools/nlcapture.
+$(BUILD)/tools/%: $(OBJ)/tests/tools/%.o
 	$(call msg,LD,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^

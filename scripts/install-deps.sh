@@ -6,11 +6,12 @@ set -euo pipefail
 pkgs=(
 	# build
 	gcc make pkg-config
-	libnl-3-dev libjansson-dev
+	libnl-3-dev libjansson-dev libinih-dev libsqlite3-dev
+	libmicrohttpd-dev libsystemd-dev
 	# unit tests and fuzzing
 	libcmocka-dev clang libclang-rt-14-dev
 	# integration tests and benchmarks
-	iproute2 python3 procps hyperfine
+	iproute2 python3 procps hyperfine curl sqlite3 prometheus
 )
 
 missing=()
