@@ -36,23 +36,23 @@ static const char sockets_help[] =
     "  -t, --tcp         TCP sockets         -4   IPv4 only\n"
     "  -u, --udp         UDP sockets         -6   IPv6 only\n"
     "  -x, --unix        UNIX sockets        (default: TCP and UDP)\n"
-    "  -l, --listening   only listening (TCP) and unconnected (UDP) sockets\n"
+    "  -l, --listening   only listening and unconnected sockets\n"
     "  -a, --all         listening and non-listening sockets\n"
     "  -p, --processes   show the processes that hold each socket\n"
     "  -e, --extended    show uid, inode, cookie and bound interface\n"
-    "      --state NAME  only this TCP state (repeatable): established,\n"
+    "      --state NAME  only sockets in this state (repeatable): established,\n"
     "                    syn-sent, syn-recv, fin-wait-1, fin-wait-2,\n"
     "                    time-wait, close, close-wait, last-ack, listen,\n"
     "                    closing, unconn\n"
     "      --port N      local or remote port is N\n"
-    "      --peer CIDR   remote address is inside CIDR\n"
+    "      --peer ADDR[/LEN]  remote address is inside this prefix\n"
     "      --direct      ask the kernel directly (the only path for now)\n"
     "      --json        one JSON array\n";
 
 static const char listeners_help[] =
-    "usage: sockwatch listeners [-tu46] [--port N] [--direct] [--json]\n"
+    "usage: sockwatch listeners [-tu46p] [--port N] [--direct] [--json]\n"
     "  Every listening TCP socket and every bound, unconnected UDP socket,\n"
-    "  with the processes that hold it.\n"
+    "  always with the processes that hold it (-p is accepted and implied).\n"
     "  -t, --tcp  -u, --udp  -4  -6  --port N  --direct  --json\n";
 
 static int
@@ -94,6 +94,7 @@ sockets_parse(int argc, char **argv, int listeners, struct sockets_args *a)
 		{ "tcp", no_argument, NULL, 't' },
 		{ "udp", no_argument, NULL, 'u' },
 		{ "port", required_argument, NULL, OPT_PORT },
+		{ "processes", no_argument, NULL, 'p' },
 		{ "direct", no_argument, NULL, OPT_DIRECT },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
@@ -108,7 +109,7 @@ sockets_parse(int argc, char **argv, int listeners, struct sockets_args *a)
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv,
-	    listeners ? ":tu46h" : ":tux46lapeh",
+	    listeners ? ":tu46ph" : ":tux46lapeh",
 	    listeners ? listeners_long : sockets_long, NULL)) != -1) {
 		switch (c) {
 		case 't':
@@ -126,11 +127,13 @@ sockets_parse(int argc, char **argv, int listeners, struct sockets_args *a)
 		case '6':
 			a->q.families |= SOCKDIAG_INET6;
 			break;
-		case 'l':
+		case 'l':	/* the last of -l and -a wins, as in ss */
 			listening = 1;
+			all = 0;
 			break;
 		case 'a':
 			all = 1;
+			listening = 0;
 			break;
 		case 'p':
 			a->processes = 1;
@@ -248,8 +251,9 @@ sockets_run(int argc, char **argv, int listeners)
 		if (procmap_denied(pm) > 0)
 			fprintf(stderr, "sockwatch: process attribution is "
 			    "partial: no permission to read the file "
-			    "descriptors of %zu processes%s\n",
-			    procmap_denied(pm), geteuid() == 0 ? "" :
+			    "descriptors of %zu process%s%s\n",
+			    procmap_denied(pm), procmap_denied(pm) == 1 ? "" :
+			    "es", geteuid() == 0 ? "" :
 			    " (run as root)");
 		a.out.procs = pm;
 	}

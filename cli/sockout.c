@@ -7,56 +7,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../exporter/sockjson.h"
 #include "table.h"
 
-#define OWNERS_MAX 16
+#define OWNERS_MAX SOCKJSON_OWNERS_MAX
 
 char *
 sockout_escape(const char *in, size_t inlen, char *buf, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t i, o = 0;
-	unsigned char c;
-
-	for (i = 0; i < inlen && o + 5 < len; i++) {
-		c = (unsigned char)in[i];
-		if (c >= 0x20 && c < 0x7f && c != '\\') {
-			buf[o++] = (char)c;
-		} else if (c == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = '\\';
-		} else {
-			buf[o++] = '\\';
-			buf[o++] = 'x';
-			buf[o++] = hex[c >> 4];
-			buf[o++] = hex[c & 0xf];
-		}
-	}
-	buf[o] = '\0';
-	return buf;
+	return sockjson_escape(in, inlen, buf, len);
 }
 
 char *
 sockout_path(const struct sock_info *s, char *buf, size_t len)
 {
-	if (s->path_len == 0) {
-		snprintf(buf, len, "*");
-		return buf;
-	}
-	if (s->path[0] == '\0') {
-		buf[0] = '@';
-		sockout_escape(s->path + 1, s->path_len - 1u, buf + 1,
-		    len - 1);
-		return buf;
-	}
-	/* Filesystem paths end at the first NUL. */
-	return sockout_escape(s->path, strnlen(s->path, s->path_len), buf,
-	    len);
+	return sockjson_path(s, buf, len);
+}
+
+/* The processes holding the i-th socket of the list. */
+static size_t
+sock_owners(const struct sockout_opts *o, const struct sock_info *s,
+    size_t i, struct proc_owner *out, size_t max)
+{
+	if (o->procs != NULL)
+		return procmap_lookup(o->procs, s->inode, out, max);
+	if (o->owners != NULL)
+		return o->owners(o->owners_arg, i, out, max);
+	return 0;
 }
 
 /* "sshd(812),sshd(900)" */
 static void
-owners_text(const struct procmap *pm, uint32_t inode, char *buf, size_t len)
+owners_text(const struct sockout_opts *opts, const struct sock_info *s,
+    size_t idx, char *buf, size_t len)
 {
 	struct proc_owner o[OWNERS_MAX];
 	char comm[4 * PROC_COMM_MAX + 1];
@@ -64,7 +47,7 @@ owners_text(const struct procmap *pm, uint32_t inode, char *buf, size_t len)
 	int k;
 
 	buf[0] = '\0';
-	n = procmap_lookup(pm, inode, o, OWNERS_MAX);
+	n = sock_owners(opts, s, idx, o, OWNERS_MAX);
 	for (i = 0; i < n && i < OWNERS_MAX; i++) {
 		sockout_escape(o[i].comm, strlen(o[i].comm), comm,
 		    sizeof(comm));
@@ -92,12 +75,13 @@ static void
 sock_ends(const struct sock_info *s, char *local, size_t llen, char *peer,
     size_t plen)
 {
+	char path[4 * SOCKDIAG_PATH_MAX + 2];
+
+	/* As ss does: "path inode" and "* peer-inode", so pairs match up. */
 	if (s->family == AF_UNIX) {
-		sockout_path(s, local, llen);
-		if (s->peer_inode != 0)
-			snprintf(peer, plen, "%u", s->peer_inode);
-		else
-			snprintf(peer, plen, "*");
+		snprintf(local, llen, "%s %u", sockjson_path(s, path,
+		    sizeof(path)), s->inode);
+		snprintf(peer, plen, "* %u", s->peer_inode);
 		return;
 	}
 	addr_format_port(&s->laddr, s->lport, local, llen);
@@ -132,7 +116,7 @@ static int
 sockout_table_fill(struct table *t, const struct socklist *l,
     const struct sockout_opts *o)
 {
-	char local[4 * SOCKDIAG_PATH_MAX + 2], peer[ADDR_STRLEN];
+	char local[4 * SOCKDIAG_PATH_MAX + 16], peer[ADDR_STRLEN];
 	char procs[OWNERS_MAX * (4 * PROC_COMM_MAX + 16)];
 	char ifname[IF_NAMESIZE];
 	const struct sock_info *s;
@@ -166,8 +150,8 @@ sockout_table_fill(struct table *t, const struct socklist *l,
 			ifn = sock_ifname(s, ifname);
 			r |= table_add(t, ifn ? ifn : "*");
 		}
-		if (o->procs != NULL) {
-			owners_text(o->procs, s->inode, procs, sizeof(procs));
+		if (o->procs != NULL || o->owners != NULL) {
+			owners_text(o, s, i, procs, sizeof(procs));
 			r |= table_add(t, procs);
 		}
 	}
@@ -192,7 +176,7 @@ sockout_text(FILE *f, const struct socklist *l, const struct sockout_opts *o)
 			for (i = 6; i < 10; i++)
 				cols[n++] = sockets_cols[i];
 	}
-	if (o->procs != NULL)
+	if (o->procs != NULL || o->owners != NULL)
 		cols[n++] = sockets_cols[10];
 	if ((t = table_new(cols, n)) == NULL)
 		return -ENOMEM;
@@ -203,85 +187,22 @@ sockout_text(FILE *f, const struct socklist *l, const struct sockout_opts *o)
 	return r;
 }
 
-static json_t *
-owners_json(const struct procmap *pm, uint32_t inode)
-{
-	struct proc_owner o[OWNERS_MAX];
-	char comm[4 * PROC_COMM_MAX + 1];
-	json_t *arr;
-	size_t n, i;
-
-	arr = json_array();
-	n = procmap_lookup(pm, inode, o, OWNERS_MAX);
-	for (i = 0; i < n && i < OWNERS_MAX; i++) {
-		sockout_escape(o[i].comm, strlen(o[i].comm), comm,
-		    sizeof(comm));
-		json_array_append_new(arr, json_pack("{s:i, s:s, s:i}",
-		    "pid", (int)o[i].pid, "comm", comm, "fd", o[i].fd));
-	}
-	return arr;
-}
-
-static json_t *
-sock_json(const struct sock_info *s, const struct sockout_opts *o)
-{
-	char buf[4 * SOCKDIAG_PATH_MAX + 2], ifname[IF_NAMESIZE];
-	const char *ifn;
-	json_t *j;
-
-	j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I}",
-	    "proto", sockdiag_proto_name(s),
-	    "family", sockdiag_family_name(s),
-	    "state", sockdiag_state_name(s),
-	    "recv_q", (json_int_t)s->rq,
-	    "send_q", (json_int_t)s->wq,
-	    "uid", (json_int_t)s->uid,
-	    "inode", (json_int_t)s->inode,
-	    "cookie", (json_int_t)s->cookie);
-	if (j == NULL)
-		return NULL;
-	if (s->family == AF_UNIX) {
-		json_object_set_new(j, "local_addr", json_null());
-		json_object_set_new(j, "local_port", json_null());
-		json_object_set_new(j, "remote_addr", json_null());
-		json_object_set_new(j, "remote_port", json_null());
-		json_object_set_new(j, "interface", json_null());
-		if (s->path_len > 0)
-			json_object_set_new(j, "path",
-			    json_string(sockout_path(s, buf, sizeof(buf))));
-		else
-			json_object_set_new(j, "path", json_null());
-		json_object_set_new(j, "type",
-		    json_string(sockdiag_unix_type_name(s)));
-		json_object_set_new(j, "peer_inode",
-		    s->peer_inode ? json_integer(s->peer_inode) : json_null());
-	} else {
-		json_object_set_new(j, "local_addr",
-		    json_string(addr_format(&s->laddr, buf, sizeof(buf))));
-		json_object_set_new(j, "local_port", json_integer(s->lport));
-		json_object_set_new(j, "remote_addr",
-		    json_string(addr_format(&s->raddr, buf, sizeof(buf))));
-		json_object_set_new(j, "remote_port", json_integer(s->rport));
-		ifn = sock_ifname(s, ifname);
-		json_object_set_new(j, "interface",
-		    ifn ? json_string(ifn) : json_null());
-	}
-	json_object_set_new(j, "processes", o->procs ?
-	    owners_json(o->procs, s->inode) : json_array());
-	return j;
-}
-
 int
 sockout_json(FILE *f, const struct socklist *l, const struct sockout_opts *o)
 {
+	struct proc_owner owners[OWNERS_MAX];
 	json_t *arr, *j;
-	size_t i;
+	size_t i, n;
 	int r = 0;
 
 	if ((arr = json_array()) == NULL)
 		return -ENOMEM;
 	for (i = 0; i < l->n; i++) {
-		if ((j = sock_json(&l->v[i], o)) == NULL ||
+		n = sock_owners(o, &l->v[i], i, owners, OWNERS_MAX);
+		j = sockjson_encode(&l->v[i], owners,
+		    n < OWNERS_MAX ? n : OWNERS_MAX,
+		    o->procs != NULL || o->owners != NULL);
+		if (j == NULL ||
 		    json_array_append_new(arr, j) < 0) {
 			r = -ENOMEM;
 			goto out;

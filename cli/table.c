@@ -128,22 +128,25 @@ table_pad(FILE *f, size_t n)
 	}
 }
 
+/* Padding is written only before a cell that has text, so a line never
+ * ends in spaces. */
 static void
 table_row(const struct table *t, FILE *f, const char *const *cells)
 {
-	size_t i, len, w;
+	size_t i, len, pending = 0;
 
 	for (i = 0; i < t->ncols; i++) {
 		len = strlen(cells[i]);
-		w = t->width[i];
 		if (t->cols[i].align == TABLE_RIGHT)
-			table_pad(f, w - len);
-		fwrite_unlocked(cells[i], 1, len, f);
-		if (i + 1 < t->ncols) {
-			if (t->cols[i].align == TABLE_LEFT)
-				table_pad(f, w - len);
-			fwrite_unlocked("  ", 1, 2, f);
+			pending += t->width[i] - len;
+		if (len > 0) {
+			table_pad(f, pending);
+			fwrite_unlocked(cells[i], 1, len, f);
+			pending = 0;
 		}
+		if (t->cols[i].align == TABLE_LEFT)
+			pending += t->width[i] - len;
+		pending += 2;
 	}
 	fputc_unlocked('\n', f);
 }

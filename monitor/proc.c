@@ -157,11 +157,28 @@ proc_hash(uint32_t inode, unsigned int bits)
 }
 
 static int
+proc_ent_cmp(const void *a, const void *b)
+{
+	const struct proc_ent *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return (x->fd > y->fd) - (x->fd < y->fd);
+}
+
+static int
 procmap_index(struct procmap *pm)
 {
 	size_t i, nb;
 	uint32_t h;
 
+	/* /proc lists pids and fds in ascending order; another root (or a
+	 * future kernel) need not, so sort only when the walk was not. */
+	for (i = 1; i < pm->n; i++)
+		if (proc_ent_cmp(&pm->ent[i - 1], &pm->ent[i]) > 0)
+			break;
+	if (i < pm->n)
+		qsort(pm->ent, pm->n, sizeof(*pm->ent), proc_ent_cmp);
 	pm->bits = 4;
 	while ((1UL << pm->bits) < pm->n * 2)
 		pm->bits++;
@@ -170,7 +187,8 @@ procmap_index(struct procmap *pm)
 	if (pm->bucket == NULL)
 		return -ENOMEM;
 	memset(pm->bucket, 0xff, nb * sizeof(*pm->bucket));
-	/* Insert backwards so that each chain lists owners by ascending pid. */
+	/* Insert backwards so that each chain lists owners by ascending
+	 * pid, then fd. */
 	for (i = pm->n; i-- > 0;) {
 		h = proc_hash(pm->ent[i].inode, pm->bits);
 		pm->ent[i].next = pm->bucket[h];
@@ -237,6 +255,10 @@ procmap_lookup(const struct procmap *pm, uint32_t inode,
 	for (i = pm->bucket[proc_hash(inode, pm->bits)]; i >= 0; i = e->next) {
 		e = &pm->ent[i];
 		if (e->inode != inode)
+			continue;
+		/* One process holding it on several fds counts once. */
+		if (found > 0 && found <= max && ret_owners[found - 1].pid ==
+		    e->pid)
 			continue;
 		if (found < max) {
 			ret_owners[found].pid = e->pid;

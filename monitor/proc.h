@@ -21,8 +21,9 @@ struct procmap;
 int procmap_build(const char *root, struct procmap **ret_map);
 void procmap_free(struct procmap *pm);
 
-/* Fill up to max owners of the socket with this inode; returns how many
- * processes hold it (may exceed max). */
+/* Fill up to max owners of the socket with this inode, one per process
+ * (its lowest fd), by ascending pid; returns how many processes hold it
+ * (may exceed max). */
 size_t procmap_lookup(const struct procmap *pm, uint32_t inode,
     struct proc_owner *ret_owners, size_t max);
 

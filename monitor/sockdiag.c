@@ -127,14 +127,18 @@ sockdiag_match(const struct sockdiag_query *q, const struct sock_info *s)
 }
 
 /*
- * Kernel-side filter: an AND of clauses, each an OR of conditions. A
- * condition that holds jumps to the next clause (or the end: accept); one
- * that fails falls through to the next condition of its clause, and the
- * last one jumps four bytes past the end: reject.
+ * Kernel-side filter: an AND of clauses. A condition that holds goes on to
+ * the next clause (or the end: accept); the last one that fails jumps four
+ * bytes past the end: reject. The kernel's audit only accepts a "no" target
+ * that lies on the path of "yes" jumps, so an OR of two port tests routes
+ * the first test's success through an unconditional JMP over the second:
+ *
+ *   0: S_EQ port  yes -> 8 (JMP)     no -> 12 (D_EQ)
+ *   8: JMP                           no -> 20 (next clause)
+ *  12: D_EQ port  yes -> 20          no -> reject
  */
-struct bc_op_layout {
-	size_t off, len, clause_end;
-};
+#define BC_OP	sizeof(struct inet_diag_bc_op)
+#define BC_PORT_CLAUSE	(5 * BC_OP)
 
 static void
 bc_put_op(uint8_t *bc, size_t off, uint8_t code, size_t yes, size_t no)
@@ -152,16 +156,12 @@ sockdiag_bytecode(const struct sockdiag_query *q, uint8_t *bc)
 	struct inet_diag_bc_op portop;
 	struct inet_diag_hostcond hc;
 	size_t off = 0, total, alen = 0, condlen = 0;
-	size_t port_end = 0;
 
-	/* Lay out first to know the total length. */
-	if (q->port >= 0) {
-		off += 2 * 2 * sizeof(struct inet_diag_bc_op);
-		port_end = off;
-	}
+	if (q->port >= 0)
+		off += BC_PORT_CLAUSE;
 	if (q->has_peer) {
 		alen = q->peer.addr.family == AF_INET ? 4 : 16;
-		condlen = sizeof(struct inet_diag_bc_op) + sizeof(hc) + alen;
+		condlen = BC_OP + sizeof(hc) + alen;
 		off += condlen;
 	}
 	total = off;
@@ -172,25 +172,25 @@ sockdiag_bytecode(const struct sockdiag_query *q, uint8_t *bc)
 	if (q->port >= 0) {
 		memset(&portop, 0, sizeof(portop));
 		portop.no = (uint16_t)q->port;
-		/* sport == port: yes -> next clause, no -> try dport. */
-		bc_put_op(bc, off, INET_DIAG_BC_S_EQ, port_end - off, 8);
-		memcpy(bc + off + 4, &portop, sizeof(portop));
-		off += 8;
-		/* dport == port: yes -> next clause, no -> reject. */
-		bc_put_op(bc, off, INET_DIAG_BC_D_EQ, port_end - off,
-		    total + 4 - off);
-		memcpy(bc + off + 4, &portop, sizeof(portop));
-		off += 8;
+		bc_put_op(bc, off, INET_DIAG_BC_S_EQ, 2 * BC_OP, 3 * BC_OP);
+		memcpy(bc + off + BC_OP, &portop, sizeof(portop));
+		bc_put_op(bc, off + 2 * BC_OP, INET_DIAG_BC_JMP, BC_OP,
+		    3 * BC_OP);
+		bc_put_op(bc, off + 3 * BC_OP, INET_DIAG_BC_D_EQ, 2 * BC_OP,
+		    total + BC_OP - (off + 3 * BC_OP));
+		memcpy(bc + off + 4 * BC_OP, &portop, sizeof(portop));
+		off += BC_PORT_CLAUSE;
 	}
 	if (q->has_peer) {
 		bc_put_op(bc, off, INET_DIAG_BC_D_COND, condlen,
-		    total + 4 - off);
+		    total + BC_OP - off);
 		memset(&hc, 0, sizeof(hc));
 		hc.family = (uint8_t)q->peer.addr.family;
 		hc.prefix_len = (uint8_t)q->peer.len;
 		hc.port = -1;
-		memcpy(bc + off + 4, &hc, sizeof(hc));
-		memcpy(bc + off + 4 + sizeof(hc), q->peer.addr.u.bytes, alen);
+		memcpy(bc + off + BC_OP, &hc, sizeof(hc));
+		memcpy(bc + off + BC_OP + sizeof(hc), q->peer.addr.u.bytes,
+		    alen);
 		off += condlen;
 	}
 	return total;
@@ -239,6 +239,24 @@ sockdiag_request(struct sockdiag *sd, uint8_t family, uint8_t proto,
 	return r < 0 ? -EIO : 0;
 }
 
+/* nlmsg_parse() stops quietly at an attribute that runs past the end of
+ * the message and ignores what is left; such a message is malformed. */
+static bool
+sockdiag_attrs_whole(struct nlmsghdr *nlh, int hdrlen)
+{
+	struct nlattr *nla;
+	int rem;
+
+	nla_for_each_attr(nla, nlmsg_attrdata(nlh, hdrlen),
+	    nlmsg_attrlen(nlh, hdrlen), rem)
+		continue;
+	return rem <= 0;
+}
+
+static struct nla_policy inet_policy[INET_DIAG_MAX + 1] = {
+	[INET_DIAG_PROTOCOL] = { .type = NLA_U8 },
+};
+
 static int
 sockdiag_parse_inet(struct nlmsghdr *nlh, uint8_t proto, struct sock_info *s)
 {
@@ -247,12 +265,18 @@ sockdiag_parse_inet(struct nlmsghdr *nlh, uint8_t proto, struct sock_info *s)
 
 	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
 		return -EBADMSG;
-	/* Validates the attribute chain; we read no attribute today. */
-	if (nlmsg_parse(nlh, sizeof(*m), tb, INET_DIAG_MAX, NULL) < 0)
+	if (nlmsg_parse(nlh, sizeof(*m), tb, INET_DIAG_MAX, inet_policy) < 0 ||
+	    !sockdiag_attrs_whole(nlh, sizeof(*m)))
 		return -EBADMSG;
 	m = nlmsg_data(nlh);
 	if (m->idiag_family != AF_INET && m->idiag_family != AF_INET6)
 		return -EBADMSG;
+	/* Destroy notifications say which protocol they are about. */
+	if (tb[INET_DIAG_PROTOCOL] != NULL) {
+		proto = nla_get_u8(tb[INET_DIAG_PROTOCOL]);
+		if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+			return -EBADMSG;
+	}
 	memset(s, 0, offsetof(struct sock_info, path));
 	s->family = m->idiag_family;
 	s->proto = proto;
@@ -291,7 +315,8 @@ sockdiag_parse_unix(struct nlmsghdr *nlh, struct sock_info *s)
 
 	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
 		return -EBADMSG;
-	if (nlmsg_parse(nlh, sizeof(*m), tb, UNIX_DIAG_MAX, unix_policy) < 0)
+	if (nlmsg_parse(nlh, sizeof(*m), tb, UNIX_DIAG_MAX, unix_policy) < 0 ||
+	    !sockdiag_attrs_whole(nlh, sizeof(*m)))
 		return -EBADMSG;
 	m = nlmsg_data(nlh);
 	if (m->udiag_family != AF_UNIX)
@@ -575,4 +600,96 @@ sockdiag_unix_type_name(const struct sock_info *s)
 	default:
 		return "unknown";
 	}
+}
+
+/*
+ * Destroy notifications: the kernel multicasts an inet_diag_msg for every
+ * TCP and UDP socket that goes away, so closes are seen at once instead of
+ * at the next scan.
+ */
+struct sockdiag_events {
+	struct nl_sock *nl;
+	unsigned char *buf;
+};
+
+int
+sockdiag_events_open(struct sockdiag_events **ret_ev)
+{
+	struct sockdiag_events *ev;
+	int r = -ENOMEM;
+
+	if ((ev = calloc(1, sizeof(*ev))) == NULL)
+		return -ENOMEM;
+	if ((ev->buf = malloc(SOCKDIAG_BUFSIZE)) == NULL)
+		goto fail;
+	if ((ev->nl = nl_socket_alloc()) == NULL)
+		goto fail;
+	nl_socket_disable_seq_check(ev->nl);
+	errno = 0;
+	if (nl_connect(ev->nl, NETLINK_SOCK_DIAG) < 0 ||
+	    nl_socket_add_memberships(ev->nl, SKNLGRP_INET_TCP_DESTROY,
+	    SKNLGRP_INET_UDP_DESTROY, SKNLGRP_INET6_TCP_DESTROY,
+	    SKNLGRP_INET6_UDP_DESTROY, 0) < 0 ||
+	    nl_socket_set_nonblocking(ev->nl) < 0) {
+		r = errno != 0 ? -errno : -EPERM;
+		goto fail;
+	}
+	*ret_ev = ev;
+	return 0;
+fail:
+	sockdiag_events_close(ev);
+	return r;
+}
+
+void
+sockdiag_events_close(struct sockdiag_events *ev)
+{
+	if (ev == NULL)
+		return;
+	if (ev->nl != NULL)
+		nl_socket_free(ev->nl);
+	free(ev->buf);
+	free(ev);
+}
+
+int
+sockdiag_events_fd(const struct sockdiag_events *ev)
+{
+	return nl_socket_get_fd(ev->nl);
+}
+
+int
+sockdiag_events_read(struct sockdiag_events *ev, struct socklist *out,
+    unsigned int max)
+{
+	static const struct sockdiag_query all = {
+		.protos = SOCKDIAG_TCP | SOCKDIAG_UDP,
+		.families = SOCKDIAG_INET4 | SOCKDIAG_INET6,
+		.states = SOCKDIAG_STATES_ALL, .port = -1,
+	};
+	struct sockaddr_nl sa;
+	socklen_t salen;
+	bool done, intr;
+	unsigned int i;
+	ssize_t n;
+	int r;
+
+	for (i = 0; i < max; i++) {
+		salen = sizeof(sa);
+		n = recvfrom(nl_socket_get_fd(ev->nl), ev->buf,
+		    SOCKDIAG_BUFSIZE, 0, (struct sockaddr *)&sa, &salen);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return 0;
+			return -errno;	/* ENOBUFS: events were lost */
+		}
+		if (sa.nl_pid != 0)
+			continue;
+		done = intr = false;
+		r = sockdiag_parse(ev->buf, (size_t)n, IPPROTO_TCP, &all, out,
+		    &done, &intr);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }

@@ -87,6 +87,18 @@ int sockdiag_parse(const void *buf, size_t len, uint8_t proto,
     const struct sockdiag_query *q, struct socklist *out, bool *ret_done,
     bool *ret_intr);
 
+/* Destroy notifications of TCP and UDP sockets (needs CAP_NET_ADMIN). */
+struct sockdiag_events;
+
+int sockdiag_events_open(struct sockdiag_events **ret_ev);
+void sockdiag_events_close(struct sockdiag_events *ev);
+int sockdiag_events_fd(const struct sockdiag_events *ev);
+/* Read up to max datagrams without blocking; append the sockets that went
+ * away to out. 0, or -ENOBUFS when the kernel dropped notifications (the
+ * caller must resync with a full dump), or another -errno. */
+int sockdiag_events_read(struct sockdiag_events *ev, struct socklist *out,
+    unsigned int max);
+
 /* "established", "listen", ...; UDP and UNIX sockets in TCP_CLOSE are
  * "unconn", as ss says. */
 const char *sockdiag_state_name(const struct sock_info *s);
