@@ -3,6 +3,7 @@
 #ifndef SW_SINKS_H
 #define SW_SINKS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../policy/alert.h"
@@ -24,5 +25,10 @@ int sinks_flush(struct sinks *s);
 int sinks_reopen(struct sinks *s);
 
 uint64_t sinks_errors(const struct sinks *s);
+
+/* The syslog line for an alert, without the ident: "alert KIND SEVERITY
+ * id=N peer=ADDR local=ADDR:PORT [process=COMM[PID] uid=N] action=A:
+ * MESSAGE"; non-printable bytes become '?'. Returns buf. */
+char *sinks_format_line(const struct alert *a, char *buf, size_t len);
 
 #endif

@@ -1,0 +1,596 @@
+#include "store.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#define nitems(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Start-up may wait briefly for a lock (an admin's sqlite3 shell, say);
+ * once the loop runs, nothing waits: busy timeout 0. */
+#define STORE_OPEN_BUSY_MS 2000
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *insert;
+	struct alert *queue;		/* pending batch, owned copies */
+	size_t nqueue, capqueue;
+	uint64_t max_id;		/* highest id committed */
+	struct store_stats stats;
+};
+
+/*
+ * Schema migrations, in order. Each step runs in its own transaction and
+ * sets user_version to its version; a database at a higher version than
+ * the last step was written by a newer sockwatchd and is left alone.
+ * Never edit a step that has shipped: add one.
+ *
+ * alerts.peer is the peer as a 16-byte BLOB (IPv4 as ::ffff:a.b.c.d) so
+ * that a CIDR is a range the index can answer; the exact match (and the
+ * address family) is checked in C on the stored JSON.
+ */
+struct migration {
+	int version;
+	const char *sql;
+};
+
+static const struct migration migrations[] = {
+	{ 1,
+	  "CREATE TABLE alerts ("
+	  " id INTEGER PRIMARY KEY,"
+	  " time_ms INTEGER NOT NULL,"
+	  " kind TEXT NOT NULL,"
+	  " severity TEXT NOT NULL,"
+	  " peer BLOB,"
+	  " json TEXT NOT NULL);"
+	  "CREATE INDEX alerts_time ON alerts(time_ms);"
+	  "CREATE INDEX alerts_kind ON alerts(kind);"
+	  "CREATE INDEX alerts_peer ON alerts(peer);" },
+};
+
+#define STORE_SCHEMA_VERSION (migrations[nitems(migrations) - 1].version)
+
+static void
+errf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* A negative errno for an SQLite result code. */
+static int
+sqlite_errno(sqlite3 *db, int rc)
+{
+	int sys;
+
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_READONLY:
+		return -EROFS;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return -EACCES;
+	case SQLITE_CANTOPEN:
+		sys = db != NULL ? sqlite3_system_errno(db) : 0;
+		return sys > 0 ? -sys : -EIO;
+	default:
+		return -EIO;
+	}
+}
+
+/* mkdir -p of the directory part of path; new directories get 0750. */
+static int
+mkdir_parents(const char *path)
+{
+	char *buf, *p;
+	int r = 0;
+
+	buf = strdup(path);
+	if (buf == NULL)
+		return -ENOMEM;
+	for (p = buf + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		if (mkdir(buf, 0750) != 0 && errno != EEXIST) {
+			r = -errno;
+			break;
+		}
+		*p = '/';
+	}
+	free(buf);
+	return r;
+}
+
+static int
+get_user_version(sqlite3 *db, int *ret)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*ret = sqlite3_column_int(stmt, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+static int
+exec(sqlite3 *db, const char *sql)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+static void
+rollback(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db))
+		exec(db, "ROLLBACK");
+}
+
+static int
+store_migrate(struct store *st, const char *path, int from, char *err,
+    size_t errlen)
+{
+	char sql[64];
+	size_t i;
+	int rc, cur;
+
+	for (i = 0; i < nitems(migrations); i++) {
+		if (migrations[i].version <= from)
+			continue;
+		rc = exec(st->db, "BEGIN IMMEDIATE");
+		if (rc != SQLITE_OK)
+			goto fail;
+		/* Someone may have migrated since we looked. */
+		rc = get_user_version(st->db, &cur);
+		if (rc != SQLITE_OK)
+			goto fail;
+		if (cur < migrations[i].version) {
+			snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+			    migrations[i].version);
+			rc = exec(st->db, migrations[i].sql);
+			if (rc == SQLITE_OK)
+				rc = exec(st->db, sql);
+			if (rc != SQLITE_OK)
+				goto fail;
+		}
+		rc = exec(st->db, "COMMIT");
+		if (rc != SQLITE_OK)
+			goto fail;
+	}
+	return 0;
+fail:
+	errf(err, errlen, "%s: migrating the schema to version %d: %s", path,
+	    migrations[i].version, sqlite3_errmsg(st->db));
+	rollback(st->db);
+	return sqlite_errno(st->db, rc);
+}
+
+static int
+load_max_id(struct store *st)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(st->db, "SELECT max(id) FROM alerts", -1,
+	    &stmt, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		sqlite3_int64 v = sqlite3_column_int64(stmt, 0);
+
+		st->max_id = v > 0 ? (uint64_t)v : 0;
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int
+store_open(const char *path, struct store **ret_store, char *err,
+    size_t errlen)
+{
+	struct store *st = NULL;
+	sqlite3_stmt *stmt = NULL;
+	const char *mode;
+	int r, rc, version = 0;
+
+	if ((r = mkdir_parents(path)) < 0) {
+		errf(err, errlen, "%s: creating its directory: %s", path,
+		    strerror(-r));
+		goto out;
+	}
+	st = calloc(1, sizeof(*st));
+	if (st == NULL) {
+		r = -ENOMEM;
+		errf(err, errlen, "%s: %s", path, strerror(-r));
+		goto out;
+	}
+	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK)
+		goto sqlerr;
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	sqlite3_busy_timeout(st->db, STORE_OPEN_BUSY_MS);
+
+	/* Look before touching anything: journal_mode=WAL writes too. */
+	rc = get_user_version(st->db, &version);
+	if (rc != SQLITE_OK)
+		goto sqlerr;
+	if (version > STORE_SCHEMA_VERSION) {
+		errf(err, errlen, "%s: schema version %d is newer than this "
+		    "sockwatchd knows (%d); refusing to use or modify it",
+		    path, version, STORE_SCHEMA_VERSION);
+		r = -ENOTSUP;
+		goto out;
+	}
+
+	rc = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1,
+	    &stmt, NULL);
+	if (rc != SQLITE_OK)
+		goto sqlerr;
+	rc = sqlite3_step(stmt);
+	if (rc != SQLITE_ROW)
+		goto sqlerr;
+	mode = (const char *)sqlite3_column_text(stmt, 0);
+	if (mode == NULL || strcmp(mode, "wal") != 0) {
+		errf(err, errlen, "%s: cannot enable WAL mode (journal mode "
+		    "is %s)", path, mode ? mode : "unknown");
+		r = -EIO;
+		goto out;
+	}
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	rc = exec(st->db, "PRAGMA synchronous = NORMAL");
+	if (rc != SQLITE_OK)
+		goto sqlerr;
+
+	if ((r = store_migrate(st, path, version, err, errlen)) < 0)
+		goto out;
+
+	rc = sqlite3_prepare_v3(st->db, "INSERT INTO alerts "
+	    "(id, time_ms, kind, severity, peer, json) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1, SQLITE_PREPARE_PERSISTENT,
+	    &st->insert, NULL);
+	if (rc != SQLITE_OK)
+		goto sqlerr;
+	rc = load_max_id(st);
+	if (rc != SQLITE_OK)
+		goto sqlerr;
+	sqlite3_busy_timeout(st->db, 0);
+	*ret_store = st;
+	st = NULL;
+	r = 0;
+	goto out;
+
+sqlerr:
+	errf(err, errlen, "%s: %s", path, st->db != NULL ?
+	    sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+	r = sqlite_errno(st->db, rc);
+out:
+	sqlite3_finalize(stmt);
+	if (st != NULL) {
+		sqlite3_finalize(st->insert);
+		sqlite3_close(st->db);
+		free(st);
+	}
+	return r;
+}
+
+static void
+queue_clear(struct store *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->nqueue; i++)
+		alert_clear(&st->queue[i]);
+	st->nqueue = 0;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	store_flush(st);
+	queue_clear(st);
+	free(st->queue);
+	sqlite3_finalize(st->insert);
+	exec(st->db, "PRAGMA optimize");
+	sqlite3_close(st->db);
+	free(st);
+}
+
+int
+store_queue_alert(struct store *st, const struct alert *a)
+{
+	struct alert *q;
+	size_t cap;
+	int r;
+
+	if (st->nqueue >= STORE_QUEUE_MAX) {
+		st->stats.dropped++;
+		return -ENOBUFS;
+	}
+	if (st->nqueue == st->capqueue) {
+		cap = st->capqueue ? st->capqueue * 2 : 64;
+		if (cap > STORE_QUEUE_MAX)
+			cap = STORE_QUEUE_MAX;
+		q = reallocarray(st->queue, cap, sizeof(*q));
+		if (q == NULL) {
+			st->stats.dropped++;
+			return -ENOMEM;
+		}
+		st->queue = q;
+		st->capqueue = cap;
+	}
+	if ((r = alert_copy(&st->queue[st->nqueue], a)) < 0) {
+		st->stats.dropped++;
+		return r;
+	}
+	st->nqueue++;
+	return 0;
+}
+
+/* The index key of an address: 16 bytes, IPv4 as ::ffff:a.b.c.d. */
+static void
+peer_key(const struct addr *a, uint8_t key[16])
+{
+	if (a->family == AF_INET) {
+		memset(key, 0, 10);
+		key[10] = key[11] = 0xff;
+		memcpy(key + 12, a->u.bytes, 4);
+	} else
+		memcpy(key, a->u.bytes, 16);
+}
+
+/* The keys [lo, hi] a prefix covers. */
+static void
+cidr_range(const struct cidr *c, uint8_t lo[16], uint8_t hi[16])
+{
+	unsigned int len = c->len + (c->addr.family == AF_INET ? 96 : 0), i;
+	uint8_t host;
+
+	peer_key(&c->addr, lo);
+	memcpy(hi, lo, 16);
+	for (i = 0; i < 16; i++) {
+		if (len >= (i + 1) * 8)
+			continue;
+		host = len <= i * 8 ? 0xff : (uint8_t)(0xff >> (len - i * 8));
+		lo[i] &= (uint8_t)~host;
+		hi[i] |= host;
+	}
+}
+
+/* Insert one alert: 0 written, 1 skipped (this alert is lost, the batch
+ * goes on), or a negative SQLite result code that fails the batch. */
+static int
+insert_one(struct store *st, const struct alert *a)
+{
+	sqlite3_stmt *s = st->insert;
+	uint8_t key[16];
+	json_t *j;
+	char *text;
+	int rc;
+
+	if (a->id > INT64_MAX)
+		return 1;
+	j = alert_to_json(a);
+	text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (text == NULL)
+		return 1;
+	/* id 0: let SQLite pick the next one; queries report the column. */
+	if (a->id != 0)
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)a->id);
+	else
+		sqlite3_bind_null(s, 1);
+	sqlite3_bind_int64(s, 2, a->time_ms);
+	sqlite3_bind_text(s, 3, a->kind, (int)strnlen(a->kind,
+	    sizeof(a->kind)), SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, alert_severity_name(a->severity), -1,
+	    SQLITE_STATIC);
+	if (a->has_peer) {
+		peer_key(&a->peer, key);
+		sqlite3_bind_blob(s, 5, key, sizeof(key), SQLITE_TRANSIENT);
+	} else
+		sqlite3_bind_null(s, 5);
+	sqlite3_bind_text(s, 6, text, -1, free);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc == SQLITE_DONE) {
+		sqlite3_int64 id = sqlite3_last_insert_rowid(st->db);
+
+		if (id > 0 && (uint64_t)id > st->max_id)
+			st->max_id = (uint64_t)id;
+		return 0;
+	}
+	/* A duplicate id is a bug upstream; lose that alert, not all. */
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return 1;
+	return rc > 0 ? -rc : -SQLITE_ERROR;
+}
+
+int
+store_flush(struct store *st)
+{
+	uint64_t old_max = st->max_id;
+	size_t i, n = st->nqueue, skipped = 0;
+	int rc, r;
+
+	if (n == 0)
+		return 0;
+	rc = exec(st->db, "BEGIN IMMEDIATE");
+	if (rc != SQLITE_OK)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		r = insert_one(st, &st->queue[i]);
+		if (r < 0) {
+			rc = -r;
+			goto fail;
+		}
+		skipped += (size_t)r;
+	}
+	rc = exec(st->db, "COMMIT");
+	if (rc != SQLITE_OK)
+		goto fail;
+	st->stats.written += n - skipped;
+	st->stats.dropped += skipped;
+	queue_clear(st);
+	return (int)(n - skipped);
+fail:
+	r = sqlite_errno(st->db, rc);
+	rollback(st->db);
+	st->max_id = old_max;
+	st->stats.dropped += n;
+	st->stats.errors++;
+	queue_clear(st);
+	return r;
+}
+
+uint64_t
+store_max_alert_id(struct store *st)
+{
+	return st->max_id;
+}
+
+/* Does the stored alert's peer lie in c? Exact, family-aware. */
+static bool
+peer_matches(const json_t *obj, const struct cidr *c)
+{
+	const json_t *v = json_object_get(obj, "peer");
+	struct addr a;
+
+	return json_is_string(v) &&
+	    addr_parse(json_string_value(v), &a) == 0 && cidr_contains(c, &a);
+}
+
+/* A new array with a's elements in reverse order; steals a. */
+static json_t *
+json_array_reversed(json_t *a)
+{
+	json_t *out = json_array();
+	size_t i = json_array_size(a);
+
+	while (out != NULL && i-- > 0) {
+		if (json_array_append(out, json_array_get(a, i)) != 0) {
+			json_decref(out);
+			out = NULL;
+		}
+	}
+	json_decref(a);
+	return out;
+}
+
+int
+store_query_alerts(struct store *st, const struct alert_filter *f,
+    json_t **ret_array)
+{
+	static const struct alert_filter none;
+	char sql[256] = "SELECT id, json FROM alerts WHERE 1";
+	uint8_t lo[16], hi[16];
+	sqlite3_stmt *stmt = NULL;
+	json_t *arr = NULL, *obj;
+	unsigned int count = 0;
+	int rc, r;
+
+	if (f == NULL)
+		f = &none;
+	if (f->since_ms != 0)
+		strcat(sql, " AND time_ms >= :since");
+	if (f->kind != NULL)
+		strcat(sql, " AND kind = :kind");
+	if (f->has_peer)
+		strcat(sql, " AND peer BETWEEN :lo AND :hi");
+	strcat(sql, " ORDER BY id DESC");
+
+	rc = sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL);
+	if (rc != SQLITE_OK)
+		goto sqlerr;
+	if (f->since_ms != 0)
+		sqlite3_bind_int64(stmt, sqlite3_bind_parameter_index(stmt,
+		    ":since"), f->since_ms);
+	if (f->kind != NULL)
+		sqlite3_bind_text(stmt, sqlite3_bind_parameter_index(stmt,
+		    ":kind"), f->kind, -1, SQLITE_STATIC);
+	if (f->has_peer) {
+		cidr_range(&f->peer, lo, hi);
+		sqlite3_bind_blob(stmt, sqlite3_bind_parameter_index(stmt,
+		    ":lo"), lo, sizeof(lo), SQLITE_STATIC);
+		sqlite3_bind_blob(stmt, sqlite3_bind_parameter_index(stmt,
+		    ":hi"), hi, sizeof(hi), SQLITE_STATIC);
+	}
+
+	arr = json_array();
+	if (arr == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* Newest first, so a limit keeps the newest; reversed at the end. */
+	while (f->limit == 0 || count < f->limit) {
+		rc = sqlite3_step(stmt);
+		if (rc != SQLITE_ROW)
+			break;
+		obj = json_loadb((const char *)sqlite3_column_text(stmt, 1),
+		    (size_t)sqlite3_column_bytes(stmt, 1), 0, NULL);
+		/* A row we cannot read is skipped, not fatal. */
+		if (!json_is_object(obj) ||
+		    (f->has_peer && !peer_matches(obj, &f->peer))) {
+			json_decref(obj);
+			continue;
+		}
+		if (json_object_set_new(obj, "id",
+		    json_integer(sqlite3_column_int64(stmt, 0))) != 0 ||
+		    json_array_append_new(arr, obj) != 0) {
+			r = -ENOMEM;
+			goto out;
+		}
+		count++;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		goto sqlerr;
+	*ret_array = json_array_reversed(arr);
+	arr = NULL;
+	r = *ret_array != NULL ? 0 : -ENOMEM;
+	goto out;
+sqlerr:
+	r = sqlite_errno(st->db, rc);
+out:
+	json_decref(arr);
+	sqlite3_finalize(stmt);
+	return r;
+}
+
+void
+store_get_stats(const struct store *st, struct store_stats *ret)
+{
+	*ret = st->stats;
+}

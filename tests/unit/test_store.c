@@ -1,0 +1,548 @@
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "../../exporter/store.h"
+
+#define T0 1795793795000LL	/* 2026-11-27T15:36:35Z */
+
+struct fixture {
+	char dir[256];
+	char db[PATH_MAX];
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/sw-store-XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	/* A missing parent directory is created. */
+	snprintf(f->db, sizeof(f->db), "%s/lib/sockwatch.db", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+static void
+make_alert(struct alert *a, uint64_t id, int64_t time_ms, const char *kind,
+    const char *peer)
+{
+	memset(a, 0, sizeof(*a));
+	a->id = id;
+	a->time_ms = time_ms;
+	snprintf(a->kind, sizeof(a->kind), "%s", kind);
+	a->severity = ALERT_WARNING;
+	if (peer != NULL) {
+		a->has_peer = true;
+		assert_int_equal(addr_parse(peer, &a->peer), 0);
+	}
+	snprintf(a->message, sizeof(a->message), "alert %llu",
+	    (unsigned long long)id);
+	snprintf(a->action, sizeof(a->action), "alert");
+	a->evidence = json_pack("{s:I}", "n", (json_int_t)id);
+	assert_non_null(a->evidence);
+}
+
+static void
+queue(struct store *st, uint64_t id, int64_t time_ms, const char *kind,
+    const char *peer)
+{
+	struct alert a;
+
+	make_alert(&a, id, time_ms, kind, peer);
+	assert_int_equal(store_queue_alert(st, &a), 0);
+	alert_clear(&a);
+}
+
+static struct store *
+open_store(const char *path)
+{
+	struct store *st = NULL;
+	char err[256] = "";
+	int r;
+
+	r = store_open(path, &st, err, sizeof(err));
+	if (r != 0)
+		fail_msg("store_open: %d: %s", r, err);
+	return st;
+}
+
+/* Query and return the ids, as "1,2,3". */
+static const char *
+query_ids(struct store *st, const struct alert_filter *flt)
+{
+	static char buf[1024];
+	json_t *arr = NULL, *v;
+	size_t i, off = 0;
+
+	assert_int_equal(store_query_alerts(st, flt, &arr), 0);
+	assert_true(json_is_array(arr));
+	buf[0] = '\0';
+	json_array_foreach(arr, i, v) {
+		struct alert a;
+
+		/* What comes back parses as an alert. */
+		assert_int_equal(alert_from_json(v, &a), 0);
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%llu",
+		    i ? "," : "", (unsigned long long)a.id);
+		alert_clear(&a);
+	}
+	json_decref(arr);
+	return buf;
+}
+
+static const char *
+query_peer(struct store *st, const char *cidr)
+{
+	struct alert_filter flt = { .has_peer = true };
+
+	assert_int_equal(cidr_parse(cidr, &flt.peer), 0);
+	return query_ids(st, &flt);
+}
+
+/* One SQL value from a separate connection, as text. */
+static char *
+sql_text(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	char *out = NULL;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+		out = strdup((const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return out;
+}
+
+static void
+assert_sql(const char *path, const char *sql, const char *want)
+{
+	char *got = sql_text(path, sql);
+
+	if (got == NULL || strcmp(got, want) != 0)
+		fail_msg("%s: got %s, want %s", sql, got ? got : "(null)", want);
+	free(got);
+}
+
+static void
+test_open_creates_schema(void **state)
+{
+	struct fixture *f = *state;
+	char parent[PATH_MAX + 8];
+	struct store *st;
+	struct stat sb;
+
+	st = open_store(f->db);
+	snprintf(parent, sizeof(parent), "%s/lib", f->dir);
+	assert_int_equal(stat(parent, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0750);
+	assert_int_equal(store_max_alert_id(st), 0);
+	assert_sql(f->db, "PRAGMA journal_mode", "wal");
+	assert_sql(f->db, "PRAGMA user_version", "1");
+	assert_sql(f->db, "SELECT group_concat(name, ',') FROM (SELECT name "
+	    "FROM sqlite_master WHERE tbl_name = 'alerts' ORDER BY name)",
+	    "alerts,alerts_kind,alerts_peer,alerts_time");
+	assert_sql(f->db, "SELECT group_concat(name, ',') FROM "
+	    "pragma_table_info('alerts')",
+	    "id,time_ms,kind,severity,peer,json");
+	store_close(st);
+	/* Opening again migrates nothing and changes nothing. */
+	st = open_store(f->db);
+	assert_sql(f->db, "PRAGMA user_version", "1");
+	store_close(st);
+}
+
+static void
+test_queue_flush_query(void **state)
+{
+	struct fixture *f = *state;
+	struct alert_filter flt;
+	struct store_stats ss;
+	struct store *st;
+	json_t *arr;
+
+	st = open_store(f->db);
+	assert_int_equal(store_flush(st), 0);		/* nothing queued */
+	queue(st, 1, T0 + 1000, "listener", NULL);
+	queue(st, 2, T0 + 2000, "portscan", "198.18.0.5");
+	queue(st, 3, T0 + 3000, "portscan", "198.19.255.255");
+	queue(st, 4, T0 + 4000, "synflood", "198.20.0.1");
+	queue(st, 5, T0 + 5000, "portscan", "2001:db8::1");
+	queue(st, 6, T0 + 6000, "portscan", "2001:db8:0:8000::1");
+	queue(st, 7, T0 + 7000, "bruteforce", "::ffff:198.18.1.1");
+	queue(st, 8, T0 + 8000, "portscan", "2001:db9::1");
+	queue(st, 9, T0 + 9000, "listener", NULL);
+	/* Nothing is visible before the flush. */
+	memset(&flt, 0, sizeof(flt));
+	assert_string_equal(query_ids(st, &flt), "");
+	assert_int_equal(store_flush(st), 9);
+	store_get_stats(st, &ss);
+	assert_int_equal(ss.written, 9);
+	assert_int_equal(ss.dropped, 0);
+	assert_int_equal(ss.errors, 0);
+	assert_int_equal(store_max_alert_id(st), 9);
+
+	/* No filter: everything, oldest first. */
+	assert_string_equal(query_ids(st, &flt), "1,2,3,4,5,6,7,8,9");
+	/* since is inclusive. */
+	flt.since_ms = T0 + 7000;
+	assert_string_equal(query_ids(st, &flt), "7,8,9");
+	flt.since_ms = T0 + 10000;
+	assert_string_equal(query_ids(st, &flt), "");
+	memset(&flt, 0, sizeof(flt));
+	flt.kind = "portscan";
+	assert_string_equal(query_ids(st, &flt), "2,3,5,6,8");
+	flt.kind = "nosuchkind";
+	assert_string_equal(query_ids(st, &flt), "");
+	/* limit: the newest N, oldest first. */
+	memset(&flt, 0, sizeof(flt));
+	flt.limit = 3;
+	assert_string_equal(query_ids(st, &flt), "7,8,9");
+	flt.limit = 100;
+	assert_string_equal(query_ids(st, &flt), "1,2,3,4,5,6,7,8,9");
+	flt.limit = 2;
+	flt.kind = "portscan";
+	assert_string_equal(query_ids(st, &flt), "6,8");
+	flt.since_ms = T0 + 6500;
+	assert_string_equal(query_ids(st, &flt), "8");
+
+	/* Peers: IPv4 prefixes also match IPv4-mapped IPv6 peers. */
+	assert_string_equal(query_peer(st, "198.18.0.0/15"), "2,3,7");
+	assert_string_equal(query_peer(st, "198.18.0.5"), "2");
+	assert_string_equal(query_peer(st, "198.18.0.0/16"), "2,7");
+	assert_string_equal(query_peer(st, "0.0.0.0/0"), "2,3,4,7");
+	assert_string_equal(query_peer(st, "2001:db8::/32"), "5,6");
+	assert_string_equal(query_peer(st, "2001:db8::/33"), "5,6");
+	assert_string_equal(query_peer(st, "2001:db8::/49"), "5");
+	assert_string_equal(query_peer(st, "2001:db8:0:8000::/49"), "6");
+	assert_string_equal(query_peer(st, "2001:db8::1"), "5");
+	assert_string_equal(query_peer(st, "2001:db8::2"), "");
+	/* An IPv6 prefix does not match IPv4 peers. */
+	assert_string_equal(query_peer(st, "::/0"), "5,6,7,8");
+	assert_string_equal(query_peer(st, "::ffff:198.18.0.0/112"), "7");
+	/* Peer with kind and limit. */
+	memset(&flt, 0, sizeof(flt));
+	flt.has_peer = true;
+	assert_int_equal(cidr_parse("198.16.0.0/12", &flt.peer), 0);
+	flt.kind = "portscan";
+	flt.limit = 1;
+	assert_string_equal(query_ids(st, &flt), "3");
+
+	/* The full JSON comes back. */
+	memset(&flt, 0, sizeof(flt));
+	flt.limit = 1;
+	flt.kind = "bruteforce";
+	assert_int_equal(store_query_alerts(st, &flt, &arr), 0);
+	assert_int_equal(json_array_size(arr), 1);
+	assert_string_equal(json_string_value(json_object_get(
+	    json_array_get(arr, 0), "peer")), "::ffff:198.18.1.1");
+	assert_string_equal(json_string_value(json_object_get(
+	    json_array_get(arr, 0), "time")), "2026-11-27T15:36:42.000Z");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+	    json_array_get(arr, 0), "evidence"), "n")), 7);
+	json_decref(arr);
+	store_close(st);
+}
+
+static void
+test_reopen_keeps_history(void **state)
+{
+	struct fixture *f = *state;
+	struct alert_filter flt = { 0 };
+	struct store_stats ss;
+	struct store *st;
+
+	st = open_store(f->db);
+	queue(st, 1, T0, "listener", NULL);
+	queue(st, 2, T0 + 1, "listener", "2001:db8::9");
+	assert_int_equal(store_flush(st), 2);
+	queue(st, 3, T0 + 2, "listener", NULL);
+	/* close flushes what is queued */
+	store_close(st);
+
+	st = open_store(f->db);
+	assert_int_equal(store_max_alert_id(st), 3);
+	assert_string_equal(query_ids(st, &flt), "1,2,3");
+	/* The daemon continues from the highest id. */
+	queue(st, store_max_alert_id(st) + 1, T0 + 3, "listener", NULL);
+	/* id 0 lets the store pick the next one. */
+	queue(st, 0, T0 + 4, "listener", NULL);
+	assert_int_equal(store_flush(st), 2);
+	assert_int_equal(store_max_alert_id(st), 5);
+	assert_string_equal(query_ids(st, &flt), "1,2,3,4,5");
+	/* A duplicate id loses that alert only. */
+	queue(st, 6, T0 + 5, "listener", NULL);
+	queue(st, 2, T0 + 6, "listener", NULL);
+	queue(st, 7, T0 + 7, "listener", NULL);
+	assert_int_equal(store_flush(st), 2);
+	store_get_stats(st, &ss);
+	assert_int_equal(ss.dropped, 1);
+	assert_int_equal(ss.errors, 0);
+	assert_string_equal(query_ids(st, &flt), "1,2,3,4,5,6,7");
+	store_close(st);
+
+	st = open_store(f->db);
+	assert_int_equal(store_max_alert_id(st), 7);
+	assert_string_equal(query_peer(st, "2001:db8::/32"), "2");
+	store_close(st);
+}
+
+static char *
+read_all(const char *path, size_t *ret_len)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0;
+
+	assert_non_null(fp);
+	buf = malloc(1 << 20);
+	assert_non_null(buf);
+	len = fread(buf, 1, 1 << 20, fp);
+	fclose(fp);
+	*ret_len = len;
+	return buf;
+}
+
+static void
+test_future_version_refused(void **state)
+{
+	struct fixture *f = *state;
+	char path[PATH_MAX + 16], err[256] = "", *before, *after;
+	struct store *st = NULL;
+	size_t lb, la;
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/future.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE alerts (x);"
+	    "CREATE TABLE other (y); PRAGMA user_version = 99;", NULL, NULL,
+	    NULL), SQLITE_OK);
+	sqlite3_close(db);
+	before = read_all(path, &lb);
+
+	assert_int_equal(store_open(path, &st, err, sizeof(err)), -ENOTSUP);
+	assert_null(st);
+	assert_non_null(strstr(err, "schema version 99 is newer"));
+	assert_non_null(strstr(err, path));
+
+	/* Not modified: same bytes, still in rollback-journal mode. */
+	after = read_all(path, &la);
+	assert_int_equal(la, lb);
+	assert_memory_equal(after, before, la);
+	assert_sql(path, "PRAGMA journal_mode", "delete");
+	assert_sql(path, "PRAGMA user_version", "99");
+	free(before);
+	free(after);
+}
+
+static void
+test_not_a_database(void **state)
+{
+	struct fixture *f = *state;
+	char path[PATH_MAX + 16], err[256] = "";
+	struct store *st = NULL;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/garbage.db", f->dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	for (int i = 0; i < 1000; i++)
+		fputs("this is not an SQLite database\n", fp);
+	fclose(fp);
+	assert_true(store_open(path, &st, err, sizeof(err)) < 0);
+	assert_null(st);
+	assert_non_null(strstr(err, "not a database"));
+}
+
+static void
+test_queue_bound(void **state)
+{
+	struct fixture *f = *state;
+	struct store_stats ss;
+	struct store *st;
+	struct alert a;
+	unsigned int i;
+
+	st = open_store(f->db);
+	make_alert(&a, 0, T0, "portscan", "198.18.0.1");
+	for (i = 0; i < STORE_QUEUE_MAX; i++) {
+		a.id = i + 1;
+		assert_int_equal(store_queue_alert(st, &a), 0);
+	}
+	a.id = STORE_QUEUE_MAX + 1;
+	assert_int_equal(store_queue_alert(st, &a), -ENOBUFS);
+	assert_int_equal(store_queue_alert(st, &a), -ENOBUFS);
+	store_get_stats(st, &ss);
+	assert_int_equal(ss.dropped, 2);
+	assert_int_equal(store_flush(st), STORE_QUEUE_MAX);
+	store_get_stats(st, &ss);
+	assert_int_equal(ss.written, STORE_QUEUE_MAX);
+	assert_int_equal(ss.dropped, 2);
+	assert_int_equal(store_max_alert_id(st), STORE_QUEUE_MAX);
+	/* Room again after the flush. */
+	assert_int_equal(store_queue_alert(st, &a), 0);
+	assert_int_equal(store_flush(st), 1);
+	alert_clear(&a);
+	store_close(st);
+}
+
+static void
+test_flush_busy(void **state)
+{
+	struct fixture *f = *state;
+	struct alert_filter flt = { 0 };
+	struct store_stats ss;
+	struct store *st;
+	sqlite3 *other;
+	int r;
+
+	st = open_store(f->db);
+	queue(st, 1, T0, "listener", NULL);
+	assert_int_equal(store_flush(st), 1);
+
+	/* Another writer holds the write lock. */
+	assert_int_equal(sqlite3_open(f->db, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL,
+	    NULL), SQLITE_OK);
+	queue(st, 2, T0 + 1, "listener", NULL);
+	queue(st, 3, T0 + 2, "listener", NULL);
+	r = store_flush(st);
+	assert_int_equal(r, -EBUSY);
+	store_get_stats(st, &ss);
+	assert_int_equal(ss.written, 1);
+	assert_int_equal(ss.dropped, 2);
+	assert_int_equal(ss.errors, 1);
+	assert_int_equal(store_max_alert_id(st), 1);
+	/* Reads still work while the other writer holds the lock. */
+	assert_string_equal(query_ids(st, &flt), "1");
+	/* Nothing is left queued: the next flush has nothing to do. */
+	assert_int_equal(store_flush(st), 0);
+
+	assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(other);
+	queue(st, 4, T0 + 3, "listener", NULL);
+	assert_int_equal(store_flush(st), 1);
+	assert_string_equal(query_ids(st, &flt), "1,4");
+	store_get_stats(st, &ss);
+	assert_int_equal(ss.written, 2);
+	assert_int_equal(ss.errors, 1);
+	store_close(st);
+}
+
+/*
+ * A full disk: a 256 KiB tmpfs in a private mount namespace. Needs
+ * CAP_SYS_ADMIN; skipped without it.
+ */
+static void
+test_flush_full(void **state)
+{
+	struct fixture *f = *state;
+	char mnt[PATH_MAX + 8], path[PATH_MAX + 32], big[2048];
+	struct alert_filter flt = { 0 };
+	struct store_stats ss;
+	struct store *st;
+	struct alert a;
+	int i, r;
+
+	snprintf(mnt, sizeof(mnt), "%s/full", f->dir);
+	assert_int_equal(mkdir(mnt, 0700), 0);
+	if (unshare(CLONE_NEWNS) != 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+	    mount("tmpfs", mnt, "tmpfs", 0, "size=256k") != 0) {
+		print_message("no tmpfs (%s): skipped\n", strerror(errno));
+		skip();
+	}
+	snprintf(path, sizeof(path), "%s/sockwatch.db", mnt);
+	st = open_store(path);
+	queue(st, 1, T0, "listener", NULL);
+	assert_int_equal(store_flush(st), 1);
+
+	memset(big, 'x', sizeof(big));
+	big[sizeof(big) - 1] = '\0';
+	for (i = 0; i < 400; i++) {
+		make_alert(&a, (uint64_t)i + 2, T0 + i, "portscan",
+		    "198.18.0.1");
+		json_object_set_new(a.evidence, "pad", json_string(big));
+		assert_int_equal(store_queue_alert(st, &a), 0);
+		alert_clear(&a);
+	}
+	r = store_flush(st);
+	assert_int_equal(r, -ENOSPC);
+	store_get_stats(st, &ss);
+	assert_int_equal(ss.written, 1);
+	assert_int_equal(ss.dropped, 400);
+	assert_int_equal(ss.errors, 1);
+	assert_int_equal(store_max_alert_id(st), 1);
+
+	/* The store keeps running: a small batch still fits. */
+	queue(st, 2, T0 + 1000, "listener", NULL);
+	assert_int_equal(store_flush(st), 1);
+	assert_string_equal(query_ids(st, &flt), "1,2");
+	store_close(st);
+	st = open_store(path);
+	assert_string_equal(query_ids(st, &flt), "1,2");
+	store_close(st);
+	assert_int_equal(umount(mnt), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_creates_schema,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_flush_query,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_keeps_history,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_future_version_refused,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_a_database,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_bound,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flush_busy,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flush_full,
+		    setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
