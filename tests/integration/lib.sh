@@ -9,12 +9,32 @@ SW_NETNS=()
 SW_PIDS=()
 
 sw_cleanup() {
-	local pid ns
+	local pid ns i alive
+	# Clean up as much as possible, whatever fails, and do not let a
+	# signal (the traps below) cut it short.
+	trap '' INT TERM
+	set +eu
+	# Also what was registered in a subshell, e.g. ns=$(ns_add x).
+	if [ -f "$SW_TMP/pids" ]; then
+		mapfile -t -O "${#SW_PIDS[@]}" SW_PIDS <"$SW_TMP/pids"
+	fi
+	if [ -f "$SW_TMP/netns" ]; then
+		mapfile -t -O "${#SW_NETNS[@]}" SW_NETNS <"$SW_TMP/netns"
+	fi
 	for pid in "${SW_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null || true
 	done
 	for pid in "${SW_PIDS[@]}"; do
 		wait "$pid" 2>/dev/null || true
+	done
+	# Processes that are not our children (sw_own): give them 2 s.
+	for ((i = 0; i < 20; i++)); do
+		alive=0
+		for pid in "${SW_PIDS[@]}"; do
+			kill -0 "$pid" 2>/dev/null && alive=1
+		done
+		[ "$alive" -eq 0 ] && break
+		sleep 0.1
 	done
 	for ns in "${SW_NETNS[@]}"; do
 		ip netns del "$ns" 2>/dev/null || true
@@ -22,6 +42,8 @@ sw_cleanup() {
 	rm -rf "$SW_TMP"
 }
 trap sw_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -29,19 +51,26 @@ fail() {
 }
 
 # ns_add NAME: a namespace with loopback up; its name is unique per run.
+# Prints the name, so ns=$(ns_add x) works: the name is also written to a
+# file, because a subshell's SW_NETNS is lost.
 ns_add() {
 	local ns="sw-$1-$$"
 	ip netns add "$ns"
 	SW_NETNS+=("$ns")
+	echo "$ns" >>"$SW_TMP/netns"
 	ip -n "$ns" link set lo up
 	echo "$ns"
 }
 
 # ns_link NS1 ADDR1 NS2 ADDR2 [ADDR6_1 ADDR6_2]: a veth pair between two
 # namespaces with the given /24 (and /64) addresses.
+# The ends are named v<pid>a<n> (in NS1) and v<pid>b<n>; ns_ifname finds
+# them.
 ns_link() {
-	local a=$1 aa=$2 b=$3 ba=$4 a6=${5:-} b6=${6:-}
-	local la="v$$a${#SW_NETNS[@]}" lb="v$$b${#SW_NETNS[@]}"
+	local a=$1 aa=$2 b=$3 ba=$4 a6=${5:-} b6=${6:-} n
+	n=$(cat "$SW_TMP/links" 2>/dev/null || echo 0)
+	echo $((n + 1)) >"$SW_TMP/links"
+	local la="v$$a$n" lb="v$$b$n"
 	la=${la:0:15}
 	lb=${lb:0:15}
 	ip link add "$la" netns "$a" type veth peer name "$lb" netns "$b"
@@ -55,10 +84,33 @@ ns_link() {
 	ip -n "$b" link set "$lb" up
 }
 
+# ns_ifname NS: the name of the (first) veth end in NS.
+ns_ifname() {
+	ip -n "$1" -o link show type veth | awk -F': ' '{ sub(/@.*/, "", $2);
+	    print $2; exit }'
+}
+
 # bg CMD...: start a background process and remember it for cleanup.
 bg() {
 	"$@" &
 	SW_PIDS+=("$!")
+}
+
+# sw_own PID: kill PID on exit too (a process a test process forked).
+sw_own() {
+	echo "$1" >>"$SW_TMP/pids"
+}
+
+# wait_file SECONDS FILE PID: wait until FILE is not empty; give up early
+# if process PID has gone. Fails if the file did not appear.
+wait_file() {
+	local limit=$1 file=$2 pid=$3 i
+	for ((i = 0; i < limit * 10; i++)); do
+		[ -s "$file" ] && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ -s "$file" ]
 }
 
 # wait_for SECONDS CMD...: retry CMD until it succeeds or time runs out.
