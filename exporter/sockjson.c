@@ -15,6 +15,8 @@ sockjson_escape(const char *in, size_t inlen, char *buf, size_t len)
 	size_t i, o = 0;
 	unsigned char c;
 
+	if (len == 0)
+		return buf;
 	for (i = 0; i < inlen && o + 5 < len; i++) {
 		c = (unsigned char)in[i];
 		if (c >= 0x20 && c < 0x7f && c != '\\') {
@@ -36,6 +38,11 @@ sockjson_escape(const char *in, size_t inlen, char *buf, size_t len)
 char *
 sockjson_path(const struct sock_info *s, char *buf, size_t len)
 {
+	if (len < 2) {
+		if (len == 1)
+			buf[0] = '\0';
+		return buf;
+	}
 	if (s->path_len == 0) {
 		snprintf(buf, len, "*");
 		return buf;
@@ -265,5 +272,148 @@ sockjson_decode(const json_t *j, struct sock_info *s,
 		n++;
 	}
 	*ret_nowners = n < max ? n : max;
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	unsigned int bit;
+} proto_names[] = {
+	{ "tcp", SOCKDIAG_TCP }, { "udp", SOCKDIAG_UDP },
+	{ "unix", SOCKDIAG_UNIX },
+}, family_names[] = {
+	{ "inet", SOCKDIAG_INET4 }, { "inet6", SOCKDIAG_INET6 },
+};
+
+static const char *const state_list[] = {
+	"established", "syn-sent", "syn-recv", "fin-wait-1", "fin-wait-2",
+	"time-wait", "close", "close-wait", "last-ack", "listen", "closing",
+};
+
+json_t *
+sockjson_query_encode(const struct sockdiag_query *q, bool processes)
+{
+	json_t *j, *protos, *fams, *states;
+	char buf[ADDR_STRLEN];
+	uint32_t mask;
+	size_t i;
+
+	protos = json_array();
+	fams = json_array();
+	states = json_array();
+	for (i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]); i++)
+		if (q->protos & proto_names[i].bit)
+			json_array_append_new(protos,
+			    json_string(proto_names[i].name));
+	for (i = 0; i < sizeof(family_names) / sizeof(family_names[0]); i++)
+		if (q->families & family_names[i].bit)
+			json_array_append_new(fams,
+			    json_string(family_names[i].name));
+	for (i = 0; i < sizeof(state_list) / sizeof(state_list[0]); i++)
+		if (sockdiag_state_parse(state_list[i], &mask) == 0 &&
+		    (q->states & mask))
+			json_array_append_new(states,
+			    json_string(state_list[i]));
+	j = json_pack("{s:o, s:o, s:o, s:b}", "protos", protos,
+	    "families", fams, "states", states, "processes", processes);
+	if (j == NULL)
+		return NULL;
+	json_object_set_new(j, "port", q->port >= 0 ? json_integer(q->port) :
+	    json_null());
+	json_object_set_new(j, "peer", q->has_peer ? json_string(cidr_format(
+	    &q->peer, buf, sizeof(buf))) : json_null());
+	return j;
+}
+
+/* Set the bits of the names in array arr (or every bit if absent). */
+static int
+names_decode(const json_t *arr, const void *table, size_t n,
+    unsigned int *ret, const char *what, const char **ret_error)
+{
+	const struct { const char *name; unsigned int bit; } *t = table;
+	json_t *v;
+	size_t i, k;
+
+	*ret = 0;
+	if (arr == NULL || json_is_null(arr)) {
+		for (k = 0; k < n; k++)
+			*ret |= t[k].bit;
+		return 0;
+	}
+	if (!json_is_array(arr)) {
+		*ret_error = what;
+		return -EINVAL;
+	}
+	json_array_foreach(arr, i, v) {
+		for (k = 0; k < n; k++)
+			if (json_is_string(v) &&
+			    strcmp(json_string_value(v), t[k].name) == 0)
+				break;
+		if (k == n) {
+			*ret_error = what;
+			return -EINVAL;
+		}
+		*ret |= t[k].bit;
+	}
+	return 0;
+}
+
+int
+sockjson_query_decode(const json_t *req, struct sockdiag_query *q,
+    bool *ret_processes, const char **ret_error)
+{
+	json_t *v, *s;
+	uint32_t mask;
+	size_t i;
+
+	memset(q, 0, sizeof(*q));
+	q->port = -1;
+	if (names_decode(json_object_get(req, "protos"), proto_names, 3,
+	    &q->protos, "protos must be a list of tcp, udp, unix",
+	    ret_error) < 0 ||
+	    names_decode(json_object_get(req, "families"), family_names, 2,
+	    &q->families, "families must be a list of inet, inet6",
+	    ret_error) < 0)
+		return -EINVAL;
+	v = json_object_get(req, "states");
+	if (v == NULL || json_is_null(v)) {
+		q->states = SOCKDIAG_STATES_ALL;
+	} else if (!json_is_array(v)) {
+		*ret_error = "states must be a list of state names";
+		return -EINVAL;
+	} else {
+		json_array_foreach(v, i, s) {
+			if (!json_is_string(s) || sockdiag_state_parse(
+			    json_string_value(s), &mask) < 0) {
+				*ret_error = "unknown state name in states";
+				return -EINVAL;
+			}
+			q->states |= mask;
+		}
+	}
+	v = json_object_get(req, "port");
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > 65535) {
+			*ret_error = "port must be an integer 0-65535";
+			return -EINVAL;
+		}
+		q->port = (int)json_integer_value(v);
+	}
+	v = json_object_get(req, "peer");
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_string(v) || cidr_parse(json_string_value(v),
+		    &q->peer) < 0) {
+			*ret_error = "peer must be an address or CIDR";
+			return -EINVAL;
+		}
+		q->has_peer = true;
+	}
+	v = json_object_get(req, "processes");
+	*ret_processes = json_is_true(v);
+	if (v != NULL && !json_is_boolean(v)) {
+		*ret_error = "processes must be true or false";
+		return -EINVAL;
+	}
 	return 0;
 }

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,7 @@ procmap_add(struct procmap *pm, uint32_t inode, pid_t pid, int fd,
 static long
 procmap_comm(struct procmap *pm, int procfd, const char *pid)
 {
-	char path[64], comm[PROC_COMM_MAX + 1];
+	char path[NAME_MAX + 8], comm[PROC_COMM_MAX + 1];
 	ssize_t n;
 	size_t need;
 	long off;
@@ -104,7 +105,7 @@ proc_socket_inode(const char *link, ssize_t len)
 static int
 procmap_scan_pid(struct procmap *pm, int procfd, const char *name)
 {
-	char path[64], link[64];
+	char path[NAME_MAX + 8], link[64];
 	struct dirent *de;
 	long comm = -1;
 	uint32_t ino;
@@ -248,6 +249,7 @@ procmap_lookup(const struct procmap *pm, uint32_t inode,
 {
 	const struct proc_ent *e;
 	size_t found = 0;
+	pid_t last = 0;
 	int32_t i;
 
 	if (pm->bucket == NULL)
@@ -256,10 +258,11 @@ procmap_lookup(const struct procmap *pm, uint32_t inode,
 		e = &pm->ent[i];
 		if (e->inode != inode)
 			continue;
-		/* One process holding it on several fds counts once. */
-		if (found > 0 && found <= max && ret_owners[found - 1].pid ==
-		    e->pid)
+		/* One process holding it on several fds counts once, also
+		 * past max: matches come in (pid, fd) order. */
+		if (found > 0 && e->pid == last)
 			continue;
+		last = e->pid;
 		if (found < max) {
 			ret_owners[found].pid = e->pid;
 			ret_owners[found].fd = e->fd;

@@ -367,7 +367,7 @@ sockdiag_parse(const void *buf, size_t len, uint8_t proto,
 			if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(int))) {
 				memcpy(&err, nlmsg_data(nlh), sizeof(err));
 				if (err < 0)
-					return err;
+					return err >= -4095 ? err : -EPROTO;
 			}
 			*ret_done = true;
 			return 0;
@@ -375,7 +375,8 @@ sockdiag_parse(const void *buf, size_t len, uint8_t proto,
 			if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
 				return -EBADMSG;
 			e = nlmsg_data(nlh);
-			return e->error < 0 ? e->error : -EPROTO;
+			return e->error < 0 && e->error >= -4095 ? e->error :
+			    -EPROTO;
 		case NLMSG_NOOP:
 			continue;
 		case SOCK_DIAG_BY_FAMILY:
