@@ -15,6 +15,7 @@
 
 #define CONTROL_MAX_LINE	(64 * 1024)
 #define CONTROL_MAX_OUTBUF	(4 * 1024 * 1024)
+#define CONTROL_MAX_CLIENTS	64
 
 enum control_role { CONTROL_READER, CONTROL_ADMIN };
 
@@ -30,9 +31,11 @@ typedef json_t *(*control_handler)(void *arg, struct control_client *c,
     const char *cmd, const json_t *req, const char **ret_error);
 
 struct control_opts {
-	const char *path;		/* socket file; removed and recreated */
+	const char *path;		/* socket file; a stale one is replaced,
+					 * a live one (another daemon) is an error */
 	const char *group;		/* NULL: root only; else group name */
-	unsigned int max_clients;	/* further connections are refused */
+	unsigned int max_clients;	/* further connections are refused;
+					 * CONTROL_MAX_CLIENTS if 0 */
 	size_t max_line;		/* CONTROL_MAX_LINE if 0 */
 	size_t max_outbuf;		/* CONTROL_MAX_OUTBUF if 0 */
 };
@@ -44,7 +47,8 @@ struct control_stats {
 int control_open(struct evloop *loop, const struct control_opts *o,
     control_handler fn, void *arg, struct control **ret_ctl, char *err,
     size_t errlen);
-/* Close every client and remove the socket file. */
+/* Close every client and remove the socket file (if it is still ours).
+ * Not from inside a handler: set a flag and close after the callback. */
 void control_close(struct control *ctl);
 
 /* Commands that change state (reload, block, ...) need CONTROL_ADMIN;
@@ -54,6 +58,8 @@ int control_set_admin_commands(struct control *ctl,
 
 enum control_role control_client_role(const struct control_client *c);
 uid_t control_client_uid(const struct control_client *c);
+/* The peer's pid at connect time (SO_PEERCRED), for logging only. */
+pid_t control_client_pid(const struct control_client *c);
 
 /* From now on this client receives every control_broadcast() line. */
 void control_subscribe(struct control_client *c);
@@ -63,7 +69,12 @@ void control_subscribe(struct control_client *c);
 void control_broadcast(struct control *ctl, const json_t *event);
 
 void control_get_stats(const struct control *ctl, struct control_stats *r);
+/* How many clients are subscribed (so callers can skip building events
+ * nobody will read). */
+unsigned int control_nsubscribers(const struct control *ctl);
 unsigned int control_nclients(const struct control *ctl);
+/* Subscribed clients; 0 means an event need not even be built. */
+unsigned int control_nsubscribers(const struct control *ctl);
 
 /* Parse one request line: 0 with *ret_req (an object with a string
  * "cmd") and *ret_cmd, or -EINVAL with a message in *ret_error. */

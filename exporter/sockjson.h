@@ -31,4 +31,12 @@ json_t *sockjson_encode(const struct sock_info *s,
 int sockjson_decode(const json_t *j, struct sock_info *ret_sock,
     struct proc_owner *ret_owners, size_t max, size_t *ret_nowners);
 
+/* A socket query as sent on the control socket: {"protos": [...],
+ * "families": [...], "states": [...], "port": N|null, "peer": CIDR|null,
+ * "processes": bool}. Absent lists mean everything. */
+json_t *sockjson_query_encode(const struct sockdiag_query *q,
+    bool processes);
+int sockjson_query_decode(const json_t *req, struct sockdiag_query *ret_q,
+    bool *ret_processes, const char **ret_error);
+
 #endif
