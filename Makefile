@@ -2,6 +2,9 @@
 
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 MANDIR  ?= $(PREFIX)/share/man
 DESTDIR ?=
 BUILD   ?= build
@@ -38,11 +41,12 @@ endif
 
 LIB_SRC   := common/log.c common/addr.c common/duration.c \
              common/evloop.c common/timeutil.c \
-             monitor/sockdiag.c monitor/proc.c
+             monitor/sockdiag.c monitor/proc.c monitor/socktable.c
 # What only the daemon (and the CLI's daemon-side helpers) need.
 DLIB_SRC  := $(wildcard policy/*.c exporter/*.c)
 CLI_SRC   := cli/sockout.c cli/table.c
-CLI_MAIN  := cli/main.c cli/sockets.c
+CLI_MAIN  := cli/main.c cli/sockets.c cli/client.c cli/daemon_cmds.c
+DAEMON_SRC := $(wildcard daemon/*.c)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 BENCH_SRC := bench/nldump.c
 
@@ -60,14 +64,17 @@ LIBSWD    := $(BUILD)/libsockwatchd.a
 
 .PHONY: all deps run test unit integration asan bench fuzz install clean
 
-all: $(BUILD)/sockwatch
+all: $(BUILD)/sockwatch $(BUILD)/sockwatchd
 
 deps:
 	@scripts/install-deps.sh
 
+# The daemon in the foreground on the shipped config, with its default
+# paths; `build/sockwatch status` in another terminal talks to it.
 run: deps
 	@$(MAKE) --no-print-directory all
-	./$(BUILD)/sockwatch listeners
+	@mkdir -p /run/sockwatch /var/lib/sockwatch /var/log/sockwatch
+	./$(BUILD)/sockwatchd -f -c etc/sockwatch.conf
 
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(BENCH_BIN)
@@ -101,7 +108,33 @@ $(LIBSWD): $(DLIB_OBJ)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+# --- policy/config: the shipped etc/sockwatch.conf, compiled in ---------
+# config_load_default() parses config_default_text[], a NUL-terminated byte
+# array generated from etc/sockwatch.conf (bytes, so nothing needs quoting).
+# Its object is one more prerequisite (and so member) of the daemon library.
+DEFCONF_C := $(BUILD)/gen/default_conf.c
+DEFCONF_O := $(OBJ)/gen/default_conf.o
+$(DEFCONF_C): etc/sockwatch.conf
+	$(call msg,GEN,$@)
+	@mkdir -p $(dir $@)
+	$(Q){ echo '/* Generated from etc/sockwatch.conf by the Makefile. */'; \
+	  echo 'extern const char config_default_text[];'; \
+	  echo 'const char config_default_text[] = {'; \
+	  od -An -v -tx1 etc/sockwatch.conf | \
+	    sed 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '0x00 };'; } > $@.tmp && mv $@.tmp $@
+$(DEFCONF_O): $(DEFCONF_C)
+	$(call msg,CC,$<)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(LIBSWD): $(DEFCONF_O)
+# --- end policy/config ------------------------------------------------
+
 $(BUILD)/sockwatch: $(CLI_MAIN:%.c=$(OBJ)/%.o) $(CLI_OBJ) $(LIBSWD) $(LIBSW)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DPKG_LIBS) $(PKG_LIBS)
+
+$(BUILD)/sockwatchd: $(DAEMON_SRC:%.c=$(OBJ)/%.o) $(LIBSWD) $(LIBSW)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DPKG_LIBS) $(PKG_LIBS)
 
@@ -125,6 +158,7 @@ $(BUILD)/tools/%: $(OBJ)/tests/tools/%.o
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=all \
                $(PKG_CFLAGS)
 fuzz: $(FUZZ_BIN)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
@@ -133,9 +167,24 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(SYSCONFDIR)/sockwatch $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BUILD)/sockwatch $(DESTDIR)$(BINDIR)/sockwatch
-	install -m 0644 docs/sockwatch.8 $(DESTDIR)$(MANDIR)/man8/sockwatch.8
+	install -m 0755 $(BUILD)/sockwatchd $(DESTDIR)$(SBINDIR)/sockwatchd
+	install -m 0644 docs/sockwatch.8 docs/sockwatchd.8 \
+	    $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 docs/sockwatch.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	@# An existing configuration is the administrator's: never overwrite.
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/sockwatch/sockwatch.conf ]; then \
+	    echo "keeping $(DESTDIR)$(SYSCONFDIR)/sockwatch/sockwatch.conf"; \
+	else \
+	    install -m 0644 etc/sockwatch.conf \
+	        $(DESTDIR)$(SYSCONFDIR)/sockwatch/sockwatch.conf; \
+	fi
+	sed 's|/usr/local/sbin/sockwatchd|$(SBINDIR)/sockwatchd|' \
+	    etc/sockwatchd.service > $(DESTDIR)$(UNITDIR)/sockwatchd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/sockwatchd.service
 
 clean:
 	rm -rf build build-asan

@@ -10,6 +10,11 @@
 /* Each subcommand gets argv with argv[0] set to its own name. */
 int cmd_sockets(int argc, char **argv);
 int cmd_listeners(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_alerts(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
+int cmd_metrics(int argc, char **argv);
+int cmd_check_config(int argc, char **argv);
 
 /* Print "sockwatch: CMD: msg" and return EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)

@@ -5,6 +5,7 @@
 
 #include "../common/log.h"
 #include "cli.h"
+#include "client.h"
 
 #define SOCKWATCH_VERSION "0.1.0"
 
@@ -16,6 +17,11 @@ static const struct {
 	{ "sockets", cmd_sockets, "list sockets (like ss)" },
 	{ "listeners", cmd_listeners,
 	    "list listening sockets and the programs behind them" },
+	{ "status", cmd_status, "the daemon's state" },
+	{ "alerts", cmd_alerts, "alert history; -f follows new alerts" },
+	{ "reload", cmd_reload, "make the daemon reload its configuration" },
+	{ "metrics", cmd_metrics, "Prometheus metrics from the daemon" },
+	{ "check-config", cmd_check_config, "check a configuration file" },
 };
 
 static void
@@ -23,8 +29,11 @@ usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: sockwatch [-h] [--version] COMMAND [ARGS]\n\n"
-	    "commands:\n");
+	fprintf(f, "usage: sockwatch [-h] [--version] [-S SOCKET] COMMAND "
+	    "[ARGS]\n\n"
+	    "  -S SOCKET  the daemon's control socket (default: "
+	    "$SOCKWATCH_SOCKET,\n             else %s)\n\ncommands:\n",
+	    CLIENT_DEFAULT_SOCKET);
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\nRun 'sockwatch COMMAND -h' for a command's options.\n");
@@ -50,6 +59,22 @@ main(int argc, char **argv)
 	size_t i;
 
 	log_init("sockwatch", 1, 0);
+	/* Global options come before the command. */
+	while (argc >= 2 && (strcmp(argv[1], "-S") == 0 ||
+	    strncmp(argv[1], "--socket=", 9) == 0)) {
+		if (argv[1][1] == '-') {
+			client_set_path(argv[1] + 9);
+			argc -= 1;
+			argv += 1;
+			continue;
+		}
+		if (argc < 3)
+			return cli_usage_error(NULL, "option '-S' needs a "
+			    "value");
+		client_set_path(argv[2]);
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -10,7 +10,10 @@
 #include "../common/addr.h"
 #include "../monitor/proc.h"
 #include "../monitor/sockdiag.h"
+#include "../exporter/sockjson.h"
+#include "../policy/detect.h"
 #include "cli.h"
+#include "client.h"
 #include "sockout.h"
 
 /* ss's default: connected sockets only. */
@@ -28,6 +31,7 @@ struct sockets_args {
 	struct sockout_opts out;
 	int json;
 	int processes;
+	int direct;
 };
 
 static const char sockets_help[] =
@@ -160,6 +164,7 @@ sockets_parse(int argc, char **argv, int listeners, struct sockets_args *a)
 			a->q.has_peer = true;
 			break;
 		case OPT_DIRECT:
+			a->direct = 1;
 			break;
 		case OPT_JSON:
 			a->json = 1;
@@ -206,18 +211,108 @@ static void
 keep_listeners(struct socklist *l)
 {
 	size_t i, n = 0;
-	const struct sock_info *s;
 
-	for (i = 0; i < l->n; i++) {
-		s = &l->v[i];
-		if (s->proto == IPPROTO_TCP && s->state != TCP_LISTEN)
-			continue;
-		if (s->proto == IPPROTO_UDP &&
-		    (s->state != TCP_CLOSE || s->lport == 0))
-			continue;
-		l->v[n++] = *s;
-	}
+	for (i = 0; i < l->n; i++)
+		if (detect_is_listener(&l->v[i]))
+			l->v[n++] = l->v[i];
 	l->n = n;
+}
+
+/* Sockets as the daemon answered them, with their owners. */
+struct daemon_answer {
+	json_t *resp;
+	struct proc_owner (*owners)[SOCKJSON_OWNERS_MAX];
+	size_t *nowners;
+};
+
+static size_t
+answer_owners(const void *arg, size_t idx, struct proc_owner *out,
+    size_t max)
+{
+	const struct daemon_answer *d = arg;
+	size_t n = d->nowners[idx] < max ? d->nowners[idx] : max;
+
+	memcpy(out, d->owners[idx], n * sizeof(*out));
+	return d->nowners[idx];
+}
+
+static void
+partial_warning(size_t denied)
+{
+	if (denied > 0)
+		fprintf(stderr, "sockwatch: process attribution is partial: "
+		    "no permission to read the file descriptors of %zu "
+		    "process%s%s\n", denied, denied == 1 ? "" : "es",
+		    geteuid() == 0 ? "" : " (run as root)");
+}
+
+/* Ask the daemon. Returns 1 if it answered (the output is printed), 0 if
+ * it is not there or would not answer (the caller asks the kernel), or an
+ * exit code > 1 on a broken answer. */
+static int
+sockets_via_daemon(struct sockets_args *a, int listeners, int *ret_exit)
+{
+	struct daemon_answer d = { 0 };
+	struct socklist l = { 0 };
+	struct client *c;
+	json_t *req, *arr, *v;
+	size_t i;
+	int r;
+
+	if (client_open(&c) < 0)
+		return 0;
+	req = sockjson_query_encode(&a->q, a->processes);
+	if (req == NULL) {
+		client_close(c);
+		return 0;
+	}
+	json_object_set_new(req, "cmd", json_string(listeners ? "listeners" :
+	    "sockets"));
+	r = client_call(c, req, &d.resp);
+	json_decref(req);
+	client_close(c);
+	if (r < 0 || !json_is_true(json_object_get(d.resp, "ok"))) {
+		json_decref(d.resp);
+		return 0;
+	}
+	arr = json_object_get(d.resp, "sockets");
+	l.cap = json_array_size(arr);
+	l.v = calloc(l.cap ? l.cap : 1, sizeof(*l.v));
+	d.owners = calloc(l.cap ? l.cap : 1, sizeof(*d.owners));
+	d.nowners = calloc(l.cap ? l.cap : 1, sizeof(*d.nowners));
+	*ret_exit = EXIT_FAIL;
+	if (l.v == NULL || d.owners == NULL || d.nowners == NULL)
+		goto out;
+	json_array_foreach(arr, i, v) {
+		if (sockjson_decode(v, &l.v[l.n], d.owners[l.n],
+		    SOCKJSON_OWNERS_MAX, &d.nowners[l.n]) < 0) {
+			fprintf(stderr, "sockwatch: a malformed socket in "
+			    "sockwatchd's answer\n");
+			goto out;
+		}
+		l.n++;
+	}
+	if (a->processes) {
+		a->out.owners = answer_owners;
+		a->out.owners_arg = &d;
+		partial_warning((size_t)json_integer_value(json_object_get(
+		    d.resp, "partial")));
+	}
+	r = a->json ? sockout_json(stdout, &l, &a->out) :
+	    sockout_text(stdout, &l, &a->out);
+	if (r == 0 && fflush(stdout) == EOF)
+		r = -EIO;
+	if (r < 0)
+		fprintf(stderr, "sockwatch: cannot write the output: %s\n",
+		    strerror(-r));
+	else
+		*ret_exit = EXIT_OK;
+out:
+	free(l.v);
+	free(d.owners);
+	free(d.nowners);
+	json_decref(d.resp);
+	return 1;
 }
 
 static int
@@ -231,6 +326,9 @@ sockets_run(int argc, char **argv, int listeners)
 
 	if ((r = sockets_parse(argc, argv, listeners, &a)) != 0)
 		return r;
+	/* The daemon answers when it runs; the kernel is the fallback. */
+	if (!a.direct && sockets_via_daemon(&a, listeners, &ret))
+		return ret;
 	if ((r = sockdiag_open(&sd)) < 0) {
 		fprintf(stderr, "sockwatch: cannot open a sock_diag netlink "
 		    "socket: %s\n", strerror(-r));
@@ -248,13 +346,7 @@ sockets_run(int argc, char **argv, int listeners)
 			    strerror(-r));
 			goto out;
 		}
-		if (procmap_denied(pm) > 0)
-			fprintf(stderr, "sockwatch: process attribution is "
-			    "partial: no permission to read the file "
-			    "descriptors of %zu process%s%s\n",
-			    procmap_denied(pm), procmap_denied(pm) == 1 ? "" :
-			    "es", geteuid() == 0 ? "" :
-			    " (run as root)");
+		partial_warning(procmap_denied(pm));
 		a.out.procs = pm;
 	}
 	r = a.json ? sockout_json(stdout, &l, &a.out) :

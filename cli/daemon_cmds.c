@@ -1,0 +1,403 @@
+/* Subcommands answered by sockwatchd: status, alerts, reload, metrics; and
+ * check-config, which needs no daemon. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/duration.h"
+#include "../policy/config.h"
+#include "cli.h"
+#include "client.h"
+#include "table.h"
+
+enum { OPT_JSON = 256, OPT_SINCE, OPT_KIND, OPT_PEER };
+
+/* Options that only say -h or --json. */
+static int
+simple_opts(int argc, char **argv, const char *help, int *ret_json)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	opterr = 0;
+	optind = 1;
+	*ret_json = 0;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_JSON:
+			*ret_json = 1;
+			break;
+		case 'h':
+			fputs(help, stdout);
+			exit(EXIT_OK);
+		default:
+			return cli_usage_error(argv[0], "unknown option '%s'",
+			    argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(argv[0], "unexpected argument '%s'",
+		    argv[optind]);
+	return 0;
+}
+
+static int
+print_json(const json_t *j)
+{
+	if (json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0)
+		return EXIT_FAIL;
+	putchar('\n');
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+static json_int_t
+jint(const json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+int
+cmd_status(int argc, char **argv)
+{
+	json_t *resp, *rl, *sk;
+	char up[32];
+	int json, r;
+
+	if ((r = simple_opts(argc, argv, "usage: sockwatch status [--json]\n",
+	    &json)) != 0)
+		return r;
+	if ((r = client_request("status", json_pack("{s:s}", "cmd",
+	    "status"), &resp)) != EXIT_OK)
+		return r;
+	if (json) {
+		json_object_del(resp, "ok");
+		r = print_json(resp);
+		json_decref(resp);
+		return r;
+	}
+	sk = json_object_get(resp, "sockets");
+	rl = json_object_get(resp, "last_reload");
+	printf("sockwatchd %s, pid %lld, up %s (since %s)\n",
+	    json_string_value(json_object_get(resp, "version")),
+	    (long long)jint(resp, "pid"),
+	    duration_format((uint64_t)jint(resp, "uptime_s") * 1000, up,
+	    sizeof(up)), json_string_value(json_object_get(resp, "started")));
+	printf("config:     %s\n",
+	    json_string_value(json_object_get(resp, "config")));
+	if (json_is_null(json_object_get(rl, "time")))
+		printf("reload:     none since start\n");
+	else if (json_is_true(json_object_get(rl, "ok")))
+		printf("reload:     ok at %s\n",
+		    json_string_value(json_object_get(rl, "time")));
+	else
+		printf("reload:     FAILED at %s: %s\n",
+		    json_string_value(json_object_get(rl, "time")),
+		    json_string_value(json_object_get(rl, "error")));
+	printf("sockets:    %lld (tcp %lld, udp %lld, unix %lld), "
+	    "listeners %lld\n", (long long)jint(sk, "total"),
+	    (long long)jint(sk, "tcp"), (long long)jint(sk, "udp"),
+	    (long long)jint(sk, "unix"), (long long)jint(resp, "listeners"));
+	printf("alerts:     %lld since start\n",
+	    (long long)jint(resp, "alerts"));
+	printf("clients:    %lld\n", (long long)jint(resp, "clients"));
+	json_decref(resp);
+	return EXIT_OK;
+}
+
+static const struct table_col alert_cols[] = {
+	{ "Id", TABLE_RIGHT }, { "Time", TABLE_LEFT }, { "Kind", TABLE_LEFT },
+	{ "Severity", TABLE_LEFT }, { "Peer", TABLE_LEFT },
+	{ "Local", TABLE_LEFT }, { "Process", TABLE_LEFT },
+	{ "Action", TABLE_LEFT }, { "Message", TABLE_LEFT },
+};
+
+static int
+alert_row(struct table *t, const json_t *a)
+{
+	const json_t *p = json_object_get(a, "process");
+	const char *s;
+	int r = 0;
+
+	r |= table_addf(t, "%lld", (long long)jint(a, "id"));
+	r |= table_add(t, json_string_value(json_object_get(a, "time")) ?: "");
+	r |= table_add(t, json_string_value(json_object_get(a, "kind")) ?: "");
+	r |= table_add(t,
+	    json_string_value(json_object_get(a, "severity")) ?: "");
+	s = json_string_value(json_object_get(a, "peer"));
+	r |= table_add(t, s ? s : "-");
+	s = json_string_value(json_object_get(a, "local_addr"));
+	if (s != NULL)
+		r |= table_addf(t, strchr(s, ':') ? "[%s]:%lld" : "%s:%lld", s,
+		    (long long)jint(a, "local_port"));
+	else
+		r |= table_add(t, "-");
+	if (json_is_object(p))
+		r |= table_addf(t, "%s(%lld)",
+		    json_string_value(json_object_get(p, "comm")) ?: "?",
+		    (long long)jint(p, "pid"));
+	else
+		r |= table_add(t, "-");
+	r |= table_add(t,
+	    json_string_value(json_object_get(a, "action")) ?: "");
+	r |= table_add(t,
+	    json_string_value(json_object_get(a, "message")) ?: "");
+	return r;
+}
+
+static int
+print_alerts(const json_t *arr, int json)
+{
+	struct table *t;
+	const json_t *a;
+	size_t i;
+	int r = 0;
+
+	if (json)
+		return print_json(arr);
+	if ((t = table_new(alert_cols, 9)) == NULL)
+		return EXIT_FAIL;
+	json_array_foreach(arr, i, a)
+		r |= alert_row(t, a);
+	if (r == 0)
+		r = table_print(t, stdout);
+	table_free(t);
+	return r == 0 && fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+/* alerts -f: print what comes, one line each, until the daemon goes. */
+static int
+follow_alerts(json_t *req, int json)
+{
+	struct client *c;
+	json_t *resp, *ev, *a, *recent;
+	size_t i;
+	int r;
+
+	json_object_set_new(req, "cmd", json_string("subscribe"));
+	if ((r = client_open(&c)) < 0) {
+		json_decref(req);
+		fprintf(stderr, "sockwatch: sockwatchd is not running "
+		    "(nothing listens on %s)\n", client_path());
+		return r == -ENOENT || r == -ECONNREFUSED ? EXIT_NODAEMON :
+		    EXIT_FAIL;
+	}
+	r = client_call(c, req, &resp);
+	json_decref(req);
+	if (r < 0 || !json_is_true(json_object_get(resp, "ok"))) {
+		fprintf(stderr, "sockwatch: alerts: cannot subscribe\n");
+		json_decref(resp);
+		client_close(c);
+		return EXIT_FAIL;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	recent = json_object_get(resp, "recent");
+	json_array_foreach(recent, i, a) {
+		if (json)
+			json_dumpf(a, stdout, JSON_COMPACT);
+		else
+			printf("%s %s %s: %s",
+			    json_string_value(json_object_get(a, "time")),
+			    json_string_value(json_object_get(a, "kind")),
+			    json_string_value(json_object_get(a, "severity")),
+			    json_string_value(json_object_get(a, "message")));
+		putchar('\n');
+	}
+	json_decref(resp);
+	while ((r = client_next(c, &ev)) == 0) {
+		a = json_object_get(ev, "alert");
+		if (strcmp(json_string_value(json_object_get(ev, "event")) ?: "",
+		    "alert") == 0 && json_is_object(a)) {
+			if (json)
+				json_dumpf(a, stdout, JSON_COMPACT);
+			else
+				printf("%s %s %s: %s",
+				    json_string_value(json_object_get(a, "time")),
+				    json_string_value(json_object_get(a, "kind")),
+				    json_string_value(json_object_get(a,
+				    "severity")),
+				    json_string_value(json_object_get(a,
+				    "message")));
+			putchar('\n');
+		}
+		json_decref(ev);
+	}
+	client_close(c);
+	fprintf(stderr, "sockwatch: sockwatchd closed the stream\n");
+	return EXIT_FAIL;
+}
+
+static const char alerts_help[] =
+    "usage: sockwatch alerts [-f] [--since DUR|TIME] [--kind K]\n"
+    "                        [--peer ADDR[/LEN]] [-n N] [--json]\n"
+    "  -f, --follow   print new alerts as they are raised\n"
+    "  --since        only alerts newer than a duration ago (1h) or an\n"
+    "                 RFC 3339 time\n"
+    "  --kind K       only this kind (listener, portscan, ...)\n"
+    "  --peer CIDR    only alerts about peers in this prefix\n"
+    "  -n N           the newest N alerts (default 1000)\n";
+
+int
+cmd_alerts(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "follow", no_argument, NULL, 'f' },
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "kind", required_argument, NULL, OPT_KIND },
+		{ "peer", required_argument, NULL, OPT_PEER },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	json_t *req, *resp;
+	int c, follow = 0, json = 0, r;
+	long n;
+	char *end;
+
+	if ((req = json_pack("{s:s}", "cmd", "alerts")) == NULL)
+		return EXIT_FAIL;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":fn:h", longopts, NULL)) != -1) {
+		r = 0;
+		switch (c) {
+		case 'f':
+			follow = 1;
+			break;
+		case 'n':
+			n = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || n < 1 ||
+			    n > 1000000)
+				r = cli_usage_error(argv[0], "invalid -n '%s': "
+				    "expected 1-1000000", optarg);
+			else
+				json_object_set_new(req, "limit",
+				    json_integer(n));
+			break;
+		case OPT_SINCE:
+			json_object_set_new(req, "since", json_string(optarg));
+			break;
+		case OPT_KIND:
+			json_object_set_new(req, "kind", json_string(optarg));
+			break;
+		case OPT_PEER:
+			json_object_set_new(req, "peer", json_string(optarg));
+			break;
+		case OPT_JSON:
+			json = 1;
+			break;
+		case 'h':
+			fputs(alerts_help, stdout);
+			json_decref(req);
+			return EXIT_OK;
+		case ':':
+			r = cli_usage_error(argv[0], "option '%s' needs a "
+			    "value", argv[optind - 1]);
+			break;
+		default:
+			r = cli_usage_error(argv[0], "unknown option '%s'",
+			    argv[optind - 1]);
+		}
+		if (r != 0) {
+			json_decref(req);
+			return r;
+		}
+	}
+	if (follow)
+		return follow_alerts(req, json);
+	r = client_request("alerts", req, &resp);
+	if (r != EXIT_OK)
+		return r;
+	r = print_alerts(json_object_get(resp, "alerts"), json);
+	json_decref(resp);
+	return r;
+}
+
+int
+cmd_reload(int argc, char **argv)
+{
+	json_t *resp;
+	int json, r;
+
+	if ((r = simple_opts(argc, argv, "usage: sockwatch reload\n",
+	    &json)) != 0)
+		return r;
+	if ((r = client_request("reload", json_pack("{s:s}", "cmd",
+	    "reload"), &resp)) != EXIT_OK)
+		return r;
+	printf("configuration reloaded\n");
+	json_decref(resp);
+	return EXIT_OK;
+}
+
+int
+cmd_metrics(int argc, char **argv)
+{
+	json_t *resp;
+	int json, r;
+
+	if ((r = simple_opts(argc, argv, "usage: sockwatch metrics\n"
+	    "  Prometheus text exposition of the daemon's state.\n",
+	    &json)) != 0)
+		return r;
+	if ((r = client_request("metrics", json_pack("{s:s}", "cmd",
+	    "metrics"), &resp)) != EXIT_OK)
+		return r;
+	fputs(json_string_value(json_object_get(resp, "text")) ?: "", stdout);
+	json_decref(resp);
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+int
+cmd_check_config(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "print", no_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct config_error err = { "" };
+	struct config *cfg;
+	const char *path = CONFIG_DEFAULT_PATH;
+	int c, print = 0, r;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "ph", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			print = 1;
+			break;
+		case 'h':
+			printf("usage: sockwatch check-config [-p] [FILE]\n"
+			    "  Check FILE (default %s); -p prints it back\n"
+			    "  with every default filled in.\n",
+			    CONFIG_DEFAULT_PATH);
+			return EXIT_OK;
+		default:
+			return cli_usage_error(argv[0], "unknown option '%s'",
+			    argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		path = argv[optind++];
+	if (optind < argc)
+		return cli_usage_error(argv[0], "unexpected argument '%s'",
+		    argv[optind]);
+	if ((r = config_load(path, &cfg, &err)) < 0) {
+		fprintf(stderr, "sockwatch: %s\n", err.msg[0] ? err.msg :
+		    strerror(-r));
+		return EXIT_FAIL;
+	}
+	if (print)
+		config_print(cfg, stdout);
+	else
+		printf("%s: ok\n", path);
+	config_free(cfg);
+	return EXIT_OK;
+}

@@ -1,0 +1,90 @@
+/* Raising an alert: number it, keep it in the ring for the live view,
+ * queue it for the store, hand it to the sinks and the subscribers. */
+#include <errno.h>
+#include <string.h>
+
+#include "../common/log.h"
+#include "../common/timeutil.h"
+#include "sockwatchd.h"
+
+static void
+alerts_count(struct sw *sw, const char *kind)
+{
+	unsigned int i;
+
+	sw->n.alerts++;
+	for (i = 0; i < SW_KINDS_MAX; i++) {
+		if (sw->n.by_kind[i].kind[0] == '\0')
+			snprintf(sw->n.by_kind[i].kind,
+			    sizeof(sw->n.by_kind[i].kind), "%s", kind);
+		if (strcmp(sw->n.by_kind[i].kind, kind) == 0) {
+			sw->n.by_kind[i].n++;
+			return;
+		}
+	}
+}
+
+void
+alerts_raise(struct sw *sw, struct alert *a)
+{
+	unsigned int slot;
+	json_t *j;
+
+	a->id = sw->next_alert_id++;
+	a->time_ms = time_now_ms();
+	alerts_count(sw, a->kind);
+	if (sw->foreground)
+		log_warnx("alert %llu %s: %s", (unsigned long long)a->id,
+		    a->kind, a->message);
+	if (store_queue_alert(sw->store, a) < 0)
+		log_debug("store queue full: alert %llu not saved",
+		    (unsigned long long)a->id);
+	sinks_alert(sw->sinks, a);
+	if ((j = alert_to_json(a)) != NULL) {
+		slot = (sw->ring_head + sw->ring_len) % SW_RING_MAX;
+		if (sw->ring_len == SW_RING_MAX) {
+			json_decref(sw->ring[sw->ring_head]);
+			sw->ring_head = (sw->ring_head + 1) % SW_RING_MAX;
+		} else
+			sw->ring_len++;
+		sw->ring[slot] = j;
+		commands_event(sw, "alert", json_incref(j));
+	}
+	alert_clear(a);
+}
+
+void
+alerts_flush(struct sw *sw)
+{
+	static uint64_t failures;
+	int r;
+
+	if ((r = store_flush(sw->store)) < 0 && failures++ % 50 == 0)
+		log_warnx("cannot write alerts to the database (%llu "
+		    "failures so far): %s", (unsigned long long)failures,
+		    strerror(-r));
+	sinks_flush(sw->sinks);
+}
+
+json_t *
+alerts_recent(const struct sw *sw, unsigned int max)
+{
+	unsigned int i, first;
+	json_t *arr = json_array();
+
+	first = sw->ring_len > max ? sw->ring_len - max : 0;
+	for (i = first; arr != NULL && i < sw->ring_len; i++)
+		json_array_append(arr,
+		    sw->ring[(sw->ring_head + i) % SW_RING_MAX]);
+	return arr;
+}
+
+void
+alerts_free(struct sw *sw)
+{
+	unsigned int i;
+
+	for (i = 0; i < sw->ring_len; i++)
+		json_decref(sw->ring[(sw->ring_head + i) % SW_RING_MAX]);
+	sw->ring_len = 0;
+}

@@ -1,0 +1,345 @@
+/* The control protocol's commands, the events sent to subscribers, and
+ * the Prometheus metrics. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/duration.h"
+#include "../common/log.h"
+#include "../common/timeutil.h"
+#include "../exporter/sockjson.h"
+#include "../monitor/proc.h"
+#include "../policy/detect.h"
+#include "sockwatchd.h"
+
+#define ALERTS_LIMIT_DEFAULT	1000
+#define SUBSCRIBE_RECENT	10
+
+const char *const commands_admin[] = { "reload", NULL };
+
+void
+commands_event(struct sw *sw, const char *type, json_t *body)
+{
+	char when[TIME_RFC3339_LEN];
+	json_t *ev;
+
+	ev = json_pack("{s:s, s:s, s:o}", "event", type, "time",
+	    time_format_rfc3339(time_now_ms(), when, sizeof(when)),
+	    strcmp(type, "alert") == 0 ? "alert" : "socket", body);
+	if (ev == NULL)
+		return;
+	control_broadcast(sw->ctl, ev);
+	json_decref(ev);
+}
+
+static json_t *
+cmd_status(struct sw *sw)
+{
+	char when[TIME_RFC3339_LEN], started[TIME_RFC3339_LEN];
+	size_t i, tcp = 0, udp = 0, unx = 0, listeners = 0;
+	const struct sock_info *s;
+	struct store_stats st;
+	json_t *reload;
+
+	for (i = 0; i < socktable_count(sw->table); i++) {
+		s = socktable_at(sw->table, i);
+		if (s->proto == IPPROTO_TCP)
+			tcp++;
+		else if (s->proto == IPPROTO_UDP)
+			udp++;
+		else
+			unx++;
+		if (detect_is_listener(s))
+			listeners++;
+	}
+	store_get_stats(sw->store, &st);
+	reload = json_pack("{s:b, s:s?}", "ok", sw->last_reload_ok,
+	    "error", sw->last_reload_ok ? NULL : sw->last_reload_error);
+	json_object_set_new(reload, "time", sw->last_reload_ms ?
+	    json_string(time_format_rfc3339(sw->last_reload_ms, when,
+	    sizeof(when))) : json_null());
+	return json_pack("{s:s, s:i, s:s, s:I, s:s, s:I, s:{s:I, s:I, s:I, "
+	    "s:I}, s:I, s:I, s:o, s:I, s:{s:I, s:I, s:I}, s:I}",
+	    "version", SW_VERSION,
+	    "pid", (int)getpid(),
+	    "started", time_format_rfc3339(sw->start_wall_ms, started,
+	    sizeof(started)),
+	    "uptime_s", (json_int_t)((time_mono_ms() - sw->start_mono_ms) /
+	    1000),
+	    "config", sw->cfg_path ? sw->cfg_path : "(built-in default)",
+	    "scan_interval_ms", (json_int_t)sw->cfg->daemon.scan_interval_ms,
+	    "sockets", "total", (json_int_t)socktable_count(sw->table),
+	    "tcp", (json_int_t)tcp, "udp", (json_int_t)udp,
+	    "unix", (json_int_t)unx,
+	    "listeners", (json_int_t)listeners,
+	    "alerts", (json_int_t)sw->n.alerts,
+	    "last_reload", reload,
+	    "clients", (json_int_t)control_nclients(sw->ctl),
+	    "store", "written", (json_int_t)st.written,
+	    "dropped", (json_int_t)st.dropped, "errors", (json_int_t)st.errors,
+	    "resyncs", (json_int_t)sw->n.resyncs);
+}
+
+/* A fresh dump, so the answer is as current as the direct path's. */
+static json_t *
+cmd_sockets(struct sw *sw, const json_t *req, bool listeners,
+    const char **ret_error)
+{
+	struct proc_owner owners[SOCKJSON_OWNERS_MAX];
+	struct sockdiag_query q;
+	struct socklist l = { 0 };
+	struct procmap *pm = NULL;
+	json_t *arr = NULL, *j;
+	bool procs;
+	size_t i, n;
+
+	if (sockjson_query_decode(req, &q, &procs, ret_error) < 0)
+		return NULL;
+	if (listeners) {
+		q.protos &= SOCKDIAG_TCP | SOCKDIAG_UDP;
+		q.states = (1U << TCP_LISTEN) | (1U << TCP_CLOSE);
+		procs = true;
+	}
+	if (sockdiag_dump(sw->sd, &q, &l) < 0) {
+		log_warnx("%s", sockdiag_error(sw->sd));
+		*ret_error = "sock_diag dump failed";
+		return NULL;
+	}
+	if (procs && procmap_build("/proc", &pm) < 0)
+		pm = NULL;
+	arr = json_array();
+	for (i = 0; arr != NULL && i < l.n; i++) {
+		if (listeners && !detect_is_listener(&l.v[i]))
+			continue;
+		n = pm ? procmap_lookup(pm, l.v[i].inode, owners,
+		    SOCKJSON_OWNERS_MAX) : 0;
+		j = sockjson_encode(&l.v[i], owners, n < SOCKJSON_OWNERS_MAX ?
+		    n : SOCKJSON_OWNERS_MAX, procs);
+		if (j == NULL || json_array_append_new(arr, j) < 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	socklist_free(&l);
+	j = NULL;
+	if (arr != NULL)
+		j = json_pack("{s:o, s:I}", "sockets", arr, "partial",
+		    (json_int_t)(pm ? procmap_denied(pm) : 0));
+	procmap_free(pm);
+	if (j == NULL)
+		*ret_error = "out of memory";
+	return j;
+}
+
+static json_t *
+cmd_alerts(struct sw *sw, const json_t *req, const char **ret_error)
+{
+	struct alert_filter f = { .limit = ALERTS_LIMIT_DEFAULT };
+	json_t *v, *arr;
+	uint64_t ms;
+	const char *s;
+
+	if ((v = json_object_get(req, "since")) != NULL && !json_is_null(v)) {
+		/* An RFC 3339 time, or a duration back from now ("1h"). */
+		s = json_string_value(v);
+		if (s == NULL || (time_parse_rfc3339(s, &f.since_ms) < 0 &&
+		    (duration_parse(s, &ms) < 0 ||
+		    (f.since_ms = time_now_ms() - (int64_t)ms) < 0))) {
+			*ret_error = "since must be an RFC 3339 time or a "
+			    "duration such as 1h";
+			return NULL;
+		}
+	}
+	if ((v = json_object_get(req, "kind")) != NULL && !json_is_null(v)) {
+		if ((f.kind = json_string_value(v)) == NULL) {
+			*ret_error = "kind must be a string";
+			return NULL;
+		}
+	}
+	if ((v = json_object_get(req, "peer")) != NULL && !json_is_null(v)) {
+		if (!json_is_string(v) ||
+		    cidr_parse(json_string_value(v), &f.peer) < 0) {
+			*ret_error = "peer must be an address or CIDR";
+			return NULL;
+		}
+		f.has_peer = true;
+	}
+	if ((v = json_object_get(req, "limit")) != NULL && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > 1000000) {
+			*ret_error = "limit must be an integer 1-1000000";
+			return NULL;
+		}
+		f.limit = (unsigned int)json_integer_value(v);
+	}
+	/* What was raised this tick is part of the answer. */
+	alerts_flush(sw);
+	if (store_query_alerts(sw->store, &f, &arr) < 0) {
+		*ret_error = "cannot read the alert history";
+		return NULL;
+	}
+	return json_pack("{s:o}", "alerts", arr);
+}
+
+json_t *
+commands_handle(void *arg, struct control_client *c, const char *cmd,
+    const json_t *req, const char **ret_error)
+{
+	struct sw *sw = arg;
+	struct mbuf b = { 0 };
+	json_t *r;
+
+	if (strcmp(cmd, "status") == 0)
+		return cmd_status(sw);
+	if (strcmp(cmd, "sockets") == 0)
+		return cmd_sockets(sw, req, false, ret_error);
+	if (strcmp(cmd, "listeners") == 0)
+		return cmd_sockets(sw, req, true, ret_error);
+	if (strcmp(cmd, "alerts") == 0)
+		return cmd_alerts(sw, req, ret_error);
+	if (strcmp(cmd, "subscribe") == 0) {
+		control_subscribe(c);
+		return json_pack("{s:b, s:o}", "subscribed", 1, "recent",
+		    alerts_recent(sw, SUBSCRIBE_RECENT));
+	}
+	if (strcmp(cmd, "reload") == 0) {
+		if (sw_reload(sw, NULL, 0) < 0) {
+			*ret_error = sw->last_reload_error;
+			return NULL;
+		}
+		return json_object();
+	}
+	if (strcmp(cmd, "metrics") == 0) {
+		commands_metrics(sw, &b);
+		r = b.oom ? NULL : json_pack("{s:s%}", "text", b.buf, b.len);
+		mbuf_free(&b);
+		if (r == NULL)
+			*ret_error = "out of memory";
+		return r;
+	}
+	*ret_error = "unknown command";
+	return NULL;
+}
+
+static void
+counter(struct mbuf *b, const char *name, const char *help, uint64_t v)
+{
+	metrics_family(b, name, "counter", help);
+	metrics_sample(b, name, NULL, (double)v);
+}
+
+void
+commands_metrics(void *arg, struct mbuf *b)
+{
+	static const char *const fams[] = { "inet", "inet6", "unix" };
+	static const char *const protos[] = { "tcp", "udp", "unix" };
+	uint64_t by[3][3][16];
+	struct control_stats cs;
+	struct store_stats st;
+	struct sock_info probe;
+	struct sw *sw = arg;
+	const struct sock_info *s;
+	size_t i, f, p, k, listeners = 0;
+	const char *labels[7];
+
+	memset(by, 0, sizeof(by));
+	for (i = 0; i < socktable_count(sw->table); i++) {
+		s = socktable_at(sw->table, i);
+		f = s->family == AF_INET ? 0 : s->family == AF_INET6 ? 1 : 2;
+		p = s->proto == IPPROTO_TCP ? 0 : s->proto == IPPROTO_UDP ? 1 :
+		    2;
+		by[f][p][s->state & 15]++;
+		if (detect_is_listener(s))
+			listeners++;
+	}
+	metrics_family(b, "sockwatch_sockets", "gauge",
+	    "Sockets in the live table by family, protocol and state.");
+	memset(&probe, 0, sizeof(probe));
+	for (f = 0; f < 3; f++)
+		for (p = 0; p < 3; p++)
+			for (k = 0; k < 16; k++) {
+				if (by[f][p][k] == 0)
+					continue;
+				probe.proto = p == 0 ? IPPROTO_TCP : p == 1 ?
+				    IPPROTO_UDP : 0;
+				probe.state = (uint8_t)k;
+				labels[0] = "family";
+				labels[1] = fams[f];
+				labels[2] = "proto";
+				labels[3] = protos[p];
+				labels[4] = "state";
+				labels[5] = sockdiag_state_name(&probe);
+				labels[6] = NULL;
+				metrics_sample(b, "sockwatch_sockets", labels,
+				    (double)by[f][p][k]);
+			}
+	metrics_family(b, "sockwatch_listeners", "gauge",
+	    "Listening TCP and bound unconnected UDP sockets.");
+	metrics_sample(b, "sockwatch_listeners", NULL, (double)listeners);
+
+	metrics_family(b, "sockwatch_alerts_total", "counter",
+	    "Alerts raised since the daemon started, by kind.");
+	for (k = 0; k < SW_KINDS_MAX && sw->n.by_kind[k].kind[0]; k++) {
+		labels[0] = "kind";
+		labels[1] = sw->n.by_kind[k].kind;
+		labels[2] = NULL;
+		metrics_sample(b, "sockwatch_alerts_total", labels,
+		    (double)sw->n.by_kind[k].n);
+	}
+	metrics_family(b, "sockwatch_socket_events_total", "counter",
+	    "Socket events seen (open, close, state change).");
+	labels[0] = "event";
+	labels[2] = NULL;
+	labels[1] = "open";
+	metrics_sample(b, "sockwatch_socket_events_total", labels,
+	    (double)sw->n.ev_open);
+	labels[1] = "close";
+	metrics_sample(b, "sockwatch_socket_events_total", labels,
+	    (double)sw->n.ev_close);
+	labels[1] = "state";
+	metrics_sample(b, "sockwatch_socket_events_total", labels,
+	    (double)sw->n.ev_state);
+
+	counter(b, "sockwatch_scans_total", "Full sock_diag dumps.",
+	    sw->n.scans);
+	counter(b, "sockwatch_netlink_resyncs_total",
+	    "Full dumps forced by lost netlink notifications.",
+	    sw->n.resyncs);
+	counter(b, "sockwatch_netlink_overflows_total",
+	    "Times the kernel dropped destroy notifications (ENOBUFS).",
+	    sw->n.enobufs);
+	control_get_stats(sw->ctl, &cs);
+	counter(b, "sockwatch_events_dropped_total",
+	    "Subscribers dropped for not reading their events.",
+	    cs.dropped_slow);
+	counter(b, "sockwatch_control_refused_total",
+	    "Control connections refused (permission, client limit).",
+	    cs.refused);
+	store_get_stats(sw->store, &st);
+	counter(b, "sockwatch_store_errors_total",
+	    "Failed database commits.", st.errors);
+	counter(b, "sockwatch_store_dropped_total",
+	    "Alerts that could not be written to the database.", st.dropped);
+	counter(b, "sockwatch_sink_errors_total",
+	    "Failed writes to the alerts file.", sinks_errors(sw->sinks));
+	metrics_family(b, "sockwatch_config_reloads_total", "counter",
+	    "Configuration reloads by result.");
+	labels[0] = "result";
+	labels[1] = "ok";
+	metrics_sample(b, "sockwatch_config_reloads_total", labels,
+	    (double)sw->n.reloads_ok);
+	labels[1] = "error";
+	metrics_sample(b, "sockwatch_config_reloads_total", labels,
+	    (double)sw->n.reloads_failed);
+	metrics_family(b, "sockwatch_control_clients", "gauge",
+	    "Connected control clients.");
+	metrics_sample(b, "sockwatch_control_clients", NULL,
+	    (double)control_nclients(sw->ctl));
+	metrics_family(b, "sockwatch_uptime_seconds", "gauge",
+	    "Seconds since the daemon started.");
+	metrics_sample(b, "sockwatch_uptime_seconds", NULL,
+	    (double)(time_mono_ms() - sw->start_mono_ms) / 1000.0);
+}

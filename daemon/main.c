@@ -1,0 +1,339 @@
+/* sockwatchd: set up, run the loop, tear down. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/timeutil.h"
+#include "sockwatchd.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: sockwatchd [-fnv] [-c FILE]\n"
+	    "  -f       stay in the foreground and log to stderr\n"
+	    "  -c FILE  configuration file (default %s;\n"
+	    "           the built-in default when that file is missing)\n"
+	    "  -n       check the configuration and exit (0 ok, 1 errors)\n"
+	    "  -v       more verbose logging (repeat for more)\n",
+	    CONFIG_DEFAULT_PATH);
+}
+
+/* Load the configured file, or the compiled-in default when no -c was
+ * given and the default path does not exist. */
+static int
+load_config(const char *path, struct config **ret_cfg, char *err,
+    size_t errlen)
+{
+	struct config_error e = { "" };
+	int r;
+
+	if (path != NULL)
+		r = config_load(path, ret_cfg, &e);
+	else
+		r = config_load_default(ret_cfg, &e);
+	if (r < 0)
+		snprintf(err, errlen, "%s", e.msg[0] ? e.msg : strerror(-r));
+	return r;
+}
+
+int
+sw_reload(struct sw *sw, char *err, size_t errlen)
+{
+	struct config *cfg;
+	char msg[600];
+	int r;
+
+	sw->last_reload_ms = time_now_ms();
+	r = load_config(sw->cfg_path, &cfg, msg, sizeof(msg));
+	if (r < 0) {
+		sw->last_reload_ok = false;
+		snprintf(sw->last_reload_error, sizeof(sw->last_reload_error),
+		    "%s", msg);
+		sw->n.reloads_failed++;
+		log_warnx("reload failed, the running configuration stays: %s",
+		    msg);
+		if (err != NULL)
+			snprintf(err, errlen, "%s", msg);
+		return r;
+	}
+	if (strcmp(cfg->daemon.socket, sw->cfg->daemon.socket) != 0 ||
+	    strcmp(cfg->daemon.database, sw->cfg->daemon.database) != 0)
+		log_warnx("reload: [daemon] socket and database changes take "
+		    "effect at the next restart");
+	config_free(sw->cfg);
+	sw->cfg = cfg;
+	sw->last_reload_ok = true;
+	sw->last_reload_error[0] = '\0';
+	sw->n.reloads_ok++;
+	log_info("configuration reloaded from %s", sw->cfg_path ?
+	    sw->cfg_path : "the built-in default");
+	return 0;
+}
+
+static void
+on_signal(void *arg, uint32_t events)
+{
+	struct sw *sw = arg;
+	struct signalfd_siginfo si;
+	int r;
+
+	(void)events;
+	while (read(sw->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			log_info("signal %u: stopping", si.ssi_signo);
+			sw->stop = true;
+			break;
+		case SIGHUP:
+			sw_reload(sw, NULL, 0);
+			/* Log rotation: reopen the JSON-lines file either way. */
+			if ((r = sinks_reopen(sw->sinks)) < 0)
+				log_warnx("cannot reopen the alerts file: %s",
+				    strerror(-r));
+			break;
+		}
+	}
+}
+
+static void
+on_tick(void *arg, uint32_t events)
+{
+	struct sw *sw = arg;
+	uint64_t expirations;
+
+	(void)events;
+	if (read(sw->timer_fd, &expirations, sizeof(expirations)) < 0 &&
+	    errno != EAGAIN)
+		log_warn("timerfd");
+	scan_tick(sw, time_mono_ms());
+	alerts_flush(sw);
+	if (sw->http != NULL)
+		metrics_http_tick(sw->http);
+}
+
+static int
+mkdir_parent(const char *path, mode_t mode)
+{
+	char *copy, *dir;
+	int r = 0;
+
+	if ((copy = strdup(path)) == NULL)
+		return -ENOMEM;
+	dir = dirname(copy);
+	if (mkdir(dir, mode) < 0 && errno != EEXIST)
+		r = -errno;
+	free(copy);
+	return r;
+}
+
+/* One daemon per socket path: an flock on PATH.lock, held until exit. */
+static int
+lock_instance(struct sw *sw)
+{
+	char path[4096];
+	int r;
+
+	if ((r = mkdir_parent(sw->cfg->daemon.socket, 0755)) < 0) {
+		log_warnx("cannot create the directory of %s: %s",
+		    sw->cfg->daemon.socket, strerror(-r));
+		return r;
+	}
+	snprintf(path, sizeof(path), "%s.lock", sw->cfg->daemon.socket);
+	sw->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (sw->lock_fd < 0) {
+		log_warn("cannot open %s", path);
+		return -errno;
+	}
+	if (flock(sw->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			log_warnx("another sockwatchd is already running on %s",
+			    sw->cfg->daemon.socket);
+		else
+			log_warn("cannot lock %s", path);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+static int
+setup(struct sw *sw)
+{
+	struct control_opts co = { 0 };
+	struct itimerspec its = { { 0, SW_TICK_MS * 1000000L },
+	    { 0, SW_TICK_MS * 1000000L } };
+	char err[512];
+	sigset_t mask;
+	int r;
+
+	if ((r = lock_instance(sw)) < 0)
+		return r;
+	if ((r = evloop_new(&sw->loop)) < 0)
+		return r;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sw->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	sw->timer_fd = timerfd_create(CLOCK_MONOTONIC,
+	    TFD_NONBLOCK | TFD_CLOEXEC);
+	if (sw->signal_fd < 0 || sw->timer_fd < 0 ||
+	    timerfd_settime(sw->timer_fd, 0, &its, NULL) < 0) {
+		log_warn("signalfd/timerfd");
+		return -errno;
+	}
+	if ((r = evloop_add(sw->loop, sw->signal_fd, EPOLLIN, on_signal, sw,
+	    NULL)) < 0 || (r = evloop_add(sw->loop, sw->timer_fd, EPOLLIN,
+	    on_tick, sw, NULL)) < 0)
+		return r;
+
+	if ((r = store_open(sw->cfg->daemon.database, &sw->store, err,
+	    sizeof(err))) < 0) {
+		log_warnx("%s", err);
+		return r;
+	}
+	sw->next_alert_id = store_max_alert_id(sw->store) + 1;
+	if ((r = sinks_open(sw->cfg->daemon.alerts_file, !sw->foreground,
+	    &sw->sinks, err, sizeof(err))) < 0) {
+		log_warnx("%s", err);
+		return r;
+	}
+
+	co.path = sw->cfg->daemon.socket;
+	co.group = sw->cfg->daemon.control_group;
+	co.max_clients = sw->cfg->daemon.max_clients;
+	if ((r = control_open(sw->loop, &co, commands_handle, sw, &sw->ctl,
+	    err, sizeof(err))) < 0) {
+		log_warnx("%s", err);
+		return r;
+	}
+	control_set_admin_commands(sw->ctl, commands_admin);
+
+	if (sw->cfg->daemon.metrics_listen != NULL &&
+	    (r = metrics_http_open(sw->loop, sw->cfg->daemon.metrics_listen,
+	    commands_metrics, sw, &sw->http, err, sizeof(err))) < 0) {
+		log_warnx("%s", err);
+		return r;
+	}
+	return scan_open(sw);
+}
+
+static void
+teardown(struct sw *sw)
+{
+	scan_close(sw);
+	if (sw->http != NULL)
+		metrics_http_close(sw->http);
+	if (sw->ctl != NULL)
+		control_close(sw->ctl);
+	if (sw->store != NULL) {
+		alerts_flush(sw);
+		store_close(sw->store);
+	}
+	if (sw->sinks != NULL)
+		sinks_close(sw->sinks);
+	alerts_free(sw);
+	if (sw->signal_fd >= 0)
+		close(sw->signal_fd);
+	if (sw->timer_fd >= 0)
+		close(sw->timer_fd);
+	evloop_free(sw->loop);
+	config_free(sw->cfg);
+	if (sw->lock_fd >= 0)
+		close(sw->lock_fd);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct sw sw;
+	const char *path = NULL;
+	char err[600];
+	int c, check = 0, verbose = 0, r;
+
+	sw.signal_fd = sw.timer_fd = sw.lock_fd = -1;
+	while ((c = getopt_long(argc, argv, "fc:nvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			sw.foreground = true;
+			break;
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("sockwatchd %s\n", SW_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	/* No -c and no file at the default path: the built-in default. */
+	if (path == NULL && access(CONFIG_DEFAULT_PATH, F_OK) == 0)
+		path = CONFIG_DEFAULT_PATH;
+	sw.cfg_path = path;
+	log_init("sockwatchd", sw.foreground || check, verbose);
+
+	if (load_config(path, &sw.cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "sockwatchd: %s\n", err);
+		return 1;
+	}
+	if (check) {
+		printf("%s: configuration ok\n", path ? path :
+		    "built-in default");
+		config_free(sw.cfg);
+		return 0;
+	}
+	sw.start_mono_ms = time_mono_ms();
+	sw.start_wall_ms = time_now_ms();
+	sw.last_reload_ok = true;
+	if ((r = setup(&sw)) < 0) {
+		teardown(&sw);
+		log_warnx("startup failed");
+		return 1;
+	}
+	log_info("started (config %s, socket %s)", path ? path :
+	    "built-in default", sw.cfg->daemon.socket);
+	sd_notify(0, "READY=1");
+	while (!sw.stop) {
+		if ((r = evloop_run_once(sw.loop, -1)) < 0)
+			fatalx("epoll: %s", strerror(-r));
+	}
+	sd_notify(0, "STOPPING=1");
+	teardown(&sw);
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,218 @@
+/* The live socket table: a full dump at start and every scan_interval,
+ * closes at once from the kernel's destroy notifications, and the
+ * listener audit on every new listener. */
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/timeutil.h"
+#include "../exporter/sockjson.h"
+#include "../monitor/proc.h"
+#include "../policy/detect.h"
+#include "sockwatchd.h"
+
+#define EVENTS_BATCH 64		/* destroy datagrams read per wake-up */
+
+static const struct sockdiag_query scan_all = {
+	.protos = SOCKDIAG_TCP | SOCKDIAG_UDP | SOCKDIAG_UNIX,
+	.families = SOCKDIAG_INET4 | SOCKDIAG_INET6,
+	.states = SOCKDIAG_STATES_ALL,
+	.port = -1,
+};
+
+static void
+scan_event(struct sw *sw, const char *type, const struct sock_info *s)
+{
+	json_t *j;
+
+	if (control_nsubscribers(sw->ctl) == 0)
+		return;
+	if ((j = sockjson_encode(s, NULL, 0, false)) != NULL)
+		commands_event(sw, type, j);
+}
+
+/* Listeners are audited after the sync, with one /proc pass for all. */
+static void
+scan_queue_listener(struct sw *sw, const struct sock_info *s)
+{
+	struct socklist *q = &sw->new_listeners;
+	size_t cap;
+	void *v;
+
+	if (q->n == q->cap) {
+		cap = q->cap ? q->cap * 2 : 16;
+		if ((v = realloc(q->v, cap * sizeof(*s))) == NULL) {
+			log_warnx("out of memory: a listener goes unaudited");
+			return;
+		}
+		q->v = v;
+		q->cap = cap;
+	}
+	q->v[q->n++] = *s;
+}
+
+static void
+scan_changed(void *arg, enum socktable_event ev, const struct sock_info *s,
+    uint8_t old_state)
+{
+	struct sw *sw = arg;
+
+	(void)old_state;
+	switch (ev) {
+	case SOCKTABLE_OPEN:
+		sw->n.ev_open++;
+		scan_event(sw, "socket-open", s);
+		break;
+	case SOCKTABLE_CLOSE:
+		sw->n.ev_close++;
+		scan_event(sw, "socket-close", s);
+		return;
+	case SOCKTABLE_STATE:
+		sw->n.ev_state++;
+		scan_event(sw, "socket-state", s);
+		break;
+	}
+	if (detect_is_listener(s))
+		scan_queue_listener(sw, s);
+}
+
+static void
+scan_audit(struct sw *sw)
+{
+	struct proc_owner owners[SOCKJSON_OWNERS_MAX];
+	struct procmap *pm = NULL;
+	struct alert a;
+	size_t i, n;
+	int r;
+
+	if (sw->new_listeners.n == 0)
+		return;
+	if (sw->cfg->listen.nallow > 0 && (r = procmap_build("/proc",
+	    &pm)) < 0)
+		log_warnx("cannot read /proc for the listener audit: %s",
+		    strerror(-r));
+	for (i = 0; i < sw->new_listeners.n; i++) {
+		const struct sock_info *s = &sw->new_listeners.v[i];
+
+		n = pm ? procmap_lookup(pm, s->inode, owners,
+		    SOCKJSON_OWNERS_MAX) : 0;
+		if (n > SOCKJSON_OWNERS_MAX)
+			n = SOCKJSON_OWNERS_MAX;
+		/* Our own metrics listener is configured, not a surprise. */
+		if (n == 1 && owners[0].pid == getpid())
+			continue;
+		r = detect_listener(sw->cfg, s, owners, n, &a);
+		if (r > 0)
+			alerts_raise(sw, &a);
+		else if (r < 0)
+			log_warnx("listener audit: %s", strerror(-r));
+	}
+	sw->new_listeners.n = 0;
+	procmap_free(pm);
+}
+
+/* A full dump, diffed against the table. The first one reports no
+ * socket events but audits every listener that is already there. */
+static int
+scan_full(struct sw *sw, bool initial)
+{
+	struct socklist l = { 0 };
+	size_t i;
+	int r;
+
+	if ((r = sockdiag_dump(sw->sd, &scan_all, &l)) < 0) {
+		log_warnx("%s", sockdiag_error(sw->sd));
+		return r;
+	}
+	sw->n.scans++;
+	if (initial) {
+		for (i = 0; i < l.n; i++)
+			if (detect_is_listener(&l.v[i]))
+				scan_queue_listener(sw, &l.v[i]);
+		r = socktable_sync(sw->table, &l, NULL, NULL);
+	} else
+		r = socktable_sync(sw->table, &l, scan_changed, sw);
+	socklist_free(&l);
+	if (r < 0)
+		log_warnx("socket table: %s", strerror(-r));
+	scan_audit(sw);
+	return r;
+}
+
+static void
+on_destroy(void *arg, uint32_t events)
+{
+	struct sw *sw = arg;
+	struct socklist l = { 0 };
+	size_t i;
+	int r;
+
+	(void)events;
+	r = sockdiag_events_read(sw->events, &l, EVENTS_BATCH);
+	for (i = 0; i < l.n; i++)
+		socktable_remove(sw->table, l.v[i].cookie, scan_changed, sw);
+	socklist_free(&l);
+	if (r == -ENOBUFS) {
+		/* Notifications were lost: only a full dump is the truth. */
+		if (sw->n.enobufs++ % 100 == 0)
+			log_warnx("sock_diag destroy events overflowed (%llu "
+			    "times): resyncing", (unsigned long long)
+			    sw->n.enobufs);
+		sw->resync = true;
+	} else if (r < 0)
+		log_warnx("sock_diag destroy events: %s", strerror(-r));
+}
+
+int
+scan_open(struct sw *sw)
+{
+	int r;
+
+	if ((r = sockdiag_open(&sw->sd)) < 0) {
+		log_warnx("cannot open a sock_diag socket: %s", strerror(-r));
+		return r;
+	}
+	if ((r = socktable_new(&sw->table)) < 0)
+		return r;
+	if ((r = sockdiag_events_open(&sw->events)) < 0) {
+		log_warnx("no sock_diag destroy events (%s): closes are seen "
+		    "at the next scan only", strerror(-r));
+		sw->events = NULL;
+	} else if ((r = evloop_add(sw->loop, sockdiag_events_fd(sw->events),
+	    EPOLLIN, on_destroy, sw, &sw->events_src)) < 0)
+		return r;
+	if ((r = scan_full(sw, true)) < 0)
+		return r;
+	sw->next_scan_ms = time_mono_ms() +
+	    (int64_t)sw->cfg->daemon.scan_interval_ms;
+	return 0;
+}
+
+void
+scan_close(struct sw *sw)
+{
+	if (sw->events_src != NULL)
+		evloop_del(sw->loop, sw->events_src);
+	sockdiag_events_close(sw->events);
+	socktable_free(sw->table);
+	sockdiag_close(sw->sd);
+	socklist_free(&sw->new_listeners);
+	sw->events = NULL;
+	sw->table = NULL;
+	sw->sd = NULL;
+}
+
+void
+scan_tick(struct sw *sw, int64_t now)
+{
+	if (!sw->resync && now < sw->next_scan_ms)
+		return;
+	if (sw->resync)
+		sw->n.resyncs++;
+	sw->resync = false;
+	scan_full(sw, false);
+	sw->next_scan_ms = now + (int64_t)sw->cfg->daemon.scan_interval_ms;
+}

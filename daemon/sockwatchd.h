@@ -1,0 +1,90 @@
+/* sockwatchd's shared state, and the functions its files offer each
+ * other. Only daemon/ includes this. */
+#ifndef SW_SOCKWATCHD_H
+#define SW_SOCKWATCHD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../common/evloop.h"
+#include "../exporter/control.h"
+#include "../exporter/metrics.h"
+#include "../exporter/sinks.h"
+#include "../exporter/store.h"
+#include "../monitor/sockdiag.h"
+#include "../monitor/socktable.h"
+#include "../policy/alert.h"
+#include "../policy/config.h"
+
+#define SW_VERSION	"0.1.0"
+#define SW_TICK_MS	200	/* store and sink flushes, timers */
+#define SW_RING_MAX	1024	/* recent alerts kept in memory */
+#define SW_KINDS_MAX	16
+
+struct sw_counters {
+	uint64_t scans, resyncs, enobufs;
+	uint64_t ev_open, ev_close, ev_state;
+	uint64_t events_dropped;	/* subscribers dropped as too slow */
+	uint64_t alerts;
+	uint64_t reloads_ok, reloads_failed;
+	uint64_t store_dropped;
+	struct {
+		char kind[16];
+		uint64_t n;
+	} by_kind[SW_KINDS_MAX];
+};
+
+struct sw {
+	struct config *cfg;
+	const char *cfg_path;		/* NULL: the embedded default */
+	bool foreground;
+	volatile bool stop;
+
+	struct evloop *loop;
+	struct sockdiag *sd;
+	struct sockdiag_events *events;
+	struct evsource *events_src;
+	struct socktable *table;
+	bool resync;			/* a full dump is due at once */
+	int64_t next_scan_ms;		/* monotonic */
+	struct socklist new_listeners;	/* waiting for attribution */
+
+	struct store *store;
+	struct sinks *sinks;
+	struct control *ctl;
+	struct metrics_http *http;
+	int timer_fd, signal_fd, lock_fd;
+
+	uint64_t next_alert_id;
+	json_t *ring[SW_RING_MAX];	/* alert objects, oldest first */
+	unsigned int ring_len, ring_head;
+
+	int64_t start_mono_ms, start_wall_ms;
+	int64_t last_reload_ms;
+	bool last_reload_ok;
+	char last_reload_error[600];
+	struct sw_counters n;
+};
+
+/* scan.c: the live socket table. */
+int scan_open(struct sw *sw);
+void scan_close(struct sw *sw);
+void scan_tick(struct sw *sw, int64_t now_mono);
+
+/* alerts.c: raise an alert (takes over a->evidence). */
+void alerts_raise(struct sw *sw, struct alert *a);
+void alerts_flush(struct sw *sw);
+json_t *alerts_recent(const struct sw *sw, unsigned int max);
+void alerts_free(struct sw *sw);
+
+/* commands.c: the control protocol and the metrics. */
+json_t *commands_handle(void *arg, struct control_client *c,
+    const char *cmd, const json_t *req, const char **ret_error);
+extern const char *const commands_admin[];
+void commands_metrics(void *arg, struct mbuf *b);
+void commands_event(struct sw *sw, const char *type, json_t *body);
+
+/* main.c */
+int sw_reload(struct sw *sw, char *err, size_t errlen);
+
+#endif
