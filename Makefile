@@ -40,7 +40,7 @@ msg = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
 LIB_SRC   := common/log.c common/addr.c common/duration.c \
-             common/evloop.c common/timeutil.c \
+             common/evloop.c common/timeutil.c common/util.c \
              monitor/sockdiag.c monitor/proc.c monitor/socktable.c
 # What only the daemon (and the CLI's daemon-side helpers) need.
 DLIB_SRC  := $(wildcard policy/*.c exporter/*.c)

@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 
 #include "../common/log.h"
 #include "../common/timeutil.h"
+#include "../common/util.h"
 #include "sockwatchd.h"
 
 static void
@@ -124,21 +124,6 @@ on_tick(void *arg, uint32_t events)
 		metrics_http_tick(sw->http);
 }
 
-static int
-mkdir_parent(const char *path, mode_t mode)
-{
-	char *copy, *dir;
-	int r = 0;
-
-	if ((copy = strdup(path)) == NULL)
-		return -ENOMEM;
-	dir = dirname(copy);
-	if (mkdir(dir, mode) < 0 && errno != EEXIST)
-		r = -errno;
-	free(copy);
-	return r;
-}
-
 /* One daemon per socket path: an flock on PATH.lock, held until exit. */
 static int
 lock_instance(struct sw *sw)
@@ -146,7 +131,7 @@ lock_instance(struct sw *sw)
 	char path[4096];
 	int r;
 
-	if ((r = mkdir_parent(sw->cfg->daemon.socket, 0755)) < 0) {
+	if ((r = util_mkdir_parents(sw->cfg->daemon.socket, 0755)) < 0) {
 		log_warnx("cannot create the directory of %s: %s",
 		    sw->cfg->daemon.socket, strerror(-r));
 		return r;

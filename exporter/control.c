@@ -8,6 +8,7 @@
  * whose unsent output would pass max_outbuf is dropped. */
 #define _GNU_SOURCE		/* accept4, struct ucred */
 
+#include "../common/util.h"
 #include "control.h"
 
 #include <errno.h>
@@ -813,43 +814,11 @@ control_accept(void *arg, uint32_t events)
 static int
 control_mkparent(const char *path, char *err, size_t errlen)
 {
-	struct stat st;
-	char *dir, *p, save;
-	int r = 0;
+	int r;
 
-	if ((dir = strdup(path)) == NULL)
-		return -ENOMEM;
-	if ((p = strrchr(dir, '/')) == NULL || p == dir)
-		goto out;
-	*p = '\0';
-	for (p = dir + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		save = *p;
-		*p = '\0';
-		if (mkdir(dir, 0755) == 0) {
-			if (chmod(dir, 0755) < 0) {
-				r = -errno;
-				snprintf(err, errlen, "chmod %s: %s", dir,
-				    strerror(errno));
-				goto out;
-			}
-		} else if (errno != EEXIST) {
-			r = -errno;
-			snprintf(err, errlen, "mkdir %s: %s", dir,
-			    strerror(errno));
-			goto out;
-		}
-		*p = save;
-		if (save == '\0')
-			break;
-	}
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		r = -ENOTDIR;
-		snprintf(err, errlen, "%s is not a directory", dir);
-	}
-out:
-	free(dir);
+	if ((r = util_mkdir_parents(path, 0755)) < 0)
+		util_errf(err, errlen, "cannot create the directory of %s: %s",
+		    path, strerror(-r));
 	return r;
 }
 

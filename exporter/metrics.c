@@ -2,6 +2,7 @@
  * listener. libmicrohttpd runs in its "external epoll" mode: its epoll fd
  * sits in our loop, and a timerfd armed from MHD_get_timeout() makes sure
  * pending work and idle-connection timeouts are processed on time. */
+#include "../common/util.h"
 #include "metrics.h"
 
 #include <arpa/inet.h>
@@ -216,22 +217,6 @@ metrics_sample(struct mbuf *b, const char *name,
 }
 
 /* --- the HTTP listener --- */
-
-static void
-metrics_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-metrics_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* "A.B.C.D:PORT" or "[IPV6]:PORT", literals only, port 1-65535. */
 static int
@@ -472,12 +457,12 @@ metrics_http_open(struct evloop *loop, const char *listen,
 	int fd = -1, r;
 
 	if (listen == NULL || metrics_parse_listen(listen, &ss, &sslen) < 0) {
-		metrics_err(err, errlen, "invalid listen address \"%s\": "
+		util_errf(err, errlen, "invalid listen address \"%s\": "
 		    "expected IPV4:PORT or [IPV6]:PORT", listen ? listen : "");
 		return -EINVAL;
 	}
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
-		metrics_err(err, errlen, "cannot listen on %s: %s", listen,
+		util_errf(err, errlen, "cannot listen on %s: %s", listen,
 		    strerror(ENOMEM));
 		return -ENOMEM;
 	}
@@ -487,7 +472,7 @@ metrics_http_open(struct evloop *loop, const char *listen,
 	h->timerfd = -1;
 
 	if ((r = metrics_listen_socket(&ss, sslen, &fd)) < 0) {
-		metrics_err(err, errlen, "cannot listen on %s: %s", listen,
+		util_errf(err, errlen, "cannot listen on %s: %s", listen,
 		    strerror(-r));
 		goto out;
 	}
@@ -495,7 +480,7 @@ metrics_http_open(struct evloop *loop, const char *listen,
 	    TFD_NONBLOCK | TFD_CLOEXEC);
 	if (h->timerfd < 0) {
 		r = -errno;
-		metrics_err(err, errlen, "cannot listen on %s: timerfd: %s",
+		util_errf(err, errlen, "cannot listen on %s: timerfd: %s",
 		    listen, strerror(-r));
 		goto out;
 	}
@@ -516,7 +501,7 @@ metrics_http_open(struct evloop *loop, const char *listen,
 		if (fcntl(fd, F_GETFD) >= 0)
 			close(fd);
 		fd = -1;
-		metrics_err(err, errlen, "cannot listen on %s: cannot start "
+		util_errf(err, errlen, "cannot listen on %s: cannot start "
 		    "the HTTP server: %s", listen, strerror(-r));
 		goto out;
 	}
@@ -524,7 +509,7 @@ metrics_http_open(struct evloop *loop, const char *listen,
 	info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	if (info == NULL || info->epoll_fd < 0) {
 		r = -EIO;
-		metrics_err(err, errlen, "cannot listen on %s: the HTTP server "
+		util_errf(err, errlen, "cannot listen on %s: the HTTP server "
 		    "has no epoll fd", listen);
 		goto out;
 	}
@@ -532,7 +517,7 @@ metrics_http_open(struct evloop *loop, const char *listen,
 	    metrics_http_on_mhd, h, &h->src_mhd)) < 0 ||
 	    (r = evloop_add(loop, h->timerfd, EPOLLIN, metrics_http_on_timer,
 	    h, &h->src_timer)) < 0) {
-		metrics_err(err, errlen, "cannot listen on %s: epoll: %s",
+		util_errf(err, errlen, "cannot listen on %s: epoll: %s",
 		    listen, strerror(-r));
 		goto out;
 	}

@@ -1,5 +1,7 @@
 #include "sinks.h"
 
+#include "../common/util.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -22,35 +24,13 @@ struct sinks {
 	uint64_t errors;
 };
 
-/* mkdir -p of the directory part of path; new directories get 0750. */
-static int
-mkdir_parents(const char *path)
-{
-	char *buf, *p;
-	int r = 0;
-
-	buf = strdup(path);
-	if (buf == NULL)
-		return -ENOMEM;
-	for (p = buf + 1; (p = strchr(p, '/')) != NULL; p++) {
-		*p = '\0';
-		if (mkdir(buf, 0750) != 0 && errno != EEXIST) {
-			r = -errno;
-			break;
-		}
-		*p = '/';
-	}
-	free(buf);
-	return r;
-}
-
 static int
 file_open(const char *path, FILE **ret_fp)
 {
 	FILE *fp;
 	int fd, r;
 
-	if ((r = mkdir_parents(path)) < 0)
+	if ((r = util_mkdir_parents(path, 0750)) < 0)
 		return r;
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
 	    0640);

@@ -1,3 +1,4 @@
+#include "../common/util.h"
 #include "store.h"
 
 #include <errno.h>
@@ -55,22 +56,6 @@ static const struct migration migrations[] = {
 
 #define STORE_SCHEMA_VERSION (migrations[nitems(migrations) - 1].version)
 
-static void
-errf(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* A negative errno for an SQLite result code. */
 static int
 sqlite_errno(sqlite3 *db, int rc)
@@ -96,28 +81,6 @@ sqlite_errno(sqlite3 *db, int rc)
 	default:
 		return -EIO;
 	}
-}
-
-/* mkdir -p of the directory part of path; new directories get 0750. */
-static int
-mkdir_parents(const char *path)
-{
-	char *buf, *p;
-	int r = 0;
-
-	buf = strdup(path);
-	if (buf == NULL)
-		return -ENOMEM;
-	for (p = buf + 1; (p = strchr(p, '/')) != NULL; p++) {
-		*p = '\0';
-		if (mkdir(buf, 0750) != 0 && errno != EEXIST) {
-			r = -errno;
-			break;
-		}
-		*p = '/';
-	}
-	free(buf);
-	return r;
 }
 
 static int
@@ -184,7 +147,7 @@ store_migrate(struct store *st, const char *path, int from, char *err,
 	}
 	return 0;
 fail:
-	errf(err, errlen, "%s: migrating the schema to version %d: %s", path,
+	util_errf(err, errlen, "%s: migrating the schema to version %d: %s", path,
 	    migrations[i].version, sqlite3_errmsg(st->db));
 	rollback(st->db);
 	return sqlite_errno(st->db, rc);
@@ -220,15 +183,15 @@ store_open(const char *path, struct store **ret_store, char *err,
 	const char *mode;
 	int r, rc, version = 0;
 
-	if ((r = mkdir_parents(path)) < 0) {
-		errf(err, errlen, "%s: creating its directory: %s", path,
+	if ((r = util_mkdir_parents(path, 0750)) < 0) {
+		util_errf(err, errlen, "%s: creating its directory: %s", path,
 		    strerror(-r));
 		goto out;
 	}
 	st = calloc(1, sizeof(*st));
 	if (st == NULL) {
 		r = -ENOMEM;
-		errf(err, errlen, "%s: %s", path, strerror(-r));
+		util_errf(err, errlen, "%s: %s", path, strerror(-r));
 		goto out;
 	}
 	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
@@ -245,7 +208,7 @@ store_open(const char *path, struct store **ret_store, char *err,
 	if (rc != SQLITE_OK)
 		goto sqlerr;
 	if (version > STORE_SCHEMA_VERSION) {
-		errf(err, errlen, "%s: schema version %d is newer than this "
+		util_errf(err, errlen, "%s: schema version %d is newer than this "
 		    "sockwatchd knows (%d); refusing to use or modify it",
 		    path, version, STORE_SCHEMA_VERSION);
 		r = -ENOTSUP;
@@ -261,7 +224,7 @@ store_open(const char *path, struct store **ret_store, char *err,
 		goto sqlerr;
 	mode = (const char *)sqlite3_column_text(stmt, 0);
 	if (mode == NULL || strcmp(mode, "wal") != 0) {
-		errf(err, errlen, "%s: cannot enable WAL mode (journal mode "
+		util_errf(err, errlen, "%s: cannot enable WAL mode (journal mode "
 		    "is %s)", path, mode ? mode : "unknown");
 		r = -EIO;
 		goto out;
@@ -291,7 +254,7 @@ store_open(const char *path, struct store **ret_store, char *err,
 	goto out;
 
 sqlerr:
-	errf(err, errlen, "%s: %s", path, st->db != NULL ?
+	util_errf(err, errlen, "%s: %s", path, st->db != NULL ?
 	    sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
 	r = sqlite_errno(st->db, rc);
 out:
