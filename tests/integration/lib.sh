@@ -5,6 +5,10 @@ set -euo pipefail
 
 SW="${BUILD:?BUILD must name the build directory}/sockwatch"
 SW_TMP=$(mktemp -d /tmp/sw-test.XXXXXX)
+# A daemon that happens to run on this host must not answer for the
+# namespaces these tests make: point the CLI at a socket nobody serves.
+# Tests that start sockwatchd set SOCKWATCH_SOCKET to its socket.
+export SOCKWATCH_SOCKET="$SW_TMP/no-daemon.sock"
 SW_NETNS=()
 SW_PIDS=()
 
