@@ -7,9 +7,9 @@
  * same thing with any build:
  *   - comments (';' or '#' first on a line) and blank lines never reach
  *     inih; '[section]' lines are checked here and passed on normalized;
- *   - an indented line without '=' after a list key continues that list;
- *     any other line is passed on without its indentation, so inih's own
- *     multi-line mode never triggers;
+ *   - an indented line after a list key continues that list (unless it
+ *     starts "name ="), and is handled here; every other line is passed
+ *     on without its indentation, so inih's multi-line mode never fires;
  *   - a line too long for inih's buffer is an error, not split in two;
  *   - the first error ends the input, so inih stops there either way.
  * Keys are described by the table cfg_keys[]; adding a key is one row. */
@@ -730,6 +730,24 @@ cfg_has_separator(const char *s, const char *seps)
 	return false;
 }
 
+/* "name =": a key, even when indented right after a list. List entries
+ * may hold '=' (a process may be called "a=b"), just not right after a
+ * first word like this. */
+static bool
+cfg_looks_like_key(const char *s)
+{
+	size_t i = 0;
+
+	while ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+	    (s[i] >= '0' && s[i] <= '9') || s[i] == '_')
+		i++;
+	if (i == 0)
+		return false;
+	while (s[i] == ' ' || s[i] == '\t')
+		i++;
+	return s[i] == '=';
+}
+
 static void
 cfg_continue(struct cfg_parse *p, const char *s)
 {
@@ -752,7 +770,9 @@ cfg_give(char *str, int num, const char *line)
 	return str;
 }
 
-/* The ini_reader: hands inih one line at a time (see the top). */
+/* The ini_reader: hands inih one line at a time (see the top). Every
+ * line read gives inih one line, blank if handled here, so that inih
+ * counts lines as we do. After an error it ends the input. */
 static char *
 cfg_reader(char *str, int num, void *stream)
 {
@@ -761,56 +781,51 @@ cfg_reader(char *str, int num, void *stream)
 	bool indented;
 	int r;
 
-	if (num < 2)
+	if (num < 2 || p->failed)
 		return NULL;
 	p->linemax = (size_t)num - 2;
-	for (;;) {
-		if (p->failed)
-			return NULL;
-		p->lineno++;
-		r = cfg_read_line(p);
-		if (r <= 0) {
-			if (r == 0)
-				p->lineno--;
-			return NULL;
-		}
-		line = p->raw;
-		if (p->lineno == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0)
-			line += 3;
-		indented = *line == ' ' || *line == '\t';
-		s = cfg_trim(line);
-		if (*s == '\0' || *s == ';' || *s == '#')
-			return cfg_give(str, num, "");
-		if (indented && p->last != NULL && p->last->type->count &&
-		    !cfg_has_separator(s, "=")) {
-			cfg_continue(p, s);
-			continue;
-		}
-		if (*s == '[') {
-			if (cfg_section_line(p, s) < 0)
-				continue;
-			snprintf(p->val, sizeof(p->val), "[%s]", p->section);
-			return cfg_give(str, num, p->val);
-		}
-		if (!cfg_has_separator(s, "=:")) {
-			if (indented && p->last != NULL)
-				cfg_error(p, -EINVAL, p->section, p->last->name,
-				    "only a list continues on an indented "
-				    "line");
-			else
-				cfg_error(p, -EINVAL, p->section, NULL,
-				    "expected 'key = value', '[section]' or "
-				    "a comment");
-			continue;
-		}
-		if (strlen(s) + 2 > (size_t)num) {
-			cfg_error(p, -EINVAL, p->section, NULL,
-			    "line longer than %d characters (a list may "
-			    "continue on indented lines)", num - 2);
-			continue;
-		}
-		return cfg_give(str, num, s);
+	p->lineno++;
+	r = cfg_read_line(p);
+	if (r <= 0) {
+		if (r == 0)
+			p->lineno--;
+		return NULL;
 	}
+	line = p->raw;
+	if (p->lineno == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0)
+		line += 3;
+	indented = *line == ' ' || *line == '\t';
+	s = cfg_trim(line);
+	if (*s == '\0' || *s == ';' || *s == '#')
+		return cfg_give(str, num, "");
+	if (indented && p->last != NULL && p->last->type->count &&
+	    !cfg_looks_like_key(s)) {
+		cfg_continue(p, s);
+		return cfg_give(str, num, "");
+	}
+	if (*s == '[') {
+		if (cfg_section_line(p, s) < 0)
+			return NULL;
+		snprintf(p->val, sizeof(p->val), "[%s]", p->section);
+		return cfg_give(str, num, p->val);
+	}
+	if (!cfg_has_separator(s, "=:")) {
+		if (indented && p->last != NULL)
+			cfg_error(p, -EINVAL, p->section, p->last->name,
+			    "only a list continues on an indented line");
+		else
+			cfg_error(p, -EINVAL, p->section, NULL,
+			    "expected 'key = value', '[section]' or a "
+			    "comment");
+		return NULL;
+	}
+	if (strlen(s) + 2 > (size_t)num) {
+		cfg_error(p, -EINVAL, p->section, NULL,
+		    "line longer than %d characters (a list may continue on "
+		    "indented lines)", num - 2);
+		return NULL;
+	}
+	return cfg_give(str, num, s);
 }
 
 static const char *
@@ -974,7 +989,6 @@ config_load(const char *path, struct config **ret_cfg,
 	p->file = fopen(path, "re");
 	if (p->file == NULL) {
 		r = -errno;
-		p->err = err;
 		if (err != NULL)
 			snprintf(err->msg, sizeof(err->msg),
 			    "%s: cannot open: %s", path, strerror(-r));
