@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../common/addr.h"
@@ -50,7 +51,8 @@ static const char sockets_help[] =
     "                    closing, unconn\n"
     "      --port N      local or remote port is N\n"
     "      --peer ADDR[/LEN]  remote address is inside this prefix\n"
-    "      --direct      ask the kernel directly (the only path for now)\n"
+    "      --direct      ask the kernel, not sockwatchd (the default when\n"
+    "                    no daemon runs in this network namespace)\n"
     "      --json        one JSON array\n";
 
 static const char listeners_help[] =
@@ -236,6 +238,15 @@ answer_owners(const void *arg, size_t idx, struct proc_owner *out,
 	return d->nowners[idx];
 }
 
+/* This process's network namespace, as the inode of /proc/self/ns/net. */
+static uint64_t
+netns_inode(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/net", &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
 static void
 partial_warning(size_t denied)
 {
@@ -271,7 +282,11 @@ sockets_via_daemon(struct sockets_args *a, int listeners, int *ret_exit)
 	r = client_call(c, req, &d.resp);
 	json_decref(req);
 	client_close(c);
-	if (r < 0 || !json_is_true(json_object_get(d.resp, "ok"))) {
+	/* The socket is a file: a daemon in another network namespace would
+	 * answer for its own sockets, not ours. */
+	if (r < 0 || !json_is_true(json_object_get(d.resp, "ok")) ||
+	    json_integer_value(json_object_get(d.resp, "netns")) !=
+	    (json_int_t)netns_inode()) {
 		json_decref(d.resp);
 		return 0;
 	}

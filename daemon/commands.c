@@ -62,7 +62,7 @@ cmd_status(struct sw *sw)
 	    json_string(time_format_rfc3339(sw->last_reload_ms, when,
 	    sizeof(when))) : json_null());
 	return json_pack("{s:s, s:i, s:s, s:I, s:s, s:I, s:{s:I, s:I, s:I, "
-	    "s:I}, s:I, s:I, s:o, s:I, s:{s:I, s:I, s:I}, s:I}",
+	    "s:I}, s:I, s:I, s:o, s:I, s:{s:I, s:I, s:I}, s:I, s:I}",
 	    "version", SW_VERSION,
 	    "pid", (int)getpid(),
 	    "started", time_format_rfc3339(sw->start_wall_ms, started,
@@ -80,7 +80,8 @@ cmd_status(struct sw *sw)
 	    "clients", (json_int_t)control_nclients(sw->ctl),
 	    "store", "written", (json_int_t)st.written,
 	    "dropped", (json_int_t)st.dropped, "errors", (json_int_t)st.errors,
-	    "resyncs", (json_int_t)sw->n.resyncs);
+	    "resyncs", (json_int_t)sw->n.resyncs,
+	    "netns", (json_int_t)sw->netns);
 }
 
 /* A fresh dump, so the answer is as current as the direct path's. */
@@ -126,8 +127,9 @@ cmd_sockets(struct sw *sw, const json_t *req, bool listeners,
 	socklist_free(&l);
 	j = NULL;
 	if (arr != NULL)
-		j = json_pack("{s:o, s:I}", "sockets", arr, "partial",
-		    (json_int_t)(pm ? procmap_denied(pm) : 0));
+		j = json_pack("{s:o, s:I, s:I}", "sockets", arr, "partial",
+		    (json_int_t)(pm ? procmap_denied(pm) : 0), "netns",
+		    (json_int_t)sw->netns);
 	procmap_free(pm);
 	if (j == NULL)
 		*ret_error = "out of memory";
@@ -190,7 +192,7 @@ commands_handle(void *arg, struct control_client *c, const char *cmd,
 {
 	struct sw *sw = arg;
 	struct mbuf b = { 0 };
-	json_t *r;
+	json_t *r, *v;
 
 	if (strcmp(cmd, "status") == 0)
 		return cmd_status(sw);
@@ -201,9 +203,17 @@ commands_handle(void *arg, struct control_client *c, const char *cmd,
 	if (strcmp(cmd, "alerts") == 0)
 		return cmd_alerts(sw, req, ret_error);
 	if (strcmp(cmd, "subscribe") == 0) {
+		v = json_object_get(req, "recent");
+		if (v != NULL && (!json_is_integer(v) ||
+		    json_integer_value(v) < 0 || json_integer_value(v) >
+		    SW_RING_MAX)) {
+			*ret_error = "recent must be an integer 0-1024";
+			return NULL;
+		}
 		control_subscribe(c);
 		return json_pack("{s:b, s:o}", "subscribed", 1, "recent",
-		    alerts_recent(sw, SUBSCRIBE_RECENT));
+		    alerts_recent(sw, v ? (unsigned int)json_integer_value(v) :
+		    SUBSCRIBE_RECENT));
 	}
 	if (strcmp(cmd, "reload") == 0) {
 		if (sw_reload(sw, NULL, 0) < 0) {

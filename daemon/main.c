@@ -252,6 +252,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct sw sw;
+	struct stat st;
 	const char *path = NULL;
 	char err[600];
 	int c, check = 0, verbose = 0, r;
@@ -302,6 +303,8 @@ main(int argc, char **argv)
 		config_free(sw.cfg);
 		return 0;
 	}
+	if (stat("/proc/self/ns/net", &st) == 0)
+		sw.netns = (uint64_t)st.st_ino;
 	sw.start_mono_ms = time_mono_ms();
 	sw.start_wall_ms = time_now_ms();
 	sw.last_reload_ok = true;

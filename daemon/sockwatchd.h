@@ -60,6 +60,7 @@ struct sw {
 	unsigned int ring_len, ring_head;
 
 	int64_t start_mono_ms, start_wall_ms;
+	uint64_t netns;			/* inode of our network namespace */
 	int64_t last_reload_ms;
 	bool last_reload_ok;
 	char last_reload_error[600];
