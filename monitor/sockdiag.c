@@ -24,6 +24,8 @@
 
 struct sockdiag {
 	struct nl_sock *nl;
+	unsigned char *buf;		/* SOCKDIAG_BUFSIZE, reused by every read */
+	bool no_compat;			/* TCPDIAG_GETSOCK refused: two requests */
 	char err[256];
 };
 
@@ -75,6 +77,11 @@ sockdiag_open(struct sockdiag **ret_sd)
 	}
 	nl_socket_disable_msg_peek(sd->nl);
 	nl_socket_set_msg_buf_size(sd->nl, SOCKDIAG_BUFSIZE);
+	if ((sd->buf = malloc(SOCKDIAG_BUFSIZE)) == NULL) {
+		nl_socket_free(sd->nl);
+		free(sd);
+		return -ENOMEM;
+	}
 	*ret_sd = sd;
 	return 0;
 }
@@ -85,6 +92,7 @@ sockdiag_close(struct sockdiag *sd)
 	if (sd == NULL)
 		return;
 	nl_socket_free(sd->nl);
+	free(sd->buf);
 	free(sd);
 }
 
@@ -201,17 +209,30 @@ sockdiag_request(struct sockdiag *sd, uint8_t family, uint8_t proto,
     const struct sockdiag_query *q, uint32_t *ret_seq)
 {
 	struct inet_diag_req_v2 ireq;
+	struct inet_diag_req creq;
 	struct unix_diag_req ureq;
 	uint8_t bc[SOCKDIAG_BC_MAX];
 	struct nl_msg *msg;
 	size_t bclen;
 	int r;
 
-	msg = nlmsg_alloc_simple(SOCK_DIAG_BY_FAMILY,
-	    NLM_F_REQUEST | NLM_F_DUMP);
+	/* family 0: TCP over IPv4 and IPv6 in one walk of the established
+	 * hash (the inet_diag compat request dumps with AF_UNSPEC); two
+	 * SOCK_DIAG_BY_FAMILY requests would walk it twice. */
+	msg = nlmsg_alloc_simple(family == AF_UNSPEC ? TCPDIAG_GETSOCK :
+	    SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP);
 	if (msg == NULL)
 		return -ENOMEM;
-	if (family == AF_UNIX) {
+	if (family == AF_UNSPEC) {
+		memset(&creq, 0, sizeof(creq));
+		creq.idiag_family = AF_INET;	/* the kernel dumps AF_UNSPEC */
+		creq.idiag_states = q->states;
+		r = nlmsg_append(msg, &creq, sizeof(creq), NLMSG_ALIGNTO);
+		bclen = sockdiag_bytecode(q, bc);
+		if (r == 0 && bclen > 0)
+			r = nla_put(msg, INET_DIAG_REQ_BYTECODE, (int)bclen,
+			    bc);
+	} else if (family == AF_UNIX) {
 		memset(&ureq, 0, sizeof(ureq));
 		ureq.sdiag_family = AF_UNIX;
 		ureq.udiag_states = q->states;
@@ -239,41 +260,58 @@ sockdiag_request(struct sockdiag *sd, uint8_t family, uint8_t proto,
 	return r < 0 ? -EIO : 0;
 }
 
-/* nlmsg_parse() stops quietly at an attribute that runs past the end of
- * the message and ignores what is left; such a message is malformed. */
-static bool
-sockdiag_attrs_whole(struct nlmsghdr *nlh, int hdrlen)
+/* One pass over the attributes after a fixed header of hdrlen bytes: each
+ * must fit in the message (trailing bytes that cannot hold one are
+ * malformed too), and tb[type] gets the last of each known type whose
+ * payload is at least minlen[type] bytes (else -EBADMSG). */
+static int
+sockdiag_attrs(const struct nlmsghdr *nlh, size_t hdrlen,
+    const struct nlattr **tb, int maxtype, const uint8_t *minlen)
 {
-	struct nlattr *nla;
-	int rem;
+	const unsigned char *p, *end;
+	const struct nlattr *a;
+	int type;
 
-	nla_for_each_attr(nla, nlmsg_attrdata(nlh, hdrlen),
-	    nlmsg_attrlen(nlh, hdrlen), rem)
-		continue;
-	return rem <= 0;
+	memset(tb, 0, (size_t)(maxtype + 1) * sizeof(*tb));
+	p = (const unsigned char *)nlh + NLMSG_HDRLEN + NLMSG_ALIGN(hdrlen);
+	end = (const unsigned char *)nlh + nlh->nlmsg_len;
+	while (p < end) {
+		a = (const struct nlattr *)p;
+		if (end - p < NLA_HDRLEN || a->nla_len < NLA_HDRLEN ||
+		    a->nla_len > end - p)
+			return -EBADMSG;
+		type = a->nla_type & NLA_TYPE_MASK;
+		if (type <= maxtype) {
+			if (a->nla_len - NLA_HDRLEN < minlen[type])
+				return -EBADMSG;
+			tb[type] = a;
+		}
+		p += NLA_ALIGN(a->nla_len);
+	}
+	return 0;
 }
 
-static struct nla_policy inet_policy[INET_DIAG_MAX + 1] = {
-	[INET_DIAG_PROTOCOL] = { .type = NLA_U8 },
+static const uint8_t inet_minlen[INET_DIAG_MAX + 1] = {
+	[INET_DIAG_PROTOCOL] = 1,
 };
 
 static int
 sockdiag_parse_inet(struct nlmsghdr *nlh, uint8_t proto, struct sock_info *s)
 {
-	struct nlattr *tb[INET_DIAG_MAX + 1];
+	const struct nlattr *tb[INET_DIAG_MAX + 1];
 	const struct inet_diag_msg *m;
 
 	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
 		return -EBADMSG;
-	if (nlmsg_parse(nlh, sizeof(*m), tb, INET_DIAG_MAX, inet_policy) < 0 ||
-	    !sockdiag_attrs_whole(nlh, sizeof(*m)))
+	if (sockdiag_attrs(nlh, sizeof(*m), tb, INET_DIAG_MAX,
+	    inet_minlen) < 0)
 		return -EBADMSG;
 	m = nlmsg_data(nlh);
 	if (m->idiag_family != AF_INET && m->idiag_family != AF_INET6)
 		return -EBADMSG;
 	/* Destroy notifications say which protocol they are about. */
 	if (tb[INET_DIAG_PROTOCOL] != NULL) {
-		proto = nla_get_u8(tb[INET_DIAG_PROTOCOL]);
+		proto = *(const uint8_t *)nla_data((struct nlattr *)tb[INET_DIAG_PROTOCOL]);
 		if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
 			return -EBADMSG;
 	}
@@ -296,27 +334,25 @@ sockdiag_parse_inet(struct nlmsghdr *nlh, uint8_t proto, struct sock_info *s)
 	return 0;
 }
 
-static struct nla_policy unix_policy[UNIX_DIAG_MAX + 1] = {
-	[UNIX_DIAG_NAME] = { .type = NLA_UNSPEC,
-	    .maxlen = SOCKDIAG_PATH_MAX },
-	[UNIX_DIAG_PEER] = { .type = NLA_U32 },
-	[UNIX_DIAG_RQLEN] = { .type = NLA_UNSPEC,
-	    .minlen = sizeof(struct unix_diag_rqlen) },
-	[UNIX_DIAG_UID] = { .type = NLA_U32 },
+static const uint8_t unix_minlen[UNIX_DIAG_MAX + 1] = {
+	[UNIX_DIAG_PEER] = sizeof(uint32_t),
+	[UNIX_DIAG_RQLEN] = sizeof(struct unix_diag_rqlen),
+	[UNIX_DIAG_UID] = sizeof(uint32_t),
 };
 
 static int
 sockdiag_parse_unix(struct nlmsghdr *nlh, struct sock_info *s)
 {
-	struct nlattr *tb[UNIX_DIAG_MAX + 1];
+	const struct nlattr *tb[UNIX_DIAG_MAX + 1];
 	const struct unix_diag_msg *m;
 	struct unix_diag_rqlen rql;
+	uint32_t u;
 	int len;
 
 	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
 		return -EBADMSG;
-	if (nlmsg_parse(nlh, sizeof(*m), tb, UNIX_DIAG_MAX, unix_policy) < 0 ||
-	    !sockdiag_attrs_whole(nlh, sizeof(*m)))
+	if (sockdiag_attrs(nlh, sizeof(*m), tb, UNIX_DIAG_MAX,
+	    unix_minlen) < 0)
 		return -EBADMSG;
 	m = nlmsg_data(nlh);
 	if (m->udiag_family != AF_UNIX)
@@ -329,21 +365,24 @@ sockdiag_parse_unix(struct nlmsghdr *nlh, struct sock_info *s)
 	s->cookie = (uint64_t)m->udiag_cookie[0] |
 	    (uint64_t)m->udiag_cookie[1] << 32;
 	if (tb[UNIX_DIAG_NAME] != NULL) {
-		len = nla_len(tb[UNIX_DIAG_NAME]);
+		len = tb[UNIX_DIAG_NAME]->nla_len - NLA_HDRLEN;
 		if (len < 0 || (size_t)len > SOCKDIAG_PATH_MAX)
 			return -EBADMSG;
-		memcpy(s->path, nla_data(tb[UNIX_DIAG_NAME]), (size_t)len);
+		memcpy(s->path, nla_data((struct nlattr *)tb[UNIX_DIAG_NAME]), (size_t)len);
 		s->path_len = (uint8_t)len;
 	}
 	if (tb[UNIX_DIAG_PEER] != NULL)
-		s->peer_inode = nla_get_u32(tb[UNIX_DIAG_PEER]);
+		memcpy(&s->peer_inode, nla_data((struct nlattr *)tb[UNIX_DIAG_PEER]),
+		    sizeof(s->peer_inode));
 	if (tb[UNIX_DIAG_RQLEN] != NULL) {
-		memcpy(&rql, nla_data(tb[UNIX_DIAG_RQLEN]), sizeof(rql));
+		memcpy(&rql, nla_data((struct nlattr *)tb[UNIX_DIAG_RQLEN]), sizeof(rql));
 		s->rq = rql.udiag_rqueue;
 		s->wq = rql.udiag_wqueue;
 	}
-	if (tb[UNIX_DIAG_UID] != NULL)
-		s->uid = nla_get_u32(tb[UNIX_DIAG_UID]);
+	if (tb[UNIX_DIAG_UID] != NULL) {
+		memcpy(&u, nla_data((struct nlattr *)tb[UNIX_DIAG_UID]), sizeof(u));
+		s->uid = u;
+	}
 	return 0;
 }
 
@@ -381,6 +420,10 @@ sockdiag_parse(const void *buf, size_t len, uint8_t proto,
 			continue;
 		case SOCK_DIAG_BY_FAMILY:
 			break;
+		case TCPDIAG_GETSOCK:	/* replies to the compat request */
+			if (proto == IPPROTO_TCP)
+				break;
+			return -EBADMSG;
 		default:
 			return -EBADMSG;
 		}
@@ -410,36 +453,36 @@ sockdiag_dump_one(struct sockdiag *sd, uint8_t family, uint8_t proto,
     const struct sockdiag_query *q, struct socklist *out, bool *ret_intr)
 {
 	struct sockaddr_nl nla;
-	unsigned char *buf = NULL;
+	struct iovec iov = { sd->buf, SOCKDIAG_BUFSIZE };
+	struct msghdr mh = {
+		.msg_name = &nla, .msg_namelen = sizeof(nla),
+		.msg_iov = &iov, .msg_iovlen = 1,
+	};
 	bool done = false;
 	uint32_t seq;
-	int n, r;
+	ssize_t n;
+	int fd, r;
 
 	r = sockdiag_request(sd, family, proto, q, &seq);
 	if (r < 0)
 		return r;
+	fd = nl_socket_get_fd(sd->nl);
 	while (!done) {
-		n = nl_recv(sd->nl, &nla, &buf, NULL);
-		if (n <= 0) {
-			free(buf);
+		mh.msg_namelen = sizeof(nla);
+		n = recvmsg(fd, &mh, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
 			return n == 0 ? -EPIPE : -EIO;
-		}
-		if (nla.nl_pid != 0) {
-			/* Not from the kernel: ignore. */
-			free(buf);
-			buf = NULL;
-			continue;
-		}
+		if (mh.msg_flags & MSG_TRUNC)
+			return -EMSGSIZE;
+		if (nla.nl_pid != 0)
+			continue;	/* not from the kernel: ignore */
 		if ((size_t)n >= sizeof(struct nlmsghdr) &&
-		    ((struct nlmsghdr *)buf)->nlmsg_seq != seq) {
-			free(buf);
-			buf = NULL;
+		    ((struct nlmsghdr *)sd->buf)->nlmsg_seq != seq)
 			continue;
-		}
-		r = sockdiag_parse(buf, (size_t)n, proto, q, out, &done,
+		r = sockdiag_parse(sd->buf, (size_t)n, proto, q, out, &done,
 		    ret_intr);
-		free(buf);
-		buf = NULL;
 		if (r < 0)
 			return r;
 	}
@@ -451,6 +494,8 @@ sockdiag_what(uint8_t family, uint8_t proto)
 {
 	if (family == AF_UNIX)
 		return "unix";
+	if (family == AF_UNSPEC)
+		return "tcp";
 	if (proto == IPPROTO_TCP)
 		return family == AF_INET ? "tcp/inet" : "tcp/inet6";
 	return family == AF_INET ? "udp/inet" : "udp/inet6";
@@ -464,6 +509,8 @@ sockdiag_dump(struct sockdiag *sd, const struct sockdiag_query *q,
 		uint8_t family, proto;
 		unsigned int pbit, fbit;
 	} reqs[] = {
+		{ AF_UNSPEC, IPPROTO_TCP, SOCKDIAG_TCP,
+		    SOCKDIAG_INET4 | SOCKDIAG_INET6 },
 		{ AF_INET, IPPROTO_TCP, SOCKDIAG_TCP, SOCKDIAG_INET4 },
 		{ AF_INET6, IPPROTO_TCP, SOCKDIAG_TCP, SOCKDIAG_INET6 },
 		{ AF_INET, IPPROTO_UDP, SOCKDIAG_UDP, SOCKDIAG_INET4 },
@@ -480,6 +527,15 @@ sockdiag_dump(struct sockdiag *sd, const struct sockdiag_query *q,
 			continue;
 		if (reqs[i].fbit != 0 && !(q->families & reqs[i].fbit))
 			continue;
+		/* Both TCP families: one compat request when it works. */
+		if (reqs[i].family == AF_UNSPEC && (sd->no_compat ||
+		    (q->families & reqs[i].fbit) != reqs[i].fbit))
+			continue;
+		if (reqs[i].family != AF_UNSPEC && reqs[i].family != AF_UNIX &&
+		    reqs[i].proto == IPPROTO_TCP && !sd->no_compat &&
+		    (q->families & (SOCKDIAG_INET4 | SOCKDIAG_INET6)) ==
+		    (SOCKDIAG_INET4 | SOCKDIAG_INET6))
+			continue;
 		if (reqs[i].family == AF_UNIX && (q->port >= 0 || q->has_peer))
 			continue;
 		/* An IPv6 peer never shows up on an IPv4 socket. */
@@ -491,6 +547,14 @@ sockdiag_dump(struct sockdiag *sd, const struct sockdiag_query *q,
 			intr = false;
 			r = sockdiag_dump_one(sd, reqs[i].family,
 			    reqs[i].proto, q, out, &intr);
+			if (r < 0 && r != -EIO && r != -EPIPE &&
+			    reqs[i].family == AF_UNSPEC) {
+				/* No compat request in this kernel: fall back
+				 * to one request per family from now on. */
+				sd->no_compat = true;
+				out->n = before;
+				break;
+			}
 			if (r < 0 || !intr)
 				break;
 			out->n = before;
@@ -498,6 +562,10 @@ sockdiag_dump(struct sockdiag *sd, const struct sockdiag_query *q,
 				r = -EAGAIN;
 				break;
 			}
+		}
+		if (r < 0 && reqs[i].family == AF_UNSPEC && sd->no_compat) {
+			r = 0;		/* the next two entries do it */
+			continue;
 		}
 		if (r < 0) {
 			snprintf(sd->err, sizeof(sd->err),

@@ -91,6 +91,24 @@ socktable_sync(struct socktable *t, struct socklist *dump, socktable_cb cb,
 	size_t i;
 	int r;
 
+	/* Without churn the kernel lists the same sockets in the same order
+	 * as last time: then only states can differ, and the index (slot ->
+	 * position) fits the new array as it is. */
+	if (dump->n == t->socks.n && t->idx.slot != NULL) {
+		for (i = 0; i < dump->n &&
+		    dump->v[i].cookie == t->socks.v[i].cookie; i++)
+			continue;
+		if (i == dump->n) {
+			for (i = 0; cb != NULL && i < dump->n; i++)
+				if (dump->v[i].state != t->socks.v[i].state)
+					cb(arg, SOCKTABLE_STATE, &dump->v[i],
+					    t->socks.v[i].state);
+			socklist_free(&t->socks);
+			t->socks = *dump;
+			memset(dump, 0, sizeof(*dump));
+			return 0;
+		}
+	}
 	if ((r = index_build(&nix, dump)) < 0)
 		return r;
 	for (i = 0; cb != NULL && i < dump->n; i++) {
