@@ -83,7 +83,7 @@ test: deps
 unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
 
-integration: $(BUILD)/sockwatch
+integration: all
 	@tests/integration/run.sh $(BUILD)
 
 asan: deps

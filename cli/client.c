@@ -86,7 +86,8 @@ client_send(struct client *c, const json_t *req)
 	len = strlen(line);
 	line[len++] = '\n';	/* json_dumps leaves room: overwrite NUL */
 	while (off < len) {
-		n = write(c->fd, line + off, len - off);
+		/* No SIGPIPE: a daemon that refused us has hung up already. */
+		n = send(c->fd, line + off, len - off, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -147,9 +148,29 @@ client_call(struct client *c, const json_t *req, json_t **ret_resp)
 {
 	int r;
 
-	if ((r = client_send(c, req)) < 0)
+	/* A daemon that refuses a client answers and hangs up at once,
+	 * maybe before our request is sent: its answer is still there to
+	 * read, and says more than EPIPE. */
+	if ((r = client_send(c, req)) < 0 && r != -EPIPE && r != -ECONNRESET)
 		return r;
 	return client_next(c, ret_resp);
+}
+
+int
+client_connect(struct client **ret_client)
+{
+	int r;
+
+	if ((r = client_open(ret_client)) == 0)
+		return EXIT_OK;
+	if (r == -ENOENT || r == -ECONNREFUSED) {
+		fprintf(stderr, "sockwatch: sockwatchd is not running "
+		    "(nothing listens on %s)\n", client_path());
+		return EXIT_NODAEMON;
+	}
+	fprintf(stderr, "sockwatch: cannot connect to %s: %s\n",
+	    client_path(), strerror(-r));
+	return EXIT_FAIL;
 }
 
 int
@@ -160,17 +181,12 @@ client_request(const char *cmdname, json_t *req, json_t **ret_resp)
 	const char *err;
 	int r;
 
-	if ((r = client_open(&c)) < 0) {
-		if (r == -ENOENT || r == -ECONNREFUSED) {
-			fprintf(stderr, "sockwatch: sockwatchd is not running "
-			    "(nothing listens on %s)\n", client_path());
-			return EXIT_NODAEMON;
-		}
-		fprintf(stderr, "sockwatch: cannot connect to %s: %s\n",
-		    client_path(), strerror(-r));
-		return EXIT_FAIL;
+	if ((r = client_connect(&c)) != EXIT_OK) {
+		json_decref(req);
+		return r;
 	}
 	r = client_call(c, req, &resp);
+	json_decref(req);
 	client_close(c);
 	if (r < 0) {
 		fprintf(stderr, "sockwatch: %s: no answer from sockwatchd: "

@@ -23,7 +23,12 @@ int client_call(struct client *c, const json_t *req, json_t **ret_resp);
  * -EPIPE when the daemon closed the connection, or -errno. */
 int client_next(struct client *c, json_t **ret_obj);
 
-/* One request on a fresh connection, with the CLI's error reporting:
+/* client_open with the CLI's error reporting: EXIT_OK, or a message on
+ * stderr and EXIT_NODAEMON (nothing listens) / EXIT_FAIL. */
+int client_connect(struct client **ret_client);
+
+/* One request on a fresh connection (req's reference is taken), with
+ * the CLI's error reporting:
  * returns EXIT_OK and *ret_resp (with "ok": true), or prints the problem
  * on stderr and returns EXIT_NODAEMON / EXIT_FAIL. */
 int client_request(const char *cmdname, json_t *req, json_t **ret_resp);

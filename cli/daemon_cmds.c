@@ -175,22 +175,23 @@ static int
 follow_alerts(json_t *req, int json)
 {
 	struct client *c;
-	json_t *resp, *ev, *a, *recent;
+	json_t *resp = NULL, *ev, *a, *recent;
+	const char *err;
 	size_t i;
 	int r;
 
 	json_object_set_new(req, "cmd", json_string("subscribe"));
-	if ((r = client_open(&c)) < 0) {
+	if ((r = client_connect(&c)) != EXIT_OK) {
 		json_decref(req);
-		fprintf(stderr, "sockwatch: sockwatchd is not running "
-		    "(nothing listens on %s)\n", client_path());
-		return r == -ENOENT || r == -ECONNREFUSED ? EXIT_NODAEMON :
-		    EXIT_FAIL;
+		return r;
 	}
 	r = client_call(c, req, &resp);
 	json_decref(req);
 	if (r < 0 || !json_is_true(json_object_get(resp, "ok"))) {
-		fprintf(stderr, "sockwatch: alerts: cannot subscribe\n");
+		err = r < 0 ? strerror(-r) :
+		    json_string_value(json_object_get(resp, "error"));
+		fprintf(stderr, "sockwatch: alerts: cannot subscribe: %s\n",
+		    err ? err : "the daemon refused the request");
 		json_decref(resp);
 		client_close(c);
 		return EXIT_FAIL;

@@ -183,8 +183,8 @@ setup(struct sw *sw)
 		return -errno;
 	}
 	if ((r = evloop_add(sw->loop, sw->signal_fd, EPOLLIN, on_signal, sw,
-	    NULL)) < 0 || (r = evloop_add(sw->loop, sw->timer_fd, EPOLLIN,
-	    on_tick, sw, NULL)) < 0)
+	    &sw->signal_src)) < 0 || (r = evloop_add(sw->loop, sw->timer_fd,
+	    EPOLLIN, on_tick, sw, &sw->timer_src)) < 0)
 		return r;
 
 	if ((r = store_open(sw->cfg->daemon.database, &sw->store, err,
@@ -233,6 +233,10 @@ teardown(struct sw *sw)
 	if (sw->sinks != NULL)
 		sinks_close(sw->sinks);
 	alerts_free(sw);
+	if (sw->loop != NULL) {
+		evloop_del(sw->loop, sw->signal_src);
+		evloop_del(sw->loop, sw->timer_src);
+	}
 	if (sw->signal_fd >= 0)
 		close(sw->signal_fd);
 	if (sw->timer_fd >= 0)

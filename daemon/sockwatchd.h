@@ -54,6 +54,7 @@ struct sw {
 	struct control *ctl;
 	struct metrics_http *http;
 	int timer_fd, signal_fd, lock_fd;
+	struct evsource *timer_src, *signal_src;
 
 	uint64_t next_alert_id;
 	json_t *ring[SW_RING_MAX];	/* alert objects, oldest first */

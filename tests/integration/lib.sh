@@ -43,6 +43,18 @@ sw_cleanup() {
 	for ns in "${SW_NETNS[@]}"; do
 		ip netns del "$ns" 2>/dev/null || true
 	done
+	# Accounts made by sw_user_add and sw_group_add: users first, since
+	# a group cannot go while it is some user's primary group.
+	if [ -f "$SW_TMP/users" ]; then
+		while read -r u; do
+			userdel "$u" 2>/dev/null || true
+		done <"$SW_TMP/users"
+	fi
+	if [ -f "$SW_TMP/groups" ]; then
+		while read -r g; do
+			groupdel "$g" 2>/dev/null || true
+		done <"$SW_TMP/groups"
+	fi
 	rm -rf "$SW_TMP"
 }
 trap sw_cleanup EXIT
@@ -128,4 +140,24 @@ wait_for() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# sw_group_add NAME: a system group, deleted on exit. NAME must start
+# with swtest- (so that cleanup can never remove a real group).
+sw_group_add() {
+	case $1 in swtest-*) ;; *) fail "sw_group_add: $1: not swtest-*" ;; esac
+	getent group "$1" >/dev/null && fail "group $1 exists already"
+	echo "$1" >>"$SW_TMP/groups"
+	groupadd --system "$1"
+}
+
+# sw_user_add NAME [GROUP]: a system user without a home or a login shell,
+# in GROUP as a supplementary group if given; deleted on exit. NAME must
+# start with swtest-.
+sw_user_add() {
+	case $1 in swtest-*) ;; *) fail "sw_user_add: $1: not swtest-*" ;; esac
+	getent passwd "$1" >/dev/null && fail "user $1 exists already"
+	echo "$1" >>"$SW_TMP/users"
+	useradd --system --no-create-home --no-user-group --gid nogroup \
+	    --shell /usr/sbin/nologin ${2:+--groups "$2"} "$1"
 }
