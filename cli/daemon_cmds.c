@@ -2,11 +2,15 @@
  * check-config, which needs no daemon. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "../common/addr.h"
 #include "../common/duration.h"
+#include "../common/timeutil.h"
 #include "../policy/config.h"
 #include "cli.h"
 #include "client.h"
@@ -14,7 +18,7 @@
 
 enum { OPT_JSON = 256, OPT_SINCE, OPT_KIND, OPT_PEER };
 
-/* Options that only say -h or --json. */
+/* Options that only say -h or --json (refused when ret_json is NULL). */
 static int
 simple_opts(int argc, char **argv, const char *help, int *ret_json)
 {
@@ -27,10 +31,14 @@ simple_opts(int argc, char **argv, const char *help, int *ret_json)
 
 	opterr = 0;
 	optind = 1;
-	*ret_json = 0;
+	if (ret_json != NULL)
+		*ret_json = 0;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_JSON:
+			if (ret_json == NULL)
+				return cli_usage_error(argv[0], "--json is not "
+				    "an option of this command");
 			*ret_json = 1;
 			break;
 		case 'h':
@@ -170,12 +178,58 @@ print_alerts(const json_t *arr, int json)
 	return r == 0 && fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
-/* alerts -f: print what comes, one line each, until the daemon goes. */
+/* What alerts -f keeps: the same filters the history query applies. */
+struct follow_filter {
+	const char *kind;
+	bool has_peer;
+	struct cidr peer;
+	int64_t since_ms;
+};
+
+static bool
+follow_match(const struct follow_filter *f, const json_t *a)
+{
+	const char *s;
+	struct addr peer;
+	int64_t t;
+
+	if (!json_is_object(a))
+		return false;
+	s = json_string_value(json_object_get(a, "kind"));
+	if (f->kind != NULL && (s == NULL || strcmp(s, f->kind) != 0))
+		return false;
+	s = json_string_value(json_object_get(a, "peer"));
+	if (f->has_peer && (s == NULL || addr_parse(s, &peer) < 0 ||
+	    !cidr_contains(&f->peer, &peer)))
+		return false;
+	s = json_string_value(json_object_get(a, "time"));
+	if (f->since_ms > 0 && (s == NULL || time_parse_rfc3339(s, &t) < 0 ||
+	    t < f->since_ms))
+		return false;
+	return true;
+}
+
+static void
+follow_print(const json_t *a, int json)
+{
+	if (json)
+		json_dumpf(a, stdout, JSON_COMPACT);
+	else
+		printf("%s %s %s: %s",
+		    json_string_value(json_object_get(a, "time")),
+		    json_string_value(json_object_get(a, "kind")),
+		    json_string_value(json_object_get(a, "severity")),
+		    json_string_value(json_object_get(a, "message")));
+	putchar('\n');
+}
+
+/* alerts -f: the recent alerts, then each new one as it is raised, until
+ * the daemon goes away. */
 static int
-follow_alerts(json_t *req, int json)
+follow_alerts(json_t *req, const struct follow_filter *f, int json)
 {
 	struct client *c;
-	json_t *resp = NULL, *ev, *a, *recent;
+	json_t *resp = NULL, *ev, *a;
 	const char *err;
 	size_t i;
 	int r;
@@ -197,35 +251,15 @@ follow_alerts(json_t *req, int json)
 		return EXIT_FAIL;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	recent = json_object_get(resp, "recent");
-	json_array_foreach(recent, i, a) {
-		if (json)
-			json_dumpf(a, stdout, JSON_COMPACT);
-		else
-			printf("%s %s %s: %s",
-			    json_string_value(json_object_get(a, "time")),
-			    json_string_value(json_object_get(a, "kind")),
-			    json_string_value(json_object_get(a, "severity")),
-			    json_string_value(json_object_get(a, "message")));
-		putchar('\n');
-	}
+	json_array_foreach(json_object_get(resp, "recent"), i, a)
+		if (follow_match(f, a))
+			follow_print(a, json);
 	json_decref(resp);
 	while ((r = client_next(c, &ev)) == 0) {
 		a = json_object_get(ev, "alert");
 		if (strcmp(json_string_value(json_object_get(ev, "event")) ?: "",
-		    "alert") == 0 && json_is_object(a)) {
-			if (json)
-				json_dumpf(a, stdout, JSON_COMPACT);
-			else
-				printf("%s %s %s: %s",
-				    json_string_value(json_object_get(a, "time")),
-				    json_string_value(json_object_get(a, "kind")),
-				    json_string_value(json_object_get(a,
-				    "severity")),
-				    json_string_value(json_object_get(a,
-				    "message")));
-			putchar('\n');
-		}
+		    "alert") == 0 && follow_match(f, a))
+			follow_print(a, json);
 		json_decref(ev);
 	}
 	client_close(c);
@@ -255,9 +289,11 @@ cmd_alerts(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct follow_filter f = { 0 };
 	json_t *req, *resp;
 	int c, follow = 0, json = 0, r;
-	long n;
+	uint64_t ms;
+	long n = 0;
 	char *end;
 
 	if ((req = json_pack("{s:s}", "cmd", "alerts")) == NULL)
@@ -281,12 +317,28 @@ cmd_alerts(int argc, char **argv)
 				    json_integer(n));
 			break;
 		case OPT_SINCE:
+			/* A duration back from now, or an RFC 3339 time. */
+			if (time_parse_rfc3339(optarg, &f.since_ms) < 0) {
+				if (duration_parse(optarg, &ms) < 0)
+					r = cli_usage_error(argv[0], "invalid "
+					    "--since '%s': expected a duration "
+					    "(1h) or an RFC 3339 time", optarg);
+				else
+					f.since_ms = time_now_ms() -
+					    (int64_t)ms;
+			}
 			json_object_set_new(req, "since", json_string(optarg));
 			break;
 		case OPT_KIND:
+			f.kind = optarg;
 			json_object_set_new(req, "kind", json_string(optarg));
 			break;
 		case OPT_PEER:
+			if (cidr_parse(optarg, &f.peer) < 0)
+				r = cli_usage_error(argv[0], "invalid --peer "
+				    "'%s': expected an address or CIDR",
+				    optarg);
+			f.has_peer = true;
 			json_object_set_new(req, "peer", json_string(optarg));
 			break;
 		case OPT_JSON:
@@ -309,8 +361,22 @@ cmd_alerts(int argc, char **argv)
 			return r;
 		}
 	}
-	if (follow)
-		return follow_alerts(req, json);
+	if (optind < argc) {
+		json_decref(req);
+		return cli_usage_error(argv[0], "unexpected argument '%s'",
+		    argv[optind]);
+	}
+	if (follow) {
+		/* -n: how many past alerts to show first (default 10). */
+		json_object_del(req, "limit");
+		json_object_del(req, "since");
+		json_object_del(req, "kind");
+		json_object_del(req, "peer");
+		if (n > 0)
+			json_object_set_new(req, "recent", json_integer(
+			    n < 1024 ? n : 1024));
+		return follow_alerts(req, &f, json);
+	}
 	r = client_request("alerts", req, &resp);
 	if (r != EXIT_OK)
 		return r;
@@ -323,10 +389,10 @@ int
 cmd_reload(int argc, char **argv)
 {
 	json_t *resp;
-	int json, r;
+	int r;
 
 	if ((r = simple_opts(argc, argv, "usage: sockwatch reload\n",
-	    &json)) != 0)
+	    NULL)) != 0)
 		return r;
 	if ((r = client_request("reload", json_pack("{s:s}", "cmd",
 	    "reload"), &resp)) != EXIT_OK)
@@ -340,11 +406,11 @@ int
 cmd_metrics(int argc, char **argv)
 {
 	json_t *resp;
-	int json, r;
+	int r;
 
 	if ((r = simple_opts(argc, argv, "usage: sockwatch metrics\n"
 	    "  Prometheus text exposition of the daemon's state.\n",
-	    &json)) != 0)
+	    NULL)) != 0)
 		return r;
 	if ((r = client_request("metrics", json_pack("{s:s}", "cmd",
 	    "metrics"), &resp)) != EXIT_OK)
@@ -364,7 +430,7 @@ cmd_check_config(int argc, char **argv)
 	};
 	struct config_error err = { "" };
 	struct config *cfg;
-	const char *path = CONFIG_DEFAULT_PATH;
+	const char *path = NULL;
 	int c, print = 0, r;
 
 	opterr = 0;
@@ -376,9 +442,11 @@ cmd_check_config(int argc, char **argv)
 			break;
 		case 'h':
 			printf("usage: sockwatch check-config [-p] [FILE]\n"
-			    "  Check FILE (default %s); -p prints it back\n"
-			    "  with every default filled in.\n",
-			    CONFIG_DEFAULT_PATH);
+			    "  Check FILE (default %s, or the built-in\n"
+			    "  default when that does not exist, as "
+			    "sockwatchd does);\n"
+			    "  -p prints it back with every default filled "
+			    "in.\n", CONFIG_DEFAULT_PATH);
 			return EXIT_OK;
 		default:
 			return cli_usage_error(argv[0], "unknown option '%s'",
@@ -390,7 +458,12 @@ cmd_check_config(int argc, char **argv)
 	if (optind < argc)
 		return cli_usage_error(argv[0], "unexpected argument '%s'",
 		    argv[optind]);
-	if ((r = config_load(path, &cfg, &err)) < 0) {
+	/* The same choice sockwatchd makes without -c. */
+	if (path == NULL && access(CONFIG_DEFAULT_PATH, F_OK) == 0)
+		path = CONFIG_DEFAULT_PATH;
+	r = path ? config_load(path, &cfg, &err) :
+	    config_load_default(&cfg, &err);
+	if (r < 0) {
 		fprintf(stderr, "sockwatch: %s\n", err.msg[0] ? err.msg :
 		    strerror(-r));
 		return EXIT_FAIL;
@@ -398,7 +471,7 @@ cmd_check_config(int argc, char **argv)
 	if (print)
 		config_print(cfg, stdout);
 	else
-		printf("%s: ok\n", path);
+		printf("%s: ok\n", path ? path : "built-in default");
 	config_free(cfg);
 	return EXIT_OK;
 }
