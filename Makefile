@@ -29,7 +29,7 @@ HARDEN  := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 ALL_CFLAGS  = -std=gnu11 $(CFLAGS) $(WARN) $(HARDEN) $(SAN) $(PKG_CFLAGS) \
               $(DPKG_CFLAGS) \
               -MMD -MP
-ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SAN) $(LDFLAGS)
+ALL_LDFLAGS = -pthread -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SAN) $(LDFLAGS)
 
 ifeq ($(V),1)
 Q :=
@@ -41,7 +41,7 @@ endif
 
 LIB_SRC   := common/log.c common/addr.c common/duration.c \
              common/evloop.c common/timeutil.c common/util.c \
-             monitor/sockdiag.c monitor/proc.c monitor/socktable.c
+             monitor/sockdiag.c monitor/proc.c monitor/socktable.c monitor/decode.c
 # What only the daemon (and the CLI's daemon-side helpers) need.
 DLIB_SRC  := $(wildcard policy/*.c exporter/*.c)
 CLI_SRC   := cli/sockout.c cli/table.c

@@ -127,26 +127,23 @@ sockout_table_fill(struct table *t, const struct socklist *l,
 	for (i = 0; i < l->n && r == 0; i++) {
 		s = &l->v[i];
 		sock_ends(s, local, sizeof(local), peer, sizeof(peer));
-		if (o->view == SOCKOUT_LISTENERS) {
-			r |= table_add(t, sockdiag_proto_name(s));
+		r |= table_add(t, sockdiag_proto_name(s));
+		if (o->view == SOCKOUT_LISTENERS)
 			r |= table_add(t, local);
-		} else {
-			r |= table_add(t, sockdiag_proto_name(s));
+		else
 			r |= table_add(t, sockdiag_state_name(s));
-		}
-		r |= table_addf(t, "%u", s->rq);
-		r |= table_addf(t, "%u", s->wq);
+		r |= table_add_u64(t, s->rq);
+		r |= table_add_u64(t, s->wq);
 		if (o->view == SOCKOUT_SOCKETS) {
 			r |= table_add(t, local);
 			r |= table_add(t, peer);
 		}
 		if (o->extended || o->view == SOCKOUT_LISTENERS) {
-			r |= table_addf(t, "%u", s->uid);
-			r |= table_addf(t, "%u", s->inode);
+			r |= table_add_u64(t, s->uid);
+			r |= table_add_u64(t, s->inode);
 		}
 		if (o->extended && o->view == SOCKOUT_SOCKETS) {
-			r |= table_addf(t, "%llu",
-			    (unsigned long long)s->cookie);
+			r |= table_add_u64(t, s->cookie);
 			ifn = sock_ifname(s, ifname);
 			r |= table_add(t, ifn ? ifn : "*");
 		}

@@ -96,9 +96,40 @@ addr_from_raw(struct addr *ret_addr, int family, const void *raw)
 	memcpy(ret_addr->u.bytes, raw, family == AF_INET ? 4 : 16);
 }
 
+/* Decimal digits of v at p; returns the end. p needs 5 bytes. */
+static char *
+put_uint(char *p, unsigned int v)
+{
+	char tmp[8];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0)
+		*p++ = tmp[--n];
+	return p;
+}
+
+/* Listing 100,000 sockets formats 200,000 addresses: IPv4 is done by hand,
+ * inet_ntop is several times slower. */
 char *
 addr_format(const struct addr *a, char *buf, size_t len)
 {
+	char tmp[16], *p = tmp;
+	int i;
+
+	if (a->family == AF_INET && len >= sizeof(tmp)) {
+		for (i = 0; i < 4; i++) {
+			if (i > 0)
+				*p++ = '.';
+			p = put_uint(p, a->u.bytes[i]);
+		}
+		*p = '\0';
+		memcpy(buf, tmp, (size_t)(p - tmp) + 1);
+		return buf;
+	}
 	if (inet_ntop(a->family, a->u.bytes, buf, (socklen_t)len) == NULL)
 		snprintf(buf, len, "?");
 	return buf;
@@ -107,17 +138,24 @@ addr_format(const struct addr *a, char *buf, size_t len)
 char *
 addr_format_port(const struct addr *a, uint16_t port, char *buf, size_t len)
 {
-	char host[INET6_ADDRSTRLEN], portstr[8];
+	char tmp[ADDR_STRLEN], *p = tmp;
 
-	addr_format(a, host, sizeof(host));
-	if (port == 0)
-		snprintf(portstr, sizeof(portstr), "*");
-	else
-		snprintf(portstr, sizeof(portstr), "%u", port);
 	if (a->family == AF_INET6)
-		snprintf(buf, len, "[%s]:%s", host, portstr);
+		*p++ = '[';
+	addr_format(a, p, sizeof(tmp) - 8);
+	p += strlen(p);
+	if (a->family == AF_INET6)
+		*p++ = ']';
+	*p++ = ':';
+	if (port == 0)
+		*p++ = '*';
 	else
-		snprintf(buf, len, "%s:%s", host, portstr);
+		p = put_uint(p, port);
+	*p = '\0';
+	if ((size_t)(p - tmp) < len)
+		memcpy(buf, tmp, (size_t)(p - tmp) + 1);
+	else if (len > 0)
+		buf[0] = '\0';
 	return buf;
 }
 

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE	/* mremap */
 #include "util.h"
 
 #include <errno.h>
@@ -5,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 int
@@ -57,4 +59,28 @@ util_errf(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+}
+
+void *
+util_bigrealloc(void *p, size_t oldsize, size_t newsize)
+{
+	void *q;
+
+	if (p == NULL || oldsize == 0) {
+		q = mmap(NULL, newsize, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	} else
+		q = mremap(p, oldsize, newsize, MREMAP_MAYMOVE);
+	if (q == MAP_FAILED)
+		return NULL;
+	/* Advice only: without THP this is plain memory. */
+	(void)madvise(q, newsize, MADV_HUGEPAGE);
+	return q;
+}
+
+void
+util_bigfree(void *p, size_t size)
+{
+	if (p != NULL && size > 0)
+		munmap(p, size);
 }

@@ -14,4 +14,15 @@ int util_mkdir_parents(const char *path, mode_t mode);
 void util_errf(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * Growable arrays of many megabytes (a dump of 100,000 sockets, a table of
+ * their cells): mapped with transparent huge pages where the kernel allows
+ * it, grown with mremap. This takes the thousands of page faults that
+ * first touching the memory costs down to a handful. oldsize is 0 for a
+ * new buffer; util_bigfree takes the size last passed. NULL on failure
+ * (the old buffer is then untouched).
+ */
+void *util_bigrealloc(void *p, size_t oldsize, size_t newsize);
+void util_bigfree(void *p, size_t size);
+
 #endif

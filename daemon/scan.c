@@ -39,17 +39,10 @@ static void
 scan_queue_listener(struct sw *sw, const struct sock_info *s)
 {
 	struct socklist *q = &sw->new_listeners;
-	size_t cap;
-	void *v;
 
-	if (q->n == q->cap) {
-		cap = q->cap ? q->cap * 2 : 16;
-		if ((v = realloc(q->v, cap * sizeof(*s))) == NULL) {
-			log_warnx("out of memory: a listener goes unaudited");
-			return;
-		}
-		q->v = v;
-		q->cap = cap;
+	if (socklist_reserve(q, q->n + 1) < 0) {
+		log_warnx("out of memory: a listener goes unaudited");
+		return;
 	}
 	q->v[q->n++] = *s;
 }

@@ -16,6 +16,8 @@
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 
+#include "../common/util.h"
+
 /* The kernel fills at most 32 KiB per dump skb; a larger buffer never
  * truncates and lets us read without MSG_PEEK. */
 #define SOCKDIAG_BUFSIZE	(64 * 1024)
@@ -32,25 +34,34 @@ struct sockdiag {
 void
 socklist_free(struct socklist *l)
 {
-	free(l->v);
+	util_bigfree(l->v, l->cap * sizeof(*l->v));
 	l->v = NULL;
 	l->n = l->cap = 0;
+}
+
+int
+socklist_reserve(struct socklist *l, size_t n)
+{
+	struct sock_info *v;
+	size_t cap = l->cap ? l->cap : 1024;
+
+	if (n <= l->cap)
+		return 0;
+	while (cap < n)
+		cap *= 2;
+	v = util_bigrealloc(l->v, l->cap * sizeof(*v), cap * sizeof(*v));
+	if (v == NULL)
+		return -ENOMEM;
+	l->v = v;
+	l->cap = cap;
+	return 0;
 }
 
 static struct sock_info *
 socklist_push(struct socklist *l)
 {
-	struct sock_info *v;
-	size_t cap;
-
-	if (l->n == l->cap) {
-		cap = l->cap ? l->cap * 2 : 256;
-		v = realloc(l->v, cap * sizeof(*v));
-		if (v == NULL)
-			return NULL;
-		l->v = v;
-		l->cap = cap;
-	}
+	if (l->n == l->cap && socklist_reserve(l, l->n + 1) < 0)
+		return NULL;
 	return &l->v[l->n++];
 }
 

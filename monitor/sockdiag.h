@@ -38,7 +38,10 @@ struct socklist {
 	size_t n, cap;
 };
 
+/* The array is mapped memory (see util_bigrealloc): grow it only with
+ * socklist_reserve, release it only with socklist_free. */
 void socklist_free(struct socklist *l);
+int socklist_reserve(struct socklist *l, size_t n);
 
 #define SOCKDIAG_TCP	0x1
 #define SOCKDIAG_UDP	0x2

@@ -320,10 +320,9 @@ build_list(struct socklist *l)
 {
 	struct sock_info *s;
 
-	l->cap = 8;
+	assert_int_equal(socklist_reserve(l, 8), 0);
+	memset(l->v, 0, 8 * sizeof(*l->v));
 	l->n = 5;
-	l->v = calloc(l->cap, sizeof(*l->v));
-	assert_non_null(l->v);
 
 	s = &l->v[0];
 	s->family = AF_INET;
