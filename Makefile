@@ -12,7 +12,7 @@ BUILD   ?= build
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 SAN     ?=
-PKGS    := libnl-3.0 jansson
+PKGS    := libnl-3.0 jansson libpcap libcap-ng
 DPKGS   := inih sqlite3 libmicrohttpd libsystemd
 
 # pkg-config runs when make parses this file; the targets that install
@@ -41,7 +41,8 @@ endif
 
 LIB_SRC   := common/log.c common/addr.c common/duration.c \
              common/evloop.c common/timeutil.c common/util.c \
-             monitor/sockdiag.c monitor/proc.c monitor/socktable.c monitor/decode.c
+             monitor/sockdiag.c monitor/proc.c monitor/socktable.c monitor/decode.c \
+             monitor/capture.c
 # What only the daemon (and the CLI's daemon-side helpers) need.
 DLIB_SRC  := $(wildcard policy/*.c exporter/*.c)
 CLI_SRC   := cli/sockout.c cli/table.c

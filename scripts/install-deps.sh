@@ -6,12 +6,12 @@ set -euo pipefail
 pkgs=(
 	# build
 	gcc make pkg-config
-	libnl-3-dev libjansson-dev libinih-dev libsqlite3-dev
+	libnl-3-dev libjansson-dev libinih-dev libsqlite3-dev libpcap-dev libcap-ng-dev
 	libmicrohttpd-dev libsystemd-dev
 	# unit tests and fuzzing
 	libcmocka-dev clang libclang-rt-14-dev
 	# integration tests and benchmarks
-	iproute2 python3 procps hyperfine curl sqlite3 prometheus
+	iproute2 python3 procps hyperfine curl sqlite3 prometheus nmap tcpdump
 )
 
 missing=()
