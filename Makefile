@@ -42,14 +42,14 @@ endif
 LIB_SRC   := common/log.c common/addr.c common/duration.c \
              common/evloop.c common/timeutil.c common/util.c \
              monitor/sockdiag.c monitor/proc.c monitor/socktable.c monitor/decode.c \
-             monitor/capture.c
+             monitor/capture.c monitor/peers.c monitor/localaddr.c
 # What only the daemon (and the CLI's daemon-side helpers) need.
 DLIB_SRC  := $(wildcard policy/*.c exporter/*.c)
 CLI_SRC   := cli/sockout.c cli/table.c
 CLI_MAIN  := cli/main.c cli/sockets.c cli/client.c cli/daemon_cmds.c
 DAEMON_SRC := $(wildcard daemon/*.c)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
-BENCH_SRC := bench/nldump.c
+BENCH_SRC := bench/nldump.c bench/mkpcap.c bench/pcap_floor.c bench/peers_mem.c
 
 OBJ = $(BUILD)/obj
 LIB_OBJ   := $(LIB_SRC:%.c=$(OBJ)/%.o)
@@ -144,10 +144,10 @@ $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(CLI_OBJ) $(LIBSWD) $(LIBSW)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DPKG_LIBS) $(PKG_LIBS) $(CMOCKA_LIBS)
 
-$(BUILD)/bench/%: $(OBJ)/bench/%.o
+$(BUILD)/bench/%: $(OBJ)/bench/%.o $(LIBSW)
 	$(call msg,LD,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # Test helpers, e.g. tests/tools/nlcapture.c -> $(BUILD)/tools/nlcapture.
 $(BUILD)/tools/%: $(OBJ)/tests/tools/%.o
