@@ -15,6 +15,8 @@ int cmd_alerts(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
 int cmd_metrics(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
+int cmd_peers(int argc, char **argv);
 
 /* Print "sockwatch: CMD: msg" and return EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)

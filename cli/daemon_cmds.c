@@ -11,12 +11,14 @@
 #include "../common/addr.h"
 #include "../common/duration.h"
 #include "../common/timeutil.h"
+#include "../monitor/peers.h"
 #include "../policy/config.h"
 #include "cli.h"
 #include "client.h"
 #include "table.h"
+#include "views.h"
 
-enum { OPT_JSON = 256, OPT_SINCE, OPT_KIND, OPT_PEER };
+enum { OPT_JSON = 256, OPT_SINCE, OPT_KIND, OPT_PEER, OPT_SORT };
 
 /* Options that only say -h or --json (refused when ret_json is NULL). */
 static int
@@ -55,14 +57,6 @@ simple_opts(int argc, char **argv, const char *help, int *ret_json)
 	return 0;
 }
 
-static int
-print_json(const json_t *j)
-{
-	if (json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0)
-		return EXIT_FAIL;
-	putchar('\n');
-	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
-}
 
 static json_int_t
 jint(const json_t *o, const char *key)
@@ -85,7 +79,7 @@ cmd_status(int argc, char **argv)
 		return r;
 	if (json) {
 		json_object_del(resp, "ok");
-		r = print_json(resp);
+		r = views_json(resp);
 		json_decref(resp);
 		return r;
 	}
@@ -116,66 +110,6 @@ cmd_status(int argc, char **argv)
 	printf("clients:    %lld\n", (long long)jint(resp, "clients"));
 	json_decref(resp);
 	return EXIT_OK;
-}
-
-static const struct table_col alert_cols[] = {
-	{ "Id", TABLE_RIGHT }, { "Time", TABLE_LEFT }, { "Kind", TABLE_LEFT },
-	{ "Severity", TABLE_LEFT }, { "Peer", TABLE_LEFT },
-	{ "Local", TABLE_LEFT }, { "Process", TABLE_LEFT },
-	{ "Action", TABLE_LEFT }, { "Message", TABLE_LEFT },
-};
-
-static int
-alert_row(struct table *t, const json_t *a)
-{
-	const json_t *p = json_object_get(a, "process");
-	const char *s;
-	int r = 0;
-
-	r |= table_addf(t, "%lld", (long long)jint(a, "id"));
-	r |= table_add(t, json_string_value(json_object_get(a, "time")) ?: "");
-	r |= table_add(t, json_string_value(json_object_get(a, "kind")) ?: "");
-	r |= table_add(t,
-	    json_string_value(json_object_get(a, "severity")) ?: "");
-	s = json_string_value(json_object_get(a, "peer"));
-	r |= table_add(t, s ? s : "-");
-	s = json_string_value(json_object_get(a, "local_addr"));
-	if (s != NULL)
-		r |= table_addf(t, strchr(s, ':') ? "[%s]:%lld" : "%s:%lld", s,
-		    (long long)jint(a, "local_port"));
-	else
-		r |= table_add(t, "-");
-	if (json_is_object(p))
-		r |= table_addf(t, "%s(%lld)",
-		    json_string_value(json_object_get(p, "comm")) ?: "?",
-		    (long long)jint(p, "pid"));
-	else
-		r |= table_add(t, "-");
-	r |= table_add(t,
-	    json_string_value(json_object_get(a, "action")) ?: "");
-	r |= table_add(t,
-	    json_string_value(json_object_get(a, "message")) ?: "");
-	return r;
-}
-
-static int
-print_alerts(const json_t *arr, int json)
-{
-	struct table *t;
-	const json_t *a;
-	size_t i;
-	int r = 0;
-
-	if (json)
-		return print_json(arr);
-	if ((t = table_new(alert_cols, 9)) == NULL)
-		return EXIT_FAIL;
-	json_array_foreach(arr, i, a)
-		r |= alert_row(t, a);
-	if (r == 0)
-		r = table_print(t, stdout);
-	table_free(t);
-	return r == 0 && fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
 /* What alerts -f keeps: the same filters the history query applies. */
@@ -380,7 +314,7 @@ cmd_alerts(int argc, char **argv)
 	r = client_request("alerts", req, &resp);
 	if (r != EXIT_OK)
 		return r;
-	r = print_alerts(json_object_get(resp, "alerts"), json);
+	r = views_alerts(json_object_get(resp, "alerts"), json);
 	json_decref(resp);
 	return r;
 }
@@ -474,4 +408,68 @@ cmd_check_config(int argc, char **argv)
 		printf("%s: ok\n", path ? path : "built-in default");
 	config_free(cfg);
 	return EXIT_OK;
+}
+
+static const char peers_help[] =
+    "usage: sockwatch peers [-n N] [--sort packets|bytes|ports|syn] [--json]\n"
+    "  The top talkers and suspects in sockwatchd's peer table now.\n"
+    "  -n N     how many (default 20)\n"
+    "  --sort   the ranking (default packets)\n";
+
+int
+cmd_peers(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "sort", required_argument, NULL, OPT_SORT },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum peers_sort by = PEERS_SORT_PACKETS;
+	json_t *resp;
+	int c, json = 0, r;
+	long n = 20;
+	char *end;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":n:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			n = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || n < 1 ||
+			    n > 100000)
+				return cli_usage_error(argv[0], "invalid -n "
+				    "'%s': expected 1-100000", optarg);
+			break;
+		case OPT_SORT:
+			if (peers_sort_parse(optarg, &by) < 0)
+				return cli_usage_error(argv[0], "invalid --sort "
+				    "'%s': expected packets, bytes, ports or "
+				    "syn", optarg);
+			break;
+		case OPT_JSON:
+			json = 1;
+			break;
+		case 'h':
+			fputs(peers_help, stdout);
+			return EXIT_OK;
+		case ':':
+			return cli_usage_error(argv[0], "option '%s' needs a "
+			    "value", argv[optind - 1]);
+		default:
+			return cli_usage_error(argv[0], "unknown option '%s'",
+			    argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(argv[0], "unexpected argument '%s'",
+		    argv[optind]);
+	if ((r = client_request("peers", json_pack("{s:s, s:I, s:s}", "cmd",
+	    "peers", "limit", (json_int_t)n, "sort", peers_sort_name(by)),
+	    &resp)) != EXIT_OK)
+		return r;
+	r = views_peers(json_object_get(resp, "peers"), json);
+	json_decref(resp);
+	return r;
 }

@@ -21,6 +21,8 @@ static const struct {
 	{ "alerts", cmd_alerts, "alert history; -f follows new alerts" },
 	{ "reload", cmd_reload, "make the daemon reload its configuration" },
 	{ "metrics", cmd_metrics, "Prometheus metrics from the daemon" },
+	{ "peers", cmd_peers, "the busiest and most suspicious peers now" },
+	{ "analyze", cmd_analyze, "run the detectors over a capture file" },
 	{ "check-config", cmd_check_config, "check a configuration file" },
 };
 

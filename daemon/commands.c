@@ -10,6 +10,7 @@
 #include "../common/duration.h"
 #include "../common/log.h"
 #include "../common/timeutil.h"
+#include "../exporter/peerjson.h"
 #include "../exporter/sockjson.h"
 #include "../monitor/proc.h"
 #include "../policy/detect.h"
@@ -33,6 +34,30 @@ commands_event(struct sw *sw, const char *type, json_t *body)
 		return;
 	control_broadcast(sw->ctl, ev);
 	json_decref(ev);
+}
+
+static json_t *
+capture_json(struct sw *sw)
+{
+	struct traffic_counters tc;
+	struct capture_stats cs;
+	json_t *ifs;
+	unsigned int i;
+
+	inspect_stats(sw, &cs);
+	traffic_counters(sw->traffic, &tc);
+	ifs = json_array();
+	for (i = 0; i < sw->ncaps; i++)
+		json_array_append_new(ifs,
+		    json_string(capture_name(sw->caps[i].cap)));
+	return json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "interfaces", ifs,
+	    "received", (json_int_t)cs.received,
+	    "dropped", (json_int_t)cs.dropped,
+	    "if_dropped", (json_int_t)cs.ifdropped,
+	    "peers", (json_int_t)tc.peers,
+	    "max_peers", (json_int_t)tc.max_peers,
+	    "peer_evictions", (json_int_t)tc.peer_evictions);
 }
 
 static json_t *
@@ -62,7 +87,7 @@ cmd_status(struct sw *sw)
 	    json_string(time_format_rfc3339(sw->last_reload_ms, when,
 	    sizeof(when))) : json_null());
 	return json_pack("{s:s, s:i, s:s, s:I, s:s, s:I, s:{s:I, s:I, s:I, "
-	    "s:I}, s:I, s:I, s:o, s:I, s:{s:I, s:I, s:I}, s:I, s:I}",
+	    "s:I}, s:I, s:I, s:o, s:I, s:{s:I, s:I, s:I}, s:I, s:I, s:o}",
 	    "version", SW_VERSION,
 	    "pid", (int)getpid(),
 	    "started", time_format_rfc3339(sw->start_wall_ms, started,
@@ -81,7 +106,8 @@ cmd_status(struct sw *sw)
 	    "store", "written", (json_int_t)st.written,
 	    "dropped", (json_int_t)st.dropped, "errors", (json_int_t)st.errors,
 	    "resyncs", (json_int_t)sw->n.resyncs,
-	    "netns", (json_int_t)sw->netns);
+	    "netns", (json_int_t)sw->netns,
+	    "capture", capture_json(sw));
 }
 
 /* A fresh dump, so the answer is as current as the direct path's. */
@@ -186,6 +212,42 @@ cmd_alerts(struct sw *sw, const json_t *req, const char **ret_error)
 	return json_pack("{s:o}", "alerts", arr);
 }
 
+static unsigned int
+peer_flags(const void *t, const struct peer *p)
+{
+	return traffic_peer_flags(t, p);
+}
+
+static json_t *
+cmd_peers(struct sw *sw, const json_t *req, const char **ret_error)
+{
+	enum peers_sort by = PEERS_SORT_PACKETS;
+	json_int_t n = 20;
+	json_t *v, *arr;
+
+	if ((v = json_object_get(req, "limit")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > 100000) {
+			*ret_error = "limit must be an integer 1-100000";
+			return NULL;
+		}
+		n = json_integer_value(v);
+	}
+	if ((v = json_object_get(req, "sort")) != NULL &&
+	    (!json_is_string(v) || peers_sort_parse(json_string_value(v),
+	    &by) < 0)) {
+		*ret_error = "sort must be packets, bytes, ports or syn";
+		return NULL;
+	}
+	arr = peerjson_top(traffic_peers(sw->traffic), sw->traffic_now_ms, by,
+	    (size_t)n, peer_flags, sw->traffic);
+	if (arr == NULL) {
+		*ret_error = "out of memory";
+		return NULL;
+	}
+	return json_pack("{s:o}", "peers", arr);
+}
+
 json_t *
 commands_handle(void *arg, struct control_client *c, const char *cmd,
     const json_t *req, const char **ret_error)
@@ -202,6 +264,8 @@ commands_handle(void *arg, struct control_client *c, const char *cmd,
 		return cmd_sockets(sw, req, true, ret_error);
 	if (strcmp(cmd, "alerts") == 0)
 		return cmd_alerts(sw, req, ret_error);
+	if (strcmp(cmd, "peers") == 0)
+		return cmd_peers(sw, req, ret_error);
 	if (strcmp(cmd, "subscribe") == 0) {
 		v = json_object_get(req, "recent");
 		if (v != NULL && (!json_is_integer(v) ||
@@ -239,6 +303,50 @@ counter(struct mbuf *b, const char *name, const char *help, uint64_t v)
 {
 	metrics_family(b, name, "counter", help);
 	metrics_sample(b, name, NULL, (double)v);
+}
+
+static void
+gauge(struct mbuf *b, const char *name, const char *help, double v)
+{
+	metrics_family(b, name, "gauge", help);
+	metrics_sample(b, name, NULL, v);
+}
+
+/* Capture, decoding and the peer table. */
+static void
+inspect_metrics(struct sw *sw, struct mbuf *b)
+{
+	struct traffic_counters tc;
+	struct capture_stats cs;
+	const char *labels[3];
+	int k;
+
+	inspect_stats(sw, &cs);
+	traffic_counters(sw->traffic, &tc);
+	counter(b, "sockwatch_capture_packets_total",
+	    "Packets the kernel passed to the capture filter.", cs.received);
+	counter(b, "sockwatch_capture_drops_total",
+	    "Packets the kernel dropped: capture buffer full.", cs.dropped);
+	counter(b, "sockwatch_capture_if_drops_total",
+	    "Packets the interfaces dropped.", cs.ifdropped);
+	metrics_family(b, "sockwatch_decode_skipped_total", "counter",
+	    "Captured packets not decoded, by reason.");
+	labels[0] = "reason";
+	labels[2] = NULL;
+	for (k = 1; k <= -DECODE_RESULT_MIN; k++) {
+		if (sw->decode_errors[k] == 0)
+			continue;
+		labels[1] = decode_result_name(-k);
+		metrics_sample(b, "sockwatch_decode_skipped_total", labels,
+		    (double)sw->decode_errors[k]);
+	}
+	gauge(b, "sockwatch_peers", "Entries in the peer table.",
+	    (double)tc.peers);
+	gauge(b, "sockwatch_peers_max", "The peer table's hard cap.",
+	    (double)tc.max_peers);
+	counter(b, "sockwatch_peer_evictions_total",
+	    "Peers evicted from a full table (least recently seen first).",
+	    tc.peer_evictions);
 }
 
 void
@@ -348,6 +456,7 @@ commands_metrics(void *arg, struct mbuf *b)
 	    "Connected control clients.");
 	metrics_sample(b, "sockwatch_control_clients", NULL,
 	    (double)control_nclients(sw->ctl));
+	inspect_metrics(sw, b);
 	metrics_family(b, "sockwatch_uptime_seconds", "gauge",
 	    "Seconds since the daemon started.");
 	metrics_sample(b, "sockwatch_uptime_seconds", NULL,

@@ -21,12 +21,15 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: sockwatchd [-fnv] [-c FILE]\n"
+	fprintf(f, "usage: sockwatchd [-fnv] [-c FILE] [--replay FILE.pcap]\n"
 	    "  -f       stay in the foreground and log to stderr\n"
 	    "  -c FILE  configuration file (default %s;\n"
 	    "           the built-in default when that file is missing)\n"
 	    "  -n       check the configuration and exit (0 ok, 1 errors)\n"
-	    "  -v       more verbose logging (repeat for more)\n",
+	    "  -v       more verbose logging (repeat for more)\n"
+	    "  --replay FILE  run a capture file through the detectors (its\n"
+	    "           packets' own timestamps as the clock) instead of\n"
+	    "           capturing live, then keep serving the results\n",
 	    CONFIG_DEFAULT_PATH);
 }
 
@@ -72,6 +75,9 @@ sw_reload(struct sw *sw, char *err, size_t errlen)
 	    strcmp(cfg->daemon.database, sw->cfg->daemon.database) != 0)
 		log_warnx("reload: [daemon] socket and database changes take "
 		    "effect at the next restart");
+	if (sw->traffic != NULL && traffic_reconfigure(sw->traffic, cfg) == 1)
+		log_info("reload: the peer table was reset (max_peers or the "
+		    "portscan window changed)");
 	config_free(sw->cfg);
 	sw->cfg = cfg;
 	sw->last_reload_ok = true;
@@ -119,6 +125,7 @@ on_tick(void *arg, uint32_t events)
 	    errno != EAGAIN)
 		log_warn("timerfd");
 	scan_tick(sw, time_mono_ms());
+	inspect_tick(sw, time_mono_ms());
 	alerts_flush(sw);
 	if (sw->http != NULL)
 		metrics_http_tick(sw->http);
@@ -215,12 +222,15 @@ setup(struct sw *sw)
 		log_warnx("%s", err);
 		return r;
 	}
-	return scan_open(sw);
+	if ((r = scan_open(sw)) < 0)
+		return r;
+	return inspect_open(sw);
 }
 
 static void
 teardown(struct sw *sw)
 {
+	inspect_close(sw);
 	scan_close(sw);
 	if (sw->http != NULL)
 		metrics_http_close(sw->http);
@@ -253,6 +263,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "replay", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct sw sw;
@@ -282,6 +293,9 @@ main(int argc, char **argv)
 		case 'V':
 			printf("sockwatchd %s\n", SW_VERSION);
 			return 0;
+		case 'R':
+			sw.replay = optarg;
+			break;
 		default:
 			usage(stderr);
 			return 2;

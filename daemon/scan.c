@@ -131,6 +131,7 @@ scan_full(struct sw *sw, bool initial)
 	socklist_free(&l);
 	if (r < 0)
 		log_warnx("socket table: %s", strerror(-r));
+	inspect_listeners(sw);
 	scan_audit(sw);
 	return r;
 }

@@ -11,15 +11,29 @@
 #include "../exporter/metrics.h"
 #include "../exporter/sinks.h"
 #include "../exporter/store.h"
+#include "../monitor/capture.h"
+#include "../monitor/decode.h"
 #include "../monitor/sockdiag.h"
 #include "../monitor/socktable.h"
 #include "../policy/alert.h"
 #include "../policy/config.h"
+#include "../policy/detect.h"
+#include "../policy/traffic.h"
 
 #define SW_VERSION	"0.1.0"
 #define SW_TICK_MS	200	/* store and sink flushes, timers */
 #define SW_RING_MAX	1024	/* recent alerts kept in memory */
 #define SW_KINDS_MAX	16
+#define SW_CAPTURES_MAX	16
+
+struct sw;
+
+struct sw_capture {
+	struct sw *sw;
+	struct capture *cap;
+	struct evsource *src;
+	uint64_t errors;
+};
 
 struct sw_counters {
 	uint64_t scans, resyncs, enobufs;
@@ -49,6 +63,17 @@ struct sw {
 	int64_t next_scan_ms;		/* monotonic */
 	struct socklist new_listeners;	/* waiting for attribution */
 
+	/* Traffic inspection (inspect.c). */
+	const char *replay;		/* --replay FILE instead of capture */
+	struct traffic *traffic;
+	struct sw_capture caps[SW_CAPTURES_MAX];
+	unsigned int ncaps;
+	int64_t traffic_now_ms;		/* the packets' clock */
+	int64_t next_local_ms;
+	uint64_t cap_packets;
+	uint64_t decode_errors[-DECODE_RESULT_MIN + 1];
+	uint8_t listen_tcp[8192], listen_udp[8192];	/* port bitmaps */
+
 	struct store *store;
 	struct sinks *sinks;
 	struct control *ctl;
@@ -72,6 +97,13 @@ struct sw {
 int scan_open(struct sw *sw);
 void scan_close(struct sw *sw);
 void scan_tick(struct sw *sw, int64_t now_mono);
+
+/* inspect.c: capture, decode, the traffic detectors. */
+int inspect_open(struct sw *sw);
+void inspect_close(struct sw *sw);
+void inspect_tick(struct sw *sw, int64_t now_mono);
+void inspect_listeners(struct sw *sw);
+void inspect_stats(struct sw *sw, struct capture_stats *ret);
 
 /* alerts.c: raise an alert (takes over a->evidence). */
 void alerts_raise(struct sw *sw, struct alert *a);

@@ -27,7 +27,10 @@ capture_filter(struct capture *c, const char *filter, char *err,
 {
 	struct bpf_program prog;
 
-	if (filter == NULL || *filter == '\0')
+	if (filter == NULL)
+		filter = c->linktype == DLT_EN10MB ? CAPTURE_FILTER_VLAN :
+		    CAPTURE_FILTER;
+	if (*filter == '\0')
 		return 0;
 	if (pcap_compile(c->p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
 		util_errf(err, errlen, "%s: bad capture filter \"%s\": %s",

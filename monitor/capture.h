@@ -12,8 +12,10 @@
  * extension headers, TCP with options, an ICMP error's inner headers). */
 #define CAPTURE_SNAPLEN		256
 #define CAPTURE_TIMEOUT_MS	10
-/* What the detectors need; everything else stays in the kernel. */
-#define CAPTURE_FILTER \
+/* What the detectors need; everything else stays in the kernel. Cooked
+ * captures ("any") cannot match inside VLAN tags, Ethernet ones can. */
+#define CAPTURE_FILTER		"tcp or udp or icmp or icmp6"
+#define CAPTURE_FILTER_VLAN \
 	"tcp or udp or icmp or icmp6 or (vlan and (tcp or udp or icmp or icmp6))"
 
 struct capture;
@@ -33,7 +35,9 @@ struct capture_stats {
 
 typedef void (*capture_cb)(void *arg, const struct capture_packet *p);
 
-/* ifname "any" captures on every interface (Linux cooked v2 headers). */
+/* ifname "any" captures on every interface (Linux cooked v2 headers).
+ * filter NULL: the one for the link type (CAPTURE_FILTER or _VLAN); ""
+ * captures everything. */
 int capture_open_live(const char *ifname, const char *filter,
     struct capture **ret_cap, char *err, size_t errlen);
 /* A .pcap or .pcapng file. */

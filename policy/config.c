@@ -21,6 +21,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
 #include <sys/un.h>
 
 #include "../common/addr.h"
@@ -61,12 +62,16 @@ struct cfg_key {
 	const char *name;
 	const struct cfg_type *type;
 	size_t off;			/* offsetof(struct config, ...) */
+	size_t noff;			/* lists: offset of the size_t count */
 	uint64_t min, max;		/* numbers, durations; path length */
 	bool optional;			/* may be empty: off / none */
 	const char *const *names;	/* enums, NULL-terminated */
 	const char *def;		/* default in file syntax; NULL: empty */
 };
 
+#define CFG_COUNT(cfg, k)	((size_t *)(void *)((char *)(cfg) + (k)->noff))
+#define CFG_CCOUNT(cfg, k) \
+	((const size_t *)(const void *)((const char *)(cfg) + (k)->noff))
 #define CFG_FIELD(cfg, k, T)	((T *)(void *)((char *)(cfg) + (k)->off))
 #define CFG_CFIELD(cfg, k, T) \
 	((const T *)(const void *)((const char *)(cfg) + (k)->off))
@@ -490,13 +495,494 @@ static const struct cfg_type cfg_listen_allow = {
 	.reset = cfg_reset_listen_allow,
 };
 
+/* yes/no (true/false and on/off are read too; yes/no is printed). */
+static int
+cfg_parse_bool(const struct cfg_key *k, struct config *cfg,
+    const char *val, char *why, size_t whylen)
+{
+	static const char *const yes[] = { "yes", "true", "on" };
+	static const char *const no[] = { "no", "false", "off" };
+	size_t i;
+
+	(void)k;
+	for (i = 0; i < ARRAY_LEN(yes); i++) {
+		if (strcmp(val, yes[i]) == 0) {
+			*CFG_FIELD(cfg, k, bool) = true;
+			return 0;
+		}
+		if (strcmp(val, no[i]) == 0) {
+			*CFG_FIELD(cfg, k, bool) = false;
+			return 0;
+		}
+	}
+	cfg_why(why, whylen, "invalid value '%.64s' (expected yes or no)",
+	    val);
+	return -EINVAL;
+}
+
+static const char *
+cfg_format_bool(const struct cfg_key *k, const struct config *cfg,
+    size_t i, char *buf, size_t len)
+{
+	(void)i, (void)buf, (void)len;
+	return *CFG_CFIELD(cfg, k, bool) ? "yes" : "no";
+}
+
+static const struct cfg_type cfg_bool = {
+	.parse = cfg_parse_bool,
+	.format = cfg_format_bool,
+};
+
+/* ---- generic lists ------------------------------------------------------ */
+
+/* Split one line of a comma-separated list and hand each entry, trimmed,
+ * to add(). A line may end with a comma (the list goes on, indented, on
+ * the next line); an empty entry elsewhere is an error. */
+static int
+cfg_list_split(const struct cfg_key *k, struct config *cfg, const char *val,
+    int (*add)(const struct cfg_key *k, struct config *cfg,
+    const char *entry, char *why, size_t whylen),
+    char *why, size_t whylen)
+{
+	char entry[CFG_RAW_MAX];
+	const char *p = val, *comma;
+	size_t len;
+	int r;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0')
+		return 0;
+	for (;;) {
+		comma = strchr(p, ',');
+		len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		while (len > 0 && (*p == ' ' || *p == '\t'))
+			p++, len--;
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len == 0) {
+			if (comma == NULL)
+				return 0;
+			cfg_why(why, whylen, "empty entry (two commas in a "
+			    "row, or a comma first?)");
+			return -EINVAL;
+		}
+		if (len >= sizeof(entry))
+			len = sizeof(entry) - 1;
+		memcpy(entry, p, len);
+		entry[len] = '\0';
+		if (*CFG_CCOUNT(cfg, k) >= CFG_LIST_MAX) {
+			cfg_why(why, whylen, "more than %d entries",
+			    CFG_LIST_MAX);
+			return -EINVAL;
+		}
+		r = add(k, cfg, entry, why, whylen);
+		if (r < 0)
+			return r;
+		if (comma == NULL)
+			return 0;
+		p = comma + 1;
+	}
+}
+
+/* Append one element of size `size` to the list of k. */
+static int
+cfg_list_append(const struct cfg_key *k, struct config *cfg,
+    const void *elem, size_t size)
+{
+	void **list = CFG_FIELD(cfg, k, void *);
+	size_t *n = CFG_COUNT(cfg, k);
+	char *grown;
+
+	grown = reallocarray(*list, *n + 1, size);
+	if (grown == NULL)
+		return -ENOMEM;
+	memcpy(grown + *n * size, elem, size);
+	*list = grown;
+	(*n)++;
+	return 0;
+}
+
+static size_t
+cfg_count_list(const struct cfg_key *k, const struct config *cfg)
+{
+	return *CFG_CCOUNT(cfg, k);
+}
+
+static void
+cfg_reset_list(const struct cfg_key *k, struct config *cfg)
+{
+	void **list = CFG_FIELD(cfg, k, void *);
+
+	free(*list);
+	*list = NULL;
+	*CFG_COUNT(cfg, k) = 0;
+}
+
+/* [daemon] interfaces: device names, or "any" (all), or "none" (no
+ * capture). While parsing, "none" is kept as an entry so that it can be
+ * refused next to names on any line; cfg_finish() empties the list. */
+static int
+cfg_add_interface(const struct cfg_key *k, struct config *cfg,
+    const char *entry, char *why, size_t whylen)
+{
+	char **names = cfg->daemon.interfaces, *copy;
+	size_t n = cfg->daemon.ninterfaces, i, len = strlen(entry);
+	bool special = strcmp(entry, "any") == 0 ||
+	    strcmp(entry, "none") == 0;
+	int r;
+
+	if (len >= IFNAMSIZ || strcmp(entry, ".") == 0 ||
+	    strcmp(entry, "..") == 0 || strpbrk(entry, "/: \t") != NULL) {
+		cfg_why(why, whylen, "invalid interface name '%.64s' (at most "
+		    "%d characters, no '/', ':' or blanks)", entry,
+		    IFNAMSIZ - 1);
+		return -EINVAL;
+	}
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)entry[i] < 0x20 || entry[i] == 0x7f) {
+			cfg_why(why, whylen, "control character in interface "
+			    "name");
+			return -EINVAL;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (strcmp(names[i], entry) == 0) {
+			cfg_why(why, whylen, "duplicate entry '%s'", entry);
+			return -EINVAL;
+		}
+		if (special || strcmp(names[i], "any") == 0 ||
+		    strcmp(names[i], "none") == 0) {
+			cfg_why(why, whylen, "'%s' cannot be combined with "
+			    "other interfaces", special ? entry : names[i]);
+			return -EINVAL;
+		}
+	}
+	copy = strdup(entry);
+	if (copy == NULL)
+		return -ENOMEM;
+	r = cfg_list_append(k, cfg, &copy, sizeof(copy));
+	if (r < 0)
+		free(copy);
+	return r;
+}
+
+static int
+cfg_parse_interfaces(const struct cfg_key *k, struct config *cfg,
+    const char *val, char *why, size_t whylen)
+{
+	return cfg_list_split(k, cfg, val, cfg_add_interface, why, whylen);
+}
+
+static const char *
+cfg_format_interfaces(const struct cfg_key *k, const struct config *cfg,
+    size_t i, char *buf, size_t len)
+{
+	(void)k, (void)buf, (void)len;
+	if (cfg->daemon.ninterfaces == 0)
+		return "none";
+	return cfg->daemon.interfaces[i];
+}
+
+static size_t
+cfg_count_interfaces(const struct cfg_key *k, const struct config *cfg)
+{
+	(void)k;
+	return cfg->daemon.ninterfaces > 0 ? cfg->daemon.ninterfaces : 1;
+}
+
+static void
+cfg_reset_interfaces(const struct cfg_key *k, struct config *cfg)
+{
+	size_t i;
+
+	(void)k;
+	for (i = 0; i < cfg->daemon.ninterfaces; i++)
+		free(cfg->daemon.interfaces[i]);
+	free(cfg->daemon.interfaces);
+	cfg->daemon.interfaces = NULL;
+	cfg->daemon.ninterfaces = 0;
+}
+
+static const struct cfg_type cfg_interfaces = {
+	.parse = cfg_parse_interfaces,
+	.format = cfg_format_interfaces,
+	.count = cfg_count_interfaces,
+	.reset = cfg_reset_interfaces,
+};
+
+/* A list of ports, 1 to 65535, each at most once. */
+static int
+cfg_add_port(const struct cfg_key *k, struct config *cfg, const char *entry,
+    char *why, size_t whylen)
+{
+	const uint16_t *ports = *CFG_CFIELD(cfg, k, uint16_t *);
+	size_t n = *CFG_CCOUNT(cfg, k), i;
+	uint16_t port;
+
+	if (!cfg_parse_port(entry, &port)) {
+		cfg_why(why, whylen, "invalid port '%.64s' (must be between 1 "
+		    "and 65535)", entry);
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		if (ports[i] == port) {
+			cfg_why(why, whylen, "duplicate entry '%u'", port);
+			return -EINVAL;
+		}
+	}
+	return cfg_list_append(k, cfg, &port, sizeof(port));
+}
+
+static int
+cfg_parse_ports(const struct cfg_key *k, struct config *cfg,
+    const char *val, char *why, size_t whylen)
+{
+	return cfg_list_split(k, cfg, val, cfg_add_port, why, whylen);
+}
+
+static const char *
+cfg_format_ports(const struct cfg_key *k, const struct config *cfg,
+    size_t i, char *buf, size_t len)
+{
+	snprintf(buf, len, "%u", (*CFG_CFIELD(cfg, k, uint16_t *))[i]);
+	return buf;
+}
+
+static const struct cfg_type cfg_ports = {
+	.parse = cfg_parse_ports,
+	.format = cfg_format_ports,
+	.count = cfg_count_list,
+	.reset = cfg_reset_list,
+};
+
+/* A list of addresses and CIDR prefixes. Host bits below the prefix
+ * length are cleared (198.18.7.1/15 is 198.18.0.0/15); a prefix may appear
+ * once. */
+static int
+cfg_add_cidr(const struct cfg_key *k, struct config *cfg, const char *entry,
+    char *why, size_t whylen)
+{
+	const struct cidr *list = *CFG_CFIELD(cfg, k, struct cidr *);
+	size_t n = *CFG_CCOUNT(cfg, k), i;
+	char buf[ADDR_STRLEN];
+	struct cidr c;
+
+	if (cidr_parse(entry, &c) < 0) {
+		cfg_why(why, whylen, "invalid address or CIDR '%.64s' "
+		    "(expected e.g. 198.18.0.1, 198.18.0.0/15 or "
+		    "2001:db8::/32)", entry);
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		if (list[i].len == c.len && addr_equal(&list[i].addr,
+		    &c.addr)) {
+			cfg_why(why, whylen, "duplicate entry '%s'",
+			    cidr_format(&c, buf, sizeof(buf)));
+			return -EINVAL;
+		}
+	}
+	return cfg_list_append(k, cfg, &c, sizeof(c));
+}
+
+static int
+cfg_parse_cidrs(const struct cfg_key *k, struct config *cfg,
+    const char *val, char *why, size_t whylen)
+{
+	return cfg_list_split(k, cfg, val, cfg_add_cidr, why, whylen);
+}
+
+/* A host prefix prints as a bare address. */
+static const char *
+cfg_format_cidrs(const struct cfg_key *k, const struct config *cfg,
+    size_t i, char *buf, size_t len)
+{
+	const struct cidr *c = &(*CFG_CFIELD(cfg, k, struct cidr *))[i];
+
+	if (c->len == (c->addr.family == AF_INET ? 32u : 128u))
+		return addr_format(&c->addr, buf, len);
+	return cidr_format(c, buf, len);
+}
+
+static const struct cfg_type cfg_cidrs = {
+	.parse = cfg_parse_cidrs,
+	.format = cfg_format_cidrs,
+	.count = cfg_count_list,
+	.reset = cfg_reset_list,
+};
+
+/* ---- the [deny] file ---------------------------------------------------- */
+
+#define CFG_DENY_LINE_MAX	1024
+
+static bool
+cfg_deny_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* One line of a deny file: an address or CIDR first, or nothing but a
+ * comment. What follows the first word after blank space (a "# note",
+ * "; SBL123", a count in a second column) is a comment; a second address
+ * there is refused, as a range format we would misread. 1: *ret_cidr
+ * set; 0: nothing on the line; -EINVAL with why. */
+static int
+cfg_deny_line(char *line, struct cidr *ret_cidr, char *why, size_t whylen)
+{
+	char *p = line, *word, *rest;
+	struct addr a;
+
+	while (cfg_deny_blank(*p))
+		p++;
+	if (*p == '\0' || *p == '#' || *p == ';')
+		return 0;
+	word = p;
+	while (*p != '\0' && !cfg_deny_blank(*p) && *p != '#' && *p != ';')
+		p++;
+	rest = p;
+	while (cfg_deny_blank(*rest))
+		rest++;
+	*p = '\0';
+	if (cidr_parse(word, ret_cidr) < 0) {
+		cfg_why(why, whylen, "invalid address or CIDR '%.64s'", word);
+		return -EINVAL;
+	}
+	if (rest != p && *rest != '\0' && *rest != '#' && *rest != ';') {
+		p = rest;
+		while (*p != '\0' && !cfg_deny_blank(*p))
+			p++;
+		*p = '\0';
+		if (addr_parse(rest, &a) == 0) {
+			cfg_why(why, whylen, "'%.64s %.64s': address ranges "
+			    "are not supported (write ADDRESS/LENGTH)", word,
+			    rest);
+			return -EINVAL;
+		}
+	}
+	return 1;
+}
+
+/* Read a whole deny file into a new array. 0, or -EINVAL/-errno with
+ * "PATH:LINE: message" (or "PATH: message") in why. */
+static int
+cfg_deny_read(const char *path, struct cidr **ret_list, size_t *ret_n,
+    char *why, size_t whylen)
+{
+	char msg[CFG_WHY_MAX], *line = NULL;
+	struct cidr *list = NULL, *grown, c;
+	size_t n = 0, cap = 0, linecap = 0, lineno = 0;
+	ssize_t len;
+	FILE *f;
+	int r, e;
+
+	f = fopen(path, "re");
+	if (f == NULL) {
+		r = -errno;
+		cfg_why(why, whylen, "%s: cannot open: %s", path,
+		    strerror(-r));
+		return r;
+	}
+	for (;;) {
+		errno = 0;
+		len = getline(&line, &linecap, f);
+		if (len < 0)
+			break;
+		lineno++;
+		if (memchr(line, '\0', (size_t)len) != NULL) {
+			cfg_why(why, whylen, "%s:%zu: NUL byte in line", path,
+			    lineno);
+			r = -EINVAL;
+			goto out;
+		}
+		if (len > CFG_DENY_LINE_MAX) {
+			cfg_why(why, whylen, "%s:%zu: line longer than %d "
+			    "characters", path, lineno, CFG_DENY_LINE_MAX);
+			r = -EINVAL;
+			goto out;
+		}
+		if (len > 0 && line[len - 1] == '\n')
+			line[--len] = '\0';
+		r = cfg_deny_line(lineno == 1 && strncmp(line, "\xef\xbb\xbf",
+		    3) == 0 ? line + 3 : line, &c, msg, sizeof(msg));
+		if (r < 0) {
+			cfg_why(why, whylen, "%s:%zu: %s", path, lineno, msg);
+			goto out;
+		}
+		if (r == 0)
+			continue;
+		if (n >= CONFIG_DENY_FILE_MAX) {
+			cfg_why(why, whylen, "%s:%zu: more than %d entries",
+			    path, lineno, CONFIG_DENY_FILE_MAX);
+			r = -EINVAL;
+			goto out;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			grown = reallocarray(list, cap, sizeof(*list));
+			if (grown == NULL) {
+				cfg_why(why, whylen, "out of memory");
+				r = -ENOMEM;
+				goto out;
+			}
+			list = grown;
+		}
+		list[n++] = c;
+	}
+	if (ferror(f)) {
+		e = errno != 0 ? errno : EIO;
+		cfg_why(why, whylen, "%s: read error: %s", path, strerror(e));
+		r = -e;
+		goto out;
+	}
+	*ret_list = list;
+	*ret_n = n;
+	list = NULL;
+	r = 0;
+out:
+	free(line);
+	free(list);
+	fclose(f);
+	return r;
+}
+
+/* [deny] file: an absolute path, read at once. */
+static int
+cfg_parse_deny_file(const struct cfg_key *k, struct config *cfg,
+    const char *val, char *why, size_t whylen)
+{
+	struct cidr *list = NULL;
+	size_t n = 0;
+	int r;
+
+	r = cfg_parse_path(k, cfg, val, why, whylen);
+	if (r < 0 || cfg->deny.file == NULL)
+		return r;
+	r = cfg_deny_read(cfg->deny.file, &list, &n, why, whylen);
+	if (r < 0)
+		return r == -ENOMEM ? r : -EINVAL;
+	free(cfg->deny.file_peers);
+	cfg->deny.file_peers = list;
+	cfg->deny.nfile_peers = n;
+	return 0;
+}
+
+static const struct cfg_type cfg_deny_file = {
+	.parse = cfg_parse_deny_file,
+	.format = cfg_format_string,
+};
+
 /* ---- the sections and keys --------------------------------------------- */
 
-static const char *const cfg_sections[] = { "daemon", "listen" };
+static const char *const cfg_sections[] = {
+	"daemon", "listen", "portscan", "synflood", "bruteforce", "deny",
+	"allow",
+};
 
 static const char *const cfg_action_names[] = { "alert", "block", NULL };
 
 #define CFG_OFF(f)	offsetof(struct config, f)
+#define CFG_BAN_MIN	1000ULL			/* 1s */
+#define CFG_BAN_MAX	(365ULL * 86400000)	/* 365d */
 
 static const struct cfg_key cfg_keys[] = {
 	{ "daemon", "socket", &cfg_path, CFG_OFF(daemon.socket),
@@ -515,10 +1001,66 @@ static const struct cfg_key cfg_keys[] = {
 	    CFG_OFF(daemon.control_group), .optional = true },
 	{ "daemon", "max_clients", &cfg_uint, CFG_OFF(daemon.max_clients),
 	    .min = 1, .max = 1024, .def = "64" },
+	{ "daemon", "interfaces", &cfg_interfaces, CFG_OFF(daemon.interfaces),
+	    .noff = CFG_OFF(daemon.ninterfaces), .def = "any" },
+	{ "daemon", "max_peers", &cfg_uint, CFG_OFF(daemon.max_peers),
+	    .min = 1, .max = 10000000, .def = "100000" },
 	{ "listen", "allow", &cfg_listen_allow, CFG_OFF(listen.allow),
 	    .optional = true },
 	{ "listen", "action", &cfg_enum, CFG_OFF(listen.action),
 	    .names = cfg_action_names, .def = "alert" },
+
+	{ "portscan", "enabled", &cfg_bool, CFG_OFF(portscan.enabled),
+	    .def = "yes" },
+	{ "portscan", "ports", &cfg_uint, CFG_OFF(portscan.ports),
+	    .min = 1, .max = 65535, .def = "20" },
+	{ "portscan", "hosts", &cfg_uint, CFG_OFF(portscan.hosts),
+	    .min = 1, .max = 65535, .def = "16" },
+	{ "portscan", "window", &cfg_duration, CFG_OFF(portscan.window_ms),
+	    .min = 1000, .max = 3600000, .def = "10s" },
+	{ "portscan", "action", &cfg_enum, CFG_OFF(portscan.action),
+	    .names = cfg_action_names, .def = "alert" },
+	{ "portscan", "ban", &cfg_duration, CFG_OFF(portscan.ban_ms),
+	    .min = CFG_BAN_MIN, .max = CFG_BAN_MAX, .def = "1h" },
+
+	{ "synflood", "enabled", &cfg_bool, CFG_OFF(synflood.enabled),
+	    .def = "yes" },
+	{ "synflood", "rate", &cfg_uint, CFG_OFF(synflood.rate),
+	    .min = 1, .max = 10000000, .def = "500" },
+	{ "synflood", "window", &cfg_duration, CFG_OFF(synflood.window_ms),
+	    .min = 1000, .max = 3600000, .def = "10s" },
+	{ "synflood", "action", &cfg_enum, CFG_OFF(synflood.action),
+	    .names = cfg_action_names, .def = "alert" },
+	{ "synflood", "ban", &cfg_duration, CFG_OFF(synflood.ban_ms),
+	    .min = CFG_BAN_MIN, .max = CFG_BAN_MAX, .def = "1h" },
+
+	{ "bruteforce", "enabled", &cfg_bool, CFG_OFF(bruteforce.enabled),
+	    .def = "yes" },
+	{ "bruteforce", "attempts", &cfg_uint, CFG_OFF(bruteforce.attempts),
+	    .min = 1, .max = 65535, .def = "10" },
+	{ "bruteforce", "ports", &cfg_ports, CFG_OFF(bruteforce.ports),
+	    .noff = CFG_OFF(bruteforce.nports), .optional = true,
+	    .def = "22" },
+	{ "bruteforce", "window", &cfg_duration, CFG_OFF(bruteforce.window_ms),
+	    .min = 1000, .max = 86400000, .def = "60s" },
+	{ "bruteforce", "action", &cfg_enum, CFG_OFF(bruteforce.action),
+	    .names = cfg_action_names, .def = "alert" },
+	{ "bruteforce", "ban", &cfg_duration, CFG_OFF(bruteforce.ban_ms),
+	    .min = CFG_BAN_MIN, .max = CFG_BAN_MAX, .def = "1h" },
+
+	{ "deny", "peers", &cfg_cidrs, CFG_OFF(deny.peers),
+	    .noff = CFG_OFF(deny.npeers), .optional = true },
+	{ "deny", "file", &cfg_deny_file, CFG_OFF(deny.file),
+	    .max = PATH_MAX - 1, .optional = true },
+	{ "deny", "window", &cfg_duration, CFG_OFF(deny.window_ms),
+	    .min = 1000, .max = 86400000, .def = "1m" },
+	{ "deny", "action", &cfg_enum, CFG_OFF(deny.action),
+	    .names = cfg_action_names, .def = "alert" },
+	{ "deny", "ban", &cfg_duration, CFG_OFF(deny.ban_ms),
+	    .min = CFG_BAN_MIN, .max = CFG_BAN_MAX, .def = "1h" },
+
+	{ "allow", "peers", &cfg_cidrs, CFG_OFF(allow.peers),
+	    .noff = CFG_OFF(allow.npeers), .optional = true },
 };
 
 #define CFG_NKEYS	ARRAY_LEN(cfg_keys)
@@ -828,12 +1370,26 @@ cfg_reader(char *str, int num, void *stream)
 	return cfg_give(str, num, s);
 }
 
-static const char *
-cfg_other_section(const char *name)
+/* The sections that do have a key of this name, as "[a], [b] or [c]";
+ * false if none does. */
+static bool
+cfg_other_sections(const char *name, char *buf, size_t len)
 {
-	const struct cfg_key *k = cfg_key_find(NULL, name, NULL);
+	size_t i, n = 0, left = 0, off = 0;
 
-	return k != NULL ? k->section : NULL;
+	for (i = 0; i < CFG_NKEYS; i++)
+		if (strcmp(cfg_keys[i].name, name) == 0)
+			n++;
+	buf[0] = '\0';
+	for (i = 0; i < CFG_NKEYS && off < len; i++) {
+		if (strcmp(cfg_keys[i].name, name) != 0)
+			continue;
+		off += (size_t)snprintf(buf + off, len - off, "%s[%s]",
+		    left == 0 ? "" : left + 1 == n ? " or " : ", ",
+		    cfg_keys[i].section);
+		left++;
+	}
+	return n > 0;
 }
 
 /* The ini_handler: one "key = value" line. */
@@ -844,7 +1400,8 @@ cfg_handler(void *user, const char *section, const char *name,
 	struct cfg_parse *p = user;
 	char why[CFG_WHY_MAX] = "";
 	const struct cfg_key *k;
-	const char *v, *other;
+	char other[128];
+	const char *v;
 	size_t idx;
 	int r;
 
@@ -870,10 +1427,9 @@ cfg_handler(void *user, const char *section, const char *name,
 	}
 	k = cfg_key_find(p->section, name, &idx);
 	if (k == NULL) {
-		other = cfg_other_section(name);
-		if (other != NULL)
+		if (cfg_other_sections(name, other, sizeof(other)))
 			cfg_error(p, -EINVAL, p->section, name,
-			    "unknown key (it belongs in [%s])", other);
+			    "unknown key (it belongs in %s)", other);
 		else
 			cfg_error(p, -EINVAL, p->section, name,
 			    "unknown key");
@@ -930,6 +1486,27 @@ cfg_defaults(struct cfg_parse *p)
 	return 0;
 }
 
+/* Checks that need the whole file. */
+static int
+cfg_finish(struct cfg_parse *p)
+{
+	struct config *cfg = p->cfg;
+	size_t idx;
+
+	if (cfg_key_find("daemon", "interfaces", &idx) == NULL)
+		return 0;
+	if (cfg->daemon.ninterfaces == 0) {
+		p->lineno = p->seen[idx];
+		cfg_error(p, -EINVAL, "daemon", "interfaces", "no interface "
+		    "(use 'any' for all of them, or 'none' for no capture)");
+		return -EINVAL;
+	}
+	if (cfg->daemon.ninterfaces == 1 &&
+	    strcmp(cfg->daemon.interfaces[0], "none") == 0)
+		cfg_reset_interfaces(NULL, cfg);
+	return 0;
+}
+
 static int
 cfg_run(struct cfg_parse *p, struct config_error *err,
     struct config **ret_cfg)
@@ -967,6 +1544,9 @@ cfg_run(struct cfg_parse *p, struct config_error *err,
 		r = -EINVAL;
 		goto out;
 	}
+	r = cfg_finish(p);
+	if (r < 0)
+		goto out;
 	*ret_cfg = cfg;
 	cfg = NULL;
 	r = 0;
@@ -1046,6 +1626,12 @@ config_free(struct config *cfg)
 	free(cfg->daemon.metrics_listen);
 	free(cfg->daemon.control_group);
 	free(cfg->listen.allow);
+	cfg_reset_interfaces(NULL, cfg);
+	free(cfg->bruteforce.ports);
+	free(cfg->deny.peers);
+	free(cfg->deny.file);
+	free(cfg->deny.file_peers);
+	free(cfg->allow.peers);
 	free(cfg);
 }
 

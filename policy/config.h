@@ -8,7 +8,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../common/addr.h"
+
 #define CONFIG_DEFAULT_PATH "/etc/sockwatch/sockwatch.conf"
+/* Most entries a [deny] file may hold. */
+#define CONFIG_DENY_FILE_MAX	1000000
 
 enum config_action { ACTION_ALERT, ACTION_BLOCK };
 
@@ -29,12 +33,57 @@ struct config {
 		char *metrics_listen;	/* NULL: off; "host:port" */
 		char *control_group;	/* NULL: none */
 		unsigned int max_clients;
+		char **interfaces;	/* capture devices; "any": all of them */
+		size_t ninterfaces;	/* 0: capture off (interfaces = none) */
+		unsigned int max_peers;	/* peer table entries */
 	} daemon;
 	struct {
 		struct listen_rule *allow;
 		size_t nallow;		/* 0: the listener audit is off */
 		enum config_action action;
 	} listen;
+	/* The traffic detectors (policy/traffic.h). Each has the action its
+	 * alerts ask for, the ban length that action would use, and a window:
+	 * what it counts over, and the least time between two of its alerts
+	 * about the same peer (or listener). */
+	struct {
+		bool enabled;
+		unsigned int ports;	/* alert above this many distinct ports */
+		unsigned int hosts;	/* ... or local addresses, in window */
+		uint64_t window_ms;
+		enum config_action action;
+		uint64_t ban_ms;
+	} portscan;
+	struct {
+		bool enabled;
+		unsigned int rate;	/* SYNs per second to one listener */
+		uint64_t window_ms;	/* alerts: at most one per window */
+		enum config_action action;
+		uint64_t ban_ms;
+	} synflood;
+	struct {
+		bool enabled;
+		unsigned int attempts;	/* alert above this many connections */
+		uint16_t *ports;	/* to one of these ports, in window */
+		size_t nports;
+		uint64_t window_ms;
+		enum config_action action;
+		uint64_t ban_ms;
+	} bruteforce;
+	struct {
+		struct cidr *peers;	/* peers = ... */
+		size_t npeers;
+		char *file;		/* NULL: none */
+		struct cidr *file_peers; /* the entries of file, read at load */
+		size_t nfile_peers;
+		uint64_t window_ms;	/* alerts: at most one per peer per window */
+		enum config_action action;
+		uint64_t ban_ms;
+	} deny;
+	struct {
+		struct cidr *peers;	/* never alerted for, never blocked */
+		size_t npeers;
+	} allow;
 };
 
 /* Errors name the file, line, section and key:
@@ -44,7 +93,8 @@ struct config_error {
 };
 
 /* Parse a file. On error returns -EINVAL (or -errno if unreadable) and
- * fills err; *ret_cfg is untouched. */
+ * fills err; *ret_cfg is untouched. A [deny] file is read here too, so a
+ * file that cannot be read or has a bad line fails the whole load. */
 int config_load(const char *path, struct config **ret_cfg,
     struct config_error *err);
 /* Parse text held in memory; name is used in messages. */

@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "../../common/addr.h"
 #include "../../policy/config.h"
 #include "../../policy/rules.h"
 
@@ -80,10 +82,45 @@ static const char *const defaults_printed =
     "metrics_listen =\n"
     "control_group =\n"
     "max_clients = 64\n"
+    "interfaces = any\n"
+    "max_peers = 100000\n"
     "\n"
     "[listen]\n"
     "allow =\n"
-    "action = alert\n";
+    "action = alert\n"
+    "\n"
+    "[portscan]\n"
+    "enabled = yes\n"
+    "ports = 20\n"
+    "hosts = 16\n"
+    "window = 10s\n"
+    "action = alert\n"
+    "ban = 1h\n"
+    "\n"
+    "[synflood]\n"
+    "enabled = yes\n"
+    "rate = 500\n"
+    "window = 10s\n"
+    "action = alert\n"
+    "ban = 1h\n"
+    "\n"
+    "[bruteforce]\n"
+    "enabled = yes\n"
+    "attempts = 10\n"
+    "ports = 22\n"
+    "window = 1m\n"
+    "action = alert\n"
+    "ban = 1h\n"
+    "\n"
+    "[deny]\n"
+    "peers =\n"
+    "file =\n"
+    "window = 1m\n"
+    "action = alert\n"
+    "ban = 1h\n"
+    "\n"
+    "[allow]\n"
+    "peers =\n";
 
 static void
 test_config_defaults(void **state)
@@ -106,13 +143,37 @@ test_config_defaults(void **state)
 	assert_int_equal(cfg->daemon.max_clients, 64);
 	assert_int_equal(cfg->listen.nallow, 0);
 	assert_int_equal(cfg->listen.action, ACTION_ALERT);
+	assert_int_equal(cfg->daemon.ninterfaces, 1);
+	assert_string_equal(cfg->daemon.interfaces[0], "any");
+	assert_int_equal(cfg->daemon.max_peers, 100000);
+	assert_true(cfg->portscan.enabled);
+	assert_int_equal(cfg->portscan.ports, 20);
+	assert_int_equal(cfg->portscan.hosts, 16);
+	assert_int_equal(cfg->portscan.window_ms, 10000);
+	assert_int_equal(cfg->portscan.action, ACTION_ALERT);
+	assert_int_equal(cfg->portscan.ban_ms, 3600000);
+	assert_true(cfg->synflood.enabled);
+	assert_int_equal(cfg->synflood.rate, 500);
+	assert_int_equal(cfg->synflood.window_ms, 10000);
+	assert_int_equal(cfg->synflood.ban_ms, 3600000);
+	assert_true(cfg->bruteforce.enabled);
+	assert_int_equal(cfg->bruteforce.attempts, 10);
+	assert_int_equal(cfg->bruteforce.nports, 1);
+	assert_int_equal(cfg->bruteforce.ports[0], 22);
+	assert_int_equal(cfg->bruteforce.window_ms, 60000);
+	assert_int_equal(cfg->deny.npeers, 0);
+	assert_null(cfg->deny.file);
+	assert_int_equal(cfg->deny.nfile_peers, 0);
+	assert_int_equal(cfg->deny.window_ms, 60000);
+	assert_int_equal(cfg->allow.npeers, 0);
 	out = print_config(cfg);
 	assert_string_equal(out, defaults_printed);
 	free(out);
 	config_free(cfg);
 
 	/* Sections without keys, and comments only. */
-	out = good_print("; nothing\n[daemon]\n\n[listen]\n# done\n");
+	out = good_print("; nothing\n[daemon]\n\n[listen]\n# done\n"
+	    "[portscan]\n[synflood]\n[bruteforce]\n[deny]\n[allow]\n");
 	assert_string_equal(out, defaults_printed);
 	free(out);
 	config_free(NULL);
@@ -145,6 +206,20 @@ test_config_shipped(void **state)
 	assert_string_equal(rules_listen_format(&cfg->listen.allow[3], buf,
 	    sizeof(buf)), "udp/53");
 	assert_int_equal(cfg->listen.action, ACTION_ALERT);
+	assert_int_equal(cfg->daemon.ninterfaces, 1);
+	assert_string_equal(cfg->daemon.interfaces[0], "any");
+	assert_int_equal(cfg->daemon.max_peers, 100000);
+	assert_true(cfg->portscan.enabled);
+	assert_int_equal(cfg->portscan.ports, 20);
+	assert_true(cfg->synflood.enabled);
+	assert_int_equal(cfg->synflood.rate, 500);
+	assert_true(cfg->bruteforce.enabled);
+	assert_int_equal(cfg->bruteforce.nports, 1);
+	assert_int_equal(cfg->bruteforce.ports[0], 22);
+	assert_int_equal(cfg->bruteforce.window_ms, 60000);
+	assert_int_equal(cfg->deny.npeers, 0);
+	assert_null(cfg->deny.file);
+	assert_int_equal(cfg->allow.npeers, 0);
 
 	/* The embedded text is etc/sockwatch.conf. */
 	assert_int_equal(config_load(SHIPPED, &file, &err), 0);
@@ -239,13 +314,252 @@ test_config_syntax(void **state)
 	config_free(cfg);
 }
 
+static void
+test_config_interfaces(void **state)
+{
+	struct config_error err;
+	struct config *cfg = NULL;
+	char *out;
+
+	(void)state;
+	/* "none": no capture, an empty list, printed back as "none". */
+	assert_int_equal(config_load_string("[daemon]\ninterfaces = none\n",
+	    "t.conf", &cfg, &err), 0);
+	assert_int_equal(cfg->daemon.ninterfaces, 0);
+	assert_null(cfg->daemon.interfaces);
+	out = print_config(cfg);
+	assert_non_null(strstr(out, "\ninterfaces = none\n"));
+	config_free(cfg);
+	free(out);
+	out = good_print("[daemon]\ninterfaces = none\n");
+	assert_non_null(strstr(out, "\ninterfaces = none\n"));
+	free(out);
+
+	/* A list, continued; "any" alone. */
+	assert_int_equal(config_load_string("[daemon]\ninterfaces = eth0,\n"
+	    "  wlan0\n", "t.conf", &cfg, &err), 0);
+	assert_int_equal(cfg->daemon.ninterfaces, 2);
+	assert_string_equal(cfg->daemon.interfaces[1], "wlan0");
+	config_free(cfg);
+	assert_int_equal(config_load_string("[daemon]\ninterfaces = any\n",
+	    "t.conf", &cfg, &err), 0);
+	assert_int_equal(cfg->daemon.ninterfaces, 1);
+	assert_string_equal(cfg->daemon.interfaces[0], "any");
+	config_free(cfg);
+
+	/* Booleans and an empty port list (brute force then watches none). */
+	assert_int_equal(config_load_string("[portscan]\nenabled = false\n"
+	    "[synflood]\nenabled = off\n[bruteforce]\nenabled = on\n"
+	    "ports =\n", "t.conf", &cfg, &err), 0);
+	assert_false(cfg->portscan.enabled);
+	assert_false(cfg->synflood.enabled);
+	assert_true(cfg->bruteforce.enabled);
+	assert_int_equal(cfg->bruteforce.nports, 0);
+	out = print_config(cfg);
+	assert_non_null(strstr(out, "[bruteforce]\nenabled = yes\n"
+	    "attempts = 10\nports =\n"));
+	assert_non_null(strstr(out, "[synflood]\nenabled = no\n"));
+	free(out);
+	config_free(cfg);
+}
+
+static char *
+write_temp(const char *text, size_t len)
+{
+	char *path = strdup("/tmp/sockwatch-deny-XXXXXX");
+	int fd;
+
+	assert_non_null(path);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	return path;
+}
+
+/* Load "[deny]\nfile = PATH\n"; returns the result, cfg on success. */
+static int
+load_deny(const char *path, struct config **ret_cfg, struct config_error *err)
+{
+	char text[256];
+
+	snprintf(text, sizeof(text), "[deny]\nfile = %s\n", path);
+	return config_load_string(text, "t.conf", ret_cfg, err);
+}
+
+static void
+test_config_deny_file(void **state)
+{
+	static const char list[] =
+	    "\xef\xbb\xbf# a FireHOL-style header\n"
+	    "; Spamhaus DROP style\r\n"
+	    "\n"
+	    "   \t\n"
+	    "198.18.0.0/15 ; SBL123456\r\n"
+	    "192.0.2.1\n"
+	    "  203.0.113.0/24   # indented, with a comment\n"
+	    "2001:db8::/32\t17\n"
+	    "198.51.100.7\t3\t2024-01-01\n"
+	    "10.0.0.0/8#no blank before the comment\n"
+	    "2001:db8:1::1";	/* no newline at the end */
+	static const struct {
+		const char *text;
+		const char *msg;	/* after "PATH:" */
+	} bad[] = {
+		{ "192.0.2.1\nexample.com\n",
+		    "2: invalid address or CIDR 'example.com'" },
+		{ "# x\n\n198.18.0.0/33\n",
+		    "3: invalid address or CIDR '198.18.0.0/33'" },
+		{ "198.18.0.0 198.18.0.255 24\n",
+		    "1: '198.18.0.0 198.18.0.255': address ranges are not "
+		    "supported (write ADDRESS/LENGTH)" },
+		{ "198.18.0.0-198.18.0.255\n",
+		    "1: invalid address or CIDR '198.18.0.0-198.18.0.255'" },
+		{ "1.2.3.4\n5.6.7.8,\n",
+		    "2: invalid address or CIDR '5.6.7.8,'" },
+	};
+	struct config_error err;
+	struct config *cfg = NULL;
+	char want[600], buf[ADDR_STRLEN], *path, *out;
+	size_t i;
+
+	(void)state;
+	path = write_temp(list, sizeof(list) - 1);
+	if (load_deny(path, &cfg, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_string_equal(cfg->deny.file, path);
+	assert_int_equal(cfg->deny.nfile_peers, 7);
+	assert_string_equal(cidr_format(&cfg->deny.file_peers[0], buf,
+	    sizeof(buf)), "198.18.0.0/15");
+	assert_string_equal(cidr_format(&cfg->deny.file_peers[1], buf,
+	    sizeof(buf)), "192.0.2.1/32");
+	assert_string_equal(cidr_format(&cfg->deny.file_peers[3], buf,
+	    sizeof(buf)), "2001:db8::/32");
+	assert_string_equal(cidr_format(&cfg->deny.file_peers[4], buf,
+	    sizeof(buf)), "198.51.100.7/32");
+	assert_string_equal(cidr_format(&cfg->deny.file_peers[5], buf,
+	    sizeof(buf)), "10.0.0.0/8");
+	assert_string_equal(cidr_format(&cfg->deny.file_peers[6], buf,
+	    sizeof(buf)), "2001:db8:1::1/128");
+	/* The path is printed, not the entries. */
+	out = print_config(cfg);
+	snprintf(want, sizeof(want), "[deny]\npeers =\nfile = %s\n", path);
+	assert_non_null(strstr(out, want));
+	free(out);
+	config_free(cfg);
+	unlink(path);
+	free(path);
+
+	/* A bad line fails the whole load, naming the list's file and line;
+	 * *ret_cfg stays as it was (the running config stays in force). */
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		path = write_temp(bad[i].text, strlen(bad[i].text));
+		cfg = (struct config *)&err;
+		assert_int_equal(load_deny(path, &cfg, &err), -EINVAL);
+		assert_ptr_equal(cfg, (struct config *)&err);
+		snprintf(want, sizeof(want), "t.conf:2: [deny] file: %s:%s",
+		    path, bad[i].msg);
+		if (strcmp(err.msg, want) != 0)
+			fail_msg("case %zu:\n  got      '%s'\n  expected '%s'",
+			    i, err.msg, want);
+		unlink(path);
+		free(path);
+	}
+
+	/* A NUL byte, a line too long. */
+	path = write_temp("1.2.3.4\n5.6\0.7.8\n", 16);
+	assert_int_equal(load_deny(path, &cfg, &err), -EINVAL);
+	snprintf(want, sizeof(want), "t.conf:2: [deny] file: %s:2: NUL byte "
+	    "in line", path);
+	assert_string_equal(err.msg, want);
+	unlink(path);
+	free(path);
+	{
+		char longline[1100];
+
+		memset(longline, ' ', sizeof(longline));
+		memcpy(longline, "1.2.3.4", 7);
+		longline[sizeof(longline) - 1] = '\n';
+		path = write_temp(longline, sizeof(longline));
+		assert_int_equal(load_deny(path, &cfg, &err), -EINVAL);
+		snprintf(want, sizeof(want), "t.conf:2: [deny] file: %s:1: "
+		    "line longer than 1024 characters", path);
+		assert_string_equal(err.msg, want);
+		unlink(path);
+		free(path);
+	}
+	/* An empty file is an empty list. */
+	assert_int_equal(load_deny("/dev/null", &cfg, &err), 0);
+	assert_int_equal(cfg->deny.nfile_peers, 0);
+	assert_null(cfg->deny.file_peers);
+	config_free(cfg);
+	/* A directory. */
+	assert_int_equal(load_deny("/tmp", &cfg, &err), -EINVAL);
+	assert_string_equal(err.msg, "t.conf:2: [deny] file: /tmp: read "
+	    "error: Is a directory");
+}
+
+static double
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* 100,000 entries, as a big public list has: read well under a second. */
+static void
+test_config_deny_file_big(void **state)
+{
+	struct config_error err;
+	struct config *cfg = NULL;
+	size_t cap = 100000 * 48, len = 0, i;
+	char *text, *path;
+	double t0, t1;
+	uint32_t x = 2463534242u;
+
+	(void)state;
+	text = malloc(cap);
+	assert_non_null(text);
+	len += (size_t)snprintf(text, cap, "# generated\n");
+	for (i = 0; i < 100000; i++) {
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		if (i % 10 == 9)
+			len += (size_t)snprintf(text + len, cap - len,
+			    "2001:db8:%x:%x::/64\n", x >> 16, x & 0xffff);
+		else if (i % 3 == 0)
+			len += (size_t)snprintf(text + len, cap - len,
+			    "%u.%u.%u.0/24 ; SBL%zu\n", x >> 24,
+			    (x >> 16) & 255, (x >> 8) & 255, i);
+		else
+			len += (size_t)snprintf(text + len, cap - len,
+			    "%u.%u.%u.%u\n", x >> 24, (x >> 16) & 255,
+			    (x >> 8) & 255, x & 255);
+	}
+	path = write_temp(text, len);
+	free(text);
+	t0 = now_seconds();
+	if (load_deny(path, &cfg, &err) != 0)
+		fail_msg("%s", err.msg);
+	t1 = now_seconds();
+	assert_int_equal(cfg->deny.nfile_peers, 100000);
+	print_message("[ MEASURE  ] config with a 100,000-line deny file "
+	    "(%zu bytes): %.1f ms\n", len, (t1 - t0) * 1e3);
+	assert_true(t1 - t0 < 1.0);
+	config_free(cfg);
+	unlink(path);
+	free(path);
+}
+
 static const struct {
 	const char *text;
 	const char *msg;
 } bad_configs[] = {
 	/* unknown section, key; duplicate key */
 	{ "[daemon]\n[deamon]\nsocket = /x\n",
-	    "t.conf:2: [deamon]: unknown section (known: daemon, listen)" },
+	    "t.conf:2: [deamon]: unknown section (known: daemon, listen, "
+	    "portscan, synflood, bruteforce, deny, allow)" },
 	{ "[daemon]\nsocket = /x\nsokcet = /y\n",
 	    "t.conf:3: [daemon] sokcet: unknown key" },
 	{ "[listen]\nsocket = /x\n",
@@ -396,6 +710,121 @@ static const struct {
 	{ "[listen]\naction =\n",
 	    "t.conf:2: [listen] action: invalid action '' (expected alert or "
 	    "block)" },
+	/* [daemon] interfaces, max_peers */
+	{ "[daemon]\ninterfaces =\n",
+	    "t.conf:2: [daemon] interfaces: no interface (use 'any' for all "
+	    "of them, or 'none' for no capture)" },
+	{ "[daemon]\ninterfaces = eth0, none\n",
+	    "t.conf:2: [daemon] interfaces: 'none' cannot be combined with "
+	    "other interfaces" },
+	{ "[daemon]\ninterfaces = none,\n  eth0\n",
+	    "t.conf:3: [daemon] interfaces: 'none' cannot be combined with "
+	    "other interfaces" },
+	{ "[daemon]\ninterfaces = any, eth0\n",
+	    "t.conf:2: [daemon] interfaces: 'any' cannot be combined with "
+	    "other interfaces" },
+	{ "[daemon]\ninterfaces = eth0, eth1, eth0\n",
+	    "t.conf:2: [daemon] interfaces: duplicate entry 'eth0'" },
+	{ "[daemon]\ninterfaces = eth0 eth1\n",
+	    "t.conf:2: [daemon] interfaces: invalid interface name 'eth0 eth1' "
+	    "(at most 15 characters, no '/', ':' or blanks)" },
+	{ "[daemon]\ninterfaces = eth0:1\n",
+	    "t.conf:2: [daemon] interfaces: invalid interface name 'eth0:1' "
+	    "(at most 15 characters, no '/', ':' or blanks)" },
+	{ "[daemon]\ninterfaces = a-very-long-name\n",
+	    "t.conf:2: [daemon] interfaces: invalid interface name "
+	    "'a-very-long-name' (at most 15 characters, no '/', ':' or "
+	    "blanks)" },
+	{ "[daemon]\ninterfaces = ..\n",
+	    "t.conf:2: [daemon] interfaces: invalid interface name '..' (at "
+	    "most 15 characters, no '/', ':' or blanks)" },
+	{ "[daemon]\nmax_peers = 0\n",
+	    "t.conf:2: [daemon] max_peers: 0 is out of range (must be "
+	    "between 1 and 10000000)" },
+	{ "[daemon]\nmax_peers = 10000001\n",
+	    "t.conf:2: [daemon] max_peers: 10000001 is out of range (must be "
+	    "between 1 and 10000000)" },
+	/* detectors */
+	{ "[portscan]\nenabled = maybe\n",
+	    "t.conf:2: [portscan] enabled: invalid value 'maybe' (expected "
+	    "yes or no)" },
+	{ "[portscan]\nenabled = Yes\n",
+	    "t.conf:2: [portscan] enabled: invalid value 'Yes' (expected "
+	    "yes or no)" },
+	{ "[portscan]\nports = 0\n",
+	    "t.conf:2: [portscan] ports: 0 is out of range (must be between "
+	    "1 and 65535)" },
+	{ "[portscan]\nhosts = 65536\n",
+	    "t.conf:2: [portscan] hosts: 65536 is out of range (must be "
+	    "between 1 and 65535)" },
+	{ "[portscan]\nwindow = 999ms\n",
+	    "t.conf:2: [portscan] window: '999ms' is out of range (must be "
+	    "between 1s and 1h)" },
+	{ "[portscan]\naction = drop\n",
+	    "t.conf:2: [portscan] action: invalid action 'drop' (expected "
+	    "alert or block)" },
+	{ "[portscan]\nban = 366d\n",
+	    "t.conf:2: [portscan] ban: '366d' is out of range (must be "
+	    "between 1s and 365d)" },
+	{ "[portscan]\nban = 0\n",
+	    "t.conf:2: [portscan] ban: '0' is out of range (must be between "
+	    "1s and 365d)" },
+	{ "[portscan]\nrate = 5\n",
+	    "t.conf:2: [portscan] rate: unknown key (it belongs in "
+	    "[synflood])" },
+	{ "[synflood]\nrate = 0\n",
+	    "t.conf:2: [synflood] rate: 0 is out of range (must be between 1 "
+	    "and 10000000)" },
+	{ "[synflood]\nsources = 5\n",
+	    "t.conf:2: [synflood] sources: unknown key" },
+	{ "[bruteforce]\nattempts = 0\n",
+	    "t.conf:2: [bruteforce] attempts: 0 is out of range (must be "
+	    "between 1 and 65535)" },
+	{ "[bruteforce]\nports = 22, ssh\n",
+	    "t.conf:2: [bruteforce] ports: invalid port 'ssh' (must be "
+	    "between 1 and 65535)" },
+	{ "[bruteforce]\nports = 22,\n  0\n",
+	    "t.conf:3: [bruteforce] ports: invalid port '0' (must be between "
+	    "1 and 65535)" },
+	{ "[bruteforce]\nports = 22, 2222, 22\n",
+	    "t.conf:2: [bruteforce] ports: duplicate entry '22'" },
+	{ "[bruteforce]\nports = 22,,23\n",
+	    "t.conf:2: [bruteforce] ports: empty entry (two commas in a row, "
+	    "or a comma first?)" },
+	{ "[bruteforce]\nwindow = 2d\n",
+	    "t.conf:2: [bruteforce] window: '2d' is out of range (must be "
+	    "between 1s and 1d)" },
+	/* [deny], [allow] */
+	{ "[deny]\npeers = 198.18.0.0/15, 198.18.0.0/33\n",
+	    "t.conf:2: [deny] peers: invalid address or CIDR '198.18.0.0/33' "
+	    "(expected e.g. 198.18.0.1, 198.18.0.0/15 or 2001:db8::/32)" },
+	{ "[deny]\npeers = example.com\n",
+	    "t.conf:2: [deny] peers: invalid address or CIDR 'example.com' "
+	    "(expected e.g. 198.18.0.1, 198.18.0.0/15 or 2001:db8::/32)" },
+	{ "[deny]\npeers = 198.18.0.0/15,\n  198.19.1.2/15\n",
+	    "t.conf:3: [deny] peers: duplicate entry '198.18.0.0/15'" },
+	{ "[deny]\nfile = deny.txt\n",
+	    "t.conf:2: [deny] file: 'deny.txt' is not an absolute path" },
+	{ "[deny]\nfile = /nonexistent/deny.txt\n",
+	    "t.conf:2: [deny] file: /nonexistent/deny.txt: cannot open: No "
+	    "such file or directory" },
+	{ "[deny]\nfile = /\n",
+	    "t.conf:2: [deny] file: '/' names a directory, not a file" },
+	{ "[listen]\nban = 1h\n",
+	    "t.conf:2: [listen] ban: unknown key (it belongs in [portscan], "
+	    "[synflood], [bruteforce] or [deny])" },
+	{ "[deny]\nattempts = 3\n",
+	    "t.conf:2: [deny] attempts: unknown key (it belongs in "
+	    "[bruteforce])" },
+	{ "[allow]\npeers = 2001:db8::/129\n",
+	    "t.conf:2: [allow] peers: invalid address or CIDR "
+	    "'2001:db8::/129' (expected e.g. 198.18.0.1, 198.18.0.0/15 or "
+	    "2001:db8::/32)" },
+	{ "[allow]\nwindow = 1m\n",
+	    "t.conf:2: [allow] window: unknown key (it belongs in [portscan], "
+	    "[synflood], [bruteforce] or [deny])" },
+	{ "[allow]\nfile = /dev/null\n",
+	    "t.conf:2: [allow] file: unknown key (it belongs in [deny])" },
 	/* Only the first error is reported. */
 	{ "[daemon]\nmax_clients = 0\nscan_interval = x\n[nope]\n",
 	    "t.conf:2: [daemon] max_clients: 0 is out of range (must be "
@@ -630,6 +1059,9 @@ main(void)
 		cmocka_unit_test(test_config_file_errors),
 		cmocka_unit_test(test_config_inih_builds),
 		cmocka_unit_test(test_config_action_name),
+		cmocka_unit_test(test_config_interfaces),
+		cmocka_unit_test(test_config_deny_file),
+		cmocka_unit_test(test_config_deny_file_big),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -1,0 +1,284 @@
+/* sockwatch analyze FILE: the traffic detectors over a capture file, with
+ * the packets' own timestamps as the clock, so a file gives the alerts the
+ * daemon would have raised live. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "../exporter/peerjson.h"
+#include "../monitor/capture.h"
+#include "../monitor/decode.h"
+#include "../policy/config.h"
+#include "../policy/traffic.h"
+#include "cli.h"
+#include "views.h"
+
+#define ANALYZE_BATCH		4096
+#define ANALYZE_PEERS		20
+#define ANALYZE_SAMPLE		20000	/* packets read to guess the host */
+#define ANALYZE_LOCAL_MAX	16
+
+enum { OPT_JSON = 256, OPT_LOCAL };
+
+struct analyze {
+	struct traffic *t;
+	json_t *alerts;
+	uint64_t packets, decoded;
+	uint64_t errors[-DECODE_RESULT_MIN + 1];
+	int64_t last_tick_ms, last_ms;
+	/* Guessing the host's addresses. */
+	struct addr cand[256];
+	uint32_t cand_syns[256];
+	size_t ncand;
+};
+
+static void
+analyze_alert(void *arg, struct alert *a)
+{
+	struct analyze *an = arg;
+	json_t *j;
+
+	a->id = json_array_size(an->alerts) + 1;
+	a->time_ms = an->last_ms;
+	if ((j = alert_to_json(a)) != NULL)
+		json_array_append_new(an->alerts, j);
+	alert_clear(a);
+}
+
+static void
+analyze_packet(void *arg, const struct capture_packet *cp)
+{
+	struct analyze *an = arg;
+	struct pkt p;
+	int r;
+
+	an->packets++;
+	r = decode_packet(cp->linktype, cp->data, cp->caplen, cp->wirelen,
+	    (uint64_t)cp->ts_us, &p);
+	if (r < 0) {
+		an->errors[-r]++;
+		return;
+	}
+	an->decoded++;
+	an->last_ms = cp->ts_us / 1000;
+	traffic_packet(an->t, &p, an->last_ms, NULL, NULL, analyze_alert, an);
+	if (an->last_ms - an->last_tick_ms >= 1000) {
+		traffic_tick(an->t, an->last_ms, analyze_alert, an);
+		an->last_tick_ms = an->last_ms;
+	}
+}
+
+/* Which address is the host? The one most SYNs (without ACK) go to, among
+ * the first packets of the file: captures for analysis are taken on the
+ * host that was probed. */
+static void
+guess_packet(void *arg, const struct capture_packet *cp)
+{
+	struct analyze *an = arg;
+	struct pkt p;
+	size_t i;
+
+	if (decode_packet(cp->linktype, cp->data, cp->caplen, cp->wirelen,
+	    (uint64_t)cp->ts_us, &p) < 0 || p.proto != IPPROTO_TCP ||
+	    (p.tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) != PKT_TCP_SYN)
+		return;
+	for (i = 0; i < an->ncand; i++)
+		if (addr_equal(&an->cand[i], &p.dst))
+			break;
+	if (i == an->ncand) {
+		if (an->ncand == sizeof(an->cand) / sizeof(an->cand[0]))
+			return;
+		an->cand[an->ncand++] = p.dst;
+	}
+	an->cand_syns[i]++;
+}
+
+static int
+guess_local(const char *path, struct analyze *an, struct addr *ret)
+{
+	struct capture *c;
+	char err[512];
+	size_t i, best = 0;
+	int n, total = 0;
+
+	if (capture_open_file(path, "", &c, err, sizeof(err)) < 0)
+		return -EINVAL;
+	while (total < ANALYZE_SAMPLE &&
+	    (n = capture_dispatch(c, ANALYZE_BATCH, guess_packet, an)) > 0)
+		total += n;
+	capture_close(c);
+	if (an->ncand == 0)
+		return 0;
+	for (i = 1; i < an->ncand; i++)
+		if (an->cand_syns[i] > an->cand_syns[best])
+			best = i;
+	*ret = an->cand[best];
+	return 1;
+}
+
+static json_t *
+analyze_summary(struct analyze *an, const char *path)
+{
+	struct traffic_counters tc;
+	json_t *errs, *peers;
+	int k;
+
+	traffic_counters(an->t, &tc);
+	errs = json_object();
+	for (k = 1; k <= -DECODE_RESULT_MIN; k++)
+		if (an->errors[k] > 0)
+			json_object_set_new(errs, decode_result_name(-k),
+			    json_integer((json_int_t)an->errors[k]));
+	peers = peerjson_top(traffic_peers(an->t), an->last_ms,
+	    PEERS_SORT_PACKETS, ANALYZE_PEERS,
+	    (unsigned int (*)(const void *, const struct peer *))
+	    traffic_peer_flags, an->t);
+	return json_pack("{s:s, s:I, s:I, s:o, s:I, s:I, s:O, s:o}",
+	    "file", path,
+	    "packets", (json_int_t)an->packets,
+	    "decoded", (json_int_t)an->decoded,
+	    "skipped", errs,
+	    "peers_seen", (json_int_t)tc.peers,
+	    "peer_evictions", (json_int_t)tc.peer_evictions,
+	    "alerts", an->alerts,
+	    "peers", peers ? peers : json_array());
+}
+
+static const char analyze_help[] =
+    "usage: sockwatch analyze [-c CONF] [--local ADDR]... [--json] FILE\n"
+    "  Run the detectors over a .pcap or .pcapng file, using the packets'\n"
+    "  own timestamps, and print the alerts and the busiest peers.\n"
+    "  -c CONF        thresholds from CONF (default: as sockwatchd)\n"
+    "  --local ADDR   an address of the captured host (repeatable; default:\n"
+    "                 the address most SYNs in the file go to)\n"
+    "  --json         one JSON object\n"
+    "  Exit status: 0 no alert, 1 alerts raised, 2 bad file or option.\n";
+
+int
+cmd_analyze(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "local", required_argument, NULL, OPT_LOCAL },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct addr local[ANALYZE_LOCAL_MAX];
+	struct config_error cerr = { "" };
+	struct analyze an;
+	struct config *cfg = NULL;
+	struct capture *c = NULL;
+	const char *conf = NULL, *path;
+	json_t *out = NULL;
+	size_t nlocal = 0, i;
+	uint64_t seed = 0;
+	char err[512];
+	int ch, json = 0, n, r, ret = EXIT_USAGE;
+
+	memset(&an, 0, sizeof(an));
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			conf = optarg;
+			break;
+		case OPT_LOCAL:
+			if (nlocal == ANALYZE_LOCAL_MAX)
+				return cli_usage_error(argv[0], "at most %d "
+				    "--local addresses", ANALYZE_LOCAL_MAX);
+			if (addr_parse(optarg, &local[nlocal]) < 0)
+				return cli_usage_error(argv[0], "invalid "
+				    "--local '%s': expected an address",
+				    optarg);
+			nlocal++;
+			break;
+		case OPT_JSON:
+			json = 1;
+			break;
+		case 'h':
+			fputs(analyze_help, stdout);
+			return EXIT_OK;
+		case ':':
+			return cli_usage_error(argv[0], "option '%s' needs a "
+			    "value", argv[optind - 1]);
+		default:
+			return cli_usage_error(argv[0], "unknown option '%s'",
+			    argv[optind - 1]);
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error(argv[0], optind < argc ?
+		    "one capture file only" : "which capture file?");
+	path = argv[optind];
+
+	if (conf == NULL && access(CONFIG_DEFAULT_PATH, F_OK) == 0)
+		conf = CONFIG_DEFAULT_PATH;
+	r = conf ? config_load(conf, &cfg, &cerr) :
+	    config_load_default(&cfg, &cerr);
+	if (r < 0) {
+		fprintf(stderr, "sockwatch: %s\n", cerr.msg[0] ? cerr.msg :
+		    strerror(-r));
+		return EXIT_USAGE;
+	}
+	if ((r = capture_open_file(path, "", &c, err, sizeof(err))) < 0) {
+		fprintf(stderr, "sockwatch: analyze: %s\n", err);
+		goto out;
+	}
+	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = (uint64_t)getpid() * 0x9E3779B97F4A7C15ULL;
+	ret = EXIT_FAIL;
+	if ((r = traffic_new(cfg, seed, &an.t)) < 0 ||
+	    (an.alerts = json_array()) == NULL) {
+		fprintf(stderr, "sockwatch: analyze: %s\n", strerror(
+		    r < 0 ? -r : ENOMEM));
+		goto out;
+	}
+	if (nlocal == 0 && guess_local(path, &an, &local[0]) > 0)
+		nlocal = 1;
+	if (traffic_set_local(an.t, local, nlocal) < 0)
+		goto out;
+	while ((n = capture_dispatch(c, ANALYZE_BATCH, analyze_packet,
+	    &an)) > 0)
+		continue;
+	if (n < 0) {
+		fprintf(stderr, "sockwatch: analyze: %s\n", capture_error(c));
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	traffic_tick(an.t, an.last_ms, analyze_alert, &an);
+	if ((out = analyze_summary(&an, path)) == NULL)
+		goto out;
+	if (json) {
+		r = views_json(out);
+	} else {
+		printf("%s: %llu packets, %llu decoded; host %s", path,
+		    (unsigned long long)an.packets,
+		    (unsigned long long)an.decoded, nlocal ? "" : "unknown");
+		for (i = 0; i < nlocal; i++) {
+			addr_format(&local[i], err, sizeof(err));
+			printf("%s%s", i ? ", " : "", err);
+		}
+		printf("\n\n%zu alert%s\n", json_array_size(an.alerts),
+		    json_array_size(an.alerts) == 1 ? "" : "s");
+		if (json_array_size(an.alerts) > 0)
+			views_alerts(an.alerts, 0);
+		printf("\nbusiest peers\n");
+		r = views_peers(json_object_get(out, "peers"), 0);
+	}
+	if (r != EXIT_OK)
+		goto out;
+	ret = json_array_size(an.alerts) > 0 ? 1 : EXIT_OK;
+out:
+	json_decref(out);
+	json_decref(an.alerts);
+	traffic_free(an.t);
+	capture_close(c);
+	config_free(cfg);
+	return ret;
+}

@@ -1,0 +1,227 @@
+/* Traffic inspection in the daemon: libpcap handles in the epoll loop (or
+ * a capture file with --replay), decoded packets fed to the traffic
+ * detectors, whose alerts go out like any other. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/timeutil.h"
+#include "../monitor/localaddr.h"
+#include "sockwatchd.h"
+
+#define INSPECT_BATCH		256	/* packets per wake-up and handle */
+#define INSPECT_LOCAL_MS	30000	/* re-read the host's addresses */
+
+static bool
+inspect_port_open(void *arg, uint8_t proto, uint16_t port)
+{
+	const struct sw *sw = arg;
+	const uint8_t *map = proto == IPPROTO_TCP ? sw->listen_tcp :
+	    proto == IPPROTO_UDP ? sw->listen_udp : NULL;
+
+	return map != NULL && (map[port >> 3] & (1U << (port & 7))) != 0;
+}
+
+static void
+inspect_alert(void *arg, struct alert *a)
+{
+	alerts_raise(arg, a);
+}
+
+static void
+inspect_packet(void *arg, const struct capture_packet *cp)
+{
+	struct sw *sw = arg;
+	struct pkt p;
+	int r;
+
+	sw->cap_packets++;
+	r = decode_packet(cp->linktype, cp->data, cp->caplen, cp->wirelen,
+	    (uint64_t)cp->ts_us, &p);
+	if (r < 0) {
+		sw->decode_errors[-r]++;
+		return;
+	}
+	/* The packets' own clock: live and replayed alike. */
+	sw->traffic_now_ms = cp->ts_us / 1000;
+	traffic_packet(sw->traffic, &p, sw->traffic_now_ms, inspect_port_open,
+	    sw, inspect_alert, sw);
+}
+
+static void
+on_capture(void *arg, uint32_t events)
+{
+	struct sw_capture *c = arg;
+	int n;
+
+	(void)events;
+	n = capture_dispatch(c->cap, INSPECT_BATCH, inspect_packet, c->sw);
+	if (n < 0 && c->errors++ % 100 == 0)
+		log_warnx("capture: %s", capture_error(c->cap));
+}
+
+static void
+inspect_local(struct sw *sw)
+{
+	struct addr *a;
+	size_t n;
+	int r;
+
+	if ((r = localaddr_list(&a, &n)) < 0) {
+		log_warnx("cannot list the host's addresses: %s",
+		    strerror(-r));
+		return;
+	}
+	if (traffic_set_local(sw->traffic, a, n) < 0)
+		log_warnx("out of memory: the host's addresses stay as "
+		    "they were");
+	free(a);
+}
+
+/* Build the listening-port maps from the socket table (after a scan). */
+void
+inspect_listeners(struct sw *sw)
+{
+	const struct sock_info *s;
+	size_t i;
+
+	memset(sw->listen_tcp, 0, sizeof(sw->listen_tcp));
+	memset(sw->listen_udp, 0, sizeof(sw->listen_udp));
+	for (i = 0; i < socktable_count(sw->table); i++) {
+		s = socktable_at(sw->table, i);
+		if (!detect_is_listener(s))
+			continue;
+		if (s->proto == IPPROTO_TCP)
+			sw->listen_tcp[s->lport >> 3] |= 1U << (s->lport & 7);
+		else
+			sw->listen_udp[s->lport >> 3] |= 1U << (s->lport & 7);
+	}
+}
+
+static int
+inspect_add(struct sw *sw, struct capture *cap)
+{
+	struct sw_capture *c;
+	int r;
+
+	if (sw->ncaps == SW_CAPTURES_MAX) {
+		capture_close(cap);
+		log_warnx("at most %d capture interfaces", SW_CAPTURES_MAX);
+		return -E2BIG;
+	}
+	c = &sw->caps[sw->ncaps];
+	memset(c, 0, sizeof(*c));
+	c->sw = sw;
+	c->cap = cap;
+	if (capture_fd(cap) >= 0 && (r = evloop_add(sw->loop, capture_fd(cap),
+	    EPOLLIN, on_capture, c, &c->src)) < 0) {
+		capture_close(cap);
+		return r;
+	}
+	sw->ncaps++;
+	return 0;
+}
+
+/* A capture file through the same path, to its end, before the loop. */
+static int
+inspect_replay(struct sw *sw, const char *path)
+{
+	struct capture *cap;
+	char err[512];
+	int n, r;
+
+	if ((r = capture_open_file(path, "", &cap, err, sizeof(err))) < 0) {
+		log_warnx("replay: %s", err);
+		return r;
+	}
+	while ((n = capture_dispatch(cap, INSPECT_BATCH, inspect_packet,
+	    sw)) > 0)
+		traffic_tick(sw->traffic, sw->traffic_now_ms, inspect_alert, sw);
+	if (n < 0)
+		log_warnx("replay: %s", capture_error(cap));
+	log_info("replayed %s: %llu packets", path,
+	    (unsigned long long)sw->cap_packets);
+	return inspect_add(sw, cap);
+}
+
+int
+inspect_open(struct sw *sw)
+{
+	struct capture *cap;
+	uint64_t seed;
+	char err[512];
+	size_t i;
+	int r;
+
+	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = (uint64_t)time_now_ms() ^ (uint64_t)getpid() << 32;
+	if ((r = traffic_new(sw->cfg, seed, &sw->traffic)) < 0) {
+		log_warnx("traffic detectors: %s", strerror(-r));
+		return r;
+	}
+	inspect_local(sw);
+	sw->next_local_ms = time_mono_ms() + INSPECT_LOCAL_MS;
+	if (sw->replay != NULL)
+		return inspect_replay(sw, sw->replay);
+	for (i = 0; i < sw->cfg->daemon.ninterfaces; i++) {
+		r = capture_open_live(sw->cfg->daemon.interfaces[i], NULL,
+		    &cap, err, sizeof(err));
+		if (r < 0) {
+			log_warnx("%s", err);
+			return r;
+		}
+		if ((r = inspect_add(sw, cap)) < 0)
+			return r;
+		log_info("capturing on %s", sw->cfg->daemon.interfaces[i]);
+	}
+	return 0;
+}
+
+void
+inspect_close(struct sw *sw)
+{
+	unsigned int i;
+
+	for (i = 0; i < sw->ncaps; i++) {
+		if (sw->caps[i].src != NULL)
+			evloop_del(sw->loop, sw->caps[i].src);
+		capture_close(sw->caps[i].cap);
+	}
+	sw->ncaps = 0;
+	traffic_free(sw->traffic);
+	sw->traffic = NULL;
+}
+
+void
+inspect_tick(struct sw *sw, int64_t now_mono)
+{
+	if (sw->traffic == NULL)
+		return;
+	if (sw->traffic_now_ms != 0)
+		traffic_tick(sw->traffic, sw->traffic_now_ms, inspect_alert, sw);
+	if (now_mono >= sw->next_local_ms) {
+		inspect_local(sw);
+		sw->next_local_ms = now_mono + INSPECT_LOCAL_MS;
+	}
+}
+
+void
+inspect_stats(struct sw *sw, struct capture_stats *ret)
+{
+	struct capture_stats st;
+	unsigned int i;
+
+	memset(ret, 0, sizeof(*ret));
+	for (i = 0; i < sw->ncaps; i++) {
+		if (capture_get_stats(sw->caps[i].cap, &st) < 0)
+			continue;
+		ret->received += st.received;
+		ret->dropped += st.dropped;
+		ret->ifdropped += st.ifdropped;
+	}
+}

@@ -1,0 +1,1258 @@
+/* The traffic detectors. One packet at a time:
+ *   classify the direction -> the peer table (peers_observe) -> the cached
+ *   classification of the peer (denied / allowed / local) -> denylist,
+ *   portscan, bruteforce, synflood.
+ * Per-peer state lives in the peer table's user area, so it is bounded and
+ * evicted with the peer. The flood detector counts per listening port and
+ * per calendar second in a small fixed table. */
+#include "traffic.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/duration.h"
+#include "prefixset.h"
+
+#define TR_BF_BUCKETS	16	/* brute force: buckets per window */
+#define TR_BF_SPORTS	4	/* source ports remembered (retransmits) */
+#define TR_BF_PORTS	4	/* watched ports hit, for the evidence */
+#define TR_LSLOTS	(2 * TRAFFIC_LISTENERS)
+#define TR_HLL		64	/* registers of the per-second source count */
+#define TR_IDLE_MIN_MS	10000	/* keep a quiet listener at least this */
+
+/* Rate limit of one (detector, peer) or listener. */
+struct tr_rl {
+	int64_t last_ms;	/* when the last alert was raised */
+	uint32_t repeats;	/* crossings since, not alerted */
+	uint32_t raised;	/* last_ms is valid */
+};
+
+/* Per-peer state, in the peer table's user area (zeroed for a new peer). */
+struct tr_peer {
+	uint32_t gen;		/* t->gen that flags were computed for */
+	uint32_t flags;		/* TRAFFIC_PEER_* */
+	struct tr_rl rl[TRAFFIC_NKINDS];
+	/* Port scan: probes by kind, to open and to closed ports, and
+	 * handshakes completed, in the two generations of the window that
+	 * the peer table uses ([g & 1] is generation sgen[g & 1]). */
+	uint32_t sgen[2];
+	uint16_t kind[2][PEER_KIND_COUNT];
+	uint16_t open[2], closed[2], hs[2];
+	/* Brute force: new connections to watched ports in sixteenths of
+	 * the window, a ring whose newest bucket is bf_last. */
+	int64_t bf_last;
+	uint16_t bf_count[TR_BF_BUCKETS];
+	uint16_t bf_sport[TR_BF_SPORTS];
+	uint16_t bf_port[TR_BF_PORTS];
+	uint8_t bf_nsport, bf_nport;
+};
+
+struct tr_src {
+	struct addr addr;
+	uint32_t syns, done;
+};
+
+/* One listening port; the counts are for calendar second `sec`. */
+struct tr_listener {
+	uint16_t port;
+	bool open;		/* known to listen: port_open, or a SYN-ACK */
+	bool fired;		/* this second went over the rate */
+	bool pending;		/* ... from many sources: alert at its end */
+	bool many;		/* more sources than src[] holds */
+	uint8_t nsrc;
+	int64_t sec;
+	int64_t last_ms;	/* last SYN, or the SYN-ACK that made it */
+	uint32_t syns, done;
+	struct addr local;	/* where the last SYN went */
+	struct tr_src src[TRAFFIC_FEW_SOURCES];
+	uint8_t hll[TR_HLL];
+	struct tr_rl rl;
+};
+
+/* What the detectors take from the config. */
+struct tr_conf {
+	size_t max_peers;
+	struct {
+		bool enabled;
+		unsigned int ports, hosts;
+		int64_t window;
+		enum config_action action;
+		uint64_t ban;
+	} ps;
+	struct {
+		bool enabled;
+		unsigned int rate;
+		int64_t window;
+		enum config_action action;
+		uint64_t ban;
+	} sf;
+	struct {
+		bool enabled;
+		unsigned int attempts;
+		int64_t window;
+		enum config_action action;
+		uint64_t ban;
+		uint8_t watch[65536 / 8];	/* the ports, as a bitmap */
+	} bf;
+	struct {
+		int64_t window;
+		enum config_action action;
+		uint64_t ban;
+	} deny;
+};
+
+struct traffic {
+	struct tr_conf c;
+	uint64_t seed;
+	struct peers *peers;
+	struct prefixset *deny_peers, *deny_file, *allow, *local;
+	uint32_t gen;			/* bumped when the lists change */
+	int64_t now;			/* latest time seen */
+	int64_t flush_sec;		/* last second flushed */
+	struct tr_listener lst[TRAFFIC_LISTENERS];
+	uint16_t lslot[TR_LSLOTS];	/* index + 1 into lst; 0: empty */
+	size_t nlst;
+	struct traffic_counters n;
+};
+
+/* What the packet path knows about the packet being handled. */
+struct tr_pkt {
+	struct peer_obs obs;
+	uint16_t sport;			/* the peer's port */
+	const struct peer *p;
+	struct tr_peer *u;
+	unsigned int ev;
+	traffic_alert_fn alert_fn;
+	void *alert_arg;
+};
+
+static const char *const kind_names[TRAFFIC_NKINDS] = {
+	"portscan", "synflood", "bruteforce", "denylist",
+};
+
+/* ---- small helpers -------------------------------------------------------- */
+
+static uint64_t
+mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
+static uint64_t
+addr_hash(uint64_t seed, const struct addr *a)
+{
+	uint64_t lo = 0, hi = 0;
+
+	memcpy(&lo, a->u.bytes, 8);
+	memcpy(&hi, a->u.bytes + 8, 8);
+	return mix64(mix64(lo ^ seed) ^ hi ^ a->family);
+}
+
+/* Natural logarithm for x > 0, without libm. */
+static double
+tr_ln(double x)
+{
+	double y, y2, term, s = 0;
+	int e = 0, k;
+
+	while (x > 1.4142135623730951) {
+		x /= 2;
+		e++;
+	}
+	while (x < 0.7071067811865476) {
+		x *= 2;
+		e--;
+	}
+	y = (x - 1) / (x + 1);
+	y2 = y * y;
+	term = y;
+	for (k = 1; k < 26; k += 2) {
+		s += term / k;
+		term *= y2;
+	}
+	return 2 * s + e * 0.6931471805599453;
+}
+
+static void
+inc16(uint16_t *v)
+{
+	if (*v != UINT16_MAX)
+		(*v)++;
+}
+
+static void
+inc32(uint32_t *v)
+{
+	if (*v != UINT32_MAX)
+		(*v)++;
+}
+
+static bool
+addr_skip(const struct addr *a)
+{
+	if (addr_is_any(a))
+		return true;
+	if (a->family == AF_INET)
+		return (a->u.bytes[0] & 0xf0) == 0xe0 ||
+		    memcmp(a->u.bytes, "\xff\xff\xff\xff", 4) == 0;
+	return a->u.bytes[0] == 0xff;
+}
+
+/* Seconds, as a JSON integer when whole. */
+static json_t *
+json_seconds(uint64_t ms)
+{
+	if (ms % 1000 == 0)
+		return json_integer((json_int_t)(ms / 1000));
+	return json_real((double)ms / 1000.0);
+}
+
+static const char *
+plural(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
+/* ---- configuration -------------------------------------------------------- */
+
+static int
+tr_set_new(const struct cidr *c, size_t n, struct prefixset **ret)
+{
+	struct prefixset *s = NULL;
+	int r;
+
+	if ((r = prefixset_new(&s)) < 0)
+		return r;
+	if ((r = prefixset_add_many(s, c, n)) < 0 ||
+	    (r = prefixset_build(s)) < 0) {
+		prefixset_free(s);
+		return r == -EINVAL ? -ENOMEM : r;
+	}
+	*ret = s;
+	return 0;
+}
+
+static void
+tr_conf_from(struct tr_conf *c, const struct config *cfg)
+{
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	c->max_peers = cfg->daemon.max_peers;
+	c->ps.enabled = cfg->portscan.enabled;
+	c->ps.ports = cfg->portscan.ports;
+	c->ps.hosts = cfg->portscan.hosts;
+	c->ps.window = (int64_t)cfg->portscan.window_ms;
+	c->ps.action = cfg->portscan.action;
+	c->ps.ban = cfg->portscan.ban_ms;
+	c->sf.enabled = cfg->synflood.enabled;
+	c->sf.rate = cfg->synflood.rate;
+	c->sf.window = (int64_t)cfg->synflood.window_ms;
+	c->sf.action = cfg->synflood.action;
+	c->sf.ban = cfg->synflood.ban_ms;
+	c->bf.enabled = cfg->bruteforce.enabled;
+	c->bf.attempts = cfg->bruteforce.attempts;
+	c->bf.window = (int64_t)cfg->bruteforce.window_ms;
+	c->bf.action = cfg->bruteforce.action;
+	c->bf.ban = cfg->bruteforce.ban_ms;
+	for (i = 0; i < cfg->bruteforce.nports; i++)
+		c->bf.watch[cfg->bruteforce.ports[i] / 8] |=
+		    (uint8_t)(1u << (cfg->bruteforce.ports[i] % 8));
+	c->deny.window = (int64_t)cfg->deny.window_ms;
+	c->deny.action = cfg->deny.action;
+	c->deny.ban = cfg->deny.ban_ms;
+	/* Windows of 0 would divide by zero; the config never has them. */
+	if (c->ps.window < 1)
+		c->ps.window = 1;
+	if (c->bf.window < TR_BF_BUCKETS)
+		c->bf.window = TR_BF_BUCKETS;
+}
+
+static int
+tr_peers_new(const struct tr_conf *c, uint64_t seed, struct peers **ret)
+{
+	struct peers_conf pc = {
+		.max_peers = c->max_peers,
+		.window_ms = c->ps.window,
+		.seed = seed,
+		.user_bytes = sizeof(struct tr_peer),
+	};
+
+	return peers_new(&pc, ret);
+}
+
+int
+traffic_new(const struct config *cfg, uint64_t seed,
+    struct traffic **ret_traffic)
+{
+	struct traffic *t;
+	int r;
+
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return -ENOMEM;
+	t->seed = seed;
+	t->gen = 1;
+	t->flush_sec = -1;
+	tr_conf_from(&t->c, cfg);
+	if ((r = tr_peers_new(&t->c, seed, &t->peers)) < 0 ||
+	    (r = tr_set_new(cfg->deny.peers, cfg->deny.npeers,
+	    &t->deny_peers)) < 0 ||
+	    (r = tr_set_new(cfg->deny.file_peers, cfg->deny.nfile_peers,
+	    &t->deny_file)) < 0 ||
+	    (r = tr_set_new(cfg->allow.peers, cfg->allow.npeers,
+	    &t->allow)) < 0 ||
+	    (r = tr_set_new(NULL, 0, &t->local)) < 0) {
+		traffic_free(t);
+		return r;
+	}
+	*ret_traffic = t;
+	return 0;
+}
+
+void
+traffic_free(struct traffic *t)
+{
+	if (t == NULL)
+		return;
+	peers_free(t->peers);
+	prefixset_free(t->deny_peers);
+	prefixset_free(t->deny_file);
+	prefixset_free(t->allow);
+	prefixset_free(t->local);
+	free(t);
+}
+
+int
+traffic_reconfigure(struct traffic *t, const struct config *cfg)
+{
+	struct prefixset *dp = NULL, *df = NULL, *al = NULL;
+	struct peers *peers = NULL;
+	struct tr_conf *c;
+	bool fresh;
+	int r;
+
+	c = malloc(sizeof(*c));
+	if (c == NULL)
+		return -ENOMEM;
+	tr_conf_from(c, cfg);
+	fresh = c->max_peers != t->c.max_peers || c->ps.window != t->c.ps.window;
+	if ((fresh && (r = tr_peers_new(c, t->seed, &peers)) < 0) ||
+	    (r = tr_set_new(cfg->deny.peers, cfg->deny.npeers, &dp)) < 0 ||
+	    (r = tr_set_new(cfg->deny.file_peers, cfg->deny.nfile_peers,
+	    &df)) < 0 ||
+	    (r = tr_set_new(cfg->allow.peers, cfg->allow.npeers, &al)) < 0) {
+		peers_free(peers);
+		prefixset_free(dp);
+		prefixset_free(df);
+		free(c);
+		return r;
+	}
+	if (fresh) {
+		peers_free(t->peers);
+		t->peers = peers;
+	} else if (c->bf.window != t->c.bf.window) {
+		/* The buckets change width: start counting afresh. */
+		const struct peer *p;
+
+		for (p = peers_first(t->peers); p != NULL;
+		    p = peers_next(t->peers, p)) {
+			struct tr_peer *u = peers_user(t->peers, p);
+
+			memset(u->bf_count, 0, sizeof(u->bf_count));
+			u->bf_last = 0;
+		}
+	}
+	t->c = *c;
+	free(c);
+	prefixset_free(t->deny_peers);
+	prefixset_free(t->deny_file);
+	prefixset_free(t->allow);
+	t->deny_peers = dp;
+	t->deny_file = df;
+	t->allow = al;
+	t->gen++;
+	return fresh ? 1 : 0;
+}
+
+int
+traffic_set_local(struct traffic *t, const struct addr *addrs, size_t n)
+{
+	struct prefixset *s = NULL;
+	struct cidr c;
+	size_t i;
+	int r;
+
+	if ((r = prefixset_new(&s)) < 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		if (addrs[i].family != AF_INET && addrs[i].family != AF_INET6)
+			continue;
+		c.addr = addrs[i];
+		c.len = addrs[i].family == AF_INET ? 32 : 128;
+		if ((r = prefixset_add(s, &c)) < 0)
+			goto fail;
+	}
+	if ((r = prefixset_build(s)) < 0)
+		goto fail;
+	prefixset_free(t->local);
+	t->local = s;
+	t->gen++;
+	return 0;
+fail:
+	prefixset_free(s);
+	return r == -EINVAL ? -ENOMEM : r;
+}
+
+/* ---- classification --------------------------------------------------------- */
+
+static bool
+tr_is_local(const struct traffic *t, const struct addr *a)
+{
+	return addr_is_loopback(a) || prefixset_contains(t->local, a, NULL);
+}
+
+static unsigned int
+tr_classify(const struct traffic *t, const struct addr *a)
+{
+	unsigned int f = 0;
+
+	if (prefixset_contains(t->deny_peers, a, NULL) ||
+	    prefixset_contains(t->deny_file, a, NULL))
+		f |= TRAFFIC_PEER_DENIED;
+	if (prefixset_contains(t->allow, a, NULL))
+		f |= TRAFFIC_PEER_ALLOWED;
+	if (tr_is_local(t, a))
+		f |= TRAFFIC_PEER_LOCAL;
+	return f;
+}
+
+unsigned int
+traffic_peer_flags(const struct traffic *t, const struct peer *p)
+{
+	struct addr a;
+
+	peers_addr(p, &a);
+	return tr_classify(t, &a);
+}
+
+/* ---- alerts ----------------------------------------------------------------- */
+
+/* A threshold was crossed. True if that is to be an alert now; else the
+ * crossing is counted for the next one. *ret_repeats: crossings folded
+ * since the last alert. */
+static bool
+tr_rl_cross(struct traffic *t, struct tr_rl *rl, enum traffic_kind k,
+    int64_t now, int64_t window, uint32_t *ret_repeats)
+{
+	if (rl->raised && now - rl->last_ms < window) {
+		inc32(&rl->repeats);
+		t->n.repeats[k]++;
+		return false;
+	}
+	*ret_repeats = rl->repeats;
+	rl->repeats = 0;
+	rl->last_ms = now;
+	rl->raised = 1;
+	return true;
+}
+
+static void
+tr_alert_init(struct alert *a, enum traffic_kind k,
+    enum alert_severity sev, const struct addr *peer,
+    const struct addr *local, uint16_t lport, enum config_action action)
+{
+	memset(a, 0, sizeof(*a));
+	snprintf(a->kind, sizeof(a->kind), "%s", kind_names[k]);
+	a->severity = sev;
+	if (peer != NULL) {
+		a->has_peer = true;
+		a->peer = *peer;
+	}
+	if (local != NULL) {
+		a->has_local = true;
+		a->local_addr = *local;
+		a->local_port = lport;
+	}
+	snprintf(a->action, sizeof(a->action), "%s",
+	    config_action_name(action));
+}
+
+/* Add the fields every alert has, and hand it over. */
+static void
+tr_alert_emit(struct traffic *t, struct alert *a, enum traffic_kind k,
+    json_t *ev, uint64_t window_ms, uint64_t ban_ms, uint32_t repeats,
+    traffic_alert_fn fn, void *arg)
+{
+	if (ev == NULL ||
+	    json_object_set_new(ev, "window", json_seconds(window_ms)) != 0 ||
+	    json_object_set_new(ev, "ban", json_seconds(ban_ms)) != 0 ||
+	    json_object_set_new(ev, "repeats",
+	    json_integer(repeats)) != 0) {
+		json_decref(ev);
+		t->n.alerts_dropped++;
+		return;
+	}
+	a->evidence = ev;
+	t->n.alerts[k]++;
+	if (fn != NULL)
+		fn(arg, a);
+	else
+		json_decref(ev);
+}
+
+/* ---- deny list -------------------------------------------------------------- */
+
+static void
+tr_denylist(struct traffic *t, struct tr_pkt *x)
+{
+	char pbuf[ADDR_STRLEN], ebuf[ADDR_STRLEN];
+	const struct addr *peer = &x->obs.peer;
+	struct cidr m, m2;
+	const char *list = "peers";
+	uint32_t repeats;
+	struct alert a;
+	json_t *ev;
+
+	memset(&m, 0, sizeof(m));
+	if (!tr_rl_cross(t, &x->u->rl[TRAFFIC_DENYLIST], TRAFFIC_DENYLIST,
+	    x->obs.now_ms, t->c.deny.window, &repeats))
+		return;
+	/* The most specific entry names it; the inline list on a tie. */
+	if (!prefixset_contains(t->deny_peers, peer, &m)) {
+		prefixset_contains(t->deny_file, peer, &m);
+		list = "file";
+	} else if (prefixset_contains(t->deny_file, peer, &m2) &&
+	    m2.len > m.len) {
+		m = m2;
+		list = "file";
+	}
+	tr_alert_init(&a, TRAFFIC_DENYLIST, ALERT_WARNING, peer, &x->obs.local,
+	    x->obs.lport, t->c.deny.action);
+	snprintf(a.message, sizeof(a.message), "traffic %s denied peer %s "
+	    "(deny %s entry %s)", x->obs.inbound ? "from" : "to",
+	    addr_format(peer, pbuf, sizeof(pbuf)), list,
+	    cidr_format(&m, ebuf, sizeof(ebuf)));
+	ev = json_pack("{s:s, s:s, s:s, s:i, s:i}",
+	    "entry", ebuf,
+	    "list", list,
+	    "direction", x->obs.inbound ? "inbound" : "outbound",
+	    "proto", (int)x->obs.proto,
+	    "local_port", (int)x->obs.lport);
+	tr_alert_emit(t, &a, TRAFFIC_DENYLIST, ev,
+	    (uint64_t)t->c.deny.window, t->c.deny.ban, repeats, x->alert_fn,
+	    x->alert_arg);
+}
+
+/* ---- port scans ------------------------------------------------------------- */
+
+/* The probe kind (index of its PEER_KIND_* bit), as peers.c tells them. */
+static unsigned int
+tr_probe_kind(const struct peer_obs *o)
+{
+	uint8_t f = o->tcp_flags & (PKT_TCP_FIN | PKT_TCP_SYN | PKT_TCP_RST |
+	    PKT_TCP_PSH | PKT_TCP_ACK | PKT_TCP_URG);
+
+	if (o->proto == IPPROTO_UDP)
+		return 7;
+	if (o->proto != IPPROTO_TCP)
+		return 8;
+	if ((f & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_SYN)
+		return 0;
+	switch (f) {
+	case 0:
+		return 1;
+	case PKT_TCP_FIN:
+		return 2;
+	case PKT_TCP_FIN | PKT_TCP_PSH | PKT_TCP_URG:
+		return 3;
+	case PKT_TCP_ACK:
+		return 4;
+	case PKT_TCP_FIN | PKT_TCP_ACK:
+		return 5;
+	default:
+		return 6;
+	}
+}
+
+static const char *const scan_labels[PEER_KIND_COUNT] = {
+	"SYN scan", "NULL scan", "FIN scan", "Xmas scan", "ACK/window scan",
+	"Maimon scan", "TCP scan", "UDP scan", "ping sweep",
+};
+
+/* Make [g & 1] generation g and the other g - 1 (as peers.c does). */
+static void
+tr_scan_rotate(struct tr_peer *u, uint32_t g)
+{
+	unsigned int h, cur = g & 1;
+
+	for (h = 0; h < 2; h++) {
+		uint32_t want = h == cur ? g : g - 1;
+
+		if (u->sgen[h] == want)
+			continue;
+		u->sgen[h] = want;
+		memset(u->kind[h], 0, sizeof(u->kind[h]));
+		u->open[h] = u->closed[h] = u->hs[h] = 0;
+	}
+}
+
+static void
+tr_portscan_alert(struct traffic *t, struct tr_pkt *x, uint32_t ports,
+    bool ports_exact, uint32_t hosts, bool hosts_exact, uint32_t repeats,
+    traffic_port_open_fn port_open, void *port_arg)
+{
+	char pbuf[ADDR_STRLEN], wbuf[32];
+	unsigned int i, best = 0, sum[PEER_KIND_COUNT], open = 0, closed = 0,
+	    hs = 0;
+	const char *label, *name;
+	json_t *ev, *kinds, *sample, *openp;
+	struct peer_stats st;
+	struct alert a;
+
+	for (i = 0; i < PEER_KIND_COUNT; i++) {
+		sum[i] = (unsigned int)x->u->kind[0][i] + x->u->kind[1][i];
+		if (sum[i] > sum[best])
+			best = i;
+	}
+	open = (unsigned int)x->u->open[0] + x->u->open[1];
+	closed = (unsigned int)x->u->closed[0] + x->u->closed[1];
+	hs = (unsigned int)x->u->hs[0] + x->u->hs[1];
+	label = scan_labels[best];
+	name = peers_kind_name(1u << best);
+	/* A connect scan completes the handshake on the open ports it
+	 * finds; a SYN scan resets it. */
+	if (best == 0 && hs > 0 && (open == 0 || 2 * hs >= open)) {
+		label = "connect scan";
+		name = "connect";
+	}
+	peers_stats(t->peers, x->p, x->obs.now_ms, &st);
+
+	kinds = json_object();
+	sample = json_array();
+	openp = port_open != NULL ? json_array() : json_null();
+	for (i = 0; kinds != NULL && i < PEER_KIND_COUNT; i++)
+		if (sum[i] > 0)
+			json_object_set_new(kinds, peers_kind_name(1u << i),
+			    json_integer(sum[i]));
+	for (i = 0; sample != NULL && i < st.nsamples; i++) {
+		json_array_append_new(sample, json_integer(st.sample[i]));
+		if (port_open != NULL && openp != NULL &&
+		    port_open(port_arg, x->obs.proto, st.sample[i]))
+			json_array_append_new(openp,
+			    json_integer(st.sample[i]));
+	}
+	ev = json_pack("{s:s, s:I, s:b, s:i, s:I, s:b, s:i, s:o*, s:o*, s:o*,"
+	    " s:b, s:i, s:i, s:i, s:I, s:I, s:I}",
+	    "scan", name,
+	    "ports", (json_int_t)ports, "ports_exact", ports_exact,
+	    "ports_limit", (int)t->c.ps.ports,
+	    "hosts", (json_int_t)hosts, "hosts_exact", hosts_exact,
+	    "hosts_limit", (int)t->c.ps.hosts,
+	    "sample_ports", sample,
+	    "kinds", kinds,
+	    "open_ports", openp,
+	    "listeners_known", port_open != NULL,
+	    "open_probes", (int)open,
+	    "closed_probes", (int)closed,
+	    "handshakes", (int)hs,
+	    "synacks", (json_int_t)st.synacks,
+	    "rsts", (json_int_t)st.rsts,
+	    "icmp_unreach", (json_int_t)st.icmp_unreach);
+	/* Closed ports weigh more: a peer that only touched ports that are
+	 * really open (a monitoring system) is less of a worry. */
+	tr_alert_init(&a, TRAFFIC_PORTSCAN,
+	    port_open != NULL && closed == 0 ? ALERT_INFO : ALERT_WARNING,
+	    &x->obs.peer, &x->obs.local, 0, t->c.ps.action);
+	snprintf(a.message, sizeof(a.message), "%s from %s: %s%u port%s on "
+	    "%s%u host%s within %s", label,
+	    addr_format(&x->obs.peer, pbuf, sizeof(pbuf)),
+	    ports_exact ? "" : "about ", ports, plural(ports),
+	    hosts_exact ? "" : "about ", hosts, plural(hosts),
+	    duration_format((uint64_t)t->c.ps.window, wbuf, sizeof(wbuf)));
+	tr_alert_emit(t, &a, TRAFFIC_PORTSCAN, ev, (uint64_t)t->c.ps.window,
+	    t->c.ps.ban, repeats, x->alert_fn, x->alert_arg);
+}
+
+static void
+tr_portscan(struct traffic *t, struct tr_pkt *x,
+    traffic_port_open_fn port_open, void *port_arg)
+{
+	struct tr_peer *u = x->u;
+	uint32_t g, ports, hosts, repeats;
+	bool pexact, hexact;
+	unsigned int cur;
+
+	g = (uint32_t)(x->obs.now_ms / t->c.ps.window);
+	cur = g & 1;
+	tr_scan_rotate(u, g);
+	if (x->ev & PEER_EV_HS_DONE)
+		inc16(&u->hs[cur]);
+	if (!(x->ev & PEER_EV_PROBE))
+		return;
+	inc16(&u->kind[cur][tr_probe_kind(&x->obs)]);
+	if (x->obs.proto == IPPROTO_TCP || x->obs.proto == IPPROTO_UDP)
+		inc16(x->obs.lport_open ? &u->open[cur] : &u->closed[cur]);
+	if (!(x->ev & (PEER_EV_NEW_PORT | PEER_EV_NEW_HOST)))
+		return;
+	ports = peers_distinct_ports(t->peers, x->p, x->obs.now_ms, &pexact);
+	hosts = peers_distinct_hosts(t->peers, x->p, x->obs.now_ms, &hexact);
+	if (ports <= t->c.ps.ports && hosts <= t->c.ps.hosts)
+		return;
+	if (!tr_rl_cross(t, &u->rl[TRAFFIC_PORTSCAN], TRAFFIC_PORTSCAN,
+	    x->obs.now_ms, t->c.ps.window, &repeats))
+		return;
+	tr_portscan_alert(t, x, ports, pexact, hosts, hexact, repeats,
+	    port_open, port_arg);
+}
+
+/* ---- brute force ------------------------------------------------------------ */
+
+static bool
+tr_watched(const struct traffic *t, uint16_t port)
+{
+	return (t->c.bf.watch[port / 8] >> (port % 8)) & 1;
+}
+
+/* Record one new connection; returns the count in the window: the
+ * current bucket and the 15 before it, so an attempt counts for at least
+ * 15/16 of the window and never longer than the window. */
+static unsigned int
+tr_bf_count(const struct traffic *t, struct tr_peer *u, int64_t now)
+{
+	int64_t w = t->c.bf.window / TR_BF_BUCKETS, b = now / w, i;
+	unsigned int sum = 0, k;
+
+	if (b - u->bf_last >= TR_BF_BUCKETS) {
+		memset(u->bf_count, 0, sizeof(u->bf_count));
+	} else {
+		for (i = u->bf_last + 1; i <= b; i++)
+			u->bf_count[i % TR_BF_BUCKETS] = 0;
+	}
+	if (b > u->bf_last)
+		u->bf_last = b;
+	inc16(&u->bf_count[b % TR_BF_BUCKETS]);
+	for (k = 0; k < TR_BF_BUCKETS; k++)
+		sum += u->bf_count[k];
+	return sum;
+}
+
+static void
+tr_bruteforce(struct traffic *t, struct tr_pkt *x)
+{
+	char pbuf[ADDR_STRLEN], wbuf[32];
+	struct tr_peer *u = x->u;
+	uint16_t lport = x->obs.lport;
+	unsigned int i, count;
+	uint32_t repeats, done = 0, syns = 0;
+	struct peer_stats st;
+	struct alert a;
+	json_t *ev, *ports;
+
+	/* A SYN again from a source port just seen is a retransmission. */
+	for (i = 0; i < u->bf_nsport; i++)
+		if (u->bf_sport[i] == x->sport)
+			return;
+	memmove(&u->bf_sport[1], &u->bf_sport[0],
+	    (TR_BF_SPORTS - 1) * sizeof(u->bf_sport[0]));
+	u->bf_sport[0] = x->sport;
+	if (u->bf_nsport < TR_BF_SPORTS)
+		u->bf_nsport++;
+	for (i = 0; i < u->bf_nport && u->bf_port[i] != lport; i++)
+		;
+	if (i == u->bf_nport) {
+		memmove(&u->bf_port[1], &u->bf_port[0],
+		    (TR_BF_PORTS - 1) * sizeof(u->bf_port[0]));
+		u->bf_port[0] = lport;
+		if (u->bf_nport < TR_BF_PORTS)
+			u->bf_nport++;
+	}
+	count = tr_bf_count(t, u, x->obs.now_ms);
+	if (count <= t->c.bf.attempts)
+		return;
+	if (!tr_rl_cross(t, &u->rl[TRAFFIC_BRUTEFORCE], TRAFFIC_BRUTEFORCE,
+	    x->obs.now_ms, t->c.bf.window, &repeats))
+		return;
+	peers_stats(t->peers, x->p, x->obs.now_ms, &st);
+	for (i = 0; i < st.nports; i++) {
+		if (tr_watched(t, st.port[i].port)) {
+			syns += st.port[i].syns;
+			done += st.port[i].completed;
+		}
+	}
+	ports = json_array();
+	for (i = 0; ports != NULL && i < u->bf_nport; i++)
+		json_array_append_new(ports, json_integer(u->bf_port[i]));
+	tr_alert_init(&a, TRAFFIC_BRUTEFORCE, ALERT_CRITICAL, &x->obs.peer,
+	    &x->obs.local, lport, t->c.bf.action);
+	snprintf(a.message, sizeof(a.message), "brute force from %s on port "
+	    "%u: %u connections within %s (limit %u)",
+	    addr_format(&x->obs.peer, pbuf, sizeof(pbuf)), lport, count,
+	    duration_format((uint64_t)t->c.bf.window, wbuf, sizeof(wbuf)),
+	    t->c.bf.attempts);
+	ev = json_pack("{s:i, s:i, s:o*, s:I, s:I}",
+	    "attempts", (int)count,
+	    "attempts_limit", (int)t->c.bf.attempts,
+	    "ports", ports,
+	    "syns_total", (json_int_t)syns,
+	    "handshakes_completed", (json_int_t)done);
+	tr_alert_emit(t, &a, TRAFFIC_BRUTEFORCE, ev, (uint64_t)t->c.bf.window,
+	    t->c.bf.ban, repeats, x->alert_fn, x->alert_arg);
+}
+
+/* ---- SYN floods ------------------------------------------------------------- */
+
+static size_t
+tr_lslot_of(uint16_t port)
+{
+	return (size_t)(mix64(port) & (TR_LSLOTS - 1));
+}
+
+static struct tr_listener *
+tr_listener_find(struct traffic *t, uint16_t port)
+{
+	size_t i = tr_lslot_of(port);
+	uint16_t id;
+
+	while ((id = t->lslot[i]) != 0) {
+		if (t->lst[id - 1].port == port)
+			return &t->lst[id - 1];
+		i = (i + 1) & (TR_LSLOTS - 1);
+	}
+	return NULL;
+}
+
+static void
+tr_lslot_rebuild(struct traffic *t)
+{
+	size_t k, i;
+
+	memset(t->lslot, 0, sizeof(t->lslot));
+	for (k = 0; k < t->nlst; k++) {
+		i = tr_lslot_of(t->lst[k].port);
+		while (t->lslot[i] != 0)
+			i = (i + 1) & (TR_LSLOTS - 1);
+		t->lslot[i] = (uint16_t)(k + 1);
+	}
+}
+
+/* Is l quiet enough to be forgotten? */
+static bool
+tr_listener_idle(const struct traffic *t, const struct tr_listener *l,
+    int64_t now)
+{
+	int64_t idle = t->c.sf.window > TR_IDLE_MIN_MS ? t->c.sf.window :
+	    TR_IDLE_MIN_MS;
+
+	return now - l->last_ms >= idle && !l->pending &&
+	    (!l->rl.raised || now - l->rl.last_ms >= t->c.sf.window);
+}
+
+/* Drop the idle listeners (all when n == 0 would be a bug). Returns how
+ * many went. */
+static size_t
+tr_listener_expire(struct traffic *t, int64_t now)
+{
+	size_t k, kept = 0, before = t->nlst;
+
+	for (k = 0; k < t->nlst; k++) {
+		if (tr_listener_idle(t, &t->lst[k], now))
+			continue;
+		if (kept != k)
+			t->lst[kept] = t->lst[k];
+		kept++;
+	}
+	t->nlst = kept;
+	if (kept != before)
+		tr_lslot_rebuild(t);
+	return before - kept;
+}
+
+static struct tr_listener *
+tr_listener_get(struct traffic *t, uint16_t port, int64_t now)
+{
+	struct tr_listener *l = tr_listener_find(t, port);
+	size_t i;
+
+	if (l != NULL)
+		return l;
+	if (t->nlst == TRAFFIC_LISTENERS && tr_listener_expire(t, now) == 0)
+		return NULL;
+	l = &t->lst[t->nlst++];
+	memset(l, 0, sizeof(*l));
+	l->port = port;
+	l->sec = -1;
+	l->last_ms = now;
+	i = tr_lslot_of(port);
+	while (t->lslot[i] != 0)
+		i = (i + 1) & (TR_LSLOTS - 1);
+	t->lslot[i] = (uint16_t)t->nlst;
+	return l;
+}
+
+static void
+tr_hll_add(uint8_t *reg, uint64_t h)
+{
+	unsigned int j = (unsigned int)(h >> 58);	/* 6 bits: 64 */
+	uint64_t w = h << 6;
+	uint8_t rho = w != 0 ? (uint8_t)(__builtin_clzll(w) + 1) : 59;
+
+	if (rho > reg[j])
+		reg[j] = rho;
+}
+
+static uint32_t
+tr_hll_count(const uint8_t *reg)
+{
+	const double alpha = 0.709;
+	unsigned int j, zeros = 0;
+	double sum = 0, e;
+
+	for (j = 0; j < TR_HLL; j++) {
+		sum += 1.0 / (double)(UINT64_C(1) << reg[j]);
+		if (reg[j] == 0)
+			zeros++;
+	}
+	e = alpha * TR_HLL * TR_HLL / sum;
+	if (e <= 2.5 * TR_HLL && zeros > 0)
+		e = TR_HLL * tr_ln((double)TR_HLL / zeros);
+	return (uint32_t)(e + 0.5);
+}
+
+/* The flood alert for a listener, from many sources. */
+static void
+tr_synflood_listener(struct traffic *t, struct tr_listener *l,
+    traffic_alert_fn fn, void *arg)
+{
+	char abuf[ADDR_STRLEN];
+	uint32_t repeats, sources;
+	struct alert a;
+	json_t *ev, *top;
+	unsigned int i;
+
+	l->pending = false;
+	if (4 * (uint64_t)l->done >= l->syns)
+		return;		/* most completed: busy, not flooded */
+	if (!tr_rl_cross(t, &l->rl, TRAFFIC_SYNFLOOD, l->last_ms,
+	    t->c.sf.window, &repeats))
+		return;
+	sources = tr_hll_count(l->hll);
+	if (sources <= TRAFFIC_FEW_SOURCES)
+		sources = TRAFFIC_FEW_SOURCES + 1;	/* we know it is more */
+	top = json_array();
+	for (i = 0; top != NULL && i < l->nsrc; i++)
+		json_array_append_new(top, json_pack("{s:s, s:I}", "addr",
+		    addr_format(&l->src[i].addr, abuf, sizeof(abuf)), "syns",
+		    (json_int_t)l->src[i].syns));
+	tr_alert_init(&a, TRAFFIC_SYNFLOOD, ALERT_CRITICAL, NULL, &l->local,
+	    l->port, t->c.sf.action);
+	snprintf(a.message, sizeof(a.message), "SYN flood on port %u: %u SYNs "
+	    "in one second from about %u sources (limit %u/s), %u "
+	    "handshake%s completed", l->port, l->syns, sources,
+	    t->c.sf.rate, l->done, plural(l->done));
+	ev = json_pack("{s:I, s:i, s:I, s:I, s:b, s:o*}",
+	    "syns", (json_int_t)l->syns,
+	    "rate_limit", (int)t->c.sf.rate,
+	    "completed", (json_int_t)l->done,
+	    "sources", (json_int_t)sources,
+	    "sources_exact", 0,
+	    "sample_sources", top);
+	tr_alert_emit(t, &a, TRAFFIC_SYNFLOOD, ev, (uint64_t)t->c.sf.window,
+	    t->c.sf.ban, repeats, fn, arg);
+}
+
+/* The listener went over the rate from few sources: one alert for each
+ * source that sent more than its share, with few handshakes done. */
+static void
+tr_synflood_peers(struct traffic *t, struct tr_listener *l, int64_t now,
+    traffic_alert_fn fn, void *arg)
+{
+	char pbuf[ADDR_STRLEN];
+	const struct peer *p;
+	struct tr_peer *u;
+	struct tr_rl spare;
+	uint32_t repeats;
+	struct alert a;
+	json_t *ev;
+	unsigned int i;
+
+	for (i = 0; i < l->nsrc; i++) {
+		const struct tr_src *s = &l->src[i];
+
+		if ((uint64_t)s->syns * l->nsrc <= t->c.sf.rate ||
+		    4 * (uint64_t)s->done >= s->syns)
+			continue;
+		p = peers_find(t->peers, &s->addr);
+		memset(&spare, 0, sizeof(spare));
+		u = p != NULL ? peers_user(t->peers, p) : NULL;
+		if (!tr_rl_cross(t, u != NULL ? &u->rl[TRAFFIC_SYNFLOOD] :
+		    &spare, TRAFFIC_SYNFLOOD, now, t->c.sf.window, &repeats))
+			continue;
+		tr_alert_init(&a, TRAFFIC_SYNFLOOD, ALERT_CRITICAL, &s->addr,
+		    &l->local, l->port, t->c.sf.action);
+		snprintf(a.message, sizeof(a.message), "SYN flood from %s to "
+		    "port %u: %u SYNs within a second (limit %u/s for the "
+		    "port), %u handshake%s completed",
+		    addr_format(&s->addr, pbuf, sizeof(pbuf)), l->port,
+		    s->syns, t->c.sf.rate, s->done, plural(s->done));
+		ev = json_pack("{s:I, s:I, s:i, s:I, s:I, s:i, s:b}",
+		    "syns", (json_int_t)s->syns,
+		    "listener_syns", (json_int_t)l->syns,
+		    "rate_limit", (int)t->c.sf.rate,
+		    "completed", (json_int_t)s->done,
+		    "listener_completed", (json_int_t)l->done,
+		    "sources", (int)l->nsrc,
+		    "sources_exact", 1);
+		tr_alert_emit(t, &a, TRAFFIC_SYNFLOOD, ev,
+		    (uint64_t)t->c.sf.window, t->c.sf.ban, repeats, fn, arg);
+	}
+}
+
+/* Start counting second sec, finishing the last one first. */
+static void
+tr_listener_second(struct traffic *t, struct tr_listener *l, int64_t sec,
+    traffic_alert_fn fn, void *arg)
+{
+	if (l->sec == sec)
+		return;
+	if (l->pending)
+		tr_synflood_listener(t, l, fn, arg);
+	l->sec = sec;
+	l->syns = l->done = 0;
+	l->nsrc = 0;
+	l->fired = l->pending = l->many = false;
+	memset(l->hll, 0, sizeof(l->hll));
+}
+
+static void
+tr_synflood(struct traffic *t, struct tr_pkt *x, bool port_known_open)
+{
+	int64_t now = x->obs.now_ms, sec = now / 1000;
+	struct tr_listener *l;
+	struct tr_src *s = NULL;
+	unsigned int i;
+
+	if (x->ev & PEER_EV_HS_DONE) {
+		l = tr_listener_find(t, x->obs.lport);
+		if (l == NULL || l->sec != sec)
+			return;
+		inc32(&l->done);
+		for (i = 0; i < l->nsrc; i++)
+			if (addr_equal(&l->src[i].addr, &x->obs.peer))
+				inc32(&l->src[i].done);
+		return;
+	}
+	if (!(x->ev & PEER_EV_SYN))
+		return;
+	l = port_known_open ? tr_listener_get(t, x->obs.lport, now) :
+	    tr_listener_find(t, x->obs.lport);
+	if (l == NULL) {
+		if (port_known_open)
+			t->n.listener_overflow++;
+		return;
+	}
+	l->open = true;
+	l->last_ms = now;
+	l->local = x->obs.local;
+	tr_listener_second(t, l, sec, x->alert_fn, x->alert_arg);
+	inc32(&l->syns);
+	tr_hll_add(l->hll, addr_hash(t->seed, &x->obs.peer));
+	for (i = 0; i < l->nsrc; i++) {
+		if (addr_equal(&l->src[i].addr, &x->obs.peer)) {
+			s = &l->src[i];
+			break;
+		}
+	}
+	if (s == NULL && l->nsrc < TRAFFIC_FEW_SOURCES) {
+		s = &l->src[l->nsrc++];
+		memset(s, 0, sizeof(*s));
+		s->addr = x->obs.peer;
+	} else if (s == NULL) {
+		l->many = true;
+	}
+	if (s != NULL)
+		inc32(&s->syns);
+	if (l->fired || l->syns <= t->c.sf.rate ||
+	    4 * (uint64_t)l->done >= l->syns)
+		return;
+	l->fired = true;
+	if (l->many)
+		l->pending = true;	/* judged when the second ends */
+	else
+		tr_synflood_peers(t, l, now, x->alert_fn, x->alert_arg);
+}
+
+/* Once per second: listener alerts of seconds that ended, and idle
+ * listeners. */
+static void
+tr_flush(struct traffic *t, int64_t now, traffic_alert_fn fn, void *arg)
+{
+	int64_t sec = now / 1000;
+	size_t k;
+
+	if (sec == t->flush_sec)
+		return;
+	t->flush_sec = sec;
+	for (k = 0; k < t->nlst; k++)
+		if (t->lst[k].pending && t->lst[k].sec < sec)
+			tr_synflood_listener(t, &t->lst[k], fn, arg);
+	tr_listener_expire(t, now);
+}
+
+/* ---- the packet path -------------------------------------------------------- */
+
+void
+traffic_packet(struct traffic *t, const struct pkt *p, int64_t now_ms,
+    traffic_port_open_fn port_open, void *port_arg,
+    traffic_alert_fn alert_fn, void *alert_arg)
+{
+	struct tr_pkt x;
+	bool inbound, ports, open_known = false;
+
+	t->n.packets++;
+	if (now_ms > t->now)
+		t->now = now_ms;
+	if (p->family != AF_INET && p->family != AF_INET6)
+		return;
+	tr_flush(t, t->now, alert_fn, alert_arg);
+	if (p->pkttype == PKT_TYPE_BROADCAST ||
+	    p->pkttype == PKT_TYPE_MULTICAST || addr_skip(&p->src) ||
+	    addr_skip(&p->dst)) {
+		t->n.skipped++;
+		return;
+	}
+	switch (p->dir) {
+	case PKT_DIR_IN:
+		inbound = true;
+		break;
+	case PKT_DIR_OUT:
+		inbound = false;
+		break;
+	default:
+		if (tr_is_local(t, &p->dst)) {
+			inbound = true;
+		} else if (tr_is_local(t, &p->src)) {
+			inbound = false;
+		} else {
+			t->n.unknown++;
+			return;
+		}
+	}
+	if (inbound)
+		t->n.inbound++;
+	else
+		t->n.outbound++;
+
+	memset(&x, 0, sizeof(x));
+	x.alert_fn = alert_fn;
+	x.alert_arg = alert_arg;
+	x.obs.now_ms = t->now;
+	x.obs.peer = inbound ? p->src : p->dst;
+	x.obs.local = inbound ? p->dst : p->src;
+	x.obs.bytes = p->ip_len;
+	x.obs.inbound = inbound;
+	x.obs.proto = p->proto;
+	ports = (p->flags & PKT_F_PORTS) != 0;
+	if ((p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) && !ports)
+		x.obs.proto = 0;	/* a later fragment: just count it */
+	if (ports) {
+		x.obs.lport = inbound ? p->dport : p->sport;
+		x.sport = inbound ? p->sport : p->dport;
+	}
+	if (p->proto == IPPROTO_TCP)
+		x.obs.tcp_flags = p->tcp_flags;
+	if (p->flags & PKT_F_ICMP) {
+		x.obs.icmp_type = p->icmp_type;
+		x.obs.icmp_code = p->icmp_code;
+	}
+	if (inbound && ports && port_open != NULL &&
+	    (x.obs.proto == IPPROTO_TCP || x.obs.proto == IPPROTO_UDP)) {
+		x.obs.lport_open = port_open(port_arg, x.obs.proto,
+		    x.obs.lport);
+		open_known = x.obs.lport_open;
+	}
+	if (peers_observe(t->peers, &x.obs, &x.p, &x.ev) < 0)
+		return;
+
+	/* The host answered a SYN: that port listens (for the offline case,
+	 * where nobody can tell us). */
+	if ((x.ev & PEER_EV_SYNACK) && t->c.sf.enabled &&
+	    port_open == NULL) {
+		struct tr_listener *l = tr_listener_get(t, x.obs.lport, t->now);
+
+		if (l != NULL) {
+			l->open = true;
+			l->last_ms = t->now;
+		}
+	}
+
+	x.u = peers_user(t->peers, x.p);
+	if (x.u->gen != t->gen) {
+		x.u->flags = tr_classify(t, &x.obs.peer);
+		x.u->gen = t->gen;
+	}
+	if (x.u->flags & (TRAFFIC_PEER_ALLOWED | TRAFFIC_PEER_LOCAL)) {
+		t->n.exempt++;
+		return;
+	}
+	if (x.u->flags & TRAFFIC_PEER_DENIED)
+		tr_denylist(t, &x);
+	if (t->c.ps.enabled)
+		tr_portscan(t, &x, port_open, port_arg);
+	if (!inbound || x.obs.proto != IPPROTO_TCP)
+		return;
+	if (t->c.bf.enabled && (x.ev & PEER_EV_SYN) &&
+	    tr_watched(t, x.obs.lport))
+		tr_bruteforce(t, &x);
+	if (t->c.sf.enabled && (x.ev & (PEER_EV_SYN | PEER_EV_HS_DONE)))
+		tr_synflood(t, &x, port_open != NULL ? open_known : false);
+}
+
+void
+traffic_tick(struct traffic *t, int64_t now_ms, traffic_alert_fn alert_fn,
+    void *alert_arg)
+{
+	if (now_ms > t->now)
+		t->now = now_ms;
+	tr_flush(t, t->now, alert_fn, alert_arg);
+}
+
+/* ---- reading ---------------------------------------------------------------- */
+
+void
+traffic_counters(const struct traffic *t, struct traffic_counters *ret)
+{
+	*ret = t->n;
+	ret->peer_evictions = peers_evictions(t->peers);
+	ret->peers = peers_count(t->peers);
+	ret->max_peers = peers_max(t->peers);
+	ret->listeners = t->nlst;
+}
+
+const struct peers *
+traffic_peers(const struct traffic *t)
+{
+	return t->peers;
+}
+
+const char *
+traffic_kind_name(enum traffic_kind k)
+{
+	return (unsigned int)k < TRAFFIC_NKINDS ? kind_names[k] : "?";
+}
+
+size_t
+traffic_memory(const struct traffic *t)
+{
+	return sizeof(*t) + peers_memory_bytes(t->peers) +
+	    prefixset_memory(t->deny_peers) + prefixset_memory(t->deny_file) +
+	    prefixset_memory(t->allow) + prefixset_memory(t->local);
+}

@@ -1,0 +1,134 @@
+/* The traffic detectors: port scans, SYN floods, brute force, deny lists.
+ *
+ * Fed one decoded packet at a time (traffic_packet), with the time passed
+ * in; alerts come out through a callback. No globals, no I/O, no logging
+ * (STYLE principle 13): the daemon, `sockwatchd --replay` and `sockwatch
+ * analyze` drive it the same way. It owns the peer table (monitor/peers.h,
+ * sized by [daemon] max_peers, windowed by [portscan] window), the [deny]
+ * and [allow] prefix sets, per-peer detector state in the table's user
+ * area, and a bounded table of listening ports for the flood detector.
+ *
+ * Who is never alerted for: [allow] peers, loopback, and the host's own
+ * addresses (traffic_set_local). Their packets are counted, nothing more.
+ * Packets to or from broadcast and multicast addresses are counted and
+ * skipped: they are not aimed at this host alone.
+ *
+ * Rate limit, per (detector, peer) and for synflood also per listener:
+ * the first crossing of a threshold raises an alert; crossings within the
+ * detector's window after it only add to a count, carried as "repeats" in
+ * the next alert's evidence once the window has passed.
+ *
+ * Alerts: kind "portscan", "synflood", "bruteforce" or "denylist"; peer
+ * set except for a synflood from many sources; evidence holds the numbers
+ * that crossed the threshold, the limit, the window and "ban" (seconds)
+ * and "repeats"; action "alert" or "block" from the config. time_ms and
+ * id are left 0 for the caller. */
+#ifndef SW_TRAFFIC_H
+#define SW_TRAFFIC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/addr.h"
+#include "../monitor/decode.h"
+#include "../monitor/peers.h"
+#include "alert.h"
+#include "config.h"
+
+enum traffic_kind {
+	TRAFFIC_PORTSCAN,
+	TRAFFIC_SYNFLOOD,
+	TRAFFIC_BRUTEFORCE,
+	TRAFFIC_DENYLIST,
+	TRAFFIC_NKINDS
+};
+
+/* Listening ports the flood detector follows at once; SYNs to others are
+ * counted in listener_overflow. */
+#define TRAFFIC_LISTENERS	512
+/* Sources per listener and second counted one by one; a flood from more
+ * is one listener alert. */
+#define TRAFFIC_FEW_SOURCES	8
+
+/* Is a local socket listening on proto/port? (The daemon's socket table;
+ * called for inbound TCP and UDP packets, so keep it O(1).) */
+typedef bool (*traffic_port_open_fn)(void *arg, uint8_t proto,
+    uint16_t port);
+/* An alert; the callee takes over a->evidence. */
+typedef void (*traffic_alert_fn)(void *arg, struct alert *a);
+
+struct traffic_counters {
+	uint64_t packets;		/* given to traffic_packet */
+	uint64_t inbound, outbound;	/* by direction */
+	uint64_t unknown;		/* neither end is this host: ignored */
+	uint64_t skipped;		/* broadcast, multicast, unspecified */
+	uint64_t exempt;		/* of allowed, local, loopback peers */
+	uint64_t alerts[TRAFFIC_NKINDS];	/* raised */
+	uint64_t repeats[TRAFFIC_NKINDS];	/* crossings in a window */
+	uint64_t alerts_dropped;	/* no memory for the evidence */
+	uint64_t listener_overflow;	/* SYNs to an untracked listener */
+	uint64_t peer_evictions;	/* peers_evictions() */
+	size_t peers, max_peers, listeners;
+};
+
+/* Peer classification, as traffic_peer_flags() gives it. */
+#define TRAFFIC_PEER_DENIED	0x01	/* in [deny] peers or file */
+#define TRAFFIC_PEER_ALLOWED	0x02	/* in [allow] peers */
+#define TRAFFIC_PEER_LOCAL	0x04	/* loopback or this host */
+
+struct traffic;
+
+/* A detector set for cfg (which need not outlive it). seed keys the
+ * hashes (peer table, source counting): random, per process. 0, -EINVAL
+ * (a value peers_new refuses) or -ENOMEM. */
+int traffic_new(const struct config *cfg, uint64_t seed,
+    struct traffic **ret_traffic);
+void traffic_free(struct traffic *t);
+
+/* Take a new config's thresholds, actions and lists. The peer table and
+ * all state stay unless [daemon] max_peers or [portscan] window changed:
+ * then a new, empty table replaces it and this returns 1. 0 or 1; on
+ * -ENOMEM nothing changed. */
+int traffic_reconfigure(struct traffic *t, const struct config *cfg);
+
+/* The host's own addresses (localaddr_list()), replacing the last set:
+ * never alerted for, and what tells inbound from outbound when the
+ * capture does not (pkt.dir unknown: to a local address is inbound, from
+ * one outbound). Loopback is always local. 0 or -ENOMEM (the old set
+ * stays). */
+int traffic_set_local(struct traffic *t, const struct addr *addrs, size_t n);
+
+/* One decoded packet seen at now_ms (any monotonic millisecond clock, or
+ * the capture's timestamps on replay; earlier than a time already seen
+ * counts as that time). port_open may be NULL (offline: a port then
+ * counts as listening once the host answered a SYN on it). Alerts go to
+ * alert_fn before this returns. */
+void traffic_packet(struct traffic *t, const struct pkt *p, int64_t now_ms,
+    traffic_port_open_fn port_open, void *port_arg,
+    traffic_alert_fn alert_fn, void *alert_arg);
+
+/* Housekeeping, about once a second: forget listeners idle for a window.
+ * (Flood rates are judged per calendar second as packets arrive, so
+ * detection does not wait for the tick.) alert_fn is reserved for
+ * detectors that judge at the tick; none does yet. */
+void traffic_tick(struct traffic *t, int64_t now_ms,
+    traffic_alert_fn alert_fn, void *alert_arg);
+
+void traffic_counters(const struct traffic *t,
+    struct traffic_counters *ret_counters);
+
+/* The peer table, for `sockwatch peers` (peers_top, peers_stats). Valid
+ * until the next traffic_reconfigure or traffic_free. */
+const struct peers *traffic_peers(const struct traffic *t);
+/* TRAFFIC_PEER_* for a peer of that table, as of the current lists. */
+unsigned int traffic_peer_flags(const struct traffic *t,
+    const struct peer *p);
+
+/* "portscan", "synflood", "bruteforce", "denylist"; "?" otherwise. */
+const char *traffic_kind_name(enum traffic_kind k);
+
+/* Bytes allocated: the peer table, prefix sets, listener table. */
+size_t traffic_memory(const struct traffic *t);
+
+#endif

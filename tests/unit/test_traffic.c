@@ -1,0 +1,1170 @@
+/* The traffic detectors, driven by synthetic decoded packets and an
+ * injected clock. A small host simulator answers probes the way the Linux
+ * kernel does (SYN-ACK or RST, ICMP port unreachable), so that the scans
+ * look as nmap's do on the wire. Addresses: the host is 198.18.0.1, peers
+ * are in 198.18.0.0/15 and 2001:db8::/32. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../common/addr.h"
+#include "../../monitor/decode.h"
+#include "../../monitor/peers.h"
+#include "../../policy/alert.h"
+#include "../../policy/config.h"
+#include "../../policy/traffic.h"
+
+#define HOST	"198.18.0.1"
+#define T0	1000000		/* a clock that does not start at 0 */
+#define MAXAL	64
+
+#define F_FIN	PKT_TCP_FIN
+#define F_SYN	PKT_TCP_SYN
+#define F_RST	PKT_TCP_RST
+#define F_PSH	PKT_TCP_PSH
+#define F_ACK	PKT_TCP_ACK
+#define F_URG	PKT_TCP_URG
+
+struct sim {
+	struct config *cfg;
+	struct traffic *t;
+	int64_t now;
+	bool use_cb;			/* pass the listener table */
+	bool dir_known;			/* set pkt.dir, as a cooked capture */
+	uint8_t open[65536 / 8];	/* listening TCP and UDP ports */
+	size_t nal;
+	struct alert al[MAXAL];
+	size_t overflow;
+};
+
+static void
+collect(void *arg, struct alert *a)
+{
+	struct sim *s = arg;
+	json_t *j;
+
+	/* Every alert must render. */
+	j = alert_to_json(a);
+	assert_non_null(j);
+	json_decref(j);
+	assert_non_null(a->evidence);
+	if (s->nal < MAXAL)
+		s->al[s->nal++] = *a;
+	else {
+		s->overflow++;
+		alert_clear(a);
+	}
+}
+
+static bool
+port_open(void *arg, uint8_t proto, uint16_t port)
+{
+	const struct sim *s = arg;
+
+	(void)proto;
+	return (s->open[port / 8] >> (port % 8)) & 1;
+}
+
+static void
+set_open(struct sim *s, uint16_t port)
+{
+	s->open[port / 8] |= (uint8_t)(1u << (port % 8));
+}
+
+static struct addr
+A(const char *str)
+{
+	struct addr a;
+
+	if (addr_parse(str, &a) != 0)
+		fail_msg("bad address %s", str);
+	return a;
+}
+
+static void
+sim_start(struct sim *s, const char *conf)
+{
+	struct config_error err;
+	struct addr local[2];
+
+	memset(s, 0, sizeof(*s));
+	if (config_load_string(conf != NULL ? conf : "", "t.conf", &s->cfg,
+	    &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(traffic_new(s->cfg, 0x5eed, &s->t), 0);
+	local[0] = A(HOST);
+	local[1] = A("2001:db8::1");
+	assert_int_equal(traffic_set_local(s->t, local, 2), 0);
+	s->now = T0;
+	s->use_cb = true;
+	set_open(s, 22);
+	set_open(s, 80);
+	set_open(s, 53);
+}
+
+static void
+sim_clear_alerts(struct sim *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nal; i++)
+		alert_clear(&s->al[i]);
+	s->nal = 0;
+}
+
+static void
+sim_stop(struct sim *s)
+{
+	sim_clear_alerts(s);
+	traffic_free(s->t);
+	config_free(s->cfg);
+}
+
+/* One packet from src:sport to dst:dport. */
+static void
+sim_pkt(struct sim *s, const char *src, uint16_t sport, const char *dst,
+    uint16_t dport, uint8_t proto, uint8_t flags)
+{
+	struct pkt p;
+
+	memset(&p, 0, sizeof(p));
+	p.src = A(src);
+	p.dst = A(dst);
+	p.family = (uint8_t)p.src.family;
+	p.proto = proto;
+	p.ip_len = 60;
+	p.pkttype = PKT_TYPE_UNKNOWN;
+	if (s->dir_known)
+		p.dir = strcmp(dst, HOST) == 0 ? PKT_DIR_IN : PKT_DIR_OUT;
+	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
+		p.flags = PKT_F_PORTS;
+		p.sport = sport;
+		p.dport = dport;
+		p.tcp_flags = proto == IPPROTO_TCP ? flags : 0;
+	} else {
+		p.flags = PKT_F_ICMP;
+		p.icmp_type = flags;		/* the type, for ICMP */
+	}
+	traffic_packet(s->t, &p, s->now, s->use_cb ? port_open : NULL, s,
+	    collect, s);
+}
+
+static bool
+is_open(const struct sim *s, uint16_t port)
+{
+	return port_open((void *)(uintptr_t)s, IPPROTO_TCP, port);
+}
+
+enum scan { SYN, CONNECT, FIN, NUL, XMAS, ACK, WINDOW, MAIMON, UDP };
+
+/* nmap's probes and the kernel's answers, one port per millisecond. */
+static void
+sim_scan(struct sim *s, const char *peer, enum scan kind, unsigned int first,
+    unsigned int last)
+{
+	static const uint8_t probe[] = {
+		[SYN] = F_SYN, [FIN] = F_FIN, [NUL] = 0,
+		[XMAS] = F_FIN | F_PSH | F_URG, [ACK] = F_ACK,
+		[WINDOW] = F_ACK, [MAIMON] = F_FIN | F_ACK,
+	};
+	unsigned int port;
+	uint16_t sp;
+	bool open;
+
+	for (port = first; port <= last; port++) {
+		open = is_open(s, (uint16_t)port);
+		sp = kind == CONNECT ? (uint16_t)(40000 + port) : 61000;
+		switch (kind) {
+		case SYN:
+		case CONNECT:
+			sim_pkt(s, peer, sp, HOST, (uint16_t)port,
+			    IPPROTO_TCP, F_SYN);
+			if (!open) {
+				sim_pkt(s, HOST, (uint16_t)port, peer, sp,
+				    IPPROTO_TCP, F_RST | F_ACK);
+				break;
+			}
+			sim_pkt(s, HOST, (uint16_t)port, peer, sp,
+			    IPPROTO_TCP, F_SYN | F_ACK);
+			if (kind == CONNECT)
+				sim_pkt(s, peer, sp, HOST, (uint16_t)port,
+				    IPPROTO_TCP, F_ACK);
+			sim_pkt(s, peer, sp, HOST, (uint16_t)port,
+			    IPPROTO_TCP, F_RST);
+			break;
+		case FIN:
+		case NUL:
+		case XMAS:
+			sim_pkt(s, peer, sp, HOST, (uint16_t)port,
+			    IPPROTO_TCP, probe[kind]);
+			if (!open)
+				sim_pkt(s, HOST, (uint16_t)port, peer, sp,
+				    IPPROTO_TCP, F_RST | F_ACK);
+			break;
+		case ACK:
+		case WINDOW:
+		case MAIMON:
+			sim_pkt(s, peer, sp, HOST, (uint16_t)port,
+			    IPPROTO_TCP, probe[kind]);
+			sim_pkt(s, HOST, (uint16_t)port, peer, sp,
+			    IPPROTO_TCP, F_RST);
+			break;
+		case UDP:
+			sim_pkt(s, peer, sp, HOST, (uint16_t)port,
+			    IPPROTO_UDP, 0);
+			if (!open)
+				sim_pkt(s, HOST, 0, peer, 0, IPPROTO_ICMP, 3);
+			break;
+		}
+		s->now += 1;
+	}
+}
+
+static size_t
+count_kind(const struct sim *s, const char *kind)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->nal; i++)
+		if (strcmp(s->al[i].kind, kind) == 0)
+			n++;
+	return n;
+}
+
+static json_int_t
+ev_int(const struct alert *a, const char *key)
+{
+	json_t *v = json_object_get(a->evidence, key);
+
+	if (!json_is_integer(v))
+		fail_msg("evidence %s is not an integer", key);
+	return json_integer_value(v);
+}
+
+static const char *
+ev_str(const struct alert *a, const char *key)
+{
+	json_t *v = json_object_get(a->evidence, key);
+
+	if (!json_is_string(v))
+		fail_msg("evidence %s is not a string", key);
+	return json_string_value(v);
+}
+
+static void
+assert_peer(const struct alert *a, const char *peer)
+{
+	char buf[ADDR_STRLEN];
+
+	assert_true(a->has_peer);
+	assert_string_equal(addr_format(&a->peer, buf, sizeof(buf)), peer);
+}
+
+/* ---- port scans ------------------------------------------------------------ */
+
+static const struct {
+	enum scan kind;
+	const char *label;		/* in the message */
+	const char *name;		/* evidence "scan" */
+} scans[] = {
+	{ SYN, "SYN scan from 198.18.0.66", "syn" },
+	{ CONNECT, "connect scan from 198.18.0.66", "connect" },
+	{ FIN, "FIN scan from 198.18.0.66", "fin" },
+	{ NUL, "NULL scan from 198.18.0.66", "null" },
+	{ XMAS, "Xmas scan from 198.18.0.66", "xmas" },
+	{ ACK, "ACK/window scan from 198.18.0.66", "ack" },
+	{ WINDOW, "ACK/window scan from 198.18.0.66", "ack" },
+	{ MAIMON, "Maimon scan from 198.18.0.66", "maimon" },
+	{ UDP, "UDP scan from 198.18.0.66", "udp" },
+};
+
+/* Each nmap scan type, 1000 ports, gives exactly one portscan alert
+ * naming it; with the listener table, and offline without it; with the
+ * capture's direction and without. */
+static void
+test_traffic_scans(void **state)
+{
+	struct traffic_counters n;
+	struct sim s;
+	size_t i;
+	int mode;
+
+	(void)state;
+	for (mode = 0; mode < 3; mode++) {
+		for (i = 0; i < sizeof(scans) / sizeof(scans[0]); i++) {
+			sim_start(&s, NULL);
+			s.use_cb = mode != 1;
+			s.dir_known = mode == 2;
+			sim_scan(&s, "198.18.0.66", scans[i].kind, 1, 1000);
+			if (s.nal != 1 || count_kind(&s, "portscan") != 1)
+				fail_msg("mode %d scan %zu: %zu alerts, first "
+				    "'%s'", mode, i, s.nal,
+				    s.nal ? s.al[0].message : "");
+			if (strstr(s.al[0].message, scans[i].label) == NULL)
+				fail_msg("mode %d: '%s' lacks '%s'", mode,
+				    s.al[0].message, scans[i].label);
+			assert_string_equal(ev_str(&s.al[0], "scan"),
+			    scans[i].name);
+			assert_peer(&s.al[0], "198.18.0.66");
+			assert_int_equal(s.al[0].severity, ALERT_WARNING);
+			assert_string_equal(s.al[0].action, "alert");
+			/* It crossed at 21 ports; the rest are repeats. */
+			assert_int_equal(ev_int(&s.al[0], "ports"), 21);
+			assert_int_equal(ev_int(&s.al[0], "ports_limit"), 20);
+			assert_int_equal(ev_int(&s.al[0], "window"), 10);
+			assert_int_equal(ev_int(&s.al[0], "ban"), 3600);
+			assert_int_equal(ev_int(&s.al[0], "repeats"), 0);
+			traffic_counters(s.t, &n);
+			/* (exact to 32 ports, then a sketch that tells
+			 * only when its estimate may have grown) */
+			assert_true(n.repeats[TRAFFIC_PORTSCAN] >= 11);
+			assert_int_equal(n.alerts[TRAFFIC_PORTSCAN], 1);
+			sim_stop(&s);
+		}
+	}
+}
+
+/* The evidence of a SYN scan with the listener table. */
+static void
+test_traffic_scan_evidence(void **state)
+{
+	struct sim s;
+	json_t *kinds, *open;
+	const struct alert *a;
+
+	(void)state;
+	sim_start(&s, "[portscan]\naction = block\nban = 2h\n");
+	sim_scan(&s, "198.18.0.66", SYN, 15, 30);
+	assert_int_equal(s.nal, 0);
+	sim_scan(&s, "198.18.0.66", SYN, 76, 85);
+	assert_int_equal(s.nal, 1);
+	a = &s.al[0];
+	assert_string_equal(a->kind, "portscan");
+	assert_string_equal(a->action, "block");
+	assert_int_equal(ev_int(a, "ban"), 7200);
+	assert_true(a->has_local);
+	assert_true(addr_equal(&a->local_addr, &(struct addr){
+	    .family = AF_INET, .u.bytes = { 198, 18, 0, 1 } }));
+	assert_string_equal(a->message, "SYN scan from 198.18.0.66: 21 ports "
+	    "on 1 host within 10s");
+	kinds = json_object_get(a->evidence, "kinds");
+	assert_int_equal(json_integer_value(json_object_get(kinds, "syn")),
+	    21);
+	/* 22 and 80 (the 21st, the one that crossed) were hit: open; 19
+	 * closed. The host had answered all but the last. */
+	assert_int_equal(ev_int(a, "open_probes"), 2);
+	assert_int_equal(ev_int(a, "closed_probes"), 19);
+	open = json_object_get(a->evidence, "open_ports");
+	assert_true(json_is_array(open));
+	assert_int_equal(json_array_size(open), 1);	/* 80 of 8 samples */
+	assert_int_equal(json_integer_value(json_array_get(open, 0)), 80);
+	assert_int_equal(ev_int(a, "synacks"), 1);
+	assert_int_equal(ev_int(a, "rsts"), 19);
+	assert_int_equal(json_array_size(json_object_get(a->evidence,
+	    "sample_ports")), PEERS_SAMPLES);
+	assert_true(json_is_true(json_object_get(a->evidence,
+	    "listeners_known")));
+	sim_stop(&s);
+}
+
+/* At, just under and just over the thresholds, in ports, hosts and time. */
+static void
+test_traffic_scan_thresholds(void **state)
+{
+	char host[32];
+	struct sim s;
+	int i;
+
+	(void)state;
+	/* 20 distinct ports: at the threshold, nothing. */
+	sim_start(&s, NULL);
+	sim_scan(&s, "198.18.0.66", FIN, 100, 119);
+	assert_int_equal(s.nal, 0);
+	/* Probing the same ports again adds nothing. */
+	sim_scan(&s, "198.18.0.66", FIN, 100, 119);
+	assert_int_equal(s.nal, 0);
+	/* The 21st: over. */
+	sim_scan(&s, "198.18.0.66", FIN, 120, 120);
+	assert_int_equal(s.nal, 1);
+	sim_stop(&s);
+
+	/* 21 ports, but the first left the window (10s) before the last:
+	 * 20 in any window, nothing. */
+	sim_start(&s, NULL);
+	for (i = 0; i < 21; i++) {
+		s.now = T0 + i * 500;		/* 0 .. 10000 ms */
+		sim_scan(&s, "198.18.0.66", NUL, 100 + (unsigned int)i,
+		    100 + (unsigned int)i);
+	}
+	assert_int_equal(s.nal, 0);
+	sim_stop(&s);
+	/* ... and 1 ms tighter, all 21 are inside: an alert. */
+	sim_start(&s, NULL);
+	for (i = 0; i < 21; i++) {
+		s.now = T0 + i * 500 - (i == 20);	/* last at 9999 ms */
+		sim_scan(&s, "198.18.0.66", NUL, 100 + (unsigned int)i,
+		    100 + (unsigned int)i);
+	}
+	assert_int_equal(s.nal, 1);
+	sim_stop(&s);
+
+	/* Hosts: a SYN to port 80 of 16 local addresses is nothing, of 17
+	 * a scan (the host owns 198.18.1.0/27 here). */
+	sim_start(&s, NULL);
+	{
+		struct addr local[32];
+
+		for (i = 0; i < 32; i++) {
+			snprintf(host, sizeof(host), "198.18.1.%d", i);
+			local[i] = A(host);
+		}
+		assert_int_equal(traffic_set_local(s.t, local, 32), 0);
+	}
+	for (i = 0; i < 17; i++) {
+		snprintf(host, sizeof(host), "198.18.1.%d", i);
+		sim_pkt(&s, "198.18.0.67", 50000, host, 80, IPPROTO_TCP,
+		    F_SYN);
+		sim_pkt(&s, host, 80, "198.18.0.67", 50000, IPPROTO_TCP,
+		    F_SYN | F_ACK);
+		sim_pkt(&s, "198.18.0.67", 50000, host, 80, IPPROTO_TCP,
+		    F_RST);
+		s.now += 10;
+		assert_int_equal(s.nal, i < 16 ? 0 : 1);
+	}
+	assert_int_equal(ev_int(&s.al[0], "hosts"), 17);
+	assert_int_equal(ev_int(&s.al[0], "hosts_limit"), 16);
+	assert_int_equal(ev_int(&s.al[0], "ports"), 1);
+	assert_non_null(strstr(s.al[0].message, "1 port on 17 hosts"));
+	sim_stop(&s);
+
+	/* A ping sweep is a host scan too. */
+	sim_start(&s, "[portscan]\nhosts = 3\n");
+	{
+		struct addr local[4] = {
+			A("198.18.1.1"), A("198.18.1.2"), A("198.18.1.3"),
+			A("198.18.1.4"),
+		};
+
+		assert_int_equal(traffic_set_local(s.t, local, 4), 0);
+	}
+	sim_pkt(&s, "198.18.0.68", 0, "198.18.1.1", 0, IPPROTO_ICMP, 8);
+	sim_pkt(&s, "198.18.0.68", 0, "198.18.1.2", 0, IPPROTO_ICMP, 8);
+	sim_pkt(&s, "198.18.0.68", 0, "198.18.1.3", 0, IPPROTO_ICMP, 8);
+	assert_int_equal(s.nal, 0);
+	sim_pkt(&s, "198.18.0.68", 0, "198.18.1.4", 0, IPPROTO_ICMP, 8);
+	assert_int_equal(s.nal, 1);
+	assert_non_null(strstr(s.al[0].message, "ping sweep from "
+	    "198.18.0.68: 0 ports on 4 hosts"));
+	sim_stop(&s);
+}
+
+/* The first crossing alerts; the rest of the window only counts; the
+ * next alert after the window carries the count. */
+static void
+test_traffic_rate_limit(void **state)
+{
+	struct traffic_counters n;
+	struct sim s;
+
+	(void)state;
+	sim_start(&s, NULL);
+	sim_scan(&s, "198.18.0.66", SYN, 1, 30);	/* 21st crosses */
+	assert_int_equal(s.nal, 1);
+	traffic_counters(s.t, &n);
+	assert_int_equal(n.repeats[TRAFFIC_PORTSCAN], 9);
+	/* 5 s later, 2 more ports: still the same alert. */
+	s.now += 5000;
+	sim_scan(&s, "198.18.0.66", SYN, 101, 102);
+	assert_int_equal(s.nal, 1);
+	traffic_counters(s.t, &n);
+	assert_int_equal(n.repeats[TRAFFIC_PORTSCAN], 11);
+	/* After the window a new alert, with the crossings in between. */
+	s.now = T0 + 10000;
+	sim_scan(&s, "198.18.0.66", SYN, 301, 400);
+	assert_int_equal(s.nal, 2);
+	assert_int_equal(ev_int(&s.al[1], "repeats"), 11);
+	/* A different peer is a different rate limit. */
+	sim_scan(&s, "198.18.0.67", SYN, 1, 21);
+	assert_int_equal(s.nal, 3);
+	assert_peer(&s.al[2], "198.18.0.67");
+	assert_int_equal(ev_int(&s.al[2], "repeats"), 0);
+	traffic_counters(s.t, &n);
+	assert_int_equal(n.alerts[TRAFFIC_PORTSCAN], 3);
+	sim_stop(&s);
+}
+
+/* ---- benign traffic ---------------------------------------------------------- */
+
+/* 200 HTTP connections to our port 80, each downloading (many ACKs),
+ * and the host itself downloading from a web server: nothing. */
+static void
+test_traffic_benign(void **state)
+{
+	const char *client = "198.18.0.3", *server = "198.18.0.4";
+	struct traffic_counters n;
+	struct sim s;
+	int mode, i, k;
+	uint16_t sp;
+
+	(void)state;
+	for (mode = 0; mode < 2; mode++) {
+		sim_start(&s, NULL);
+		s.use_cb = mode == 0;
+		for (i = 0; i < 200; i++) {
+			sp = (uint16_t)(33000 + i);
+			sim_pkt(&s, client, sp, HOST, 80, IPPROTO_TCP, F_SYN);
+			sim_pkt(&s, HOST, 80, client, sp, IPPROTO_TCP,
+			    F_SYN | F_ACK);
+			sim_pkt(&s, client, sp, HOST, 80, IPPROTO_TCP, F_ACK);
+			sim_pkt(&s, client, sp, HOST, 80, IPPROTO_TCP,
+			    F_PSH | F_ACK);
+			for (k = 0; k < 40; k++) {
+				sim_pkt(&s, HOST, 80, client, sp, IPPROTO_TCP,
+				    F_ACK);
+				if (k % 2)
+					sim_pkt(&s, client, sp, HOST, 80,
+					    IPPROTO_TCP, F_ACK);
+			}
+			sim_pkt(&s, HOST, 80, client, sp, IPPROTO_TCP,
+			    F_FIN | F_ACK);
+			sim_pkt(&s, client, sp, HOST, 80, IPPROTO_TCP,
+			    F_FIN | F_ACK);
+			sim_pkt(&s, HOST, 80, client, sp, IPPROTO_TCP, F_ACK);
+			s.now += 20;	/* 50 connections a second */
+
+			/* The host as a client: a large download. */
+			sp = (uint16_t)(50000 + i);
+			sim_pkt(&s, HOST, sp, server, 80, IPPROTO_TCP, F_SYN);
+			sim_pkt(&s, server, 80, HOST, sp, IPPROTO_TCP,
+			    F_SYN | F_ACK);
+			sim_pkt(&s, HOST, sp, server, 80, IPPROTO_TCP, F_ACK);
+			sim_pkt(&s, HOST, sp, server, 80, IPPROTO_TCP,
+			    F_PSH | F_ACK);
+			for (k = 0; k < 60; k++) {
+				sim_pkt(&s, server, 80, HOST, sp, IPPROTO_TCP,
+				    k % 7 ? F_ACK : F_PSH | F_ACK);
+				if (k % 2)
+					sim_pkt(&s, HOST, sp, server, 80,
+					    IPPROTO_TCP, F_ACK);
+			}
+			sim_pkt(&s, server, 80, HOST, sp, IPPROTO_TCP,
+			    F_FIN | F_ACK);
+			sim_pkt(&s, HOST, sp, server, 80, IPPROTO_TCP,
+			    F_FIN | F_ACK);
+			sim_pkt(&s, server, 80, HOST, sp, IPPROTO_TCP, F_ACK);
+			/* and a DNS lookup now and then */
+			if (i % 10 == 0) {
+				sim_pkt(&s, HOST, (uint16_t)(40000 + i),
+				    "198.18.0.53", 53, IPPROTO_UDP, 0);
+				sim_pkt(&s, "198.18.0.53", 53, HOST,
+				    (uint16_t)(40000 + i), IPPROTO_UDP, 0);
+			}
+		}
+		traffic_tick(s.t, s.now + 2000, collect, &s);
+		if (s.nal != 0)
+			fail_msg("mode %d: '%s'", mode, s.al[0].message);
+		traffic_counters(s.t, &n);
+		assert_true(n.inbound > 10000 && n.outbound > 10000);
+		assert_int_equal(n.unknown, 0);
+		assert_int_equal(n.peers, 3);
+		sim_stop(&s);
+	}
+}
+
+/* ---- SYN floods ------------------------------------------------------------- */
+
+/* A flood from 10,000 random (spoofed) sources within a second: one
+ * listener alert, not 10,000; it goes on: counted, not repeated. */
+static void
+test_traffic_synflood_spoofed(void **state)
+{
+	struct traffic_counters n;
+	char src[32];
+	struct sim s;
+	uint32_t x = 12345;
+	int mode, sec, i;
+
+	(void)state;
+	for (mode = 0; mode < 2; mode++) {
+		sim_start(&s, NULL);
+		s.use_cb = mode == 0;
+		if (!s.use_cb) {
+			/* Offline, the port is known to listen once the
+			 * host has answered a SYN on it. */
+			sim_pkt(&s, "198.18.0.3", 1000, HOST, 80, IPPROTO_TCP,
+			    F_SYN);
+			sim_pkt(&s, HOST, 80, "198.18.0.3", 1000, IPPROTO_TCP,
+			    F_SYN | F_ACK);
+		}
+		s.now = 2000000;		/* a second starts */
+		for (sec = 0; sec < 4; sec++) {
+			for (i = 0; i < 10000; i++) {
+				x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+				snprintf(src, sizeof(src), "198.%u.%u.%u",
+				    18 + (x >> 31), (x >> 8) & 255,
+				    2 + (x & 127));
+				s.now = 2000000 + sec * 1000 + i / 10;
+				sim_pkt(&s, src, (uint16_t)(1024 + i % 60000),
+				    HOST, 80, IPPROTO_TCP, F_SYN);
+				/* SYN cookies: every SYN is answered. */
+				sim_pkt(&s, HOST, 80, src,
+				    (uint16_t)(1024 + i % 60000), IPPROTO_TCP,
+				    F_SYN | F_ACK);
+			}
+		}
+		traffic_tick(s.t, s.now + 1000, collect, &s);
+		if (s.nal != 1)
+			fail_msg("mode %d: %zu alerts, first '%s'", mode, s.nal,
+			    s.nal ? s.al[0].message : "");
+		assert_string_equal(s.al[0].kind, "synflood");
+		assert_false(s.al[0].has_peer);
+		assert_true(s.al[0].has_local);
+		assert_int_equal(s.al[0].local_port, 80);
+		assert_int_equal(s.al[0].severity, ALERT_CRITICAL);
+		assert_int_equal(ev_int(&s.al[0], "syns"), 10000);
+		assert_int_equal(ev_int(&s.al[0], "rate_limit"), 500);
+		assert_int_equal(ev_int(&s.al[0], "completed"), 0);
+		/* about 9,000 distinct of 10,000 random draws from 2^16
+		 * (HyperLogLog, 64 registers: 13% standard error) */
+		assert_in_range(ev_int(&s.al[0], "sources"), 5000, 14000);
+		assert_non_null(strstr(s.al[0].message,
+		    "SYN flood on port 80: 10000 SYNs in one second from "
+		    "about "));
+		traffic_counters(s.t, &n);
+		assert_int_equal(n.alerts[TRAFFIC_SYNFLOOD], 1);
+		assert_int_equal(n.repeats[TRAFFIC_SYNFLOOD], 3);
+		assert_int_equal(n.alerts[TRAFFIC_PORTSCAN], 0);
+		/* After the window, a second flood alert with the count. */
+		/* (the first alert was raised as second 0 ended) */
+		s.now = 2000000 + 11000;
+		for (i = 0; i < 600; i++) {
+			snprintf(src, sizeof(src), "198.19.%u.%u", i / 200,
+			    i % 200 + 1);
+			sim_pkt(&s, src, 2000, HOST, 80, IPPROTO_TCP, F_SYN);
+		}
+		traffic_tick(s.t, s.now + 1000, collect, &s);
+		assert_int_equal(s.nal, 2);
+		assert_int_equal(ev_int(&s.al[1], "repeats"), 3);
+		assert_int_equal(ev_int(&s.al[1], "syns"), 600);
+		sim_stop(&s);
+	}
+}
+
+/* Few sources: an alert per source, at the rate and not below it. */
+static void
+test_traffic_synflood_few(void **state)
+{
+	struct sim s;
+	int i;
+
+	(void)state;
+	/* 500 SYNs in a second from one peer: at the rate, nothing. */
+	sim_start(&s, NULL);
+	s.now = 3000000;
+	for (i = 0; i < 500; i++) {
+		s.now = 3000000 + i;
+		sim_pkt(&s, "198.18.0.70", (uint16_t)(2000 + i), HOST, 80,
+		    IPPROTO_TCP, F_SYN);
+		sim_pkt(&s, HOST, 80, "198.18.0.70", (uint16_t)(2000 + i),
+		    IPPROTO_TCP, F_SYN | F_ACK);
+	}
+	traffic_tick(s.t, s.now + 1000, collect, &s);
+	assert_int_equal(s.nal, 0);
+	sim_stop(&s);
+
+	/* 501: over, raised at once, for that peer. */
+	sim_start(&s, NULL);
+	for (i = 0; i < 501; i++) {
+		s.now = 3000000 + i;
+		sim_pkt(&s, "198.18.0.70", (uint16_t)(2000 + i), HOST, 80,
+		    IPPROTO_TCP, F_SYN);
+		assert_int_equal(s.nal, i < 500 ? 0 : 1);
+	}
+	assert_string_equal(s.al[0].kind, "synflood");
+	assert_peer(&s.al[0], "198.18.0.70");
+	assert_int_equal(s.al[0].local_port, 80);
+	assert_int_equal(ev_int(&s.al[0], "syns"), 501);
+	assert_int_equal(ev_int(&s.al[0], "sources"), 1);
+	assert_string_equal(s.al[0].message, "SYN flood from 198.18.0.70 to "
+	    "port 80: 501 SYNs within a second (limit 500/s for the port), 0 "
+	    "handshakes completed");
+	sim_stop(&s);
+
+	/* Two flooding peers and a normal client: the two, not the client. */
+	sim_start(&s, "[synflood]\nrate = 100\n");
+	for (i = 0; i < 120; i++) {
+		s.now = 3000000 + i * 5;
+		sim_pkt(&s, "198.18.0.71", (uint16_t)(2000 + i), HOST, 22,
+		    IPPROTO_TCP, F_SYN);
+		sim_pkt(&s, "2001:db8::72", (uint16_t)(2000 + i),
+		    "2001:db8::1", 22, IPPROTO_TCP, F_SYN);
+		if (i % 20 == 0) {
+			sim_pkt(&s, "198.18.0.73", (uint16_t)(9000 + i), HOST,
+			    22, IPPROTO_TCP, F_SYN);
+			sim_pkt(&s, HOST, 22, "198.18.0.73",
+			    (uint16_t)(9000 + i), IPPROTO_TCP, F_SYN | F_ACK);
+			sim_pkt(&s, "198.18.0.73", (uint16_t)(9000 + i), HOST,
+			    22, IPPROTO_TCP, F_ACK);
+		}
+	}
+	assert_int_equal(count_kind(&s, "synflood"), 2);
+	assert_peer(&s.al[0], "198.18.0.71");
+	assert_peer(&s.al[1], "2001:db8::72");
+	assert_int_equal(ev_int(&s.al[0], "sources"), 3);
+	sim_stop(&s);
+
+	/* A busy server: 600 connections a second, all completing. */
+	sim_start(&s, NULL);
+	for (i = 0; i < 600; i++) {
+		s.now = 3000000 + i;
+		sim_pkt(&s, "198.18.0.74", (uint16_t)(2000 + i), HOST, 80,
+		    IPPROTO_TCP, F_SYN);
+		sim_pkt(&s, HOST, 80, "198.18.0.74", (uint16_t)(2000 + i),
+		    IPPROTO_TCP, F_SYN | F_ACK);
+		sim_pkt(&s, "198.18.0.74", (uint16_t)(2000 + i), HOST, 80,
+		    IPPROTO_TCP, F_ACK);
+	}
+	traffic_tick(s.t, s.now + 1000, collect, &s);
+	assert_int_equal(s.nal, 0);
+	sim_stop(&s);
+
+	/* SYNs to a port nobody listens on are not a flood of a listener. */
+	sim_start(&s, NULL);
+	for (i = 0; i < 1000; i++) {
+		s.now = 3000000 + i / 2;
+		sim_pkt(&s, "198.18.0.75", (uint16_t)(2000 + i), HOST, 8080,
+		    IPPROTO_TCP, F_SYN);
+	}
+	traffic_tick(s.t, s.now + 1000, collect, &s);
+	assert_int_equal(count_kind(&s, "synflood"), 0);
+	sim_stop(&s);
+}
+
+/* ---- brute force ------------------------------------------------------------ */
+
+/* One short-lived connection (a password guess) from peer:sport to 22. */
+static void
+ssh_conn(struct sim *s, const char *peer, uint16_t sport, uint16_t port)
+{
+	sim_pkt(s, peer, sport, HOST, port, IPPROTO_TCP, F_SYN);
+	sim_pkt(s, HOST, port, peer, sport, IPPROTO_TCP, F_SYN | F_ACK);
+	sim_pkt(s, peer, sport, HOST, port, IPPROTO_TCP, F_ACK);
+	sim_pkt(s, peer, sport, HOST, port, IPPROTO_TCP, F_PSH | F_ACK);
+	sim_pkt(s, HOST, port, peer, sport, IPPROTO_TCP, F_PSH | F_ACK);
+	sim_pkt(s, peer, sport, HOST, port, IPPROTO_TCP, F_FIN | F_ACK);
+	sim_pkt(s, HOST, port, peer, sport, IPPROTO_TCP, F_FIN | F_ACK);
+	sim_pkt(s, peer, sport, HOST, port, IPPROTO_TCP, F_ACK);
+}
+
+static void
+test_traffic_bruteforce(void **state)
+{
+	struct traffic_counters n;
+	struct sim s;
+	int i;
+
+	(void)state;
+	/* 10 connections in a minute: at the limit, nothing; the 11th is
+	 * over; more in the window only count. */
+	sim_start(&s, NULL);
+	for (i = 0; i < 13; i++) {
+		s.now = T0 + i * 1000;
+		ssh_conn(&s, "198.18.0.80", (uint16_t)(40000 + i), 22);
+		assert_int_equal(s.nal, i < 10 ? 0 : 1);
+	}
+	assert_string_equal(s.al[0].kind, "bruteforce");
+	assert_peer(&s.al[0], "198.18.0.80");
+	assert_int_equal(s.al[0].local_port, 22);
+	assert_int_equal(s.al[0].severity, ALERT_CRITICAL);
+	assert_string_equal(s.al[0].message, "brute force from 198.18.0.80 "
+	    "on port 22: 11 connections within 1m (limit 10)");
+	assert_int_equal(ev_int(&s.al[0], "attempts"), 11);
+	assert_int_equal(ev_int(&s.al[0], "attempts_limit"), 10);
+	assert_int_equal(ev_int(&s.al[0], "window"), 60);
+	/* The alert came with the 11th SYN, before its handshake. */
+	assert_int_equal(ev_int(&s.al[0], "handshakes_completed"), 10);
+	traffic_counters(s.t, &n);
+	assert_int_equal(n.repeats[TRAFFIC_BRUTEFORCE], 2);
+	assert_int_equal(count_kind(&s, "portscan"), 0);
+	sim_stop(&s);
+
+	/* Four in parallel, as a guessing tool makes them: the alert comes
+	 * with the 11th SYN, before its handshake. */
+	sim_start(&s, NULL);
+	for (i = 0; i < 11; i++) {
+		sim_pkt(&s, "198.18.0.81", (uint16_t)(41000 + i), HOST, 22,
+		    IPPROTO_TCP, F_SYN);
+		s.now += 30;
+	}
+	assert_int_equal(s.nal, 1);
+	sim_stop(&s);
+
+	/* Retransmitted SYNs are not new connections. */
+	sim_start(&s, NULL);
+	for (i = 0; i < 10; i++) {
+		sim_pkt(&s, "198.18.0.82", (uint16_t)(42000 + i), HOST, 22,
+		    IPPROTO_TCP, F_SYN);
+		sim_pkt(&s, "198.18.0.82", (uint16_t)(42000 + i), HOST, 22,
+		    IPPROTO_TCP, F_SYN);
+		s.now += 1000;
+	}
+	assert_int_equal(s.nal, 0);
+	sim_stop(&s);
+
+	/* Ports not watched are not counted; watched ones all are. */
+	sim_start(&s, "[bruteforce]\nports = 22, 2222\n");
+	for (i = 0; i < 20; i++)
+		ssh_conn(&s, "198.18.0.83", (uint16_t)(43000 + i), 443);
+	assert_int_equal(s.nal, 0);
+	for (i = 0; i < 11; i++)
+		ssh_conn(&s, "198.18.0.83", (uint16_t)(44000 + i),
+		    i % 2 ? 22 : 2222);
+	assert_int_equal(s.nal, 1);
+	assert_int_equal(json_array_size(json_object_get(s.al[0].evidence,
+	    "ports")), 2);
+	sim_stop(&s);
+
+	/* Time: the window is counted in sixteenths (3.75 s of 60 s). */
+	sim_start(&s, NULL);
+	ssh_conn(&s, "198.18.0.84", 45000, 22);		/* at T0 */
+	s.now = T0 + 57000;				/* 57 s later */
+	for (i = 1; i < 11; i++)
+		ssh_conn(&s, "198.18.0.84", (uint16_t)(45000 + i), 22);
+	assert_int_equal(s.nal, 1);			/* all 11 count */
+	sim_stop(&s);
+	sim_start(&s, NULL);
+	ssh_conn(&s, "198.18.0.84", 45000, 22);
+	s.now = T0 + 60000;				/* a window later */
+	for (i = 1; i < 11; i++)
+		ssh_conn(&s, "198.18.0.84", (uint16_t)(45000 + i), 22);
+	assert_int_equal(s.nal, 0);			/* 10 in the window */
+	s.now = T0 + 60001;
+	ssh_conn(&s, "198.18.0.84", 45020, 22);
+	assert_int_equal(s.nal, 1);
+	sim_stop(&s);
+	/* (58 s: inside the window, but in the sixteenth that has just
+	 * gone: counted out. Never longer than the window, at least
+	 * 15/16 of it.) */
+	sim_start(&s, NULL);
+	ssh_conn(&s, "198.18.0.84", 45000, 22);
+	s.now = T0 + 58000;
+	for (i = 1; i < 11; i++)
+		ssh_conn(&s, "198.18.0.84", (uint16_t)(45000 + i), 22);
+	assert_int_equal(s.nal, 0);
+	sim_stop(&s);
+
+	/* Off. */
+	sim_start(&s, "[bruteforce]\nenabled = no\n");
+	for (i = 0; i < 30; i++)
+		ssh_conn(&s, "198.18.0.85", (uint16_t)(46000 + i), 22);
+	assert_int_equal(s.nal, 0);
+	sim_stop(&s);
+}
+
+/* ---- deny and allow --------------------------------------------------------- */
+
+static void
+test_traffic_deny(void **state)
+{
+	char conf[256], path[] = "/tmp/sockwatch-deny-XXXXXX";
+	struct traffic_counters n;
+	struct sim s;
+	int fd, i;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "# list\n198.19.0.0/16 ; SBL1\n", 28), 28);
+	close(fd);
+	snprintf(conf, sizeof(conf), "[deny]\npeers = 203.0.113.0/24, "
+	    "2001:db8:bad::/48\nfile = %s\naction = block\n", path);
+	sim_start(&s, conf);
+	/* One packet from a denied peer: an alert. */
+	sim_pkt(&s, "203.0.113.7", 5555, HOST, 443, IPPROTO_TCP, F_ACK);
+	assert_int_equal(s.nal, 1);
+	assert_string_equal(s.al[0].kind, "denylist");
+	assert_peer(&s.al[0], "203.0.113.7");
+	assert_string_equal(s.al[0].action, "block");
+	assert_string_equal(s.al[0].message, "traffic from denied peer "
+	    "203.0.113.7 (deny peers entry 203.0.113.0/24)");
+	assert_string_equal(ev_str(&s.al[0], "entry"), "203.0.113.0/24");
+	assert_string_equal(ev_str(&s.al[0], "direction"), "inbound");
+	assert_int_equal(ev_int(&s.al[0], "window"), 60);
+	assert_int_equal(ev_int(&s.al[0], "ban"), 3600);
+	/* More within the window: counted. */
+	for (i = 0; i < 100; i++) {
+		s.now += 100;
+		sim_pkt(&s, "203.0.113.7", 5555, HOST, 443, IPPROTO_TCP,
+		    F_ACK);
+	}
+	assert_int_equal(s.nal, 1);
+	/* A window after the alert: the next one, with the count. */
+	s.now = T0 + 60000;
+	sim_pkt(&s, "203.0.113.7", 5555, HOST, 443, IPPROTO_TCP, F_ACK);
+	assert_int_equal(s.nal, 2);
+	assert_int_equal(ev_int(&s.al[1], "repeats"), 100);
+	/* To a denied peer (the host calling out): an alert too. */
+	sim_pkt(&s, "2001:db8::1", 40000, "2001:db8:bad::9", 443,
+	    IPPROTO_TCP, F_SYN);
+	assert_int_equal(s.nal, 3);
+	assert_string_equal(s.al[2].message, "traffic to denied peer "
+	    "2001:db8:bad::9 (deny peers entry 2001:db8:bad::/48)");
+	assert_string_equal(ev_str(&s.al[2], "direction"), "outbound");
+	/* From the file. */
+	sim_pkt(&s, "198.19.4.4", 53, HOST, 53, IPPROTO_UDP, 0);
+	assert_int_equal(s.nal, 4);
+	assert_string_equal(ev_str(&s.al[3], "list"), "file");
+	assert_string_equal(ev_str(&s.al[3], "entry"), "198.19.0.0/16");
+	/* Not denied. */
+	sim_pkt(&s, "198.18.4.4", 53, HOST, 53, IPPROTO_UDP, 0);
+	assert_int_equal(s.nal, 4);
+	traffic_counters(s.t, &n);
+	assert_int_equal(n.alerts[TRAFFIC_DENYLIST], 4);
+	assert_int_equal(n.repeats[TRAFFIC_DENYLIST], 100);
+	sim_stop(&s);
+	unlink(path);
+}
+
+static void
+test_traffic_allow(void **state)
+{
+	struct traffic_counters n;
+	const struct peer *p;
+	struct addr a;
+	struct sim s;
+	int i;
+
+	(void)state;
+	sim_start(&s, "[deny]\npeers = 198.18.0.0/24\n"
+	    "[allow]\npeers = 198.18.0.66, 2001:db8:1::/48\n");
+	/* Allowed: a scan, a flood, brute force, a denied range: nothing. */
+	sim_scan(&s, "198.18.0.66", SYN, 1, 1000);
+	for (i = 0; i < 20; i++)
+		ssh_conn(&s, "198.18.0.66", (uint16_t)(40000 + i), 22);
+	for (i = 0; i < 1000; i++)
+		sim_pkt(&s, "198.18.0.66", (uint16_t)(1000 + i), HOST, 80,
+		    IPPROTO_TCP, F_SYN);
+	sim_scan(&s, "2001:db8:1::5", SYN, 1, 0);
+	assert_int_equal(s.nal, 0);
+	/* The host's own addresses and loopback: nothing either. */
+	sim_scan(&s, "2001:db8::1", SYN, 1, 0);
+	for (i = 1; i < 100; i++) {
+		sim_pkt(&s, "127.0.0.1", 50000, "127.0.0.1", (uint16_t)i,
+		    IPPROTO_TCP, F_SYN);
+		sim_pkt(&s, "::1", 50000, "::1", (uint16_t)i, IPPROTO_TCP,
+		    F_SYN);
+		sim_pkt(&s, HOST, 50000, HOST, (uint16_t)i, IPPROTO_TCP,
+		    F_SYN);
+	}
+	traffic_tick(s.t, s.now + 2000, collect, &s);
+	assert_int_equal(s.nal, 0);
+	/* ... but counted, and the peer table has them. */
+	traffic_counters(s.t, &n);
+	assert_true(n.exempt > 3000);
+	a = A("198.18.0.66");
+	p = peers_find(traffic_peers(s.t), &a);
+	assert_non_null(p);
+	assert_int_equal(traffic_peer_flags(s.t, p),
+	    TRAFFIC_PEER_DENIED | TRAFFIC_PEER_ALLOWED);
+	a = A("127.0.0.1");
+	p = peers_find(traffic_peers(s.t), &a);
+	assert_non_null(p);
+	assert_int_equal(traffic_peer_flags(s.t, p), TRAFFIC_PEER_LOCAL);
+	/* The rest of the denied range is alerted. */
+	sim_pkt(&s, "198.18.0.99", 1, HOST, 1, IPPROTO_TCP, F_SYN);
+	assert_int_equal(s.nal, 1);
+	assert_string_equal(s.al[0].kind, "denylist");
+	sim_stop(&s);
+}
+
+/* ---- plumbing ---------------------------------------------------------------- */
+
+static void
+test_traffic_direction(void **state)
+{
+	struct traffic_counters n;
+	struct sim s;
+
+	(void)state;
+	sim_start(&s, NULL);
+	/* Neither end is this host (a capture on a bridge): ignored. */
+	sim_pkt(&s, "198.18.0.5", 1, "198.18.0.6", 2, IPPROTO_TCP, F_SYN);
+	/* Broadcast and multicast: counted, skipped. */
+	sim_pkt(&s, "198.18.0.5", 68, "255.255.255.255", 67, IPPROTO_UDP, 0);
+	sim_pkt(&s, HOST, 5353, "224.0.0.251", 5353, IPPROTO_UDP, 0);
+	sim_pkt(&s, "0.0.0.0", 68, HOST, 67, IPPROTO_UDP, 0);
+	traffic_counters(s.t, &n);
+	assert_int_equal(n.packets, 4);
+	assert_int_equal(n.unknown, 1);
+	assert_int_equal(n.skipped, 3);
+	assert_int_equal(n.peers, 0);
+	sim_stop(&s);
+
+	/* With the capture's direction, no local addresses are needed. */
+	sim_start(&s, NULL);
+	assert_int_equal(traffic_set_local(s.t, NULL, 0), 0);
+	s.dir_known = true;
+	sim_scan(&s, "198.18.0.66", XMAS, 1, 100);
+	assert_int_equal(s.nal, 1);
+	s.dir_known = false;
+	sim_scan(&s, "198.18.0.67", XMAS, 1, 100);
+	assert_int_equal(s.nal, 1);	/* unknown direction: ignored */
+	traffic_counters(s.t, &n);
+	assert_int_equal(n.unknown, 190);	/* 100 probes, 90 RSTs */
+	sim_stop(&s);
+}
+
+static void
+test_traffic_reconfigure(void **state)
+{
+	struct config_error err;
+	struct config *cfg;
+	struct traffic_counters n;
+	struct sim s;
+
+	(void)state;
+	sim_start(&s, NULL);
+	sim_scan(&s, "198.18.0.66", SYN, 1, 15);
+	assert_int_equal(s.nal, 0);
+	/* A lower threshold and a deny list: same table, new rules. */
+	assert_int_equal(config_load_string("[portscan]\nports = 15\n"
+	    "[deny]\npeers = 198.18.0.66\n", "t.conf", &cfg, &err), 0);
+	assert_int_equal(traffic_reconfigure(s.t, cfg), 0);
+	config_free(cfg);
+	sim_scan(&s, "198.18.0.66", SYN, 16, 16);
+	assert_int_equal(count_kind(&s, "portscan"), 1);
+	assert_int_equal(count_kind(&s, "denylist"), 1);
+	traffic_counters(s.t, &n);
+	assert_int_equal(n.peers, 1);
+	/* A new size: a new, empty table. */
+	assert_int_equal(config_load_string("[daemon]\nmax_peers = 10\n",
+	    "t.conf", &cfg, &err), 0);
+	assert_int_equal(traffic_reconfigure(s.t, cfg), 1);
+	config_free(cfg);
+	traffic_counters(s.t, &n);
+	assert_int_equal(n.peers, 0);
+	assert_int_equal(n.max_peers, 10);
+	sim_stop(&s);
+	assert_string_equal(traffic_kind_name(TRAFFIC_BRUTEFORCE),
+	    "bruteforce");
+	assert_string_equal(traffic_kind_name(TRAFFIC_NKINDS), "?");
+}
+
+/* A flood of spoofed sources stays within max_peers. */
+static void
+test_traffic_bounded(void **state)
+{
+	struct traffic_counters n;
+	char src[32];
+	struct sim s;
+	uint32_t x = 777;
+	int i;
+
+	(void)state;
+	sim_start(&s, "[daemon]\nmax_peers = 1000\n");
+	for (i = 0; i < 50000; i++) {
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		snprintf(src, sizeof(src), "198.18.%u.%u", (x >> 8) & 255,
+		    2 + (x & 127));
+		s.now = T0 + i / 20;
+		sim_pkt(&s, src, 1234, HOST, (uint16_t)(1 + x % 1000),
+		    IPPROTO_TCP, F_SYN);
+	}
+	traffic_counters(s.t, &n);
+	assert_int_equal(n.peers, 1000);
+	assert_true(n.peer_evictions > 20000);
+	{
+		size_t small = traffic_memory(s.t);
+
+		sim_stop(&s);
+		sim_start(&s, "[daemon]\nmax_peers = 2000\n");
+		print_message("[ MEASURE  ] traffic: %zu bytes for 1000 peers, "
+		    "%zu per peer more\n", small,
+		    (traffic_memory(s.t) - small) / 1000);
+	}
+	sim_stop(&s);
+}
+
+static double
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Packets per second through traffic_packet (benign mix). */
+static void
+test_traffic_speed(void **state)
+{
+	enum { N = 2000000 };
+	struct pkt *pk;
+	struct sim s;
+	double t0, t1;
+	int i;
+
+	(void)state;
+	sim_start(&s, NULL);
+	pk = calloc(1024, sizeof(*pk));
+	assert_non_null(pk);
+	for (i = 0; i < 1024; i++) {
+		char src[32];
+
+		snprintf(src, sizeof(src), "198.18.%d.%d", i / 100, i % 100 + 2);
+		pk[i].family = AF_INET;
+		pk[i].src = A(src);
+		pk[i].dst = A(HOST);
+		pk[i].proto = IPPROTO_TCP;
+		pk[i].flags = PKT_F_PORTS;
+		pk[i].sport = (uint16_t)(30000 + i);
+		pk[i].dport = 80;
+		pk[i].tcp_flags = F_ACK;
+		pk[i].ip_len = 52;
+		pk[i].dir = PKT_DIR_IN;
+	}
+	t0 = now_seconds();
+	for (i = 0; i < N; i++)
+		traffic_packet(s.t, &pk[i & 1023], T0 + i / 1000, port_open,
+		    &s, collect, &s);
+	t1 = now_seconds();
+	print_message("[ MEASURE  ] traffic_packet: %.1f M packets/s "
+	    "(%.0f ns each, 1024 peers)\n", N / (t1 - t0) / 1e6,
+	    (t1 - t0) / N * 1e9);
+	free(pk);
+	sim_stop(&s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_traffic_scans),
+		cmocka_unit_test(test_traffic_scan_evidence),
+		cmocka_unit_test(test_traffic_scan_thresholds),
+		cmocka_unit_test(test_traffic_rate_limit),
+		cmocka_unit_test(test_traffic_benign),
+		cmocka_unit_test(test_traffic_synflood_spoofed),
+		cmocka_unit_test(test_traffic_synflood_few),
+		cmocka_unit_test(test_traffic_bruteforce),
+		cmocka_unit_test(test_traffic_deny),
+		cmocka_unit_test(test_traffic_allow),
+		cmocka_unit_test(test_traffic_direction),
+		cmocka_unit_test(test_traffic_reconfigure),
+		cmocka_unit_test(test_traffic_bounded),
+		cmocka_unit_test(test_traffic_speed),
+	};
+
+	return cmocka_run_group_tests_name("traffic", tests, NULL, NULL);
+}
