@@ -504,7 +504,6 @@ cfg_parse_bool(const struct cfg_key *k, struct config *cfg,
 	static const char *const no[] = { "no", "false", "off" };
 	size_t i;
 
-	(void)k;
 	for (i = 0; i < ARRAY_LEN(yes); i++) {
 		if (strcmp(val, yes[i]) == 0) {
 			*CFG_FIELD(cfg, k, bool) = true;

@@ -310,7 +310,8 @@ ps_build_family(struct ps_family *f, int fam, struct ps_family *ret)
 
 	if (f->npend > INT32_MAX / 2)
 		return -ENOMEM;
-	qsort(f->pend, f->npend, sizeof(*f->pend), ps_pfx_cmp);
+	if (f->npend > 1)
+		qsort(f->pend, f->npend, sizeof(*f->pend), ps_pfx_cmp);
 	for (i = 0; i < f->npend; i++)
 		if (n == 0 || ps_pfx_cmp(&f->pend[n - 1], &f->pend[i]) != 0)
 			f->pend[n++] = f->pend[i];

@@ -35,9 +35,10 @@ struct tr_peer {
 	uint32_t gen;		/* t->gen that flags were computed for */
 	uint32_t flags;		/* TRAFFIC_PEER_* */
 	struct tr_rl rl[TRAFFIC_NKINDS];
-	/* Port scan: probes by kind, to open and to closed ports, and
-	 * handshakes completed, in the two generations of the window that
-	 * the peer table uses ([g & 1] is generation sgen[g & 1]). */
+	/* Port scan: probes that found a new port or host, by kind; probes
+	 * to open and to closed ports; handshakes completed. In the two
+	 * generations of the window that the peer table uses ([g & 1] is
+	 * generation sgen[g & 1]). */
 	uint32_t sgen[2];
 	uint16_t kind[2][PEER_KIND_COUNT];
 	uint16_t open[2], closed[2], hs[2];
@@ -48,26 +49,34 @@ struct tr_peer {
 	uint16_t bf_sport[TR_BF_SPORTS];
 	uint16_t bf_port[TR_BF_PORTS];
 	uint8_t bf_nsport, bf_nport;
+	/* SYN probes from the same source port as the one before, or from
+	 * another: a raw scanner (nmap -sS) reuses one, connect() does not.
+	 * Reset with the generations. */
+	uint16_t syn_sport, sport_same, sport_diff;
 };
+
+/* The user area is part of every peer entry: 192 bytes, so an entry
+ * takes 512 + 192 + 4 (its hash bucket) bytes. */
+_Static_assert(sizeof(struct tr_peer) <= 192, "tr_peer grew");
 
 struct tr_src {
 	struct addr addr;
 	uint32_t syns, done;
+	uint32_t err;		/* syns may be over by this much */
+	bool alerted;		/* in this second */
 };
 
 /* One listening port; the counts are for calendar second `sec`. */
 struct tr_listener {
 	uint16_t port;
-	bool open;		/* known to listen: port_open, or a SYN-ACK */
 	bool fired;		/* this second went over the rate */
 	bool pending;		/* ... from many sources: alert at its end */
-	bool many;		/* more sources than src[] holds */
 	uint8_t nsrc;
 	int64_t sec;
 	int64_t last_ms;	/* last SYN, or the SYN-ACK that made it */
 	uint32_t syns, done;
 	struct addr local;	/* where the last SYN went */
-	struct tr_src src[TRAFFIC_FEW_SOURCES];
+	struct tr_src src[TRAFFIC_TOP_SOURCES];
 	uint8_t hll[TR_HLL];
 	struct tr_rl rl;
 };
@@ -592,7 +601,7 @@ static const char *const scan_labels[PEER_KIND_COUNT] = {
 static void
 tr_scan_rotate(struct tr_peer *u, uint32_t g)
 {
-	unsigned int h, cur = g & 1;
+	unsigned int h, cur = g & 1, cleared = 0;
 
 	for (h = 0; h < 2; h++) {
 		uint32_t want = h == cur ? g : g - 1;
@@ -602,7 +611,10 @@ tr_scan_rotate(struct tr_peer *u, uint32_t g)
 		u->sgen[h] = want;
 		memset(u->kind[h], 0, sizeof(u->kind[h]));
 		u->open[h] = u->closed[h] = u->hs[h] = 0;
+		cleared++;
 	}
+	if (cleared == 2)
+		u->sport_same = u->sport_diff = 0;
 }
 
 static void
@@ -629,8 +641,10 @@ tr_portscan_alert(struct traffic *t, struct tr_pkt *x, uint32_t ports,
 	label = scan_labels[best];
 	name = peers_kind_name(1u << best);
 	/* A connect scan completes the handshake on the open ports it
-	 * finds; a SYN scan resets it. */
-	if (best == 0 && hs > 0 && (open == 0 || 2 * hs >= open)) {
+	 * finds, a SYN scan resets it; before any open port, connect()
+	 * gives each probe its own source port, a raw scanner does not. */
+	if (best == 0 && ((hs > 0 && (open == 0 || 2 * hs >= open)) ||
+	    (hs == 0 && x->u->sport_diff > x->u->sport_same))) {
 		label = "connect scan";
 		name = "connect";
 	}
@@ -672,12 +686,17 @@ tr_portscan_alert(struct traffic *t, struct tr_pkt *x, uint32_t ports,
 	tr_alert_init(&a, TRAFFIC_PORTSCAN,
 	    port_open != NULL && closed == 0 ? ALERT_INFO : ALERT_WARNING,
 	    &x->obs.peer, &x->obs.local, 0, t->c.ps.action);
-	snprintf(a.message, sizeof(a.message), "%s from %s: %s%u port%s on "
-	    "%s%u host%s within %s", label,
-	    addr_format(&x->obs.peer, pbuf, sizeof(pbuf)),
-	    ports_exact ? "" : "about ", ports, plural(ports),
-	    hosts_exact ? "" : "about ", hosts, plural(hosts),
-	    duration_format((uint64_t)t->c.ps.window, wbuf, sizeof(wbuf)));
+	addr_format(&x->obs.peer, pbuf, sizeof(pbuf));
+	duration_format((uint64_t)t->c.ps.window, wbuf, sizeof(wbuf));
+	if (ports == 0)		/* pings only */
+		snprintf(a.message, sizeof(a.message), "%s from %s: %s%u "
+		    "host%s within %s", label, pbuf,
+		    hosts_exact ? "" : "about ", hosts, plural(hosts), wbuf);
+	else
+		snprintf(a.message, sizeof(a.message), "%s from %s: %s%u "
+		    "port%s on %s%u host%s within %s", label, pbuf,
+		    ports_exact ? "" : "about ", ports, plural(ports),
+		    hosts_exact ? "" : "about ", hosts, plural(hosts), wbuf);
 	tr_alert_emit(t, &a, TRAFFIC_PORTSCAN, ev, (uint64_t)t->c.ps.window,
 	    t->c.ps.ban, repeats, x->alert_fn, x->alert_arg);
 }
@@ -689,7 +708,7 @@ tr_portscan(struct traffic *t, struct tr_pkt *x,
 	struct tr_peer *u = x->u;
 	uint32_t g, ports, hosts, repeats;
 	bool pexact, hexact;
-	unsigned int cur;
+	unsigned int cur, k;
 
 	g = (uint32_t)(x->obs.now_ms / t->c.ps.window);
 	cur = g & 1;
@@ -698,11 +717,19 @@ tr_portscan(struct traffic *t, struct tr_pkt *x,
 		inc16(&u->hs[cur]);
 	if (!(x->ev & PEER_EV_PROBE))
 		return;
-	inc16(&u->kind[cur][tr_probe_kind(&x->obs)]);
 	if (x->obs.proto == IPPROTO_TCP || x->obs.proto == IPPROTO_UDP)
 		inc16(x->obs.lport_open ? &u->open[cur] : &u->closed[cur]);
 	if (!(x->ev & (PEER_EV_NEW_PORT | PEER_EV_NEW_HOST)))
 		return;
+	/* The kinds of the probes that found new ports or hosts name the
+	 * scan: a busy client's many SYNs to one port do not. */
+	k = tr_probe_kind(&x->obs);
+	inc16(&u->kind[cur][k]);
+	if (k == 0) {
+		inc16(x->sport == u->syn_sport ? &u->sport_same :
+		    &u->sport_diff);
+		u->syn_sport = x->sport;
+	}
 	ports = peers_distinct_ports(t->peers, x->p, x->obs.now_ms, &pexact);
 	hosts = peers_distinct_hosts(t->peers, x->p, x->obs.now_ms, &hexact);
 	if (ports <= t->c.ps.ports && hosts <= t->c.ps.hosts)
@@ -927,6 +954,9 @@ tr_hll_count(const uint8_t *reg)
 	return (uint32_t)(e + 0.5);
 }
 
+static uint64_t tr_synflood_peers(struct traffic *t, struct tr_listener *l,
+    int64_t now, traffic_alert_fn fn, void *arg);
+
 /* The flood alert for a listener, from many sources. */
 static void
 tr_synflood_listener(struct traffic *t, struct tr_listener *l,
@@ -941,17 +971,18 @@ tr_synflood_listener(struct traffic *t, struct tr_listener *l,
 	l->pending = false;
 	if (4 * (uint64_t)l->done >= l->syns)
 		return;		/* most completed: busy, not flooded */
+	/* With the whole second seen, a source may stand out now. */
+	if (2 * tr_synflood_peers(t, l, l->last_ms, fn, arg) >= l->syns)
+		return;
 	if (!tr_rl_cross(t, &l->rl, TRAFFIC_SYNFLOOD, l->last_ms,
 	    t->c.sf.window, &repeats))
 		return;
 	sources = tr_hll_count(l->hll);
-	if (sources <= TRAFFIC_FEW_SOURCES)
-		sources = TRAFFIC_FEW_SOURCES + 1;	/* we know it is more */
 	top = json_array();
 	for (i = 0; top != NULL && i < l->nsrc; i++)
 		json_array_append_new(top, json_pack("{s:s, s:I}", "addr",
 		    addr_format(&l->src[i].addr, abuf, sizeof(abuf)), "syns",
-		    (json_int_t)l->src[i].syns));
+		    (json_int_t)(l->src[i].syns - l->src[i].err)));
 	tr_alert_init(&a, TRAFFIC_SYNFLOOD, ALERT_CRITICAL, NULL, &l->local,
 	    l->port, t->c.sf.action);
 	snprintf(a.message, sizeof(a.message), "SYN flood on port %u: %u SYNs "
@@ -964,14 +995,15 @@ tr_synflood_listener(struct traffic *t, struct tr_listener *l,
 	    "completed", (json_int_t)l->done,
 	    "sources", (json_int_t)sources,
 	    "sources_exact", 0,
-	    "sample_sources", top);
+	    "top_sources", top);
 	tr_alert_emit(t, &a, TRAFFIC_SYNFLOOD, ev, (uint64_t)t->c.sf.window,
 	    t->c.sf.ban, repeats, fn, arg);
 }
 
-/* The listener went over the rate from few sources: one alert for each
- * source that sent more than its share, with few handshakes done. */
-static void
+/* The listener went over the rate: an alert for each source that sent
+ * more than 1/TRAFFIC_TOP_SOURCES of the rate itself, with few of its
+ * handshakes done. Returns the SYNs those sources sent. */
+static uint64_t
 tr_synflood_peers(struct traffic *t, struct tr_listener *l, int64_t now,
     traffic_alert_fn fn, void *arg)
 {
@@ -979,17 +1011,23 @@ tr_synflood_peers(struct traffic *t, struct tr_listener *l, int64_t now,
 	const struct peer *p;
 	struct tr_peer *u;
 	struct tr_rl spare;
-	uint32_t repeats;
+	uint32_t repeats, syns;
+	uint64_t heavy = 0;
 	struct alert a;
 	json_t *ev;
 	unsigned int i;
 
 	for (i = 0; i < l->nsrc; i++) {
-		const struct tr_src *s = &l->src[i];
+		struct tr_src *s = &l->src[i];
 
-		if ((uint64_t)s->syns * l->nsrc <= t->c.sf.rate ||
-		    4 * (uint64_t)s->done >= s->syns)
+		syns = s->syns - s->err;	/* at least this many */
+		if ((uint64_t)syns * TRAFFIC_TOP_SOURCES <= t->c.sf.rate ||
+		    4 * (uint64_t)s->done >= syns)
 			continue;
+		heavy += syns;
+		if (s->alerted)
+			continue;	/* earlier in this second */
+		s->alerted = true;
 		p = peers_find(t->peers, &s->addr);
 		memset(&spare, 0, sizeof(spare));
 		u = p != NULL ? peers_user(t->peers, p) : NULL;
@@ -1002,18 +1040,18 @@ tr_synflood_peers(struct traffic *t, struct tr_listener *l, int64_t now,
 		    "port %u: %u SYNs within a second (limit %u/s for the "
 		    "port), %u handshake%s completed",
 		    addr_format(&s->addr, pbuf, sizeof(pbuf)), l->port,
-		    s->syns, t->c.sf.rate, s->done, plural(s->done));
-		ev = json_pack("{s:I, s:I, s:i, s:I, s:I, s:i, s:b}",
-		    "syns", (json_int_t)s->syns,
+		    syns, t->c.sf.rate, s->done, plural(s->done));
+		ev = json_pack("{s:I, s:I, s:i, s:I, s:I, s:I}",
+		    "syns", (json_int_t)syns,
 		    "listener_syns", (json_int_t)l->syns,
 		    "rate_limit", (int)t->c.sf.rate,
 		    "completed", (json_int_t)s->done,
 		    "listener_completed", (json_int_t)l->done,
-		    "sources", (int)l->nsrc,
-		    "sources_exact", 1);
+		    "sources", (json_int_t)tr_hll_count(l->hll));
 		tr_alert_emit(t, &a, TRAFFIC_SYNFLOOD, ev,
 		    (uint64_t)t->c.sf.window, t->c.sf.ban, repeats, fn, arg);
 	}
+	return heavy;
 }
 
 /* Start counting second sec, finishing the last one first. */
@@ -1028,8 +1066,39 @@ tr_listener_second(struct traffic *t, struct tr_listener *l, int64_t sec,
 	l->sec = sec;
 	l->syns = l->done = 0;
 	l->nsrc = 0;
-	l->fired = l->pending = l->many = false;
+	l->fired = l->pending = false;
 	memset(l->hll, 0, sizeof(l->hll));
+}
+
+/* Count a SYN from a in src[] (space-saving: a source not there takes
+ * the slot with the fewest SYNs, inheriting that count as its error, so
+ * any source with more than 1/TRAFFIC_TOP_SOURCES of the SYNs is kept). */
+static void
+tr_src_add(struct tr_listener *l, const struct addr *a)
+{
+	struct tr_src *s = NULL;
+	unsigned int i;
+
+	for (i = 0; i < l->nsrc; i++) {
+		if (addr_equal(&l->src[i].addr, a)) {
+			inc32(&l->src[i].syns);
+			return;
+		}
+	}
+	if (l->nsrc < TRAFFIC_TOP_SOURCES) {
+		s = &l->src[l->nsrc++];
+		memset(s, 0, sizeof(*s));
+	} else {
+		s = &l->src[0];
+		for (i = 1; i < l->nsrc; i++)
+			if (l->src[i].syns < s->syns)
+				s = &l->src[i];
+		s->err = s->syns;
+		s->done = 0;
+		s->alerted = false;
+	}
+	s->addr = *a;
+	inc32(&s->syns);
 }
 
 static void
@@ -1037,7 +1106,6 @@ tr_synflood(struct traffic *t, struct tr_pkt *x, bool port_known_open)
 {
 	int64_t now = x->obs.now_ms, sec = now / 1000;
 	struct tr_listener *l;
-	struct tr_src *s = NULL;
 	unsigned int i;
 
 	if (x->ev & PEER_EV_HS_DONE) {
@@ -1059,35 +1127,22 @@ tr_synflood(struct traffic *t, struct tr_pkt *x, bool port_known_open)
 			t->n.listener_overflow++;
 		return;
 	}
-	l->open = true;
 	l->last_ms = now;
 	l->local = x->obs.local;
 	tr_listener_second(t, l, sec, x->alert_fn, x->alert_arg);
 	inc32(&l->syns);
 	tr_hll_add(l->hll, addr_hash(t->seed, &x->obs.peer));
-	for (i = 0; i < l->nsrc; i++) {
-		if (addr_equal(&l->src[i].addr, &x->obs.peer)) {
-			s = &l->src[i];
-			break;
-		}
-	}
-	if (s == NULL && l->nsrc < TRAFFIC_FEW_SOURCES) {
-		s = &l->src[l->nsrc++];
-		memset(s, 0, sizeof(*s));
-		s->addr = x->obs.peer;
-	} else if (s == NULL) {
-		l->many = true;
-	}
-	if (s != NULL)
-		inc32(&s->syns);
+	tr_src_add(l, &x->obs.peer);
 	if (l->fired || l->syns <= t->c.sf.rate ||
 	    4 * (uint64_t)l->done >= l->syns)
 		return;
 	l->fired = true;
-	if (l->many)
-		l->pending = true;	/* judged when the second ends */
-	else
-		tr_synflood_peers(t, l, now, x->alert_fn, x->alert_arg);
+	/* Sources that stand out are alerted now, each; if they are not
+	 * most of the flood, the rest is many (likely spoofed) sources: one
+	 * alert for the listener, with the whole second, when it ends. */
+	if (2 * tr_synflood_peers(t, l, now, x->alert_fn, x->alert_arg) <
+	    l->syns)
+		l->pending = true;
 }
 
 /* Once per second: listener alerts of seconds that ended, and idle
@@ -1188,10 +1243,8 @@ traffic_packet(struct traffic *t, const struct pkt *p, int64_t now_ms,
 	    port_open == NULL) {
 		struct tr_listener *l = tr_listener_get(t, x.obs.lport, t->now);
 
-		if (l != NULL) {
-			l->open = true;
+		if (l != NULL)
 			l->last_ms = t->now;
-		}
 	}
 
 	x.u = peers_user(t->peers, x.p);
@@ -1205,9 +1258,11 @@ traffic_packet(struct traffic *t, const struct pkt *p, int64_t now_ms,
 	}
 	if (x.u->flags & TRAFFIC_PEER_DENIED)
 		tr_denylist(t, &x);
+	if (!inbound)
+		return;
 	if (t->c.ps.enabled)
 		tr_portscan(t, &x, port_open, port_arg);
-	if (!inbound || x.obs.proto != IPPROTO_TCP)
+	if (x.obs.proto != IPPROTO_TCP)
 		return;
 	if (t->c.bf.enabled && (x.ev & PEER_EV_SYN) &&
 	    tr_watched(t, x.obs.lport))

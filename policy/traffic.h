@@ -47,9 +47,10 @@ enum traffic_kind {
 /* Listening ports the flood detector follows at once; SYNs to others are
  * counted in listener_overflow. */
 #define TRAFFIC_LISTENERS	512
-/* Sources per listener and second counted one by one; a flood from more
- * is one listener alert. */
-#define TRAFFIC_FEW_SOURCES	8
+/* Sources per listener and second counted one by one (the heaviest:
+ * any source with more than 1/8 of the SYNs is among them). A source is
+ * alerted for when it alone sent more than rate/8 SYNs in the second. */
+#define TRAFFIC_TOP_SOURCES	8
 
 /* Is a local socket listening on proto/port? (The daemon's socket table;
  * called for inbound TCP and UDP packets, so keep it O(1).) */
@@ -108,10 +109,16 @@ void traffic_packet(struct traffic *t, const struct pkt *p, int64_t now_ms,
     traffic_port_open_fn port_open, void *port_arg,
     traffic_alert_fn alert_fn, void *alert_arg);
 
-/* Housekeeping, about once a second: forget listeners idle for a window.
- * (Flood rates are judged per calendar second as packets arrive, so
- * detection does not wait for the tick.) alert_fn is reserved for
- * detectors that judge at the tick; none does yet. */
+/* About once a second. SYN rates are counted per listening port and
+ * calendar second of now_ms. When a port passes the rate with fewer than
+ * a quarter of its handshakes completed, each source that alone sent
+ * more than rate/8 SYNs (and completed few) is alerted for at once; if
+ * those sources sent less than half the SYNs, the rest came from many
+ * (likely spoofed) sources, and one alert without a peer is raised for
+ * the port when its second ends, with the whole second's numbers. That
+ * end is noticed by the first packet or tick of a later second; the tick
+ * makes sure it comes when the traffic stops. It also forgets listeners
+ * idle for a window. */
 void traffic_tick(struct traffic *t, int64_t now_ms,
     traffic_alert_fn alert_fn, void *alert_arg);
 
