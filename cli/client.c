@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -12,10 +13,13 @@
 
 #define CLIENT_MAX_LINE (256 * 1024 * 1024)	/* big socket lists */
 
+#define CLIENT_TIMEOUT_S 60	/* for one answer; a subscription waits */
+
 struct client {
 	int fd;
 	char *buf;
 	size_t len, cap;
+	size_t scanned;			/* bytes known to hold no newline */
 };
 
 static const char *client_socket;
@@ -111,11 +115,13 @@ client_next(struct client *c, json_t **ret_obj)
 	void *p;
 
 	for (;;) {
-		if (c->len > 0 && (nl = memchr(c->buf, '\n', c->len)) != NULL) {
+		if (c->len > c->scanned && (nl = memchr(c->buf + c->scanned,
+		    '\n', c->len - c->scanned)) != NULL) {
 			linelen = (size_t)(nl - c->buf);
 			j = json_loadb(c->buf, linelen, 0, &jerr);
 			memmove(c->buf, nl + 1, c->len - linelen - 1);
 			c->len -= linelen + 1;
+			c->scanned = 0;
 			if (!json_is_object(j)) {
 				json_decref(j);
 				return -EPROTO;
@@ -132,11 +138,12 @@ client_next(struct client *c, json_t **ret_obj)
 			c->buf = p;
 			c->cap = cap;
 		}
+		c->scanned = c->len;
 		n = read(c->fd, c->buf + c->len, c->cap - c->len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return -errno;
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
 		if (n == 0)
 			return -EPIPE;
 		c->len += (size_t)n;
@@ -151,9 +158,15 @@ client_call(struct client *c, const json_t *req, json_t **ret_resp)
 	/* A daemon that refuses a client answers and hangs up at once,
 	 * maybe before our request is sent: its answer is still there to
 	 * read, and says more than EPIPE. */
+	struct timeval tv = { CLIENT_TIMEOUT_S, 0 }, none = { 0, 0 };
+
 	if ((r = client_send(c, req)) < 0 && r != -EPIPE && r != -ECONNRESET)
 		return r;
-	return client_next(c, ret_resp);
+	/* A daemon that is stuck must not hang the CLI forever. */
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	r = client_next(c, ret_resp);
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none));
+	return r;
 }
 
 int

@@ -1,6 +1,7 @@
 /* Raising an alert: number it, keep it in the ring for the live view,
  * queue it for the store, hand it to the sinks and the subscribers. */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "../common/log.h"
@@ -24,11 +25,40 @@ alerts_count(struct sw *sw, const char *kind)
 	}
 }
 
+/* Detectors rate-limit per peer, but a flood of spoofed peers has no
+ * end of peers: this bucket bounds what reaches the disk, syslog and the
+ * subscribers. Suppressed alerts are counted, and logged now and then. */
+static bool
+alerts_admit(struct sw *sw)
+{
+	int64_t now = time_mono_ms();
+
+	sw->bucket += (double)(now - sw->bucket_ms) * SW_ALERT_RATE / 1000.0;
+	if (sw->bucket > SW_ALERT_BURST)
+		sw->bucket = SW_ALERT_BURST;
+	sw->bucket_ms = now;
+	if (sw->bucket >= 1.0) {
+		sw->bucket -= 1.0;
+		return true;
+	}
+	if (sw->n.alerts_suppressed++ % 1000 == 0)
+		log_warnx("more than %d alerts a second: %llu suppressed so "
+		    "far (counted in sockwatch_alerts_suppressed_total)",
+		    SW_ALERT_RATE,
+		    (unsigned long long)sw->n.alerts_suppressed);
+	return false;
+}
+
 void
 alerts_raise(struct sw *sw, struct alert *a)
 {
 	unsigned int slot;
 	json_t *j;
+
+	if (!alerts_admit(sw)) {
+		alert_clear(a);
+		return;
+	}
 
 	a->id = sw->next_alert_id++;
 	a->time_ms = time_now_ms();

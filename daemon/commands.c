@@ -175,6 +175,7 @@ cmd_alerts(struct sw *sw, const json_t *req, const char **ret_error)
 		s = json_string_value(v);
 		if (s == NULL || (time_parse_rfc3339(s, &f.since_ms) < 0 &&
 		    (duration_parse(s, &ms) < 0 ||
+		    ms > (uint64_t)time_now_ms() ||
 		    (f.since_ms = time_now_ms() - (int64_t)ms) < 0))) {
 			*ret_error = "since must be an RFC 3339 time or a "
 			    "duration such as 1h";
@@ -421,6 +422,9 @@ commands_metrics(void *arg, struct mbuf *b)
 	metrics_sample(b, "sockwatch_socket_events_total", labels,
 	    (double)sw->n.ev_state);
 
+	counter(b, "sockwatch_alerts_suppressed_total",
+	    "Alerts dropped by the global rate limit (100/s, bursts of "
+	    "1000).", sw->n.alerts_suppressed);
 	counter(b, "sockwatch_scans_total", "Full sock_diag dumps.",
 	    sw->n.scans);
 	counter(b, "sockwatch_netlink_resyncs_total",

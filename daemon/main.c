@@ -75,7 +75,22 @@ sw_reload(struct sw *sw, char *err, size_t errlen)
 	    strcmp(cfg->daemon.database, sw->cfg->daemon.database) != 0)
 		log_warnx("reload: [daemon] socket and database changes take "
 		    "effect at the next restart");
-	if (sw->traffic != NULL && traffic_reconfigure(sw->traffic, cfg) == 1)
+	/* All or nothing: on failure the detectors keep the old policy, and
+	 * so does everything else. */
+	if (sw->traffic != NULL && (r = traffic_reconfigure(sw->traffic,
+	    cfg)) < 0) {
+		config_free(cfg);
+		sw->last_reload_ok = false;
+		snprintf(sw->last_reload_error, sizeof(sw->last_reload_error),
+		    "cannot apply the detector settings: %s", strerror(-r));
+		sw->n.reloads_failed++;
+		log_warnx("reload failed, the running configuration stays: %s",
+		    sw->last_reload_error);
+		if (err != NULL)
+			snprintf(err, errlen, "%s", sw->last_reload_error);
+		return r;
+	}
+	if (r == 1)
 		log_info("reload: the peer table was reset (max_peers or the "
 		    "portscan window changed)");
 	config_free(sw->cfg);
@@ -324,6 +339,8 @@ main(int argc, char **argv)
 	if (stat("/proc/self/ns/net", &st) == 0)
 		sw.netns = (uint64_t)st.st_ino;
 	sw.start_mono_ms = time_mono_ms();
+	sw.bucket = SW_ALERT_BURST;
+	sw.bucket_ms = sw.start_mono_ms;
 	sw.start_wall_ms = time_now_ms();
 	sw.last_reload_ok = true;
 	if ((r = setup(&sw)) < 0) {

@@ -25,6 +25,8 @@
 #define SW_RING_MAX	1024	/* recent alerts kept in memory */
 #define SW_KINDS_MAX	16
 #define SW_CAPTURES_MAX	16
+#define SW_ALERT_RATE	100	/* alerts a second, sustained */
+#define SW_ALERT_BURST	1000
 
 struct sw;
 
@@ -40,6 +42,7 @@ struct sw_counters {
 	uint64_t ev_open, ev_close, ev_state;
 	uint64_t events_dropped;	/* subscribers dropped as too slow */
 	uint64_t alerts;
+	uint64_t alerts_suppressed;	/* over the global rate */
 	uint64_t reloads_ok, reloads_failed;
 	uint64_t store_dropped;
 	struct {
@@ -82,6 +85,8 @@ struct sw {
 	struct evsource *timer_src, *signal_src;
 
 	uint64_t next_alert_id;
+	double bucket;			/* alert tokens */
+	int64_t bucket_ms;
 	json_t *ring[SW_RING_MAX];	/* alert objects, oldest first */
 	unsigned int ring_len, ring_head;
 

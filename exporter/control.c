@@ -248,11 +248,13 @@ client_send(struct control_client *c, const char *data, size_t len,
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR) {
-				r = -errno;
 				log_debug("control: send uid %u: %s",
 				    (unsigned int)c->uid, strerror(errno));
 				client_close(c);
-				return r;
+				/* Not the send's errno: -ENOBUFS is the
+				 * broadcaster's "too slow" and it would
+				 * close this client a second time. */
+				return -EPIPE;
 			}
 			n = 0;
 		}
@@ -662,20 +664,22 @@ control_admit(struct control *ctl, int fd)
 	char note[48];
 	int r;
 
-	if (ctl->nclients >= ctl->max_clients) {
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0 ||
+	    crlen != sizeof(cr)) {
+		log_warn("control: SO_PEERCRED");
+		close(fd);
+		ctl->stats.refused++;
+		return;
+	}
+	/* Readers cannot take the last slots: root can always get in. */
+	if (ctl->nclients >= ctl->max_clients + (cr.uid == 0 ?
+	    CONTROL_ROOT_SLOTS : 0)) {
 		control_refuse(ctl, fd, control_err_full,
 		    sizeof(control_err_full) - 1);
 		if (ratelimit_pass(&ctl->rl_refused, &n))
 			log_warnx("control: refused a client: %u clients "
 			    "connected already%s", ctl->nclients,
 			    ratelimit_note(note, sizeof(note), n));
-		return;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0 ||
-	    crlen != sizeof(cr)) {
-		log_warn("control: SO_PEERCRED");
-		close(fd);
-		ctl->stats.refused++;
 		return;
 	}
 	if (cr.uid == 0)

@@ -15,6 +15,8 @@
 
 #define CONTROL_MAX_LINE	(64 * 1024)
 #define CONTROL_MAX_OUTBUF	(4 * 1024 * 1024)
+/* Connections root may still open when max_clients readers are in. */
+#define CONTROL_ROOT_SLOTS	2
 #define CONTROL_MAX_CLIENTS	64
 
 enum control_role { CONTROL_READER, CONTROL_ADMIN };

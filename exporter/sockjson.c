@@ -1,5 +1,6 @@
 #include "sockjson.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -58,6 +59,14 @@ sockjson_path(const struct sock_info *s, char *buf, size_t len)
 	    len);
 }
 
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	return (c | 0x20) - 'a' + 10;
+}
+
 /* The inverse of sockjson_path. */
 static int
 path_unescape(const char *in, struct sock_info *s)
@@ -76,8 +85,10 @@ path_unescape(const char *in, struct sock_info *s)
 			s->path[o++] = '\\';
 			in += 2;
 		} else if (in[0] == '\\' && in[1] == 'x') {
-			if (sscanf(in + 2, "%2x", &v) != 1)
+			if (!isxdigit((unsigned char)in[2]) ||
+			    !isxdigit((unsigned char)in[3]))
 				return -EINVAL;
+			v = (unsigned int)(hexval(in[2]) << 4 | hexval(in[3]));
 			s->path[o++] = (char)v;
 			in += 4;
 		} else

@@ -48,6 +48,8 @@ socklist_reserve(struct socklist *l, size_t n)
 
 	if (n <= l->cap)
 		return 0;
+	if (n > SIZE_MAX / 2 / sizeof(*v))
+		return -ENOMEM;
 	while (cap < n)
 		cap *= 2;
 	v = util_bigrealloc(l->v, l->cap * sizeof(*v), cap * sizeof(*v));
