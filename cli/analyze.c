@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "../exporter/peerjson.h"
@@ -22,6 +21,7 @@
 #define ANALYZE_PEERS		20
 #define ANALYZE_SAMPLE		20000	/* packets read to guess the host */
 #define ANALYZE_LOCAL_MAX	16
+#define ANALYZE_SEED		0x5eed5eed5eed5eedULL
 
 enum { OPT_JSON = 256, OPT_LOCAL };
 
@@ -98,27 +98,33 @@ guess_packet(void *arg, const struct capture_packet *cp)
 	an->cand_syns[i]++;
 }
 
-static int
+/* The top SYN destination of each family: up to two addresses. */
+static size_t
 guess_local(const char *path, struct analyze *an, struct addr *ret)
 {
 	struct capture *c;
 	char err[512];
-	size_t i, best = 0;
+	size_t i, k, nret = 0;
+	long best;
 	int n, total = 0;
+	static const int fams[] = { AF_INET, AF_INET6 };
 
 	if (capture_open_file(path, "", &c, err, sizeof(err)) < 0)
-		return -EINVAL;
+		return 0;
 	while (total < ANALYZE_SAMPLE &&
 	    (n = capture_dispatch(c, ANALYZE_BATCH, guess_packet, an)) > 0)
 		total += n;
 	capture_close(c);
-	if (an->ncand == 0)
-		return 0;
-	for (i = 1; i < an->ncand; i++)
-		if (an->cand_syns[i] > an->cand_syns[best])
-			best = i;
-	*ret = an->cand[best];
-	return 1;
+	for (k = 0; k < 2; k++) {
+		best = -1;
+		for (i = 0; i < an->ncand; i++)
+			if (an->cand[i].family == fams[k] && (best < 0 ||
+			    an->cand_syns[i] > an->cand_syns[best]))
+				best = (long)i;
+		if (best >= 0)
+			ret[nret++] = an->cand[best];
+	}
+	return nret;
 }
 
 static json_t *
@@ -230,8 +236,14 @@ cmd_analyze(int argc, char **argv)
 		fprintf(stderr, "sockwatch: analyze: %s\n", err);
 		goto out;
 	}
-	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
-		seed = (uint64_t)getpid() * 0x9E3779B97F4A7C15ULL;
+	if (!decode_link_supported(capture_linktype(c))) {
+		fprintf(stderr, "sockwatch: analyze: %s: unsupported link type "
+		    "%d (Ethernet, Linux cooked v1/v2 and raw IP are read)\n",
+		    path, capture_linktype(c));
+		goto out;
+	}
+	/* A fixed seed: the same file gives the same alerts every time. */
+	seed = ANALYZE_SEED;
 	ret = EXIT_FAIL;
 	if ((r = traffic_new(cfg, seed, &an.t)) < 0 ||
 	    (an.alerts = json_array()) == NULL) {
@@ -239,8 +251,9 @@ cmd_analyze(int argc, char **argv)
 		    r < 0 ? -r : ENOMEM));
 		goto out;
 	}
-	if (nlocal == 0 && guess_local(path, &an, &local[0]) > 0)
-		nlocal = 1;
+	/* Guessing reads the file twice: not for a pipe ("-"). */
+	if (nlocal == 0 && strcmp(path, "-") != 0)
+		nlocal = guess_local(path, &an, local);
 	if (traffic_set_local(an.t, local, nlocal) < 0)
 		goto out;
 	while ((n = capture_dispatch(c, ANALYZE_BATCH, analyze_packet,

@@ -67,7 +67,7 @@ jint(const json_t *o, const char *key)
 int
 cmd_status(int argc, char **argv)
 {
-	json_t *resp, *rl, *sk;
+	json_t *resp, *rl, *sk, *cap;
 	char up[32];
 	int json, r;
 
@@ -107,6 +107,18 @@ cmd_status(int argc, char **argv)
 	    (long long)jint(sk, "unix"), (long long)jint(resp, "listeners"));
 	printf("alerts:     %lld since start\n",
 	    (long long)jint(resp, "alerts"));
+	cap = json_object_get(resp, "capture");
+	if (json_array_size(json_object_get(cap, "interfaces")) > 0)
+		printf("capture:    %lld packets, %lld dropped by the kernel, "
+		    "%lld by interfaces; peers %lld of %lld (%lld evicted)\n",
+		    (long long)jint(cap, "received"),
+		    (long long)jint(cap, "dropped"),
+		    (long long)jint(cap, "if_dropped"),
+		    (long long)jint(cap, "peers"),
+		    (long long)jint(cap, "max_peers"),
+		    (long long)jint(cap, "peer_evictions"));
+	else
+		printf("capture:    off\n");
 	printf("clients:    %lld\n", (long long)jint(resp, "clients"));
 	json_decref(resp);
 	return EXIT_OK;

@@ -106,9 +106,9 @@ peer_row(struct table *t, const json_t *p)
 		off += (size_t)n;
 	}
 	snprintf(lists, sizeof(lists), "%s%s%s",
-	    json_is_true(json_object_get(p, "denied")) ? "deny " : "",
-	    json_is_true(json_object_get(p, "allowed")) ? "allow " : "",
-	    json_is_true(json_object_get(p, "local")) ? "local" : "");
+	    json_is_true(json_object_get(p, "denied")) ? ",deny" : "",
+	    json_is_true(json_object_get(p, "allowed")) ? ",allow" : "",
+	    json_is_true(json_object_get(p, "local")) ? ",local" : "");
 	r |= table_add(t, json_string_value(json_object_get(p, "addr")) ?: "?");
 	r |= table_add_u64(t, (uint64_t)jint(p, "packets_in"));
 	r |= table_add_u64(t, (uint64_t)jint(p, "packets_out"));
@@ -119,7 +119,7 @@ peer_row(struct table *t, const json_t *p)
 	    "ports_exact")) ? "" : "~", (long long)jint(p, "ports"));
 	r |= table_add_u64(t, (uint64_t)jint(p, "hosts"));
 	r |= table_add(t, kinds[0] ? kinds : "-");
-	r |= table_add(t, lists[0] ? lists : "-");
+	r |= table_add(t, lists[0] ? lists + 1 : "-");
 	return r;
 }
 

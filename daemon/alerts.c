@@ -61,7 +61,8 @@ alerts_raise(struct sw *sw, struct alert *a)
 	}
 
 	a->id = sw->next_alert_id++;
-	a->time_ms = time_now_ms();
+	if (a->time_ms == 0)
+		a->time_ms = time_now_ms();
 	alerts_count(sw, a->kind);
 	if (sw->foreground)
 		log_warnx("alert %llu %s: %s", (unsigned long long)a->id,

@@ -30,7 +30,12 @@ inspect_port_open(void *arg, uint8_t proto, uint16_t port)
 static void
 inspect_alert(void *arg, struct alert *a)
 {
-	alerts_raise(arg, a);
+	struct sw *sw = arg;
+
+	/* A replayed file's alerts happened when its packets did. */
+	if (sw->replay != NULL)
+		a->time_ms = sw->traffic_now_ms;
+	alerts_raise(sw, a);
 }
 
 static void

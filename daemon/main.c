@@ -35,6 +35,19 @@ usage(FILE *f)
 
 /* Load the configured file, or the compiled-in default when no -c was
  * given and the default path does not exist. */
+static bool
+config_same_interfaces(const struct config *a, const struct config *b)
+{
+	size_t i;
+
+	if (a->daemon.ninterfaces != b->daemon.ninterfaces)
+		return false;
+	for (i = 0; i < a->daemon.ninterfaces; i++)
+		if (strcmp(a->daemon.interfaces[i], b->daemon.interfaces[i]))
+			return false;
+	return true;
+}
+
 static int
 load_config(const char *path, struct config **ret_cfg, char *err,
     size_t errlen)
@@ -75,6 +88,9 @@ sw_reload(struct sw *sw, char *err, size_t errlen)
 	    strcmp(cfg->daemon.database, sw->cfg->daemon.database) != 0)
 		log_warnx("reload: [daemon] socket and database changes take "
 		    "effect at the next restart");
+	if (!config_same_interfaces(cfg, sw->cfg))
+		log_warnx("reload: [daemon] interfaces changes take effect at "
+		    "the next restart");
 	/* All or nothing: on failure the detectors keep the old policy, and
 	 * so does everything else. */
 	if (sw->traffic != NULL && (r = traffic_reconfigure(sw->traffic,

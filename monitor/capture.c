@@ -107,7 +107,11 @@ capture_open_file(const char *path, const char *filter,
 	c->p = pcap_open_offline_with_tstamp_precision(path,
 	    PCAP_TSTAMP_PRECISION_MICRO, ebuf);
 	if (c->p == NULL) {
-		util_errf(err, errlen, "%s: %s", path, ebuf);
+		/* libpcap's message names the file only sometimes. */
+		if (strstr(ebuf, path) != NULL)
+			util_errf(err, errlen, "%s", ebuf);
+		else
+			util_errf(err, errlen, "%s: %s", path, ebuf);
 		r = -EINVAL;
 		goto fail;
 	}

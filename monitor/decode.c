@@ -594,3 +594,20 @@ decode_packet(int linktype, const uint8_t *data, size_t caplen,
 	}
 	return decode_l4(&v, h.l4off, h.end, p);
 }
+
+int
+decode_link_supported(int linktype)
+{
+	switch (linktype) {
+	case DECODE_DLT_EN10MB:
+	case DECODE_DLT_RAW:
+	case DECODE_DLT_RAW_FILE:
+	case DECODE_DLT_LINUX_SLL:
+	case DECODE_DLT_IPV4:
+	case DECODE_DLT_IPV6:
+	case DECODE_DLT_LINUX_SLL2:
+		return 1;
+	default:
+		return 0;
+	}
+}

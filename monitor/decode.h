@@ -53,6 +53,9 @@ enum decode_result {
 	DECODE_RESULT_MIN = -18		/* lowest value, for counter arrays */
 };
 
+/* Does decode_packet know this link type? */
+int decode_link_supported(int linktype);
+
 /* Stable short name of a result ("ok", "not-ip", "bad-tcp-hdr", ...) for
  * counters and metrics labels; "unknown" for values out of range. */
 const char *decode_result_name(int result);
