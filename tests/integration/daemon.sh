@@ -71,12 +71,14 @@ swc() {
 	ip netns exec "$ns" "$SW" "$@"
 }
 
-# swd_start NS CONF: start sockwatchd -f in NS; sets SWD_PID; returns once
-# `sockwatch status` answers with that pid (at most 5 s).
+# swd_start NS CONF [ARG...]: start sockwatchd -f in NS (with the extra
+# ARGs, e.g. --replay FILE); sets SWD_PID; returns once `sockwatch
+# status` answers with that pid (at most 5 s).
 swd_start() {
 	local ns=$1 conf=$2 i pid
+	shift 2
 	echo "--- sockwatchd start $(date +%T.%N)" >>"$SWD_LOG"
-	bg ip netns exec "$ns" "$SWD" -f -c "$conf" >>"$SWD_LOG" 2>&1
+	bg ip netns exec "$ns" "$SWD" -f -c "$conf" "$@" >>"$SWD_LOG" 2>&1
 	SWD_PID=$!
 	for ((i = 0; i < 100; i++)); do
 		pid=$(swc "$ns" status --json 2>/dev/null | jq -r .pid) || pid=
