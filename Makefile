@@ -18,7 +18,7 @@ DPKGS   := inih sqlite3 libmicrohttpd libsystemd
 # pkg-config runs when make parses this file; the targets that install
 # packages first re-enter make so that it runs again afterwards.
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 DPKG_CFLAGS := $(shell pkg-config --cflags $(DPKGS) 2>/dev/null)
 DPKG_LIBS   := $(shell pkg-config --libs $(DPKGS) 2>/dev/null)
@@ -50,7 +50,8 @@ CLI_MAIN  := cli/main.c cli/sockets.c cli/client.c cli/daemon_cmds.c \
              cli/analyze.c
 DAEMON_SRC := $(wildcard daemon/*.c)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
-BENCH_SRC := bench/nldump.c bench/mkpcap.c bench/pcap_floor.c bench/peers_mem.c
+BENCH_SRC := bench/nldump.c bench/mkpcap.c bench/pcap_floor.c bench/peers_mem.c \
+             bench/synblast.c bench/pcap_live.c
 
 OBJ = $(BUILD)/obj
 LIB_OBJ   := $(LIB_SRC:%.c=$(OBJ)/%.o)

@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,4 +84,26 @@ util_bigfree(void *p, size_t size)
 {
 	if (p != NULL && size > 0)
 		munmap(p, size);
+}
+
+uint64_t
+util_mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
+double
+util_hll_estimate(unsigned int m, double alpha, double sum,
+    unsigned int zeros)
+{
+	double e = alpha * m * m / sum;
+
+	if (e <= 2.5 * m && zeros > 0)
+		e = m * log((double)m / zeros);
+	return e;
 }

@@ -3,6 +3,7 @@
 #define SW_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* mkdir -p of the directory part of path ("/a/b/file" makes /a and /a/b).
@@ -24,5 +25,14 @@ void util_errf(char *err, size_t errlen, const char *fmt, ...)
  */
 void *util_bigrealloc(void *p, size_t oldsize, size_t newsize);
 void util_bigfree(void *p, size_t size);
+
+/* A 64-bit finaliser (splitmix64): spreads keyed hashes over all bits. */
+uint64_t util_mix64(uint64_t x);
+
+/* HyperLogLog's estimate from m registers: alpha for m, the sum of
+ * 2^-register over them, and how many are zero (linear counting for small
+ * cardinalities). */
+double util_hll_estimate(unsigned int m, double alpha, double sum,
+    unsigned int zeros);
 
 #endif

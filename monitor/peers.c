@@ -1,3 +1,4 @@
+#include "../common/util.h"
 #include "peers.h"
 
 #include <errno.h>
@@ -105,16 +106,6 @@ struct dset {
 	bool wide;			/* uint32_t keys, else uint16_t */
 };
 
-static uint64_t
-mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
 
 static uint64_t
 key_hash(uint64_t k, uint8_t family, const uint8_t b[16])
@@ -123,7 +114,7 @@ key_hash(uint64_t k, uint8_t family, const uint8_t b[16])
 
 	memcpy(&lo, b, 8);
 	memcpy(&hi, b + 8, 8);
-	return mix64(mix64(lo ^ k) ^ hi ^ ((uint64_t)family << 56) ^
+	return util_mix64(util_mix64(lo ^ k) ^ hi ^ ((uint64_t)family << 56) ^
 	    (k >> 17));
 }
 
@@ -142,30 +133,6 @@ addr_key(const struct addr *a, uint8_t *ret_family, uint8_t key[16])
 	return true;
 }
 
-/* Natural logarithm for x > 0, without libm. */
-static double
-ln_pos(double x)
-{
-	double y, y2, term, s = 0;
-	int e = 0, k;
-
-	while (x > 1.4142135623730951) {
-		x /= 2;
-		e++;
-	}
-	while (x < 0.7071067811865476) {
-		x *= 2;
-		e--;
-	}
-	y = (x - 1) / (x + 1);
-	y2 = y * y;
-	term = y;
-	for (k = 1; k < 26; k += 2) {
-		s += term / k;
-		term *= y2;
-	}
-	return 2 * s + e * 0.6931471805599453;
-}
 
 static void
 inc32(uint32_t *v)
@@ -250,9 +217,7 @@ hll_count(const uint8_t (*reg)[HLL_M / 2], bool valid0, bool valid1)
 		if (r == 0)
 			zeros++;
 	}
-	e = alpha * HLL_M * HLL_M / sum;
-	if (e <= 2.5 * HLL_M && zeros > 0)
-		e = HLL_M * ln_pos((double)HLL_M / zeros);
+	e = util_hll_estimate(HLL_M, alpha, sum, zeros);
 	return (uint32_t)(e + 0.5);
 }
 
@@ -300,7 +265,7 @@ dkey_set(const struct dset *s, unsigned int i, uint32_t k)
 static uint32_t
 sketch_hash(const struct peers *t, uint32_t key)
 {
-	return (uint32_t)(mix64(key ^ t->k_sketch) >> 32);
+	return (uint32_t)(util_mix64(key ^ t->k_sketch) >> 32);
 }
 
 /* Insert key at now, generation g. Expired exact entries are dropped on
@@ -494,7 +459,7 @@ sample_push(struct peer *p, uint16_t port)
 static uint64_t
 sent_bit(const struct peers *t, uint16_t port)
 {
-	return 1ULL << (mix64(port ^ t->k_sent) & 63);
+	return 1ULL << (util_mix64(port ^ t->k_sent) & 63);
 }
 
 /* --- hash and LRU ------------------------------------------------------ */
@@ -650,10 +615,10 @@ peers_new(const struct peers_conf *c, struct peers **ret_table)
 	t->window = c->window_ms;
 	t->tick_ms = c->window_ms / 16384 + 1;
 	t->win_ticks = (uint16_t)(c->window_ms / t->tick_ms);
-	t->k_addr = mix64(c->seed ^ 0x243f6a8885a308d3ULL);
-	t->k_host = mix64(c->seed ^ 0x13198a2e03707344ULL);
-	t->k_sketch = mix64(c->seed ^ 0xa4093822299f31d0ULL);
-	t->k_sent = mix64(c->seed ^ 0x082efa98ec4e6c89ULL);
+	t->k_addr = util_mix64(c->seed ^ 0x243f6a8885a308d3ULL);
+	t->k_host = util_mix64(c->seed ^ 0x13198a2e03707344ULL);
+	t->k_sketch = util_mix64(c->seed ^ 0xa4093822299f31d0ULL);
+	t->k_sent = util_mix64(c->seed ^ 0x082efa98ec4e6c89ULL);
 	*ret_table = t;
 	t = NULL;
 	r = 0;

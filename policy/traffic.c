@@ -5,6 +5,7 @@
  * Per-peer state lives in the peer table's user area, so it is bounded and
  * evicted with the peer. The flood detector counts per listening port and
  * per calendar second in a small fixed table. */
+#include "../common/util.h"
 #include "traffic.h"
 
 #include <errno.h>
@@ -144,16 +145,6 @@ static const char *const kind_names[TRAFFIC_NKINDS] = {
 
 /* ---- small helpers -------------------------------------------------------- */
 
-static uint64_t
-mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
 
 static uint64_t
 addr_hash(uint64_t seed, const struct addr *a)
@@ -162,33 +153,9 @@ addr_hash(uint64_t seed, const struct addr *a)
 
 	memcpy(&lo, a->u.bytes, 8);
 	memcpy(&hi, a->u.bytes + 8, 8);
-	return mix64(mix64(lo ^ seed) ^ hi ^ a->family);
+	return util_mix64(util_mix64(lo ^ seed) ^ hi ^ a->family);
 }
 
-/* Natural logarithm for x > 0, without libm. */
-static double
-tr_ln(double x)
-{
-	double y, y2, term, s = 0;
-	int e = 0, k;
-
-	while (x > 1.4142135623730951) {
-		x /= 2;
-		e++;
-	}
-	while (x < 0.7071067811865476) {
-		x *= 2;
-		e--;
-	}
-	y = (x - 1) / (x + 1);
-	y2 = y * y;
-	term = y;
-	for (k = 1; k < 26; k += 2) {
-		s += term / k;
-		term *= y2;
-	}
-	return 2 * s + e * 0.6931471805599453;
-}
 
 static void
 inc16(uint16_t *v)
@@ -840,7 +807,7 @@ tr_bruteforce(struct traffic *t, struct tr_pkt *x)
 static size_t
 tr_lslot_of(uint16_t port)
 {
-	return (size_t)(mix64(port) & (TR_LSLOTS - 1));
+	return (size_t)(util_mix64(port) & (TR_LSLOTS - 1));
 }
 
 static struct tr_listener *
@@ -948,9 +915,7 @@ tr_hll_count(const uint8_t *reg)
 		if (reg[j] == 0)
 			zeros++;
 	}
-	e = alpha * TR_HLL * TR_HLL / sum;
-	if (e <= 2.5 * TR_HLL && zeros > 0)
-		e = TR_HLL * tr_ln((double)TR_HLL / zeros);
+	e = util_hll_estimate(TR_HLL, alpha, sum, zeros);
 	return (uint32_t)(e + 0.5);
 }
 
