@@ -11,7 +11,7 @@ pkgs=(
 	# unit tests and fuzzing
 	libcmocka-dev clang libclang-rt-14-dev
 	# integration tests and benchmarks
-	iproute2 python3 procps hyperfine curl sqlite3 prometheus nmap tcpdump
+	iproute2 python3 procps hyperfine curl sqlite3 prometheus nmap tcpdump openssh-server sshpass
 )
 
 missing=()

@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# The bruteforce detector against a real sshd and a real password-guessing
+# client, with the shipped [bruteforce] settings (more than 10 new
+# connections to port 22 from one peer within 60 s).
+#
+# In the victim namespace: sshd (its own config, host key, pid file and
+# log in the test's temp dir), bound to the victim's address on port 22,
+# MaxAuthTries 1 so that each connection is one guess, and a test user
+# swtest-bf with a random password; sockwatchd captures there. From the
+# attacker namespace, 4 parallel workers guess wrong passwords with
+# sshpass + ssh, one guess per connection, 40 guesses at most, 30 s at
+# most. A follower time-stamps every line of sshd's log as it appears.
+#
+# Measured: the guesses that had reached sshd ("Failed password" lines in
+# its log) at the alert's time (the time of the packet that crossed the
+# threshold) and when the test first saw the alert through the CLI, and
+# the time from the first guess to the alert. Asserted: one bruteforce
+# alert, for the attacker, on port 22, and fewer than 10 guesses had
+# reached sshd when it was raised (issue 4's target).
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh disable=SC1091
+. "$here/lib.sh"
+# shellcheck source=daemon.sh disable=SC1091
+. "$here/daemon.sh"
+# shellcheck source=traffic.sh disable=SC1091
+. "$here/traffic.sh"
+has_tools sshpass ssh ssh-keygen chpasswd || exit 0
+[ -x /usr/sbin/sshd ] || { echo "skip: /usr/sbin/sshd is not installed"; exit 0; }
+T=$SW_TMP
+BF_USER=swtest-bf
+GUESSES=40
+WORKERS=4
+
+# sshd's privilege separation directory; made here only if missing, and
+# then removed on exit (see bf_exit).
+PRIVSEP=/run/sshd
+MADE_PRIVSEP=
+if [ ! -d "$PRIVSEP" ]; then
+	mkdir -m 0755 "$PRIVSEP"
+	MADE_PRIVSEP=1
+fi
+bf_exit() {
+	local rc=$?
+	set +e
+	if [ "$rc" -ne 0 ] && [ -s "$T/sshd.log" ]; then
+		echo "--- sshd log (last 20 lines):" >&2
+		tail -n 20 "$T/sshd.log" >&2
+	fi
+	[ -n "$MADE_PRIVSEP" ] && rmdir "$PRIVSEP" 2>/dev/null
+	# swd_exit: sw_cleanup (processes by pid, namespaces, the user),
+	# the daemon's log on failure, and the exit status (it reads $?).
+	(exit "$rc")
+	swd_exit
+}
+trap bf_exit EXIT
+
+tr_net
+sw_user_add "$BF_USER"
+# A real password, so that the account is valid and unlocked: the guesses
+# are wrong passwords for an existing user.
+echo "$BF_USER:$(head -c 18 /dev/urandom | base64)" | chpasswd
+
+# sshd.
+mkdir -m 0700 "$T/ssh"
+ssh-keygen -q -t ed25519 -N '' -C sockwatch-test -f "$T/ssh/host_ed25519"
+cat >"$T/ssh/sshd_config" <<EOF
+Port 22
+ListenAddress $VIC4
+HostKey $T/ssh/host_ed25519
+PidFile $T/ssh/sshd.pid
+PasswordAuthentication yes
+KbdInteractiveAuthentication no
+PubkeyAuthentication no
+PermitRootLogin no
+AllowUsers $BF_USER
+UsePAM no
+MaxAuthTries 1
+LogLevel VERBOSE
+EOF
+/usr/sbin/sshd -t -f "$T/ssh/sshd_config" 2>"$T/sshd-t.err" ||
+    fail "sshd -t: $(cat "$T/sshd-t.err")"
+: >"$T/sshd.log"
+bg ip netns exec "$VNS" /usr/sbin/sshd -D -f "$T/ssh/sshd_config" \
+    -E "$T/sshd.log"
+sshd=$!
+wait_for 10 grep -q "Server listening on $VIC4 port 22" "$T/sshd.log" ||
+    fail "sshd did not start"
+pid_gone "$sshd" && fail "sshd exited"
+
+# Every line of sshd's log with the time it appeared (epoch seconds).
+cat >"$T/follow.py" <<'EOF'
+import sys, time
+src, dst = sys.argv[1], sys.argv[2]
+with open(src) as f, open(dst, "w") as out:
+    buf = ""
+    while True:
+        s = f.read()
+        if s:
+            t = time.time()
+            buf += s
+            *lines, buf = buf.split("\n")
+            for line in lines:
+                out.write("%.6f %s\n" % (t, line))
+            out.flush()
+        else:
+            time.sleep(0.001)
+EOF
+bg python3 "$T/follow.py" "$T/sshd.log" "$T/sshd.tlog"
+wait_for 5 grep -q "Server listening" "$T/sshd.tlog" ||
+    fail "the log follower did not start"
+
+# sockwatchd with the shipped detector settings; sshd's port is allowed.
+tr_conf "$T/sockwatch.conf" "tcp/22" default
+swd_start "$VNS" "$T/sockwatch.conf"
+
+# The attacker: WORKERS parallel loops, GUESSES in all, each guess a new
+# connection with one wrong password. Each start is logged.
+cat >"$T/attack.sh" <<'EOF'
+target=$1 user=$2 workers=$3 guesses=$4 starts=$5
+unset SSH_AUTH_SOCK
+worker() {
+	local w=$1 i
+	for ((i = w; i <= guesses; i += workers)); do
+		echo "$EPOCHREALTIME $w $i" >>"$starts"
+		timeout 10 sshpass -p "wrong-$i-$RANDOM" ssh -F /dev/null \
+		    -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+		    -o PubkeyAuthentication=no \
+		    -o PreferredAuthentications=password \
+		    -o NumberOfPasswordPrompts=1 -o ConnectTimeout=5 \
+		    -o LogLevel=ERROR "$user@$target" true </dev/null \
+		    >/dev/null 2>&1
+	done
+}
+for ((w = 1; w <= workers; w++)); do
+	worker "$w" &
+done
+wait
+EOF
+n_failed() {
+	grep -c 'Failed password' "$1" || true
+}
+[ "$(n_failed "$T/sshd.log")" -eq 0 ] || fail "guesses before the attack"
+: >"$T/starts"
+bg timeout 30 ip netns exec "$ANS" bash "$T/attack.sh" "$VIC4" "$BF_USER" \
+    "$WORKERS" "$GUESSES" "$T/starts"
+atk=$!
+
+# Poll for the alert while the attack runs (at most 35 s in all).
+seen_t='' seen_failed=''
+end=$(awk -v n="$EPOCHREALTIME" 'BEGIN { printf "%.6f", n + 35 }')
+while :; do
+	if [ -z "$seen_t" ] &&
+	    [ "$(n_alerts "$VNS" --kind bruteforce)" -ge 1 ]; then
+		seen_t=$EPOCHREALTIME
+		seen_failed=$(n_failed "$T/sshd.log")
+	fi
+	[ -n "$seen_t" ] && pid_gone "$atk" && break
+	awk -v e="$end" -v n="$EPOCHREALTIME" 'BEGIN { exit !(n > e) }' &&
+	    break
+	sleep 0.02
+done
+pid_gone "$atk" || fail "the attack did not end within 35 s"
+wait "$atk" || fail "the attack failed or timed out (exit $?)"
+sleep 0.2 # the follower's last lines
+total=$(n_failed "$T/sshd.log")
+nstarts=$(wc -l <"$T/starts")
+[ -n "$seen_t" ] || fail "no bruteforce alert after $total guesses" \
+    "($nstarts connections started)"
+
+swc "$VNS" alerts --json --kind bruteforce >"$T/bf.json"
+echo "alert: $(jq -c '.[0] | {time, peer, local_port, action, message,
+    evidence}' "$T/bf.json")"
+[ "$(jq length "$T/bf.json")" -eq 1 ] ||
+    fail "$(jq length "$T/bf.json") bruteforce alerts, want 1"
+jq -e --arg p "$ATK4" '.[0] | .peer == $p and .local_port == 22 and
+    (.message | test("from " + $p + " on port 22:")) and
+    (.evidence.ports | index(22)) != null' "$T/bf.json" >/dev/null ||
+    fail "the alert does not name $ATK4 and port 22"
+
+# The numbers. The alert's time is the time of the packet that crossed
+# the threshold.
+alert_t=$(jq -r '.[0].time' "$T/bf.json")
+alert_e=$(date -d "$alert_t" +%s.%N) || fail "alert time $alert_t"
+first_start=$(sort -n "$T/starts" | awk 'NR == 1 { print $1 }')
+at_alert=$(awk -v a="$alert_e" '$1 <= a && /Failed password/' \
+    "$T/sshd.tlog" | wc -l)
+conns_at_alert=$(awk -v a="$alert_e" '$1 <= a && / Connection from /' \
+    "$T/sshd.tlog" | wc -l)
+first_fail=$(awk '/Failed password/ { print $1; exit }' "$T/sshd.tlog")
+fail_10=$(awk '/Failed password/ && ++n == 10 { print $1; exit }' \
+    "$T/sshd.tlog")
+ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
+echo "attack: $nstarts connections in $WORKERS parallel, $total guesses" \
+    "reached sshd (\"Failed password\"), the first $(ms "$first_start" \
+    "$first_fail") ms after the first connection started"
+echo "alert raised $(ms "$first_start" "$alert_e") ms after the first" \
+    "connection started ($(ms "$first_fail" "$alert_e") ms after the first" \
+    "failed guess); sshd had logged $conns_at_alert connections and" \
+    "$at_alert failed guesses by then"
+[ -n "$fail_10" ] && echo "the 10th failed guess: $(ms "$first_start" \
+    "$fail_10") ms after the first connection started"
+echo "the CLI showed the alert $(ms "$alert_e" "$seen_t") ms after it was" \
+    "raised; $seen_failed failed guesses by then"
+[ "$at_alert" -lt 10 ] ||
+    fail "$at_alert guesses had reached sshd when the alert was raised," \
+    "want fewer than 10"
+echo "ok: the alert came after $at_alert guesses (fewer than 10)"
+pid_gone "$sshd" && fail "sshd died"
+pid_gone "$SWD_PID" && fail "sockwatchd died"
+echo "all checks passed"
