@@ -11,7 +11,8 @@ pkgs=(
 	# unit tests and fuzzing
 	libcmocka-dev clang libclang-rt-14-dev
 	# integration tests and benchmarks
-	iproute2 python3 procps hyperfine curl sqlite3 prometheus nmap tcpdump openssh-server sshpass
+	iproute2 python3 procps hyperfine curl jq sqlite3 prometheus nmap tcpdump
+	openssh-server sshpass
 )
 
 missing=()
