@@ -400,7 +400,7 @@ test_config_deny_file(void **state)
 	    "  203.0.113.0/24   # indented, with a comment\n"
 	    "2001:db8::/32\t17\n"
 	    "198.51.100.7\t3\t2024-01-01\n"
-	    "10.0.0.0/8#no blank before the comment\n"
+	    "198.19.0.0/16#no blank before the comment\n"
 	    "2001:db8:1::1";	/* no newline at the end */
 	static const struct {
 		const char *text;
@@ -438,7 +438,7 @@ test_config_deny_file(void **state)
 	assert_string_equal(cidr_format(&cfg->deny.file_peers[4], buf,
 	    sizeof(buf)), "198.51.100.7/32");
 	assert_string_equal(cidr_format(&cfg->deny.file_peers[5], buf,
-	    sizeof(buf)), "10.0.0.0/8");
+	    sizeof(buf)), "198.19.0.0/16");
 	assert_string_equal(cidr_format(&cfg->deny.file_peers[6], buf,
 	    sizeof(buf)), "2001:db8:1::1/128");
 	/* The path is printed, not the entries. */
