@@ -12,10 +12,12 @@
 #include "../common/log.h"
 #include "../common/timeutil.h"
 #include "../monitor/localaddr.h"
+#include "../monitor/proc.h"
 #include "sockwatchd.h"
 
 #define INSPECT_BATCH		256	/* packets per wake-up and handle */
 #define INSPECT_LOCAL_MS	30000	/* re-read the host's addresses */
+#define INSPECT_PROCS_MS	10000	/* reuse a /proc walk this long */
 
 static bool
 inspect_port_open(void *arg, uint8_t proto, uint16_t port)
@@ -27,6 +29,48 @@ inspect_port_open(void *arg, uint8_t proto, uint16_t port)
 	return map != NULL && (map[port >> 3] & (1U << (port & 7))) != 0;
 }
 
+/*
+ * The process behind the targeted port, for the evidence. The /proc walk
+ * is the expensive part, so its map is reused for INSPECT_PROCS_MS: an
+ * attacker can make alerts, not make us walk /proc for each.
+ */
+static void
+inspect_owner(struct sw *sw, struct alert *a)
+{
+	const struct sock_info *s = NULL, *c;
+	struct proc_owner o;
+	int64_t now = time_mono_ms();
+	size_t i;
+
+	if (!a->has_local || a->local_port == 0 || a->has_process ||
+	    sw->replay != NULL)
+		return;
+	for (i = 0; s == NULL && i < socktable_count(sw->table); i++) {
+		c = socktable_at(sw->table, i);
+		if (detect_is_listener(c) && c->proto == IPPROTO_TCP &&
+		    c->lport == a->local_port)
+			s = c;
+	}
+	if (s == NULL)
+		return;
+	if (sw->procs == NULL || now - sw->procs_ms >= INSPECT_PROCS_MS) {
+		procmap_free(sw->procs);
+		sw->procs = NULL;
+		if (procmap_build("/proc", &sw->procs) < 0)
+			return;
+		sw->procs_ms = now;
+	}
+	if (procmap_lookup(sw->procs, s->inode, &o, 1) == 0)
+		return;
+	a->has_process = true;
+	a->pid = o.pid;
+	a->uid = s->uid;
+	snprintf(a->comm, sizeof(a->comm), "%s", o.comm);
+	for (i = 0; a->comm[i] != '\0'; i++)
+		if (a->comm[i] <= 0x20 || a->comm[i] >= 0x7f)
+			a->comm[i] = '?';
+}
+
 static void
 inspect_alert(void *arg, struct alert *a)
 {
@@ -35,6 +79,7 @@ inspect_alert(void *arg, struct alert *a)
 	/* A replayed file's alerts happened when its packets did. */
 	if (sw->replay != NULL)
 		a->time_ms = sw->traffic_now_ms;
+	inspect_owner(sw, a);
 	alerts_raise(sw, a);
 }
 
@@ -198,6 +243,8 @@ inspect_close(struct sw *sw)
 		capture_close(sw->caps[i].cap);
 	}
 	sw->ncaps = 0;
+	procmap_free(sw->procs);
+	sw->procs = NULL;
 	traffic_free(sw->traffic);
 	sw->traffic = NULL;
 }

@@ -13,6 +13,7 @@
 #include "../exporter/store.h"
 #include "../monitor/capture.h"
 #include "../monitor/decode.h"
+#include "../monitor/proc.h"
 #include "../monitor/sockdiag.h"
 #include "../monitor/socktable.h"
 #include "../policy/alert.h"
@@ -76,6 +77,8 @@ struct sw {
 	uint64_t cap_packets;
 	uint64_t decode_errors[-DECODE_RESULT_MIN + 1];
 	uint8_t listen_tcp[8192], listen_udp[8192];	/* port bitmaps */
+	struct procmap *procs;		/* for alert evidence, reused */
+	int64_t procs_ms;
 
 	struct store *store;
 	struct sinks *sinks;

@@ -168,14 +168,18 @@ nstarts=$(wc -l <"$T/starts")
     "($nstarts connections started)"
 
 swc "$VNS" alerts --json --kind bruteforce >"$T/bf.json"
-echo "alert: $(jq -c '.[0] | {time, peer, local_port, action, message,
-    evidence}' "$T/bf.json")"
+echo "alert: $(jq -c '.[0] | {time, peer, local_port, process, action,
+    message, evidence}' "$T/bf.json")"
 [ "$(jq length "$T/bf.json")" -eq 1 ] ||
     fail "$(jq length "$T/bf.json") bruteforce alerts, want 1"
 jq -e --arg p "$ATK4" '.[0] | .peer == $p and .local_port == 22 and
     (.message | test("from " + $p + " on port 22:")) and
     (.evidence.ports | index(22)) != null' "$T/bf.json" >/dev/null ||
     fail "the alert does not name $ATK4 and port 22"
+# The process behind the targeted port, from the daemon's socket table.
+jq -e '.[0].process.comm == "sshd" and .[0].process.pid > 0' \
+    "$T/bf.json" >/dev/null ||
+    fail "the alert does not name sshd as the process on port 22"
 
 # The numbers. The alert's time is the time of the packet that crossed
 # the threshold.
