@@ -686,7 +686,12 @@ tr_portscan(struct traffic *t, struct tr_pkt *x,
 		return;
 	if (x->obs.proto == IPPROTO_TCP || x->obs.proto == IPPROTO_UDP)
 		inc16(x->obs.lport_open ? &u->open[cur] : &u->closed[cur]);
-	if (!(x->ev & (PEER_EV_NEW_PORT | PEER_EV_NEW_HOST)))
+	/* A probe that finds nothing new is judged only once the last alert
+	 * is a window old: a scanner that keeps going over the same ports
+	 * is alerted again, without a repeat counted per probe. */
+	if (!(x->ev & (PEER_EV_NEW_PORT | PEER_EV_NEW_HOST)) &&
+	    (!u->rl[TRAFFIC_PORTSCAN].raised || x->obs.now_ms -
+	    u->rl[TRAFFIC_PORTSCAN].last_ms < t->c.ps.window))
 		return;
 	/* The kinds of the probes that found new ports or hosts name the
 	 * scan: a busy client's many SYNs to one port do not. */
