@@ -210,12 +210,8 @@ cmd_analyze(int argc, char **argv)
 		case 'h':
 			fputs(analyze_help, stdout);
 			return EXIT_OK;
-		case ':':
-			return cli_usage_error(argv[0], "option '%s' needs a "
-			    "value", argv[optind - 1]);
 		default:
-			return cli_usage_error(argv[0], "unknown option '%s'",
-			    argv[optind - 1]);
+			return cli_bad_option(argv, ch);
 		}
 	}
 	if (optind + 1 != argc)

@@ -18,6 +18,10 @@ int cmd_check_config(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_peers(int argc, char **argv);
 
+/* A getopt_long error (c is '?' or ':', opterr 0, optstring starting
+ * with ':'): print it naming the option; returns EXIT_USAGE. */
+int cli_bad_option(char **argv, int c);
+
 /* Print "sockwatch: CMD: msg" and return EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

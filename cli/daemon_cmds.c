@@ -47,8 +47,7 @@ simple_opts(int argc, char **argv, const char *help, int *ret_json)
 			fputs(help, stdout);
 			exit(EXIT_OK);
 		default:
-			return cli_usage_error(argv[0], "unknown option '%s'",
-			    argv[optind - 1]);
+			return cli_bad_option(argv, c);
 		}
 	}
 	if (optind < argc)
@@ -294,13 +293,8 @@ cmd_alerts(int argc, char **argv)
 			fputs(alerts_help, stdout);
 			json_decref(req);
 			return EXIT_OK;
-		case ':':
-			r = cli_usage_error(argv[0], "option '%s' needs a "
-			    "value", argv[optind - 1]);
-			break;
 		default:
-			r = cli_usage_error(argv[0], "unknown option '%s'",
-			    argv[optind - 1]);
+			r = cli_bad_option(argv, c);
 		}
 		if (r != 0) {
 			json_decref(req);
@@ -395,8 +389,7 @@ cmd_check_config(int argc, char **argv)
 			    "in.\n", CONFIG_DEFAULT_PATH);
 			return EXIT_OK;
 		default:
-			return cli_usage_error(argv[0], "unknown option '%s'",
-			    argv[optind - 1]);
+			return cli_bad_option(argv, c);
 		}
 	}
 	if (optind < argc)
@@ -466,12 +459,8 @@ cmd_peers(int argc, char **argv)
 		case 'h':
 			fputs(peers_help, stdout);
 			return EXIT_OK;
-		case ':':
-			return cli_usage_error(argv[0], "option '%s' needs a "
-			    "value", argv[optind - 1]);
 		default:
-			return cli_usage_error(argv[0], "unknown option '%s'",
-			    argv[optind - 1]);
+			return cli_bad_option(argv, c);
 		}
 	}
 	if (optind < argc)

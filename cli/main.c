@@ -1,4 +1,5 @@
 /* sockwatch: dispatch a subcommand from the table. */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,6 +54,18 @@ cli_usage_error(const char *cmd, const char *fmt, ...)
 	fprintf(stderr, "sockwatch: %s%s%s\n", cmd ? cmd : "",
 	    cmd ? ": " : "", msg);
 	return EXIT_USAGE;
+}
+
+int
+cli_bad_option(char **argv, int c)
+{
+	if (c == ':')
+		return cli_usage_error(argv[0], "option '%s' needs a value",
+		    argv[optind - 1]);
+	if (optopt != 0)
+		return cli_usage_error(argv[0], "unknown option '-%c'", optopt);
+	return cli_usage_error(argv[0], "unknown option '%s'",
+	    argv[optind - 1]);
 }
 
 int

@@ -177,15 +177,8 @@ sockets_parse(int argc, char **argv, int listeners, struct sockets_args *a)
 			fputs(listeners ? listeners_help : sockets_help,
 			    stdout);
 			exit(EXIT_OK);
-		case ':':
-			return cli_usage_error(cmd, "option '%s' needs a "
-			    "value", argv[optind - 1]);
 		default:
-			if (optopt != 0)
-				return cli_usage_error(cmd, "unknown option "
-				    "'-%c'", optopt);
-			return cli_usage_error(cmd, "unknown option '%s'",
-			    argv[optind - 1]);
+			return cli_bad_option(argv, c);
 		}
 	}
 	if (optind < argc)

@@ -12,18 +12,6 @@
 
 #define OWNERS_MAX SOCKJSON_OWNERS_MAX
 
-char *
-sockout_escape(const char *in, size_t inlen, char *buf, size_t len)
-{
-	return sockjson_escape(in, inlen, buf, len);
-}
-
-char *
-sockout_path(const struct sock_info *s, char *buf, size_t len)
-{
-	return sockjson_path(s, buf, len);
-}
-
 /* The processes holding the i-th socket of the list. */
 static size_t
 sock_owners(const struct sockout_opts *o, const struct sock_info *s,
@@ -49,7 +37,7 @@ owners_text(const struct sockout_opts *opts, const struct sock_info *s,
 	buf[0] = '\0';
 	n = sock_owners(opts, s, idx, o, OWNERS_MAX);
 	for (i = 0; i < n && i < OWNERS_MAX; i++) {
-		sockout_escape(o[i].comm, strlen(o[i].comm), comm,
+		sockjson_escape(o[i].comm, strlen(o[i].comm), comm,
 		    sizeof(comm));
 		k = snprintf(buf + off, len - off, "%s%s(%d)", i ? "," : "",
 		    comm, (int)o[i].pid);

@@ -30,10 +30,4 @@ int sockout_text(FILE *f, const struct socklist *l,
 int sockout_json(FILE *f, const struct socklist *l,
     const struct sockout_opts *o);
 
-/* Printable form of a UNIX socket path: abstract names start with '@',
- * other bytes outside printable ASCII become \xNN. Returns buf. */
-char *sockout_path(const struct sock_info *s, char *buf, size_t len);
-/* Printable form of any untrusted string (process names). */
-char *sockout_escape(const char *in, size_t inlen, char *buf, size_t len);
-
 #endif

@@ -397,104 +397,6 @@ static const struct cfg_type cfg_group = {
 	.format = cfg_format_string,
 };
 
-/* [listen] allow: comma-separated "proto/port [comm]" entries. A line may
- * end with a comma; the list then goes on on the next, indented line. */
-static int
-cfg_parse_listen_allow(const struct cfg_key *k, struct config *cfg,
-    const char *val, char *why, size_t whylen)
-{
-	char entry[CFG_RAW_MAX], reason[128], fmt[64];
-	struct listen_rule r, *n;
-	const char *p = val, *comma;
-	size_t len, i;
-
-	(void)k;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p == '\0')
-		return 0;
-	for (;;) {
-		comma = strchr(p, ',');
-		len = comma != NULL ? (size_t)(comma - p) : strlen(p);
-		while (len > 0 && (*p == ' ' || *p == '\t'))
-			p++, len--;
-		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-			len--;
-		if (len == 0) {
-			/* Only the end of a line may be empty: "a, b,". */
-			if (comma == NULL)
-				return 0;
-			cfg_why(why, whylen, "empty entry (two commas in a "
-			    "row, or a comma first?)");
-			return -EINVAL;
-		}
-		if (len >= sizeof(entry))
-			len = sizeof(entry) - 1;
-		memcpy(entry, p, len);
-		entry[len] = '\0';
-		if (rules_listen_parse(entry, &r, reason, sizeof(reason)) < 0) {
-			cfg_why(why, whylen, "invalid entry '%.64s': %s", entry,
-			    reason);
-			return -EINVAL;
-		}
-		for (i = 0; i < cfg->listen.nallow; i++) {
-			const struct listen_rule *o = &cfg->listen.allow[i];
-
-			if (o->proto == r.proto && o->port == r.port &&
-			    strcmp(o->comm, r.comm) == 0) {
-				cfg_why(why, whylen, "duplicate entry '%s'",
-				    rules_listen_format(&r, fmt, sizeof(fmt)));
-				return -EINVAL;
-			}
-		}
-		if (cfg->listen.nallow >= CFG_LIST_MAX) {
-			cfg_why(why, whylen, "more than %d entries",
-			    CFG_LIST_MAX);
-			return -EINVAL;
-		}
-		n = reallocarray(cfg->listen.allow, cfg->listen.nallow + 1,
-		    sizeof(*n));
-		if (n == NULL)
-			return -ENOMEM;
-		cfg->listen.allow = n;
-		n[cfg->listen.nallow++] = r;
-		if (comma == NULL)
-			return 0;
-		p = comma + 1;
-	}
-}
-
-static const char *
-cfg_format_listen_allow(const struct cfg_key *k, const struct config *cfg,
-    size_t i, char *buf, size_t len)
-{
-	(void)k;
-	return rules_listen_format(&cfg->listen.allow[i], buf, len);
-}
-
-static size_t
-cfg_count_listen_allow(const struct cfg_key *k, const struct config *cfg)
-{
-	(void)k;
-	return cfg->listen.nallow;
-}
-
-static void
-cfg_reset_listen_allow(const struct cfg_key *k, struct config *cfg)
-{
-	(void)k;
-	free(cfg->listen.allow);
-	cfg->listen.allow = NULL;
-	cfg->listen.nallow = 0;
-}
-
-static const struct cfg_type cfg_listen_allow = {
-	.parse = cfg_parse_listen_allow,
-	.format = cfg_format_listen_allow,
-	.count = cfg_count_listen_allow,
-	.reset = cfg_reset_listen_allow,
-};
-
 /* yes/no (true/false and on/off are read too; yes/no is printed). */
 static int
 cfg_parse_bool(const struct cfg_key *k, struct config *cfg,
@@ -755,6 +657,55 @@ static const struct cfg_type cfg_ports = {
 	.reset = cfg_reset_list,
 };
 
+/* [listen] allow: comma-separated "proto/port [comm]" entries. */
+static int
+cfg_add_listen_rule(const struct cfg_key *k, struct config *cfg,
+    const char *entry, char *why, size_t whylen)
+{
+	char reason[128], fmt[64];
+	struct listen_rule r;
+	size_t i;
+
+	if (rules_listen_parse(entry, &r, reason, sizeof(reason)) < 0) {
+		cfg_why(why, whylen, "invalid entry '%.64s': %s", entry,
+		    reason);
+		return -EINVAL;
+	}
+	for (i = 0; i < cfg->listen.nallow; i++) {
+		const struct listen_rule *o = &cfg->listen.allow[i];
+
+		if (o->proto == r.proto && o->port == r.port &&
+		    strcmp(o->comm, r.comm) == 0) {
+			cfg_why(why, whylen, "duplicate entry '%s'",
+			    rules_listen_format(&r, fmt, sizeof(fmt)));
+			return -EINVAL;
+		}
+	}
+	return cfg_list_append(k, cfg, &r, sizeof(r));
+}
+
+static int
+cfg_parse_listen_allow(const struct cfg_key *k, struct config *cfg,
+    const char *val, char *why, size_t whylen)
+{
+	return cfg_list_split(k, cfg, val, cfg_add_listen_rule, why, whylen);
+}
+
+static const char *
+cfg_format_listen_allow(const struct cfg_key *k, const struct config *cfg,
+    size_t i, char *buf, size_t len)
+{
+	(void)k;
+	return rules_listen_format(&cfg->listen.allow[i], buf, len);
+}
+
+static const struct cfg_type cfg_listen_allow = {
+	.parse = cfg_parse_listen_allow,
+	.format = cfg_format_listen_allow,
+	.count = cfg_count_list,
+	.reset = cfg_reset_list,
+};
+
 /* A list of addresses and CIDR prefixes. Host bits below the prefix
  * length are cleared (198.18.7.1/15 is 198.18.0.0/15); a prefix may appear
  * once. */
@@ -1005,7 +956,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ "daemon", "max_peers", &cfg_uint, CFG_OFF(daemon.max_peers),
 	    .min = 1, .max = 10000000, .def = "100000" },
 	{ "listen", "allow", &cfg_listen_allow, CFG_OFF(listen.allow),
-	    .optional = true },
+	    .noff = CFG_OFF(listen.nallow), .optional = true },
 	{ "listen", "action", &cfg_enum, CFG_OFF(listen.action),
 	    .names = cfg_action_names, .def = "alert" },
 

@@ -1,5 +1,5 @@
 /*
- * The renderers: cli/table (alignment), sockout_escape / sockout_path
+ * The renderers: cli/table (alignment), sockjson_escape / sockjson_path
  * (untrusted bytes made printable), and sockout_text / sockout_json on a
  * hand-built socket list, the JSON parsed back with jansson.
  */
@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../exporter/sockjson.h"
 #include "../../cli/sockout.h"
 #include "../../cli/table.h"
 
@@ -197,30 +198,30 @@ test_escape(void **state)
 	size_t len, n;
 
 	(void)state;
-	assert_string_equal(sockout_escape("sshd", 4, buf, sizeof(buf)),
+	assert_string_equal(sockjson_escape("sshd", 4, buf, sizeof(buf)),
 	    "sshd");
-	assert_string_equal(sockout_escape("a\\b", 3, buf, sizeof(buf)),
+	assert_string_equal(sockjson_escape("a\\b", 3, buf, sizeof(buf)),
 	    "a\\\\b");
-	assert_string_equal(sockout_escape("\x01\x1f\x7f\x80\xff", 5, buf,
+	assert_string_equal(sockjson_escape("\x01\x1f\x7f\x80\xff", 5, buf,
 	    sizeof(buf)), "\\x01\\x1f\\x7f\\x80\\xff");
-	assert_string_equal(sockout_escape("a\tb\nc", 5, buf, sizeof(buf)),
+	assert_string_equal(sockjson_escape("a\tb\nc", 5, buf, sizeof(buf)),
 	    "a\\x09b\\x0ac");
-	assert_string_equal(sockout_escape("a\0b", 3, buf, sizeof(buf)),
+	assert_string_equal(sockjson_escape("a\0b", 3, buf, sizeof(buf)),
 	    "a\\x00b");
-	assert_string_equal(sockout_escape(" ~\"'", 4, buf, sizeof(buf)),
+	assert_string_equal(sockjson_escape(" ~\"'", 4, buf, sizeof(buf)),
 	    " ~\"'");
-	assert_string_equal(sockout_escape("", 0, buf, sizeof(buf)), "");
+	assert_string_equal(sockjson_escape("", 0, buf, sizeof(buf)), "");
 	/* inlen, not the NUL, ends the input. */
-	assert_string_equal(sockout_escape("abcdef", 3, buf, sizeof(buf)),
+	assert_string_equal(sockjson_escape("abcdef", 3, buf, sizeof(buf)),
 	    "abc");
 
 	/* Never past len, always terminated, never half an escape: the
 	 * output is the full escape cut at a character boundary. */
-	sockout_escape("\x01\\abc\xfe\xff", 7, full, sizeof(full));
+	sockjson_escape("\x01\\abc\xfe\xff", 7, full, sizeof(full));
 	assert_string_equal(full, "\\x01\\\\abc\\xfe\\xff");
 	for (len = 1; len < 24; len++) {
 		memset(buf, 'Z', sizeof(buf));
-		sockout_escape("\x01\\abc\xfe\xff", 7, buf, len);
+		sockjson_escape("\x01\\abc\xfe\xff", 7, buf, len);
 		n = strlen(buf);
 		assert_true(n < len);
 		assert_int_equal(buf[len], 'Z');
@@ -246,37 +247,37 @@ test_path(void **state)
 
 	(void)state;
 	set_path(&s, "", 0);
-	assert_string_equal(sockout_path(&s, buf, sizeof(buf)), "*");
+	assert_string_equal(sockjson_path(&s, buf, sizeof(buf)), "*");
 	/* A filesystem path, with the kernel's trailing NUL. */
 	set_path(&s, "/run/a.sock", sizeof("/run/a.sock"));
-	assert_string_equal(sockout_path(&s, buf, sizeof(buf)),
+	assert_string_equal(sockjson_path(&s, buf, sizeof(buf)),
 	    "/run/a.sock");
 	/* ... and without one. */
 	set_path(&s, "/run/a.sock", strlen("/run/a.sock"));
-	assert_string_equal(sockout_path(&s, buf, sizeof(buf)),
+	assert_string_equal(sockjson_path(&s, buf, sizeof(buf)),
 	    "/run/a.sock");
 	set_path(&s, "/tmp/a\\b", 9);
-	assert_string_equal(sockout_path(&s, buf, sizeof(buf)),
+	assert_string_equal(sockjson_path(&s, buf, sizeof(buf)),
 	    "/tmp/a\\\\b");
 	/* Abstract names: '@', and every byte of the name, NULs too. */
 	set_path(&s, "\0abstract", 9);
-	assert_string_equal(sockout_path(&s, buf, sizeof(buf)), "@abstract");
+	assert_string_equal(sockjson_path(&s, buf, sizeof(buf)), "@abstract");
 	set_path(&s, "\0a\0b\x01", 5);
-	assert_string_equal(sockout_path(&s, buf, sizeof(buf)),
+	assert_string_equal(sockjson_path(&s, buf, sizeof(buf)),
 	    "@a\\x00b\\x01");
 	set_path(&s, "\0", 1);
-	assert_string_equal(sockout_path(&s, buf, sizeof(buf)), "@");
+	assert_string_equal(sockjson_path(&s, buf, sizeof(buf)), "@");
 	set_path(&s, "\0@x", 3);
-	assert_string_equal(sockout_path(&s, buf, sizeof(buf)), "@@x");
+	assert_string_equal(sockjson_path(&s, buf, sizeof(buf)), "@@x");
 	/* The longest name, all escapes, fits the documented buffer. */
 	memset(raw, 0xff, sizeof(raw));
 	raw[0] = '\0';
 	set_path(&s, raw, sizeof(raw));
-	sockout_path(&s, buf, sizeof(buf));
+	sockjson_path(&s, buf, sizeof(buf));
 	assert_int_equal(strlen(buf), 1 + 4 * (SOCKDIAG_PATH_MAX - 1));
 	memset(raw, 0x01, sizeof(raw));
 	set_path(&s, raw, sizeof(raw));
-	sockout_path(&s, buf, sizeof(buf));
+	sockjson_path(&s, buf, sizeof(buf));
 	assert_int_equal(strlen(buf), 4 * SOCKDIAG_PATH_MAX);
 }
 

@@ -24,7 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../cli/sockout.h"
+#include "../../exporter/sockjson.h"
 #include "../../monitor/sockdiag.h"
 
 /* Inodes and cookies of the captured sockets: tests/data/manifest and the
@@ -285,7 +285,7 @@ test_capture_unix(void **state)
 	/* The kernel counts the terminating NUL of a filesystem path. */
 	assert_int_equal(s->path_len, sizeof("/tmp/sockwatch-capture/"
 	    "listen.sock"));
-	assert_string_equal(sockout_path(s, buf, sizeof(buf)),
+	assert_string_equal(sockjson_path(s, buf, sizeof(buf)),
 	    "/tmp/sockwatch-capture/listen.sock");
 	assert_int_equal(s->peer_inode, 0);
 	assert_int_equal(s->wq, 16);
@@ -294,20 +294,20 @@ test_capture_unix(void **state)
 	assert_int_equal(s->state, TCP_LISTEN);
 	assert_int_equal(s->path[0], '\0');
 	assert_int_equal(s->path_len, 15);
-	assert_string_equal(sockout_path(s, buf, sizeof(buf)),
+	assert_string_equal(sockjson_path(s, buf, sizeof(buf)),
 	    "@sockwatch-test");
 
 	s = find_inode(&l, INO_UNIX_DGRAM);
 	assert_int_equal(s->type, SOCK_DGRAM);
 	assert_string_equal(sockdiag_unix_type_name(s), "dgram");
 	assert_string_equal(sockdiag_state_name(s), "unconn");
-	assert_string_equal(sockout_path(s, buf, sizeof(buf)),
+	assert_string_equal(sockjson_path(s, buf, sizeof(buf)),
 	    "@sw\\x01dgram");
 
 	s = find_inode(&l, INO_UNIX_PAIR_A);
 	assert_int_equal(s->state, TCP_ESTABLISHED);
 	assert_int_equal(s->path_len, 0);
-	assert_string_equal(sockout_path(s, buf, sizeof(buf)), "*");
+	assert_string_equal(sockjson_path(s, buf, sizeof(buf)), "*");
 	assert_int_equal(s->peer_inode, INO_UNIX_PAIR_B);
 	s = find_inode(&l, INO_UNIX_PAIR_B);
 	assert_int_equal(s->peer_inode, INO_UNIX_PAIR_A);
@@ -548,7 +548,7 @@ test_handbuilt_ok(void **state)
 	assert_int_equal(l.n, 1);
 	assert_int_equal(l.v[0].path_len, SOCKDIAG_PATH_MAX);
 	assert_int_equal(l.v[0].peer_inode, 42);
-	assert_int_equal(strlen(sockout_path(&l.v[0], buf, sizeof(buf))),
+	assert_int_equal(strlen(sockjson_path(&l.v[0], buf, sizeof(buf))),
 	    SOCKDIAG_PATH_MAX);
 
 	/* INET_DIAG_PROTOCOL (destroy notifications) names the protocol;
