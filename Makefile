@@ -13,7 +13,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 SAN     ?=
 PKGS    := libnl-3.0 jansson libpcap libcap-ng
-DPKGS   := inih sqlite3 libmicrohttpd libsystemd
+DPKGS   := inih sqlite3 libmicrohttpd libsystemd libnftnl libmnl
 
 # pkg-config runs when make parses this file; the targets that install
 # packages first re-enter make so that it runs again afterwards.

@@ -7,12 +7,12 @@ pkgs=(
 	# build
 	gcc make pkg-config
 	libnl-3-dev libjansson-dev libinih-dev libsqlite3-dev libpcap-dev libcap-ng-dev
-	libmicrohttpd-dev libsystemd-dev
+	libmicrohttpd-dev libsystemd-dev libnftnl-dev libmnl-dev
 	# unit tests and fuzzing
 	libcmocka-dev clang libclang-rt-14-dev
 	# integration tests and benchmarks
 	iproute2 python3 procps hyperfine curl jq sqlite3 prometheus nmap tcpdump
-	openssh-server sshpass
+	openssh-server sshpass nftables
 )
 
 missing=()
