@@ -63,6 +63,7 @@ struct cfg_key {
 	const struct cfg_type *type;
 	size_t off;			/* offsetof(struct config, ...) */
 	size_t noff;			/* lists: offset of the size_t count */
+	size_t loff;			/* address files: offset of the list */
 	uint64_t min, max;		/* numbers, durations; path length */
 	bool optional;			/* may be empty: off / none */
 	const char *const *names;	/* enums, NULL-terminated */
@@ -612,6 +613,89 @@ static const struct cfg_type cfg_interfaces = {
 	.reset = cfg_reset_interfaces,
 };
 
+/* A list of process names (as in /proc/PID/comm: at most 15 bytes),
+ * each at most once. */
+static int
+cfg_add_name(const struct cfg_key *k, struct config *cfg, const char *entry,
+    char *why, size_t whylen)
+{
+	char *const *names = *(char **const *)(const void *)
+	    ((const char *)cfg + k->off);
+	size_t n = *CFG_CCOUNT(cfg, k), i, len = strlen(entry);
+	char *copy;
+	int r;
+
+	if (len > 15) {
+		cfg_why(why, whylen, "process name '%.64s' is longer than "
+		    "15 characters (the kernel's limit)", entry);
+		return -EINVAL;
+	}
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)entry[i] < 0x20 || entry[i] == 0x7f ||
+		    entry[i] == '/') {
+			cfg_why(why, whylen, "invalid character in process "
+			    "name '%.64s'", entry);
+			return -EINVAL;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (strcmp(names[i], entry) == 0) {
+			cfg_why(why, whylen, "duplicate entry '%s'", entry);
+			return -EINVAL;
+		}
+	}
+	copy = strdup(entry);
+	if (copy == NULL)
+		return -ENOMEM;
+	r = cfg_list_append(k, cfg, &copy, sizeof(copy));
+	if (r < 0)
+		free(copy);
+	return r;
+}
+
+static int
+cfg_parse_names(const struct cfg_key *k, struct config *cfg,
+    const char *val, char *why, size_t whylen)
+{
+	return cfg_list_split(k, cfg, val, cfg_add_name, why, whylen);
+}
+
+static const char *
+cfg_format_names(const struct cfg_key *k, const struct config *cfg,
+    size_t i, char *buf, size_t len)
+{
+	(void)buf, (void)len;
+	return (*(char **const *)(const void *)((const char *)cfg +
+	    k->off))[i];
+}
+
+static void
+cfg_free_names(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+static void
+cfg_reset_names(const struct cfg_key *k, struct config *cfg)
+{
+	char ***names = CFG_FIELD(cfg, k, char **);
+
+	cfg_free_names(*names, *CFG_COUNT(cfg, k));
+	*names = NULL;
+	*CFG_COUNT(cfg, k) = 0;
+}
+
+static const struct cfg_type cfg_names = {
+	.parse = cfg_parse_names,
+	.format = cfg_format_names,
+	.count = cfg_count_list,
+	.reset = cfg_reset_names,
+};
+
 /* A list of ports, 1 to 65535, each at most once. */
 static int
 cfg_add_port(const struct cfg_key *k, struct config *cfg, const char *entry,
@@ -895,24 +979,28 @@ out:
 	return r;
 }
 
-/* [deny] file: an absolute path, read at once. */
+/* An address file ([deny] file, [connect] file): an absolute path, read
+ * at once into the list at k->loff (count at k->noff). */
 static int
 cfg_parse_deny_file(const struct cfg_key *k, struct config *cfg,
     const char *val, char *why, size_t whylen)
 {
-	struct cidr *list = NULL;
+	struct cidr *list = NULL, **field;
+	const char *path;
 	size_t n = 0;
 	int r;
 
 	r = cfg_parse_path(k, cfg, val, why, whylen);
-	if (r < 0 || cfg->deny.file == NULL)
+	path = *CFG_CFIELD(cfg, k, char *);
+	if (r < 0 || path == NULL)
 		return r;
-	r = cfg_deny_read(cfg->deny.file, &list, &n, why, whylen);
+	r = cfg_deny_read(path, &list, &n, why, whylen);
 	if (r < 0)
 		return r == -ENOMEM ? r : -EINVAL;
-	free(cfg->deny.file_peers);
-	cfg->deny.file_peers = list;
-	cfg->deny.nfile_peers = n;
+	field = (struct cidr **)(void *)((char *)cfg + k->loff);
+	free(*field);
+	*field = list;
+	*CFG_COUNT(cfg, k) = n;
 	return 0;
 }
 
@@ -925,7 +1013,7 @@ static const struct cfg_type cfg_deny_file = {
 
 static const char *const cfg_sections[] = {
 	"daemon", "listen", "portscan", "synflood", "bruteforce", "deny",
-	"allow",
+	"allow", "bans", "connect",
 };
 
 static const char *const cfg_action_names[] = { "alert", "block", NULL };
@@ -1001,6 +1089,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ "deny", "peers", &cfg_cidrs, CFG_OFF(deny.peers),
 	    .noff = CFG_OFF(deny.npeers), .optional = true },
 	{ "deny", "file", &cfg_deny_file, CFG_OFF(deny.file),
+	    .noff = CFG_OFF(deny.nfile_peers), .loff = CFG_OFF(deny.file_peers),
 	    .max = PATH_MAX - 1, .optional = true },
 	{ "deny", "window", &cfg_duration, CFG_OFF(deny.window_ms),
 	    .min = 1000, .max = 86400000, .def = "1m" },
@@ -1011,6 +1100,40 @@ static const struct cfg_key cfg_keys[] = {
 
 	{ "allow", "peers", &cfg_cidrs, CFG_OFF(allow.peers),
 	    .noff = CFG_OFF(allow.npeers), .optional = true },
+
+	{ "bans", "enforce", &cfg_bool, CFG_OFF(bans.enforce),
+	    .def = "yes" },
+	{ "bans", "default", &cfg_duration, CFG_OFF(bans.default_ms),
+	    .min = CFG_BAN_MIN, .max = CFG_BAN_MAX, .def = "1h" },
+	{ "bans", "recidive_window", &cfg_duration,
+	    CFG_OFF(bans.recidive_window_ms), .min = CFG_BAN_MIN, .max = CFG_BAN_MAX,
+	    .def = "1d" },
+	{ "bans", "escalate", &cfg_uint, CFG_OFF(bans.escalate),
+	    .min = 1, .max = 100, .def = "2" },
+	{ "bans", "max", &cfg_duration, CFG_OFF(bans.max_ms),
+	    .min = CFG_BAN_MIN, .max = CFG_BAN_MAX, .def = "7d" },
+	{ "bans", "protect", &cfg_names, CFG_OFF(bans.protect),
+	    .noff = CFG_OFF(bans.nprotect), .optional = true,
+	    .def = "sshd" },
+	{ "bans", "kill_connections", &cfg_bool,
+	    CFG_OFF(bans.kill_connections), .def = "yes" },
+	{ "bans", "aggregate_v4", &cfg_uint, CFG_OFF(bans.aggregate_v4),
+	    .min = 0, .max = 32, .def = "0" },
+	{ "bans", "aggregate_v6", &cfg_uint, CFG_OFF(bans.aggregate_v6),
+	    .min = 0, .max = 128, .def = "0" },
+	{ "bans", "aggregate_threshold", &cfg_uint,
+	    CFG_OFF(bans.aggregate_threshold), .min = 2, .max = 65536,
+	    .def = "8" },
+	{ "bans", "reconcile_interval", &cfg_duration,
+	    CFG_OFF(bans.reconcile_interval_ms), .min = 1000,
+	    .max = 3600000, .def = "30s" },
+
+	{ "connect", "deny", &cfg_cidrs, CFG_OFF(connect.deny),
+	    .noff = CFG_OFF(connect.ndeny), .optional = true },
+	{ "connect", "file", &cfg_deny_file, CFG_OFF(connect.file),
+	    .noff = CFG_OFF(connect.nfile_peers),
+	    .loff = CFG_OFF(connect.file_peers),
+	    .max = PATH_MAX - 1, .optional = true },
 };
 
 #define CFG_NKEYS	ARRAY_LEN(cfg_keys)
@@ -1582,6 +1705,10 @@ config_free(struct config *cfg)
 	free(cfg->deny.file);
 	free(cfg->deny.file_peers);
 	free(cfg->allow.peers);
+	cfg_free_names(cfg->bans.protect, cfg->bans.nprotect);
+	free(cfg->connect.deny);
+	free(cfg->connect.file);
+	free(cfg->connect.file_peers);
 	free(cfg);
 }
 

@@ -84,6 +84,29 @@ struct config {
 		struct cidr *peers;	/* never alerted for, never blocked */
 		size_t npeers;
 	} allow;
+	/* The ban manager (policy/bans.h) and nftables (policy/nft.h). */
+	struct {
+		bool enforce;		/* no: record bans, block nothing */
+		uint64_t default_ms;	/* a ban with no length of its own */
+		uint64_t recidive_window_ms;
+		unsigned int escalate;	/* factor for a repeat offender */
+		uint64_t max_ms;	/* cap of escalated lengths */
+		char **protect;		/* process names whose sessions */
+		size_t nprotect;	/* keep a peer from automatic bans */
+		bool kill_connections;	/* SOCK_DESTROY the peer's sockets */
+		unsigned int aggregate_v4;	/* prefix length; 0: off */
+		unsigned int aggregate_v6;
+		unsigned int aggregate_threshold;
+		uint64_t reconcile_interval_ms;
+	} bans;
+	/* Outbound connections refused in the output chain. */
+	struct {
+		struct cidr *deny;
+		size_t ndeny;
+		char *file;		/* NULL: none */
+		struct cidr *file_peers;
+		size_t nfile_peers;
+	} connect;
 };
 
 /* Errors name the file, line, section and key:

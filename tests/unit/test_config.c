@@ -120,7 +120,24 @@ static const char *const defaults_printed =
     "ban = 1h\n"
     "\n"
     "[allow]\n"
-    "peers =\n";
+    "peers =\n"
+    "\n"
+    "[bans]\n"
+    "enforce = yes\n"
+    "default = 1h\n"
+    "recidive_window = 1d\n"
+    "escalate = 2\n"
+    "max = 7d\n"
+    "protect = sshd\n"
+    "kill_connections = yes\n"
+    "aggregate_v4 = 0\n"
+    "aggregate_v6 = 0\n"
+    "aggregate_threshold = 8\n"
+    "reconcile_interval = 30s\n"
+    "\n"
+    "[connect]\n"
+    "deny =\n"
+    "file =\n";
 
 static void
 test_config_defaults(void **state)
@@ -166,6 +183,18 @@ test_config_defaults(void **state)
 	assert_int_equal(cfg->deny.nfile_peers, 0);
 	assert_int_equal(cfg->deny.window_ms, 60000);
 	assert_int_equal(cfg->allow.npeers, 0);
+	assert_true(cfg->bans.enforce);
+	assert_int_equal(cfg->bans.default_ms, 3600000);
+	assert_int_equal(cfg->bans.recidive_window_ms, 86400000);
+	assert_int_equal(cfg->bans.escalate, 2);
+	assert_int_equal(cfg->bans.max_ms, 7 * 86400000ULL);
+	assert_int_equal(cfg->bans.nprotect, 1);
+	assert_string_equal(cfg->bans.protect[0], "sshd");
+	assert_true(cfg->bans.kill_connections);
+	assert_int_equal(cfg->bans.aggregate_v4, 0);
+	assert_int_equal(cfg->bans.reconcile_interval_ms, 30000);
+	assert_int_equal(cfg->connect.ndeny, 0);
+	assert_null(cfg->connect.file);
 	out = print_config(cfg);
 	assert_string_equal(out, defaults_printed);
 	free(out);
@@ -559,7 +588,22 @@ static const struct {
 	/* unknown section, key; duplicate key */
 	{ "[daemon]\n[deamon]\nsocket = /x\n",
 	    "t.conf:2: [deamon]: unknown section (known: daemon, listen, "
-	    "portscan, synflood, bruteforce, deny, allow)" },
+	    "portscan, synflood, bruteforce, deny, allow, bans, connect)" },
+	{ "[bans]\nprotect = sshd, averyveryverylongname\n",
+	    "t.conf:2: [bans] protect: process name 'averyveryverylongname' "
+	    "is longer than 15 characters (the kernel's limit)" },
+	{ "[bans]\nprotect = sshd,\n  sshd\n",
+	    "t.conf:3: [bans] protect: duplicate entry 'sshd'" },
+	{ "[bans]\nescalate = 0\n",
+	    "t.conf:2: [bans] escalate: 0 is out of range (must be between "
+	    "1 and 100)" },
+	{ "[connect]\ndeny = 198.18.0.0/33\n",
+	    "t.conf:2: [connect] deny: invalid address or CIDR "
+	    "'198.18.0.0/33' (expected e.g. 198.18.0.1, 198.18.0.0/15 or "
+	    "2001:db8::/32)" },
+	{ "[connect]\nfile = /nonexistent/x\n",
+	    "t.conf:2: [connect] file: /nonexistent/x: cannot open: No such "
+	    "file or directory" },
 	{ "[daemon]\nsocket = /x\nsokcet = /y\n",
 	    "t.conf:3: [daemon] sokcet: unknown key" },
 	{ "[listen]\nsocket = /x\n",
@@ -824,7 +868,8 @@ static const struct {
 	    "t.conf:2: [allow] window: unknown key (it belongs in [portscan], "
 	    "[synflood], [bruteforce] or [deny])" },
 	{ "[allow]\nfile = /dev/null\n",
-	    "t.conf:2: [allow] file: unknown key (it belongs in [deny])" },
+	    "t.conf:2: [allow] file: unknown key (it belongs in [deny] or "
+	    "[connect])" },
 	/* Only the first error is reported. */
 	{ "[daemon]\nmax_clients = 0\nscan_interval = x\n[nope]\n",
 	    "t.conf:2: [daemon] max_clients: 0 is out of range (must be "
