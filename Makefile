@@ -61,6 +61,8 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 LIBSW     := $(BUILD)/libsockwatch.a
 LIBSWD    := $(BUILD)/libsockwatchd.a
+# Test helpers linked with the library (the integration tests run them).
+LIBTOOLS  := $(BUILD)/tools/sdkill
 
 # Keep objects that only pattern rules name.
 .SECONDARY:
@@ -86,7 +88,7 @@ test: deps
 unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
 
-integration: all
+integration: all $(LIBTOOLS)
 	@tests/integration/run.sh $(BUILD)
 
 asan: deps
@@ -156,6 +158,12 @@ $(BUILD)/tools/%: $(OBJ)/tests/tools/%.o
 	$(call msg,LD,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+# Test helpers that call the library, e.g. sdkill (sockdiag_destroy_peer).
+$(LIBTOOLS): $(BUILD)/tools/%: $(OBJ)/tests/tools/%.o $(LIBSW)
+	$(call msg,LD,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # libFuzzer targets: clang only, with ASan and UBSan.
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <netlink/attr.h>
 #include <netlink/msg.h>
@@ -24,11 +26,18 @@
 #define SOCKDIAG_BUFSIZE	(64 * 1024)
 #define SOCKDIAG_RETRIES	8
 #define SOCKDIAG_BC_MAX		128
+/* SOCK_DESTROY requests per send. The kernel handles a send's requests
+ * before the send returns and queues one ack each (about 1 KiB of receive
+ * buffer apiece); 64 stay far below the default 208 KiB. */
+#define SOCKDIAG_KILL_BATCH	64
+#define SOCKDIAG_KILL_TIMEOUT	5	/* seconds to wait for an ack */
 
 struct sockdiag {
 	struct nl_sock *nl;
 	unsigned char *buf;		/* SOCKDIAG_BUFSIZE, reused by every read */
 	bool no_compat;			/* TCPDIAG_GETSOCK refused: two requests */
+	int kill_fd;			/* SOCK_DESTROY socket, or -1 */
+	uint32_t kill_seq;
 	char err[256];
 };
 
@@ -113,6 +122,7 @@ sockdiag_open(struct sockdiag **ret_sd)
 
 	if ((sd = calloc(1, sizeof(*sd))) == NULL)
 		return -ENOMEM;
+	sd->kill_fd = -1;
 	if ((sd->buf = malloc(SOCKDIAG_BUFSIZE)) == NULL) {
 		free(sd);
 		return -ENOMEM;
@@ -132,6 +142,8 @@ sockdiag_close(struct sockdiag *sd)
 	if (sd == NULL)
 		return;
 	nl_socket_free(sd->nl);
+	if (sd->kill_fd >= 0)
+		close(sd->kill_fd);
 	free(sd->buf);
 	free(sd);
 }
@@ -627,6 +639,270 @@ sockdiag_dump(struct sockdiag *sd, const struct sockdiag_query *q,
 		}
 	}
 	return 0;
+}
+
+/*
+ * Teardown of a peer's connections, as `ss -K` does it: dump the peer's
+ * sockets, then one SOCK_DESTROY per socket, naming it as the dump did
+ * (addresses, ports, interface, cookie; the cookie keeps a socket that
+ * reused the same addresses and ports meanwhile safe).
+ */
+int
+sockdiag_destroy_msg(const struct sock_info *s, uint32_t seq, void *buf,
+    size_t len)
+{
+	struct inet_diag_req_v2 req;
+	struct nlmsghdr nlh;
+	size_t alen;
+
+	if ((s->family != AF_INET && s->family != AF_INET6) ||
+	    (s->proto != IPPROTO_TCP && s->proto != IPPROTO_UDP))
+		return -EINVAL;
+	if (len < NLMSG_SPACE(sizeof(req)))
+		return -ENOBUFS;
+	alen = s->family == AF_INET ? 4 : 16;
+	memset(&nlh, 0, sizeof(nlh));
+	nlh.nlmsg_len = NLMSG_LENGTH(sizeof(req));
+	nlh.nlmsg_type = SOCK_DESTROY;
+	nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh.nlmsg_seq = seq;
+	memset(&req, 0, sizeof(req));
+	req.sdiag_family = s->family;
+	req.sdiag_protocol = s->proto;
+	req.id.idiag_sport = htons(s->lport);
+	req.id.idiag_dport = htons(s->rport);
+	memcpy(req.id.idiag_src, s->laddr.u.bytes, alen);
+	memcpy(req.id.idiag_dst, s->raddr.u.bytes, alen);
+	req.id.idiag_if = s->ifindex;
+	req.id.idiag_cookie[0] = (uint32_t)s->cookie;
+	req.id.idiag_cookie[1] = (uint32_t)(s->cookie >> 32);
+	memset(buf, 0, NLMSG_SPACE(sizeof(req)));
+	memcpy(buf, &nlh, sizeof(nlh));
+	memcpy((unsigned char *)buf + NLMSG_HDRLEN, &req, sizeof(req));
+	return (int)NLMSG_SPACE(sizeof(req));
+}
+
+/*
+ * The socket SOCK_DESTROY goes over: a second, raw one, so requests go
+ * out in batches with their acks matched by sequence number, and a failed
+ * batch is dropped with its socket without touching the dump socket. It
+ * is opened as the caller is (CAP_NET_ADMIN in effect, unlike the dump
+ * socket), though the kernel (6.18) checks CAP_NET_ADMIN of the task that
+ * sends each request (sock_diag_destroy: ns_capable), not of the opener:
+ * the capability must be in effect at every call.
+ */
+static int
+sockdiag_kill_open(struct sockdiag *sd)
+{
+	struct timeval tv = { .tv_sec = SOCKDIAG_KILL_TIMEOUT };
+	int fd, one = 1;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (fd < 0)
+		return -errno;
+	/* A refusal need not echo the request: its sequence names it. */
+	(void)setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	/* The kernel acks before send() returns; this is only a backstop. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
+		close(fd);
+		return -errno;
+	}
+	sd->kill_fd = fd;
+	return 0;
+}
+
+static void
+sockdiag_kill_reset(struct sockdiag *sd)
+{
+	if (sd->kill_fd >= 0)
+		close(sd->kill_fd);
+	sd->kill_fd = -1;
+}
+
+/*
+ * Send the requests for v[0 .. n) (n <= SOCKDIAG_KILL_BATCH) in one
+ * datagram and collect one ack each: errs[k] becomes 0 or the kernel's
+ * -errno, or stays 1 if no ack came (then the return value says why).
+ */
+static int
+sockdiag_kill_batch(struct sockdiag *sd, const struct sock_info *v,
+    size_t n, int *errs)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	const struct nlmsgerr *e;
+	struct nlmsghdr *nlh;
+	uint64_t want, got = 0;
+	uint32_t base = sd->kill_seq, k;
+	size_t i, off = 0;
+	socklen_t salen;
+	ssize_t sn;
+	int r, rem;
+
+	for (i = 0; i < n; i++) {
+		errs[i] = 1;
+		r = sockdiag_destroy_msg(&v[i], base + (uint32_t)i,
+		    sd->buf + off, SOCKDIAG_BUFSIZE - off);
+		if (r < 0)
+			return r;
+		off += (size_t)r;
+	}
+	sd->kill_seq = base + (uint32_t)n;
+	do
+		sn = sendto(sd->kill_fd, sd->buf, off, 0,
+		    (struct sockaddr *)&sa, sizeof(sa));
+	while (sn < 0 && errno == EINTR);
+	if (sn < 0)
+		return -errno;
+	if ((size_t)sn != off)
+		return -EIO;
+	want = n >= 64 ? UINT64_MAX : (UINT64_C(1) << n) - 1;
+	while (got != want) {
+		salen = sizeof(sa);
+		sn = recvfrom(sd->kill_fd, sd->buf, SOCKDIAG_BUFSIZE, MSG_TRUNC,
+		    (struct sockaddr *)&sa, &salen);
+		if (sn < 0 && errno == EINTR)
+			continue;
+		if (sn < 0)
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		if ((size_t)sn > SOCKDIAG_BUFSIZE)
+			return -EMSGSIZE;
+		if (sa.nl_pid != 0)
+			continue;	/* not from the kernel: ignore */
+		rem = (int)sn;
+		for (nlh = (struct nlmsghdr *)sd->buf; nlmsg_ok(nlh, rem);
+		    nlh = nlmsg_next(nlh, &rem)) {
+			if (nlh->nlmsg_type != NLMSG_ERROR ||
+			    nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
+				return -EBADMSG;
+			e = nlmsg_data(nlh);
+			k = nlh->nlmsg_seq - base;
+			if (k >= n || (got & (UINT64_C(1) << k)))
+				continue;	/* not one of ours */
+			got |= UINT64_C(1) << k;
+			errs[k] = e->error <= 0 && e->error >= -4095 ?
+			    e->error : -EPROTO;
+		}
+		if (rem != 0)
+			return -EBADMSG;
+	}
+	return 0;
+}
+
+static void
+sockdiag_kill_error(struct sockdiag *sd, const struct sock_info *s, int r)
+{
+	char la[ADDR_STRLEN], ra[ADDR_STRLEN];
+
+	if (r == -EPERM) {
+		snprintf(sd->err, sizeof(sd->err), "SOCK_DESTROY refused: "
+		    "CAP_NET_ADMIN is needed");
+		return;
+	}
+	snprintf(sd->err, sizeof(sd->err), "SOCK_DESTROY of %s %s -> %s "
+	    "failed: %s%s", sockdiag_proto_name(s),
+	    addr_format_port(&s->laddr, s->lport, la, sizeof(la)),
+	    addr_format_port(&s->raddr, s->rport, ra, sizeof(ra)),
+	    strerror(-r), r == -EOPNOTSUPP ?
+	    " (a kernel without CONFIG_INET_DIAG_DESTROY?)" : "");
+}
+
+/* Destroy l->v[start ..]; keep there only what was destroyed. */
+static int
+sockdiag_kill(struct sockdiag *sd, struct socklist *l, size_t start)
+{
+	int errs[SOCKDIAG_KILL_BATCH];
+	size_t i, k, n, w = start;
+	int r = 0;
+
+	for (i = start; i < l->n && r == 0; i += n) {
+		n = l->n - i;
+		if (n > SOCKDIAG_KILL_BATCH)
+			n = SOCKDIAG_KILL_BATCH;
+		r = sockdiag_kill_batch(sd, &l->v[i], n, errs);
+		if (r < 0)
+			sockdiag_kill_error(sd, &l->v[i], r);
+		/* Even after a failure: what was acked is gone. */
+		for (k = 0; k < n; k++) {
+			if (errs[k] == 0) {
+				if (w != i + k)
+					l->v[w] = l->v[i + k];
+				w++;
+			} else if (errs[k] < 0 && errs[k] != -ENOENT &&
+			    r == 0) {
+				r = errs[k];
+				sockdiag_kill_error(sd, &l->v[i + k], r);
+			}
+		}
+	}
+	if (r < 0)
+		sockdiag_kill_reset(sd);	/* reopened by the next call */
+	l->n = w;
+	if (r < 0)
+		return r;
+	return w - start > INT32_MAX ? INT32_MAX : (int)(w - start);
+}
+
+/* An IPv4-mapped IPv6 prefix (::ffff:a.b.c.d/96 and longer) is the IPv4
+ * prefix: the kernel's filter then also finds the IPv4 sockets. */
+static void
+sockdiag_peer_unmap(const struct cidr *peer, struct cidr *ret_peer)
+{
+	*ret_peer = *peer;
+	if (peer->addr.family != AF_INET6 || peer->len < 96 ||
+	    !IN6_IS_ADDR_V4MAPPED(&peer->addr.u.v6))
+		return;
+	memset(ret_peer, 0, sizeof(*ret_peer));
+	ret_peer->addr.family = AF_INET;
+	memcpy(ret_peer->addr.u.bytes, peer->addr.u.bytes + 12, 4);
+	ret_peer->len = peer->len - 96;
+}
+
+int
+sockdiag_destroy_peer(struct sockdiag *sd, const struct cidr *peer,
+    struct socklist *killed)
+{
+	struct socklist own = { 0 }, *l = killed != NULL ? killed : &own;
+	struct sockdiag_query q;
+	size_t start = l->n;
+	int r;
+
+	sd->err[0] = '\0';
+	if ((peer->addr.family != AF_INET || peer->len > 32) &&
+	    (peer->addr.family != AF_INET6 || peer->len > 128)) {
+		snprintf(sd->err, sizeof(sd->err), "not an IPv4 or IPv6 "
+		    "prefix");
+		return -EINVAL;
+	}
+	memset(&q, 0, sizeof(q));
+	q.port = -1;
+	q.has_peer = true;
+	sockdiag_peer_unmap(peer, &q.peer);
+	/* IPv4 too: IPv6 sockets with IPv4-mapped remotes. */
+	q.families = q.peer.addr.family == AF_INET ?
+	    SOCKDIAG_INET4 | SOCKDIAG_INET6 : SOCKDIAG_INET6;
+	q.protos = SOCKDIAG_TCP;
+	q.states = SOCKDIAG_STATES_ALL & ~(1U << TCP_LISTEN);
+	r = sockdiag_dump(sd, &q, l);
+	if (r == 0) {
+		/* Connected UDP sockets only: the others have no remote. */
+		q.protos = SOCKDIAG_UDP;
+		q.states = 1U << TCP_ESTABLISHED;
+		r = sockdiag_dump(sd, &q, l);
+	}
+	if (r < 0 || l->n == start)
+		goto out;
+	if (sd->kill_fd < 0 && (r = sockdiag_kill_open(sd)) < 0) {
+		snprintf(sd->err, sizeof(sd->err), "cannot open a sock_diag "
+		    "socket for SOCK_DESTROY: %s", strerror(-r));
+		goto out;
+	}
+	r = sockdiag_kill(sd, l, start);
+	start = l->n;	/* keep what was destroyed, also after a failure */
+out:
+	if (r < 0)
+		l->n = start;
+	socklist_free(&own);
+	return r;
 }
 
 static const char *const state_names[] = {

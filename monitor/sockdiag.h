@@ -90,6 +90,33 @@ int sockdiag_parse(const void *buf, size_t len, uint8_t proto,
     const struct sockdiag_query *q, struct socklist *out, bool *ret_done,
     bool *ret_intr);
 
+/*
+ * End every TCP socket in any state but LISTEN (TIME-WAIT and request
+ * sockets too) and every connected UDP socket whose remote address lies
+ * in peer, with SOCK_DESTROY, as `ss -K` does: a TCP peer gets a reset,
+ * the local owner ECONNABORTED. An IPv4 peer also matches IPv6 sockets
+ * with an IPv4-mapped remote (and an IPv4-mapped IPv6 peer is taken as
+ * that IPv4 peer). Needs CAP_NET_ADMIN in effect during the call (the
+ * kernel checks the sending task) and CONFIG_INET_DIAG_DESTROY. Block
+ * the peer first: what it connects after the dump survives.
+ * Appends each destroyed socket to killed (may be NULL), e.g. to name the
+ * processes by inode (0 for a connection no process had accepted yet).
+ * Returns the number destroyed, or -errno and sockdiag_error() says what
+ * failed; killed then still holds what was destroyed before the failure.
+ * A socket that went away meanwhile (ENOENT) is neither counted nor an
+ * error.
+ */
+int sockdiag_destroy_peer(struct sockdiag *sd, const struct cidr *peer,
+    struct socklist *killed);
+
+/* The SOCK_DESTROY request for s (inet TCP or UDP, as a dump reported
+ * it: the kernel finds the socket by addresses, ports, interface and
+ * cookie), asking for an ack with sequence number seq. Writes one netlink
+ * message to buf and returns its length, or -EINVAL (s is not inet TCP or
+ * UDP) or -ENOBUFS (len is too small). */
+int sockdiag_destroy_msg(const struct sock_info *s, uint32_t seq,
+    void *buf, size_t len);
+
 /* Destroy notifications of TCP and UDP sockets (needs CAP_NET_ADMIN). */
 struct sockdiag_events;
 

@@ -1099,6 +1099,140 @@ test_fuzz_regress(void **state)
 	print_message("replayed %zu fuzz regression inputs\n", n);
 }
 
+/* The SOCK_DESTROY request for a hand-made socket, field by field. */
+static void
+test_destroy_msg(void **state)
+{
+	struct inet_diag_req_v2 req;
+	const struct nlmsghdr *nlh;
+	struct sock_info s;
+	unsigned char buf[256], *copy;
+	uint32_t raw[4];
+	int len;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	s.family = AF_INET;
+	s.proto = IPPROTO_TCP;
+	s.state = TCP_ESTABLISHED;
+	s.lport = 7001;
+	s.rport = 40001;
+	assert_int_equal(addr_parse("198.18.0.1", &s.laddr), 0);
+	assert_int_equal(addr_parse("198.18.0.2", &s.raddr), 0);
+	s.ifindex = 7;
+	s.cookie = 0x1122334455667788ULL;
+
+	memset(buf, 0xa5, sizeof(buf));
+	len = sockdiag_destroy_msg(&s, 42, buf, sizeof(buf));
+	assert_int_equal(len, NLMSG_SPACE(sizeof(req)));
+	/* From an exact-size copy: nothing past len is part of it. */
+	copy = malloc((size_t)len);
+	assert_non_null(copy);
+	memcpy(copy, buf, (size_t)len);
+	nlh = (const struct nlmsghdr *)copy;
+	assert_int_equal(nlh->nlmsg_len, NLMSG_LENGTH(sizeof(req)));
+	assert_int_equal(nlh->nlmsg_type, SOCK_DESTROY);
+	assert_int_equal(nlh->nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK);
+	assert_int_equal(nlh->nlmsg_seq, 42);
+	assert_int_equal(nlh->nlmsg_pid, 0);
+	memcpy(&req, copy + NLMSG_HDRLEN, sizeof(req));
+	assert_int_equal(req.sdiag_family, AF_INET);
+	assert_int_equal(req.sdiag_protocol, IPPROTO_TCP);
+	assert_int_equal(req.idiag_ext, 0);
+	assert_int_equal(req.idiag_states, 0);
+	assert_int_equal(ntohs(req.id.idiag_sport), 7001);
+	assert_int_equal(ntohs(req.id.idiag_dport), 40001);
+	/* IPv4 in the first word, the rest zero, as the kernel reports. */
+	memset(raw, 0, sizeof(raw));
+	memcpy(raw, s.laddr.u.bytes, 4);
+	assert_memory_equal(req.id.idiag_src, raw, sizeof(raw));
+	memcpy(raw, s.raddr.u.bytes, 4);
+	assert_memory_equal(req.id.idiag_dst, raw, sizeof(raw));
+	assert_int_equal(req.id.idiag_if, 7);
+	assert_int_equal(req.id.idiag_cookie[0], 0x55667788);
+	assert_int_equal(req.id.idiag_cookie[1], 0x11223344);
+	free(copy);
+
+	/* IPv6 and UDP: all 16 bytes. */
+	s.family = AF_INET6;
+	s.proto = IPPROTO_UDP;
+	assert_int_equal(addr_parse("2001:db8::1", &s.laddr), 0);
+	assert_int_equal(addr_parse("::ffff:198.18.0.2", &s.raddr), 0);
+	assert_int_equal(sockdiag_destroy_msg(&s, 43, buf, sizeof(buf)), len);
+	memcpy(&req, buf + NLMSG_HDRLEN, sizeof(req));
+	assert_int_equal(req.sdiag_family, AF_INET6);
+	assert_int_equal(req.sdiag_protocol, IPPROTO_UDP);
+	assert_memory_equal(req.id.idiag_src, s.laddr.u.bytes, 16);
+	assert_memory_equal(req.id.idiag_dst, s.raddr.u.bytes, 16);
+
+	/* Too small a buffer; not inet TCP or UDP. */
+	assert_int_equal(sockdiag_destroy_msg(&s, 1, buf, (size_t)len - 1),
+	    -ENOBUFS);
+	s.proto = IPPROTO_RAW;
+	assert_int_equal(sockdiag_destroy_msg(&s, 1, buf, sizeof(buf)),
+	    -EINVAL);
+	s.proto = IPPROTO_TCP;
+	s.family = AF_UNIX;
+	assert_int_equal(sockdiag_destroy_msg(&s, 1, buf, sizeof(buf)),
+	    -EINVAL);
+}
+
+/*
+ * Round trip against the kernel's own bytes: every inet socket of the
+ * captures, parsed and encoded again, must name itself with exactly the
+ * inet_diag_sockid the kernel reported (that is what the kernel looks it
+ * up by, cookie included).
+ */
+static void
+test_destroy_msg_roundtrip(void **state)
+{
+	static const struct {
+		const char *file;
+		uint8_t proto;
+	} caps[] = {
+		{ "tcp4.nl", IPPROTO_TCP }, { "tcp6.nl", IPPROTO_TCP },
+		{ "udp4.nl", IPPROTO_UDP }, { "udp6.nl", IPPROTO_UDP },
+	};
+	unsigned char buf[NLMSG_SPACE(sizeof(struct inet_diag_req_v2))];
+	const struct inet_diag_msg *m;
+	struct inet_diag_req_v2 req;
+	struct sockdiag_query q;
+	struct socklist l = { 0 };
+	struct nlmsghdr *nlh;
+	struct blob b;
+	bool done, intr;
+	size_t i, n = 0;
+	int rem;
+
+	(void)state;
+	query_all(&q);
+	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		blob_load(caps[i].file, &b);
+		rem = (int)b.len;
+		for (nlh = (struct nlmsghdr *)b.p; NLMSG_OK(nlh, rem);
+		    nlh = NLMSG_NEXT(nlh, rem)) {
+			if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+				continue;
+			l.n = 0;
+			assert_int_equal(parse_exact(nlh, nlh->nlmsg_len,
+			    caps[i].proto, &q, &l, &done, &intr), 0);
+			assert_int_equal(l.n, 1);
+			assert_int_equal(sockdiag_destroy_msg(&l.v[0], 9, buf,
+			    sizeof(buf)), sizeof(buf));
+			memcpy(&req, buf + NLMSG_HDRLEN, sizeof(req));
+			m = NLMSG_DATA(nlh);
+			assert_int_equal(req.sdiag_family, m->idiag_family);
+			assert_int_equal(req.sdiag_protocol, caps[i].proto);
+			assert_memory_equal(&req.id, &m->id, sizeof(req.id));
+			n++;
+		}
+		free(b.p);
+	}
+	socklist_free(&l);
+	/* tcp4 4, tcp6 3, udp4 2, udp6 1 (test_capture_*) */
+	assert_int_equal(n, 10);
+}
+
 int
 main(void)
 {
@@ -1120,6 +1254,8 @@ main(void)
 		cmocka_unit_test(test_match_direct),
 		cmocka_unit_test(test_state_names),
 		cmocka_unit_test(test_fuzz_regress),
+		cmocka_unit_test(test_destroy_msg),
+		cmocka_unit_test(test_destroy_msg_roundtrip),
 	};
 
 	return cmocka_run_group_tests_name("sockdiag", tests, NULL, NULL);
