@@ -19,6 +19,7 @@
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *insert;
+	sqlite3_stmt *ban_put, *hist_put, *ban_del;
 	struct alert *queue;		/* pending batch, owned copies */
 	size_t nqueue, capqueue;
 	uint64_t max_id;		/* highest id committed */
@@ -52,6 +53,28 @@ static const struct migration migrations[] = {
 	  "CREATE INDEX alerts_time ON alerts(time_ms);"
 	  "CREATE INDEX alerts_kind ON alerts(kind);"
 	  "CREATE INDEX alerts_peer ON alerts(peer);" },
+	/* Bans in force and each peer's last ban, keyed by the canonical
+	 * text of the peer (bans_key, cidr_format: "198.18.0.1/32"). family
+	 * is 4 or 6; expires_ms 0 is permanent; length 0 was permanent.
+	 * ban_history has no time index: it is read whole once at start and
+	 * pruned rarely, and an index costs every ban write a third insert. */
+	{ 2,
+	  "CREATE TABLE bans ("
+	  " peer TEXT PRIMARY KEY,"
+	  " family INTEGER NOT NULL,"
+	  " prefix_len INTEGER NOT NULL,"
+	  " reason TEXT NOT NULL,"
+	  " source TEXT NOT NULL,"
+	  " created_ms INTEGER NOT NULL,"
+	  " expires_ms INTEGER NOT NULL,"
+	  " count INTEGER NOT NULL,"
+	  " sockets_closed INTEGER NOT NULL,"
+	  " procs TEXT NOT NULL) WITHOUT ROWID;"
+	  "CREATE TABLE ban_history ("
+	  " peer TEXT PRIMARY KEY,"
+	  " last_created_ms INTEGER NOT NULL,"
+	  " last_length_ms INTEGER NOT NULL,"
+	  " count INTEGER NOT NULL) WITHOUT ROWID;" },
 };
 
 #define STORE_SCHEMA_VERSION (migrations[nitems(migrations) - 1].version)
@@ -174,6 +197,61 @@ load_max_id(struct store *st)
 	return rc;
 }
 
+/* Bans: an upsert keeps the row's key; the history row keeps the newest
+ * ban's time and length and the larger count (as bans_history_add). */
+static int
+prepare_bans(struct store *st)
+{
+	static const struct {
+		size_t off;
+		const char *sql;
+	} stmts[] = {
+		{ offsetof(struct store, ban_put),
+		  "INSERT INTO bans (peer, family, prefix_len, reason, source,"
+		  " created_ms, expires_ms, count, sockets_closed, procs)"
+		  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+		  " ON CONFLICT(peer) DO UPDATE SET family = excluded.family,"
+		  " prefix_len = excluded.prefix_len, reason = excluded.reason,"
+		  " source = excluded.source, created_ms = excluded.created_ms,"
+		  " expires_ms = excluded.expires_ms, count = excluded.count,"
+		  " sockets_closed = excluded.sockets_closed,"
+		  " procs = excluded.procs" },
+		{ offsetof(struct store, hist_put),
+		  "INSERT INTO ban_history (peer, last_created_ms,"
+		  " last_length_ms, count) VALUES (?1, ?2, ?3, ?4)"
+		  " ON CONFLICT(peer) DO UPDATE SET"
+		  " last_length_ms = CASE WHEN excluded.last_created_ms >="
+		  "  last_created_ms THEN excluded.last_length_ms"
+		  "  ELSE last_length_ms END,"
+		  " last_created_ms = max(last_created_ms,"
+		  "  excluded.last_created_ms),"
+		  " count = max(count, excluded.count)" },
+		{ offsetof(struct store, ban_del),
+		  "DELETE FROM bans WHERE peer = ?1" },
+	};
+	sqlite3_stmt **sp;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < nitems(stmts); i++) {
+		sp = (sqlite3_stmt **)((char *)st + stmts[i].off);
+		rc = sqlite3_prepare_v3(st->db, stmts[i].sql, -1,
+		    SQLITE_PREPARE_PERSISTENT, sp, NULL);
+		if (rc != SQLITE_OK)
+			return rc;
+	}
+	return SQLITE_OK;
+}
+
+static void
+finalize_bans(struct store *st)
+{
+	sqlite3_finalize(st->ban_put);
+	sqlite3_finalize(st->hist_put);
+	sqlite3_finalize(st->ban_del);
+	st->ban_put = st->hist_put = st->ban_del = NULL;
+}
+
 int
 store_open(const char *path, struct store **ret_store, char *err,
     size_t errlen)
@@ -244,6 +322,8 @@ store_open(const char *path, struct store **ret_store, char *err,
 	    &st->insert, NULL);
 	if (rc != SQLITE_OK)
 		goto sqlerr;
+	if ((rc = prepare_bans(st)) != SQLITE_OK)
+		goto sqlerr;
 	rc = load_max_id(st);
 	if (rc != SQLITE_OK)
 		goto sqlerr;
@@ -261,6 +341,7 @@ out:
 	sqlite3_finalize(stmt);
 	if (st != NULL) {
 		sqlite3_finalize(st->insert);
+		finalize_bans(st);
 		sqlite3_close(st->db);
 		free(st);
 	}
@@ -286,6 +367,7 @@ store_close(struct store *st)
 	queue_clear(st);
 	free(st->queue);
 	sqlite3_finalize(st->insert);
+	finalize_bans(st);
 	exec(st->db, "PRAGMA optimize");
 	sqlite3_close(st->db);
 	free(st);
@@ -556,4 +638,266 @@ void
 store_get_stats(const struct store *st, struct store_stats *ret)
 {
 	*ret = st->stats;
+}
+
+/* --- bans ---------------------------------------------------------------- */
+
+/* The canonical text of a peer, the key of both ban tables. */
+static int
+ban_peer_text(const struct cidr *peer, struct cidr *ret_key, char *buf,
+    size_t len)
+{
+	int r;
+
+	if ((r = bans_key(peer, ret_key)) < 0)
+		return r;
+	cidr_format(ret_key, buf, len);
+	return 0;
+}
+
+static int
+step_done(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Write one ban and its history row: 0, -EINVAL (bad peer, the batch
+ * goes on without it) or a positive SQLite result code. */
+static int
+ban_write(struct store *st, const struct ban *b, uint64_t length_ms)
+{
+	sqlite3_stmt *s = st->ban_put;
+	char peer[ADDR_STRLEN];
+	struct cidr k;
+	int rc;
+
+	if (ban_peer_text(&b->peer, &k, peer, sizeof(peer)) < 0 ||
+	    length_ms > INT64_MAX)
+		return -EINVAL;
+	sqlite3_bind_text(s, 1, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, k.addr.family == AF_INET ? 4 : 6);
+	sqlite3_bind_int(s, 3, (int)k.len);
+	sqlite3_bind_text(s, 4, b->reason, (int)strnlen(b->reason,
+	    sizeof(b->reason)), SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, b->source, (int)strnlen(b->source,
+	    sizeof(b->source)), SQLITE_STATIC);
+	sqlite3_bind_int64(s, 6, b->created_ms);
+	sqlite3_bind_int64(s, 7, b->expires_ms);
+	sqlite3_bind_int64(s, 8, b->count);
+	sqlite3_bind_int64(s, 9, b->sockets_closed);
+	sqlite3_bind_text(s, 10, b->procs, (int)strnlen(b->procs,
+	    sizeof(b->procs)), SQLITE_STATIC);
+	if ((rc = step_done(s)) != SQLITE_OK)
+		return rc;
+	s = st->hist_put;
+	sqlite3_bind_text(s, 1, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, b->created_ms);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)length_ms);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)b->count + 1);
+	return step_done(s);
+}
+
+static int
+ban_delete(struct store *st, const struct cidr *peer)
+{
+	char text[ADDR_STRLEN];
+	struct cidr k;
+
+	if (ban_peer_text(peer, &k, text, sizeof(text)) < 0)
+		return SQLITE_OK;		/* never stored */
+	sqlite3_bind_text(st->ban_del, 1, text, -1, SQLITE_STATIC);
+	return step_done(st->ban_del);
+}
+
+/*
+ * One transaction of n bans written (or deleted). It must not wait
+ * (busy timeout 0) nor leave a transaction open: the alert batch of the
+ * next store_flush begins its own.
+ */
+static int
+bans_txn(struct store *st, const struct ban *b, const uint64_t *length_ms,
+    const struct cidr *del, size_t n)
+{
+	size_t i, bad = 0;
+	int rc, r;
+
+	if (n == 0)
+		return 0;
+	rc = exec(st->db, "BEGIN IMMEDIATE");
+	if (rc != SQLITE_OK)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if (del != NULL)
+			r = ban_delete(st, &del[i]);
+		else
+			r = ban_write(st, &b[i], length_ms[i]);
+		if (r == -EINVAL) {
+			bad++;
+			continue;
+		}
+		if ((rc = r) != SQLITE_OK)
+			goto fail;
+	}
+	rc = exec(st->db, "COMMIT");
+	if (rc != SQLITE_OK)
+		goto fail;
+	return bad > 0 ? -EINVAL : 0;
+fail:
+	r = sqlite_errno(st->db, rc);
+	rollback(st->db);
+	return r;
+}
+
+int
+store_ban_put(struct store *st, const struct ban *b, uint64_t length_ms)
+{
+	return bans_txn(st, b, &length_ms, NULL, 1);
+}
+
+int
+store_ban_put_many(struct store *st, const struct ban *b,
+    const uint64_t *length_ms, size_t n)
+{
+	return bans_txn(st, b, length_ms, NULL, n);
+}
+
+int
+store_ban_del(struct store *st, const struct cidr *peer)
+{
+	return bans_txn(st, NULL, NULL, peer, 1);
+}
+
+int
+store_ban_del_many(struct store *st, const struct cidr *peer, size_t n)
+{
+	return bans_txn(st, NULL, NULL, peer, n);
+}
+
+static void
+column_string(sqlite3_stmt *s, int col, char *buf, size_t len)
+{
+	const unsigned char *t = sqlite3_column_text(s, col);
+
+	snprintf(buf, len, "%s", t != NULL ? (const char *)t : "");
+}
+
+static uint32_t
+column_u32(sqlite3_stmt *s, int col)
+{
+	sqlite3_int64 v = sqlite3_column_int64(s, col);
+
+	return v < 0 ? 0 : v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+int
+store_bans_load(struct store *st, struct ban **ret, size_t *ret_n)
+{
+	struct ban *v = NULL, *nv, *b;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *s = NULL;
+	struct cidr c;
+	int rc, r;
+
+	rc = sqlite3_prepare_v2(st->db, "SELECT peer, reason, source,"
+	    " created_ms, expires_ms, count, sockets_closed, procs FROM bans",
+	    -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		goto sqlerr;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		/* A row we cannot read is skipped, not fatal. */
+		if (sqlite3_column_text(s, 0) == NULL ||
+		    cidr_parse((const char *)sqlite3_column_text(s, 0),
+		    &c) < 0 || bans_key(&c, &c) < 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL) {
+				r = -ENOMEM;
+				goto out;
+			}
+			v = nv;
+		}
+		b = &v[n++];
+		memset(b, 0, sizeof(*b));
+		b->peer = c;
+		column_string(s, 1, b->reason, sizeof(b->reason));
+		column_string(s, 2, b->source, sizeof(b->source));
+		b->created_ms = sqlite3_column_int64(s, 3);
+		b->expires_ms = sqlite3_column_int64(s, 4);
+		b->count = column_u32(s, 5);
+		b->sockets_closed = column_u32(s, 6);
+		column_string(s, 7, b->procs, sizeof(b->procs));
+	}
+	if (rc != SQLITE_DONE)
+		goto sqlerr;
+	*ret = v;
+	*ret_n = n;
+	v = NULL;
+	r = 0;
+	goto out;
+sqlerr:
+	r = sqlite_errno(st->db, rc);
+out:
+	free(v);
+	sqlite3_finalize(s);
+	return r;
+}
+
+int
+store_history_load(struct store *st, int64_t since_ms,
+    int (*fn)(const struct cidr *peer, int64_t created_ms,
+    uint64_t length_ms, uint32_t count, void *arg), void *arg)
+{
+	sqlite3_stmt *s = NULL;
+	sqlite3_int64 len;
+	struct cidr c;
+	int rc, r = 0;
+
+	rc = sqlite3_prepare_v2(st->db, "SELECT peer, last_created_ms,"
+	    " last_length_ms, count FROM ban_history"
+	    " WHERE last_created_ms >= ?1", -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		goto sqlerr;
+	sqlite3_bind_int64(s, 1, since_ms);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (sqlite3_column_text(s, 0) == NULL ||
+		    cidr_parse((const char *)sqlite3_column_text(s, 0),
+		    &c) < 0 || bans_key(&c, &c) < 0)
+			continue;
+		len = sqlite3_column_int64(s, 2);
+		if ((r = fn(&c, sqlite3_column_int64(s, 1),
+		    len < 0 ? 0 : (uint64_t)len, column_u32(s, 3), arg)) != 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		goto sqlerr;
+	goto out;
+sqlerr:
+	r = sqlite_errno(st->db, rc);
+out:
+	sqlite3_finalize(s);
+	return r;
+}
+
+int
+store_history_prune(struct store *st, int64_t before_ms)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(st->db, "DELETE FROM ban_history WHERE"
+	    " last_created_ms < ?1 AND peer NOT IN (SELECT peer FROM bans)",
+	    -1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(s, 1, before_ms);
+		rc = sqlite3_step(s);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return sqlite_errno(st->db, rc);
+	return sqlite3_changes(st->db);
 }

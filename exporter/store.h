@@ -1,6 +1,8 @@
-/* SQLite state: alert history (later: bans). WAL mode, schema versioned
- * with PRAGMA user_version and applied migrations. Writes are queued and
- * committed in one transaction per tick. */
+/* SQLite state: alert history, bans in force and each peer's last ban.
+ * WAL mode, schema versioned with PRAGMA user_version and applied
+ * migrations. Alert writes are queued and committed in one transaction
+ * per tick; ban writes are committed at once, each call its own
+ * transaction. */
 #ifndef SW_STORE_H
 #define SW_STORE_H
 
@@ -11,6 +13,7 @@
 
 #include "../common/addr.h"
 #include "../policy/alert.h"
+#include "../policy/bans.h"
 
 #define STORE_QUEUE_MAX 10000		/* alerts waiting for a flush */
 
@@ -53,5 +56,38 @@ int store_query_alerts(struct store *st, const struct alert_filter *f,
     json_t **ret_array);
 
 void store_get_stats(const struct store *st, struct store_stats *ret);
+
+/*
+ * Bans. Rows are keyed by the peer's canonical text (bans_key, then
+ * cidr_format), so "::ffff:198.18.0.1" and "198.18.0.1/32" are one row.
+ * Each write is its own transaction, committed before returning (WAL,
+ * synchronous=NORMAL: durable across a crash of the daemon, the last
+ * commits may be lost with the power); none waits on a lock, so another
+ * writer makes them fail with -EBUSY. The alert queue is not touched.
+ */
+
+/* Upsert the ban and its peer's history row (last created, length_ms,
+ * count = max(stored, b->count + 1)). 0, -EINVAL (bad peer) or -errno. */
+int store_ban_put(struct store *st, const struct ban *b, uint64_t length_ms);
+/* The same for n bans in one transaction (100,000 in well under a
+ * second). A bad peer is skipped and reported as -EINVAL once the rest
+ * is committed. */
+int store_ban_put_many(struct store *st, const struct ban *b,
+    const uint64_t *length_ms, size_t n);
+/* Delete the ban of exactly this peer (the history is kept). 0 even if
+ * absent. */
+int store_ban_del(struct store *st, const struct cidr *peer);
+int store_ban_del_many(struct store *st, const struct cidr *peer, size_t n);
+/* Every ban row, expired or not (the caller drops those); *ret is
+ * malloc'ed (NULL when none). Unreadable rows are skipped. */
+int store_bans_load(struct store *st, struct ban **ret, size_t *ret_n);
+/* Call fn for each history row whose last ban began at or after
+ * since_ms; a nonzero return from fn stops the walk and is returned. */
+int store_history_load(struct store *st, int64_t since_ms,
+    int (*fn)(const struct cidr *peer, int64_t created_ms,
+    uint64_t length_ms, uint32_t count, void *arg), void *arg);
+/* Forget the history rows older than before_ms (except peers with a ban
+ * row). Returns how many, or -errno. */
+int store_history_prune(struct store *st, int64_t before_ms);
 
 #endif

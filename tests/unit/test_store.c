@@ -13,10 +13,12 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
+#include "../../common/util.h"
 #include "../../exporter/store.h"
 
 #define T0 1795793795000LL	/* 2026-11-27T15:36:35Z */
@@ -174,17 +176,60 @@ test_open_creates_schema(void **state)
 	assert_int_equal(sb.st_mode & 07777, 0750);
 	assert_int_equal(store_max_alert_id(st), 0);
 	assert_sql(f->db, "PRAGMA journal_mode", "wal");
-	assert_sql(f->db, "PRAGMA user_version", "1");
+	assert_sql(f->db, "PRAGMA user_version", "2");
 	assert_sql(f->db, "SELECT group_concat(name, ',') FROM (SELECT name "
 	    "FROM sqlite_master WHERE tbl_name = 'alerts' ORDER BY name)",
 	    "alerts,alerts_kind,alerts_peer,alerts_time");
+	assert_sql(f->db, "SELECT group_concat(name, ',') FROM "
+	    "pragma_table_info('bans')", "peer,family,prefix_len,reason,"
+	    "source,created_ms,expires_ms,count,sockets_closed,procs");
+	assert_sql(f->db, "SELECT group_concat(name, ',') FROM "
+	    "pragma_table_info('ban_history')",
+	    "peer,last_created_ms,last_length_ms,count");
 	assert_sql(f->db, "SELECT group_concat(name, ',') FROM "
 	    "pragma_table_info('alerts')",
 	    "id,time_ms,kind,severity,peer,json");
 	store_close(st);
 	/* Opening again migrates nothing and changes nothing. */
 	st = open_store(f->db);
-	assert_sql(f->db, "PRAGMA user_version", "1");
+	assert_sql(f->db, "PRAGMA user_version", "2");
+	store_close(st);
+}
+
+/* A database of version 1 (alerts only) gets the ban tables; its alerts
+ * stay. */
+static void
+test_migrate_from_1(void **state)
+{
+	struct fixture *f = *state;
+	struct alert_filter flt = { 0 };
+	struct ban *v = NULL;
+	struct store *st;
+	sqlite3 *db;
+	size_t n = 1;
+
+	assert_int_equal(util_mkdir_parents(f->db, 0750), 0);
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	    "CREATE TABLE alerts (id INTEGER PRIMARY KEY,"
+	    " time_ms INTEGER NOT NULL, kind TEXT NOT NULL,"
+	    " severity TEXT NOT NULL, peer BLOB, json TEXT NOT NULL);"
+	    "CREATE INDEX alerts_time ON alerts(time_ms);"
+	    "CREATE INDEX alerts_kind ON alerts(kind);"
+	    "CREATE INDEX alerts_peer ON alerts(peer);"
+	    "INSERT INTO alerts VALUES (4, 1795793795000, 'listener',"
+	    " 'warning', NULL, '{\"id\":4,\"time\":\"2026-11-27T15:36:35.000Z\","
+	    "\"kind\":\"listener\",\"severity\":\"warning\","
+	    "\"message\":\"m\",\"action\":\"alert\",\"evidence\":{}}');"
+	    "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	st = open_store(f->db);
+	assert_sql(f->db, "PRAGMA user_version", "2");
+	assert_int_equal(store_max_alert_id(st), 4);
+	assert_string_equal(query_ids(st, &flt), "4");
+	assert_int_equal(store_bans_load(st, &v, &n), 0);
+	assert_int_equal(n, 0);
+	free(v);
 	store_close(st);
 }
 
@@ -522,6 +567,310 @@ test_flush_full(void **state)
 	assert_int_equal(umount(mnt), 0);
 }
 
+static struct ban
+mkban(const char *peer, int64_t created, uint64_t length, uint32_t count)
+{
+	struct ban b;
+
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(cidr_parse(peer, &b.peer), 0);
+	snprintf(b.reason, sizeof(b.reason), "portscan: 120 ports in 10 s");
+	snprintf(b.source, sizeof(b.source), "portscan");
+	b.created_ms = created;
+	b.expires_ms = length ? created + (int64_t)length : 0;
+	b.count = count;
+	b.sockets_closed = 2;
+	snprintf(b.procs, sizeof(b.procs), "sshd[812],nginx[90]");
+	return b;
+}
+
+static const struct ban *
+find_ban(const struct ban *v, size_t n, const char *peer)
+{
+	char buf[ADDR_STRLEN];
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(cidr_format(&v[i].peer, buf, sizeof(buf)), peer) == 0)
+			return &v[i];
+	return NULL;
+}
+
+struct hrow {
+	char text[1024];
+	size_t n;
+	int stop_after;
+};
+
+static int
+hist_cb(const struct cidr *peer, int64_t created_ms, uint64_t length_ms,
+    uint32_t count, void *arg)
+{
+	struct hrow *h = arg;
+	char buf[ADDR_STRLEN];
+	size_t len = strlen(h->text);
+
+	snprintf(h->text + len, sizeof(h->text) - len, "%s%s@%lld+%llu#%u",
+	    len ? " " : "", cidr_format(peer, buf, sizeof(buf)),
+	    (long long)(created_ms - T0), (unsigned long long)length_ms,
+	    count);
+	h->n++;
+	if (h->stop_after != 0 && h->n >= (size_t)h->stop_after)
+		return -ECANCELED;
+	return 0;
+}
+
+/* History rows in peer order, as "peer@created-T0+length#count". */
+static const char *
+history(struct store *st, int64_t since)
+{
+	static struct hrow h;
+	char *words[16], *p, tmp[1024];
+	size_t n = 0, i, j;
+
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(store_history_load(st, since, hist_cb, &h), 0);
+	snprintf(tmp, sizeof(tmp), "%s", h.text);
+	for (p = strtok(tmp, " "); p != NULL && n < 16; p = strtok(NULL, " "))
+		words[n++] = p;
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && strcmp(words[j - 1], words[j]) > 0; j--) {
+			p = words[j];
+			words[j] = words[j - 1];
+			words[j - 1] = p;
+		}
+	h.text[0] = '\0';
+	for (i = 0; i < n; i++) {
+		size_t len = strlen(h.text);
+
+		snprintf(h.text + len, sizeof(h.text) - len, "%s%s",
+		    i ? " " : "", words[i]);
+	}
+	return h.text;
+}
+
+static void
+test_bans_persist(void **state)
+{
+	struct fixture *f = *state;
+	struct alert_filter flt = { 0 };
+	struct ban b, *v = NULL;
+	const struct ban *g;
+	struct hrow h;
+	struct store *st;
+	struct cidr c;
+	size_t n = 0;
+
+	st = open_store(f->db);
+	/* An alert batch pending across ban writes is neither committed
+	 * nor lost by them. */
+	queue(st, 1, T0, "portscan", "198.18.0.1");
+	b = mkban("198.18.0.1", T0, 3600000, 0);
+	assert_int_equal(store_ban_put(st, &b, 3600000), 0);
+	assert_string_equal(query_ids(st, &flt), "");
+	b = mkban("::ffff:198.18.0.2", T0 + 1, 0, 3);	/* permanent */
+	assert_int_equal(store_ban_put(st, &b, 0), 0);
+	b = mkban("2001:db8::/48", T0 + 2, 60000, 0);
+	assert_int_equal(store_ban_put(st, &b, 60000), 0);
+	/* Visible at once to another connection: committed. */
+	assert_sql(f->db, "SELECT group_concat(peer, ',') FROM (SELECT peer "
+	    "FROM bans ORDER BY peer)",
+	    "198.18.0.1/32,198.18.0.2/32,2001:db8::/48");
+	assert_sql(f->db, "SELECT family || ' ' || prefix_len FROM bans "
+	    "WHERE peer = '2001:db8::/48'", "6 48");
+	assert_int_equal(store_flush(st), 1);
+	assert_string_equal(query_ids(st, &flt), "1");
+	/* A bad peer is refused. */
+	b = mkban("198.18.0.1", T0, 1, 0);
+	b.peer.len = 99;
+	assert_int_equal(store_ban_put(st, &b, 1), -EINVAL);
+	store_close(st);
+
+	st = open_store(f->db);
+	assert_int_equal(store_bans_load(st, &v, &n), 0);
+	assert_int_equal(n, 3);
+	g = find_ban(v, n, "198.18.0.1/32");
+	assert_non_null(g);
+	assert_int_equal(g->created_ms, T0);
+	assert_int_equal(g->expires_ms, T0 + 3600000);
+	assert_int_equal(g->count, 0);
+	assert_int_equal(g->sockets_closed, 2);
+	assert_string_equal(g->reason, "portscan: 120 ports in 10 s");
+	assert_string_equal(g->source, "portscan");
+	assert_string_equal(g->procs, "sshd[812],nginx[90]");
+	g = find_ban(v, n, "198.18.0.2/32");
+	assert_non_null(g);
+	assert_int_equal(g->peer.addr.family, AF_INET);
+	assert_int_equal(g->expires_ms, 0);
+	assert_int_equal(g->count, 3);
+	assert_non_null(find_ban(v, n, "2001:db8::/48"));
+	free(v);
+	v = NULL;
+
+	assert_string_equal(history(st, 0), "198.18.0.1/32@0+3600000#1 "
+	    "198.18.0.2/32@1+0#4 2001:db8::/48@2+60000#1");
+	assert_string_equal(history(st, T0 + 1), "198.18.0.2/32@1+0#4 "
+	    "2001:db8::/48@2+60000#1");
+	/* fn stops the walk. */
+	memset(&h, 0, sizeof(h));
+	h.stop_after = 1;
+	assert_int_equal(store_history_load(st, 0, hist_cb, &h), -ECANCELED);
+	assert_int_equal(h.n, 1);
+
+	/* A newer ban: the row is replaced, the history moves on. An older
+	 * one (a late write) does not move the history back. */
+	b = mkban("198.18.0.1", T0 + 100, 7200000, 1);
+	assert_int_equal(store_ban_put(st, &b, 7200000), 0);
+	b = mkban("198.18.0.2", T0 - 100, 60000, 0);
+	assert_int_equal(store_ban_put(st, &b, 60000), 0);
+	assert_string_equal(history(st, 0), "198.18.0.1/32@100+7200000#2 "
+	    "198.18.0.2/32@1+0#4 2001:db8::/48@2+60000#1");
+
+	/* del: exact and canonical; absent is fine; history is kept. */
+	assert_int_equal(cidr_parse("::ffff:198.18.0.1", &c), 0);
+	assert_int_equal(store_ban_del(st, &c), 0);
+	assert_int_equal(store_ban_del(st, &c), 0);
+	assert_int_equal(cidr_parse("2001:db8::/47", &c), 0);
+	assert_int_equal(store_ban_del(st, &c), 0);
+	assert_int_equal(store_bans_load(st, &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_null(find_ban(v, n, "198.18.0.1/32"));
+	free(v);
+	v = NULL;
+	assert_string_equal(history(st, 0), "198.18.0.1/32@100+7200000#2 "
+	    "198.18.0.2/32@1+0#4 2001:db8::/48@2+60000#1");
+
+	/* Pruning keeps peers with a ban in force. */
+	assert_int_equal(store_history_prune(st, T0 + 1000), 1);
+	assert_string_equal(history(st, 0), "198.18.0.2/32@1+0#4 "
+	    "2001:db8::/48@2+60000#1");
+	store_close(st);
+}
+
+static void
+test_bans_busy(void **state)
+{
+	struct fixture *f = *state;
+	struct ban b, *v = NULL;
+	struct store *st;
+	sqlite3 *other;
+	size_t n;
+
+	st = open_store(f->db);
+	assert_int_equal(sqlite3_open(f->db, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL,
+	    NULL), SQLITE_OK);
+	b = mkban("198.18.0.1", T0, 1000, 0);
+	assert_int_equal(store_ban_put(st, &b, 1000), -EBUSY);
+	assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(other);
+	/* No transaction was left open: the next write and flush work. */
+	assert_int_equal(store_ban_put(st, &b, 1000), 0);
+	queue(st, 1, T0, "listener", NULL);
+	assert_int_equal(store_flush(st), 1);
+	assert_int_equal(store_bans_load(st, &v, &n), 0);
+	assert_int_equal(n, 1);
+	free(v);
+	store_close(st);
+}
+
+static double
+ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static int
+count_cb(const struct cidr *peer, int64_t created_ms, uint64_t length_ms,
+    uint32_t count, void *arg)
+{
+	(void)peer;
+	(void)created_ms;
+	(void)length_ms;
+	(void)count;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+static void
+test_bans_many(void **state)
+{
+	enum { N = 100000 };
+	struct fixture *f = *state;
+	struct ban *b, *v = NULL;
+	struct cidr *dels;
+	struct timespec t0;
+	uint64_t *len;
+	struct store *st;
+	size_t n = 0, i, nh = 0;
+	double put_ms, load_ms, hist_ms, del_ms;
+
+	b = calloc(N, sizeof(*b));
+	len = calloc(N, sizeof(*len));
+	dels = calloc(N / 2, sizeof(*dels));
+	assert_non_null(b);
+	assert_non_null(len);
+	assert_non_null(dels);
+	for (i = 0; i < N; i++) {
+		b[i] = mkban(i % 2 ? "198.18.0.0" : "2001:db8::", T0 +
+		    (int64_t)i, 3600000, 0);
+		if (i % 2) {
+			b[i].peer.addr.u.bytes[1] = (uint8_t)(18 + (i >> 16));
+			b[i].peer.addr.u.bytes[2] = (uint8_t)(i >> 8);
+			b[i].peer.addr.u.bytes[3] = (uint8_t)i;
+		} else {
+			b[i].peer.addr.u.bytes[13] = (uint8_t)(i >> 16);
+			b[i].peer.addr.u.bytes[14] = (uint8_t)(i >> 8);
+			b[i].peer.addr.u.bytes[15] = (uint8_t)i;
+		}
+		len[i] = 3600000;
+	}
+	st = open_store(f->db);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(store_ban_put_many(st, b, len, N), 0);
+	put_ms = ms_since(&t0);
+	store_close(st);
+
+	st = open_store(f->db);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(store_bans_load(st, &v, &n), 0);
+	load_ms = ms_since(&t0);
+	assert_int_equal(n, N);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(store_history_load(st, 0, count_cb, &nh), 0);
+	hist_ms = ms_since(&t0);
+	assert_int_equal(nh, N);
+	nh = 0;
+	assert_int_equal(store_history_load(st, T0 + N / 2, count_cb, &nh),
+	    0);
+	assert_int_equal(nh, N / 2);
+
+	for (i = 0; i < N / 2; i++)
+		dels[i] = b[i * 2].peer;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(store_ban_del_many(st, dels, N / 2), 0);
+	del_ms = ms_since(&t0);
+	free(v);
+	v = NULL;
+	assert_int_equal(store_bans_load(st, &v, &n), 0);
+	assert_int_equal(n, N / 2);
+	for (i = 0; i < n; i++)
+		assert_int_equal(v[i].peer.addr.family, AF_INET);
+	print_message("store: put_many %d bans in %.0f ms, load %.0f ms, "
+	    "history load %.0f ms, del_many %d in %.0f ms\n", N, put_ms,
+	    load_ms, hist_ms, N / 2, del_ms);
+	free(v);
+	free(b);
+	free(len);
+	free(dels);
+	store_close(st);
+}
+
 int
 main(void)
 {
@@ -541,6 +890,14 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_flush_busy,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flush_full,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_from_1,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bans_persist,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bans_busy,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bans_many,
 		    setup, teardown),
 	};
 
