@@ -51,7 +51,7 @@ CLI_MAIN  := cli/main.c cli/sockets.c cli/client.c cli/daemon_cmds.c \
 DAEMON_SRC := $(wildcard daemon/*.c)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 BENCH_SRC := bench/nldump.c bench/mkpcap.c bench/pcap_floor.c bench/peers_mem.c \
-             bench/synblast.c bench/pcap_live.c
+             bench/synblast.c bench/pcap_live.c bench/nft_floor.c
 
 OBJ = $(BUILD)/obj
 LIB_OBJ   := $(LIB_SRC:%.c=$(OBJ)/%.o)
@@ -61,8 +61,8 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 LIBSW     := $(BUILD)/libsockwatch.a
 LIBSWD    := $(BUILD)/libsockwatchd.a
-# Test helpers linked with the library (the integration tests run them).
-LIBTOOLS  := $(BUILD)/tools/sdkill
+# Test helpers linked with the libraries (the integration tests run them).
+LIBTOOLS  := $(BUILD)/tools/sdkill $(BUILD)/tools/nftdrive
 
 # Keep objects that only pattern rules name.
 .SECONDARY:
@@ -159,11 +159,17 @@ $(BUILD)/tools/%: $(OBJ)/tests/tools/%.o
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^
 
-# Test helpers that call the library, e.g. sdkill (sockdiag_destroy_peer).
-$(LIBTOOLS): $(BUILD)/tools/%: $(OBJ)/tests/tools/%.o $(LIBSW)
+# Test helpers that call the libraries: sdkill (sockdiag_destroy_peer),
+# nftdrive (policy/nft.c against the kernel); and the nftables benchmark.
+$(LIBTOOLS): $(BUILD)/tools/%: $(OBJ)/tests/tools/%.o $(LIBSWD) $(LIBSW)
 	$(call msg,LD,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DPKG_LIBS) $(PKG_LIBS)
+
+$(BUILD)/bench/nft_floor: $(OBJ)/bench/nft_floor.o $(LIBSWD) $(LIBSW)
+	$(call msg,LD,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DPKG_LIBS) $(PKG_LIBS)
 
 # libFuzzer targets: clang only, with ASan and UBSan.
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)

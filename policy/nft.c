@@ -1,0 +1,1805 @@
+/*
+ * The nftables backend (see nft.h for the table). Messages are built with
+ * libnftnl into one growing buffer, framed by NFNL_MSG_BATCH_BEGIN/END,
+ * and sent with a single sendmsg: nf_tables applies a batch as one
+ * transaction only if it arrives in one piece. Every message but the
+ * framing asks for an acknowledgement; all of them are read back and
+ * matched by sequence number before a call returns.
+ */
+#include "nft.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+
+#include "../common/util.h"
+
+#define NFT_FAMILY	NFPROTO_INET
+#define NFT_PRIO_RAW	(-300)
+/* nft's key types (datatype.h), so that `nft list` prints addresses. */
+#define NFT_TYPE_IPADDR		7
+#define NFT_TYPE_IP6ADDR	8
+/* Newer than our uapi headers; events may carry them (kernel >= 6.3). */
+#define NFT_MSG_DESTROYTABLE_	26
+#define NFT_MSG_DESTROYSETELEM_	30
+
+/*
+ * NFTA_SET_ELEM_LIST_ELEMENTS is one attribute, and an attribute's length
+ * is 16 bits: a NEWSETELEM carries at most 64 KiB of elements (some 1,800
+ * IPv4 or 1,100 IPv6 elements with timeouts). One element takes at most
+ * NFT_ELEM_ROOM bytes, a message at most NFT_MSG_ROOM.
+ */
+#define NFT_NEST_MAX	(65535 - 2 * NFT_ELEM_ROOM)
+#define NFT_ELEM_ROOM	96
+#define NFT_MSG_ROOM	(68 * 1024)
+#define NFT_RBUF_SIZE	(64 * 1024)
+/* What one acknowledgement costs the receive buffer (skb truesize). */
+#define NFT_ACK_COST	1024
+#define NFT_RCVBUF_MIN	(256 * 1024)
+#define NFT_TIMEOUT_S	10
+#define NFT_DUMP_TRIES	4
+
+enum {
+	S_ALLOW4, S_ALLOW6, S_BAN4, S_BAN6, S_BANNET4, S_BANNET6,
+	S_DENY4, S_DENY6, S_CONNECT4, S_CONNECT6, S_MAX
+};
+
+enum nft_kind { K_ALLOW, K_BAN, K_DENY, K_CONNECT };
+
+static const struct nft_setdef {
+	const char *name;
+	sa_family_t family;
+	uint32_t flags;
+	enum nft_kind kind;
+} nft_sets[S_MAX] = {
+	[S_ALLOW4] = { "allow4", AF_INET, NFT_SET_INTERVAL, K_ALLOW },
+	[S_ALLOW6] = { "allow6", AF_INET6, NFT_SET_INTERVAL, K_ALLOW },
+	[S_BAN4] = { "ban4", AF_INET, NFT_SET_TIMEOUT, K_BAN },
+	[S_BAN6] = { "ban6", AF_INET6, NFT_SET_TIMEOUT, K_BAN },
+	[S_BANNET4] = { "bannet4", AF_INET,
+	    NFT_SET_INTERVAL | NFT_SET_TIMEOUT, K_BAN },
+	[S_BANNET6] = { "bannet6", AF_INET6,
+	    NFT_SET_INTERVAL | NFT_SET_TIMEOUT, K_BAN },
+	[S_DENY4] = { "deny4", AF_INET, NFT_SET_INTERVAL, K_DENY },
+	[S_DENY6] = { "deny6", AF_INET6, NFT_SET_INTERVAL, K_DENY },
+	[S_CONNECT4] = { "connect4", AF_INET, NFT_SET_INTERVAL, K_CONNECT },
+	[S_CONNECT6] = { "connect6", AF_INET6, NFT_SET_INTERVAL, K_CONNECT },
+};
+
+static const char *const nft_chains[] = { "prerouting", "output" };
+
+/* Rules in order: the allow sets first, then every drop. */
+static const struct nft_ruledef {
+	int chain;			/* index into nft_chains */
+	int set;
+	bool daddr;
+	uint32_t verdict;		/* NF_DROP rules also count */
+} nft_rules[] = {
+	{ 0, S_ALLOW4, false, NF_ACCEPT }, { 0, S_ALLOW6, false, NF_ACCEPT },
+	{ 0, S_BAN4, false, NF_DROP }, { 0, S_BANNET4, false, NF_DROP },
+	{ 0, S_DENY4, false, NF_DROP }, { 0, S_BAN6, false, NF_DROP },
+	{ 0, S_BANNET6, false, NF_DROP }, { 0, S_DENY6, false, NF_DROP },
+	{ 1, S_CONNECT4, true, NF_DROP }, { 1, S_CONNECT6, true, NF_DROP },
+};
+#define NFT_NRULES	(sizeof(nft_rules) / sizeof(nft_rules[0]))
+
+/* One acknowledged message of a batch: what to name when it fails. */
+struct nft_op {
+	uint16_t type;			/* NFT_MSG_* */
+	int16_t set;			/* S_*, or -1 */
+};
+
+struct nft_batch {
+	char *buf;
+	size_t len, cap;
+	uint32_t seq0;			/* BATCH_BEGIN's; messages follow */
+	struct nft_op *ops;		/* message i has sequence seq0 + 1 + i */
+	size_t nops, opcap;
+};
+
+/* A prefix or a merged range of one family, as set elements: start and
+ * the address after the last one (end), unless it reaches the top. */
+struct nft_range {
+	uint8_t start[16], end[16];
+	bool open;			/* no end element */
+	uint64_t timeout_ms;
+};
+
+struct nft_plan {
+	struct nft_range *v[S_MAX];
+	size_t n[S_MAX];
+};
+
+struct nft {
+	struct mnl_socket *nl;
+	uint32_t portid;
+	uint32_t seq;
+	int sndbuf, rcvbuf;		/* what we last asked for */
+	struct nft_batch b;		/* reused: big batches stay mapped */
+	char *rbuf;			/* NFT_RBUF_SIZE */
+	char err[256];
+};
+
+struct nft_monitor {
+	struct mnl_socket *nl;
+	char *rbuf;
+	bool pending;			/* a deletion, its generation not seen */
+};
+
+/* --- addresses ------------------------------------------------------ */
+
+static size_t
+keylen(sa_family_t family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+/* A valid prefix, IPv4-mapped IPv6 as IPv4, host bits cleared. */
+static int
+cidr_norm(const struct cidr *in, struct cidr *out)
+{
+	unsigned int bits, i;
+
+	*out = *in;
+	if (in->addr.family == AF_INET6 && in->len >= 96 &&
+	    IN6_IS_ADDR_V4MAPPED(&in->addr.u.v6)) {
+		memset(&out->addr, 0, sizeof(out->addr));
+		out->addr.family = AF_INET;
+		memcpy(out->addr.u.bytes, in->addr.u.bytes + 12, 4);
+		out->len = in->len - 96;
+	}
+	if (out->addr.family != AF_INET && out->addr.family != AF_INET6)
+		return -EAFNOSUPPORT;
+	bits = keylen(out->addr.family) * 8;
+	if (out->len > bits)
+		return -EINVAL;
+	for (i = out->len; i < bits; i++)
+		out->addr.u.bytes[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
+	return 0;
+}
+
+/* The address after the last of c; false if c reaches the top. */
+static bool
+cidr_after(const struct cidr *c, uint8_t *end)
+{
+	size_t n = keylen(c->addr.family);
+	unsigned int i;
+
+	memcpy(end, c->addr.u.bytes, n);
+	for (i = c->len; i < n * 8; i++)
+		end[i / 8] |= (uint8_t)(0x80u >> (i % 8));
+	for (i = n; i-- > 0;)
+		if (++end[i] != 0)
+			return true;
+	return false;
+}
+
+/* Prefix length of [start, last], or -1 if that is no prefix. */
+static int
+range_prefix(const uint8_t *start, const uint8_t *last, size_t n)
+{
+	unsigned int i, len;
+
+	for (len = 0; len < n * 8; len++) {
+		uint8_t m = (uint8_t)(0x80u >> (len % 8));
+
+		if ((start[len / 8] & m) != (last[len / 8] & m))
+			break;
+	}
+	for (i = len; i < n * 8; i++) {
+		uint8_t m = (uint8_t)(0x80u >> (i % 8));
+
+		if ((start[i / 8] & m) || !(last[i / 8] & m))
+			return -1;
+	}
+	return (int)len;
+}
+
+static int
+cidr_cmp(const struct cidr *a, const struct cidr *b)
+{
+	int r;
+
+	if (a->addr.family != b->addr.family)
+		return a->addr.family < b->addr.family ? -1 : 1;
+	r = memcmp(a->addr.u.bytes, b->addr.u.bytes, keylen(a->addr.family));
+	if (r != 0)
+		return r;
+	return a->len < b->len ? -1 : a->len > b->len;
+}
+
+/* Does a contain all of b? */
+static bool
+cidr_covers(const struct cidr *a, const struct cidr *b)
+{
+	unsigned int i;
+
+	if (a->addr.family != b->addr.family || a->len > b->len)
+		return false;
+	for (i = 0; i < a->len; i++) {
+		uint8_t m = (uint8_t)(0x80u >> (i % 8));
+
+		if ((a->addr.u.bytes[i / 8] ^ b->addr.u.bytes[i / 8]) & m)
+			return false;
+	}
+	return true;
+}
+
+static int
+elem_cmp(const void *a, const void *b)
+{
+	return cidr_cmp(&((const struct nft_elem *)a)->peer,
+	    &((const struct nft_elem *)b)->peer);
+}
+
+static int
+cidrp_cmp(const void *a, const void *b)
+{
+	return cidr_cmp(a, b);
+}
+
+/* --- plans: what goes into which set -------------------------------- */
+
+static void
+plan_free(struct nft_plan *p)
+{
+	int i;
+
+	for (i = 0; i < S_MAX; i++)
+		free(p->v[i]);
+	memset(p, 0, sizeof(*p));
+}
+
+static int
+plan_reserve(struct nft_plan *p, int set, size_t n)
+{
+	struct nft_range *v;
+
+	if (n == 0)
+		return 0;
+	if ((v = reallocarray(p->v[set], p->n[set] + n, sizeof(*v))) == NULL)
+		return -ENOMEM;
+	p->v[set] = v;
+	return 0;
+}
+
+static void
+plan_put(struct nft_plan *p, int set, const struct cidr *c, uint64_t ms)
+{
+	struct nft_range *r = &p->v[set][p->n[set]++];
+
+	memset(r, 0, sizeof(*r));
+	memcpy(r->start, c->addr.u.bytes, keylen(c->addr.family));
+	r->open = !cidr_after(c, r->end);
+	r->timeout_ms = ms;
+}
+
+/* A later timeout wins over an earlier one; 0 (permanent) over all. */
+static uint64_t
+timeout_max(uint64_t a, uint64_t b)
+{
+	return a == 0 || b == 0 ? 0 : (a > b ? a : b);
+}
+
+/*
+ * Bans: hosts into ban4/ban6, prefixes into bannet4/bannet6; a peer given
+ * twice once, and a prefix inside another one given in the same call
+ * folded into that one, with the longer timeout of the two (a DELSETELEM
+ * of one element twice fails, and nf_tables refuses overlapping
+ * intervals). The sort puts a covering prefix before what it covers.
+ */
+static int
+plan_bans(struct nft_plan *p, const struct nft_elem *e, size_t ne)
+{
+	struct nft_elem *v;
+	size_t i, n = 0, net = SIZE_MAX;	/* the last prefix kept */
+	int r = 0;
+
+	if (ne == 0)
+		return 0;
+	if ((v = calloc(ne, sizeof(*v))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < ne; i++) {
+		v[i].timeout_ms = e[i].timeout_ms;
+		if ((r = cidr_norm(&e[i].peer, &v[i].peer)) < 0)
+			goto out;
+	}
+	qsort(v, ne, sizeof(*v), elem_cmp);
+	for (i = 0; i < ne; i++) {
+		bool host = v[i].peer.len == keylen(v[i].peer.addr.family) * 8;
+		struct nft_elem *into = NULL;
+
+		if (n > 0 && cidr_cmp(&v[n - 1].peer, &v[i].peer) == 0)
+			into = &v[n - 1];
+		else if (!host && net < n && cidr_covers(&v[net].peer,
+		    &v[i].peer))
+			into = &v[net];
+		if (into != NULL) {
+			into->timeout_ms = timeout_max(into->timeout_ms,
+			    v[i].timeout_ms);
+			continue;
+		}
+		if (!host)
+			net = n;
+		v[n++] = v[i];
+	}
+	for (i = S_BAN4; i <= S_BANNET6 && r == 0; i++)
+		r = plan_reserve(p, (int)i, n);
+	for (i = 0; i < n && r == 0; i++) {
+		bool v4 = v[i].peer.addr.family == AF_INET;
+		bool host = v[i].peer.len == keylen(v[i].peer.addr.family) * 8;
+		int set = host ? (v4 ? S_BAN4 : S_BAN6) :
+		    (v4 ? S_BANNET4 : S_BANNET6);
+
+		plan_put(p, set, &v[i].peer, v[i].timeout_ms);
+	}
+out:
+	free(v);
+	return r;
+}
+
+/*
+ * A list into an interval set of each family: sorted, covered prefixes
+ * dropped and overlapping or adjacent ones merged into one range, since
+ * nf_tables refuses overlapping intervals.
+ */
+static int
+plan_list(struct nft_plan *p, const struct cidr *c, size_t nc, int set4,
+    int set6)
+{
+	struct cidr *v;
+	size_t i;
+	int r = 0;
+
+	if (nc == 0)
+		return 0;
+	if ((v = calloc(nc, sizeof(*v))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < nc && r == 0; i++)
+		r = cidr_norm(&c[i], &v[i]);
+	if (r == 0)
+		r = plan_reserve(p, set4, nc);
+	if (r == 0)
+		r = plan_reserve(p, set6, nc);
+	if (r < 0)
+		goto out;
+	qsort(v, nc, sizeof(*v), cidrp_cmp);
+	for (i = 0; i < nc; i++) {
+		int set = v[i].addr.family == AF_INET ? set4 : set6;
+		size_t kl = keylen(v[i].addr.family);
+		struct nft_range *last = p->n[set] ?
+		    &p->v[set][p->n[set] - 1] : NULL;
+		struct nft_range cur;
+
+		memcpy(cur.start, v[i].addr.u.bytes, kl);
+		cur.open = !cidr_after(&v[i], cur.end);
+		if (last != NULL && (last->open ||
+		    memcmp(cur.start, last->end, kl) <= 0)) {
+			if (cur.open || (!last->open &&
+			    memcmp(cur.end, last->end, kl) > 0)) {
+				memcpy(last->end, cur.end, kl);
+				last->open = cur.open;
+			}
+			continue;
+		}
+		plan_put(p, set, &v[i], 0);
+	}
+out:
+	free(v);
+	return r;
+}
+
+static int
+plan_lists(struct nft_plan *p, const struct nft_lists *l)
+{
+	int r;
+
+	if ((r = plan_list(p, l->allow, l->nallow, S_ALLOW4, S_ALLOW6)) < 0 ||
+	    (r = plan_list(p, l->deny, l->ndeny, S_DENY4, S_DENY6)) < 0 ||
+	    (r = plan_list(p, l->connect, l->nconnect, S_CONNECT4,
+	    S_CONNECT6)) < 0)
+		return r;
+	return 0;
+}
+
+/* --- batches -------------------------------------------------------- */
+
+static void
+batch_free(struct nft_batch *b)
+{
+	util_bigfree(b->buf, b->cap);
+	free(b->ops);
+	memset(b, 0, sizeof(*b));
+}
+
+static int
+batch_reserve(struct nft_batch *b, size_t room)
+{
+	size_t cap = b->cap ? b->cap : 256 * 1024;
+	char *buf;
+
+	if (b->cap - b->len >= room)
+		return 0;
+	while (cap - b->len < room)
+		cap *= 2;
+	if ((buf = util_bigrealloc(b->buf, b->cap, cap)) == NULL)
+		return -ENOMEM;
+	b->buf = buf;
+	b->cap = cap;
+	return 0;
+}
+
+static void
+batch_put(struct nft_batch *b, struct nlmsghdr *nlh)
+{
+	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+static int
+batch_begin(struct nft_batch *b, uint32_t seq)
+{
+	int r;
+
+	b->len = 0;
+	b->nops = 0;
+	b->seq0 = seq;
+	if ((r = batch_reserve(b, NFT_MSG_ROOM)) < 0)
+		return r;
+	batch_put(b, nftnl_batch_begin(b->buf, seq));
+	return 0;
+}
+
+static int
+batch_end(struct nft_batch *b)
+{
+	int r;
+
+	if ((r = batch_reserve(b, NFT_MSG_ROOM)) < 0)
+		return r;
+	batch_put(b, nftnl_batch_end(b->buf + b->len,
+	    b->seq0 + 1 + (uint32_t)b->nops));
+	return 0;
+}
+
+/* Room for one more message of up to NFT_MSG_ROOM bytes; its header. */
+static struct nlmsghdr *
+batch_msg(struct nft_batch *b, uint16_t type, uint16_t flags, int set)
+{
+	struct nft_op *ops;
+
+	if (batch_reserve(b, NFT_MSG_ROOM) < 0)
+		return NULL;
+	if (b->nops == b->opcap) {
+		size_t cap = b->opcap ? b->opcap * 2 : 64;
+
+		if ((ops = reallocarray(b->ops, cap, sizeof(*ops))) == NULL)
+			return NULL;
+		b->ops = ops;
+		b->opcap = cap;
+	}
+	b->ops[b->nops] = (struct nft_op){ .type = type, .set = (int16_t)set };
+	return nftnl_nlmsg_build_hdr(b->buf + b->len, type, NFT_FAMILY,
+	    flags | NLM_F_ACK, b->seq0 + 1 + (uint32_t)b->nops++);
+}
+
+static struct nftnl_set *
+set_alloc(int set)
+{
+	struct nftnl_set *s;
+
+	if ((s = nftnl_set_alloc()) == NULL)
+		return NULL;
+	if (nftnl_set_set_str(s, NFTNL_SET_TABLE, NFT_TABLE_NAME) < 0 ||
+	    nftnl_set_set_str(s, NFTNL_SET_NAME, nft_sets[set].name) < 0) {
+		nftnl_set_free(s);
+		return NULL;
+	}
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFT_FAMILY);
+	return s;
+}
+
+/* Each element is an NFTA_LIST_ELEM, as in the kernel's dumps (libnftnl
+ * numbers them 1, 2, ..., which the kernel ignores but its parser
+ * refuses). */
+static void
+elem_put(struct nlmsghdr *nlh, struct nftnl_set_elem *e,
+    const uint8_t *key, size_t kl, uint32_t flags, uint64_t timeout_ms)
+{
+	struct nlattr *nest;
+
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, (uint32_t)kl);
+	if (flags)
+		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, flags);
+	else
+		nftnl_set_elem_unset(e, NFTNL_SET_ELEM_FLAGS);
+	if (timeout_ms)
+		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, timeout_ms);
+	else
+		nftnl_set_elem_unset(e, NFTNL_SET_ELEM_TIMEOUT);
+	nest = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
+	nftnl_set_elem_nlmsg_build_payload(nlh, e);
+	mnl_attr_nest_end(nlh, nest);
+}
+
+/*
+ * NEWSETELEM or DELSETELEM of v[0..n) into set, as many messages as the
+ * 64 KiB attribute limit needs; an interval's start and end elements stay
+ * in one message. n == 0 with DELSETELEM flushes the set.
+ */
+static int
+batch_elems(struct nft_batch *b, uint16_t type, int set,
+    const struct nft_range *v, size_t n, bool timeouts)
+{
+	size_t kl = keylen(nft_sets[set].family), i = 0;
+	bool interval = nft_sets[set].flags & NFT_SET_INTERVAL;
+	uint16_t flags = type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0;
+	struct nftnl_set_elem *e = NULL;
+	struct nftnl_set *s;
+	int r = -ENOMEM;
+
+	if ((s = set_alloc(set)) == NULL || (e = nftnl_set_elem_alloc()) ==
+	    NULL)
+		goto out;
+	do {
+		struct nlmsghdr *nlh;
+		struct nlattr *nest;
+
+		if ((nlh = batch_msg(b, type, flags, set)) == NULL)
+			goto out;
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+		if (n == 0) {
+			batch_put(b, nlh);
+			break;
+		}
+		nest = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+		for (; i < n && (size_t)((char *)mnl_nlmsg_get_payload_tail(nlh) -
+		    (char *)nest) < NFT_NEST_MAX; i++) {
+			elem_put(nlh, e, v[i].start, kl, 0,
+			    timeouts ? v[i].timeout_ms : 0);
+			if (interval && !v[i].open)
+				elem_put(nlh, e, v[i].end, kl,
+				    NFT_SET_ELEM_INTERVAL_END, 0);
+		}
+		mnl_attr_nest_end(nlh, nest);
+		batch_put(b, nlh);
+	} while (i < n);
+	r = 0;
+out:
+	/* libnftnl's free functions do not take NULL. */
+	if (e != NULL)
+		nftnl_set_elem_free(e);
+	if (s != NULL)
+		nftnl_set_free(s);
+	return r;
+}
+
+/*
+ * NEWSETELEM with the timeouts. Since Linux 6.12 adding an element that
+ * is there already gives it the new timeout, so this is enough for new
+ * bans and longer ones (one kernel operation per element). With replace:
+ * NEWSETELEM, DELSETELEM, NEWSETELEM, which also turns a permanent
+ * element into a timed one and back, and works on older kernels (three
+ * operations per element).
+ */
+static int
+batch_ban_add(struct nft_batch *b, const struct nft_plan *p, bool replace)
+{
+	static const int sets[] = { S_BAN4, S_BAN6, S_BANNET4, S_BANNET6 };
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+		int s = sets[i];
+
+		if (p->n[s] == 0)
+			continue;
+		if (!replace) {
+			if ((r = batch_elems(b, NFT_MSG_NEWSETELEM, s, p->v[s],
+			    p->n[s], true)) < 0)
+				return r;
+			continue;
+		}
+		if ((r = batch_elems(b, NFT_MSG_NEWSETELEM, s, p->v[s], p->n[s],
+		    false)) < 0 ||
+		    (r = batch_elems(b, NFT_MSG_DELSETELEM, s, p->v[s], p->n[s],
+		    false)) < 0 ||
+		    (r = batch_elems(b, NFT_MSG_NEWSETELEM, s, p->v[s], p->n[s],
+		    true)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Flush the list sets and fill them again. */
+static int
+batch_lists(struct nft_batch *b, const struct nft_plan *p, bool flush)
+{
+	static const int sets[] = { S_ALLOW4, S_ALLOW6, S_DENY4, S_DENY6,
+	    S_CONNECT4, S_CONNECT6 };
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+		int s = sets[i];
+
+		if (flush && (r = batch_elems(b, NFT_MSG_DELSETELEM, s, NULL, 0,
+		    false)) < 0)
+			return r;
+		if (p->n[s] > 0 && (r = batch_elems(b, NFT_MSG_NEWSETELEM, s,
+		    p->v[s], p->n[s], false)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int
+batch_table(struct nft_batch *b, uint16_t type)
+{
+	struct nftnl_table *t;
+	struct nlmsghdr *nlh;
+
+	if ((t = nftnl_table_alloc()) == NULL)
+		return -ENOMEM;
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFT_TABLE_NAME);
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFT_FAMILY);
+	nlh = batch_msg(b, type, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0,
+	    -1);
+	if (nlh != NULL) {
+		nftnl_table_nlmsg_build_payload(nlh, t);
+		batch_put(b, nlh);
+	}
+	nftnl_table_free(t);
+	return nlh != NULL ? 0 : -ENOMEM;
+}
+
+static int
+batch_set(struct nft_batch *b, int set)
+{
+	const struct nft_setdef *d = &nft_sets[set];
+	struct nlmsghdr *nlh = NULL;
+	struct nftnl_set *s;
+
+	if ((s = set_alloc(set)) == NULL)
+		return -ENOMEM;
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, d->family == AF_INET ?
+	    NFT_TYPE_IPADDR : NFT_TYPE_IP6ADDR);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, (uint32_t)keylen(d->family));
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, d->flags);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, (uint32_t)set + 1);
+	if ((nlh = batch_msg(b, NFT_MSG_NEWSET, NLM_F_CREATE, set)) != NULL) {
+		nftnl_set_nlmsg_build_payload(nlh, s);
+		batch_put(b, nlh);
+	}
+	nftnl_set_free(s);
+	return nlh != NULL ? 0 : -ENOMEM;
+}
+
+static int
+batch_chain(struct nft_batch *b, int chain)
+{
+	struct nftnl_chain *c;
+	struct nlmsghdr *nlh;
+
+	if ((c = nftnl_chain_alloc()) == NULL)
+		return -ENOMEM;
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NFT_TABLE_NAME);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, nft_chains[chain]);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFT_FAMILY);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, chain == 0 ?
+	    NF_INET_PRE_ROUTING : NF_INET_LOCAL_OUT);
+	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, NFT_PRIO_RAW);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	if ((nlh = batch_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, -1)) != NULL) {
+		nftnl_chain_nlmsg_build_payload(nlh, c);
+		batch_put(b, nlh);
+	}
+	nftnl_chain_free(c);
+	return nlh != NULL ? 0 : -ENOMEM;
+}
+
+static int
+rule_expr(struct nftnl_rule *rule, const char *name, struct nftnl_expr **ret)
+{
+	if ((*ret = nftnl_expr_alloc(name)) == NULL)
+		return -ENOMEM;
+	nftnl_rule_add_expr(rule, *ret);
+	return 0;
+}
+
+/* As nft generates `ip saddr @set counter drop` in an inet table: match
+ * the protocol first, then load the address and look it up. */
+static int
+rule_fill(struct nftnl_rule *rule, const struct nft_ruledef *d)
+{
+	bool v4 = nft_sets[d->set].family == AF_INET;
+	uint8_t proto = v4 ? NFPROTO_IPV4 : NFPROTO_IPV6;
+	struct nftnl_expr *e;
+
+	if (rule_expr(rule, "meta", &e) < 0)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_NFPROTO);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	if (rule_expr(rule, "cmp", &e) < 0)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, &proto, sizeof(proto));
+	if (rule_expr(rule, "payload", &e) < 0)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE,
+	    NFT_PAYLOAD_NETWORK_HEADER);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, v4 ?
+	    (d->daddr ? 16 : 12) : (d->daddr ? 24 : 8));
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, v4 ? 4 : 16);
+	if (rule_expr(rule, "lookup", &e) < 0)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, nft_sets[d->set].name);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, (uint32_t)d->set + 1);
+	if (d->verdict == NF_DROP) {
+		if (rule_expr(rule, "counter", &e) < 0)
+			return -ENOMEM;
+		nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_PACKETS, 0);
+		nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_BYTES, 0);
+	}
+	if (rule_expr(rule, "immediate", &e) < 0)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, d->verdict);
+	return 0;
+}
+
+static int
+batch_rule(struct nft_batch *b, const struct nft_ruledef *d)
+{
+	struct nlmsghdr *nlh;
+	struct nftnl_rule *rule;
+	int r;
+
+	if ((rule = nftnl_rule_alloc()) == NULL)
+		return -ENOMEM;
+	nftnl_rule_set_str(rule, NFTNL_RULE_TABLE, NFT_TABLE_NAME);
+	nftnl_rule_set_str(rule, NFTNL_RULE_CHAIN, nft_chains[d->chain]);
+	nftnl_rule_set_u32(rule, NFTNL_RULE_FAMILY, NFT_FAMILY);
+	if ((r = rule_fill(rule, d)) == 0) {
+		nlh = batch_msg(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
+		    d->set);
+		if (nlh != NULL) {
+			nftnl_rule_nlmsg_build_payload(nlh, rule);
+			batch_put(b, nlh);
+		} else
+			r = -ENOMEM;
+	}
+	nftnl_rule_free(rule);
+	return r;
+}
+
+/* Create, delete (with all its contents) and create the table again;
+ * then everything in it. */
+static int
+batch_setup(struct nft_batch *b, const struct nft_plan *p)
+{
+	size_t i;
+	int r;
+
+	if ((r = batch_table(b, NFT_MSG_NEWTABLE)) < 0 ||
+	    (r = batch_table(b, NFT_MSG_DELTABLE)) < 0 ||
+	    (r = batch_table(b, NFT_MSG_NEWTABLE)) < 0)
+		return r;
+	for (i = 0; i < S_MAX; i++)
+		if ((r = batch_set(b, (int)i)) < 0)
+			return r;
+	for (i = 0; i < 2; i++)
+		if ((r = batch_chain(b, (int)i)) < 0)
+			return r;
+	for (i = 0; i < NFT_NRULES; i++)
+		if ((r = batch_rule(b, &nft_rules[i])) < 0)
+			return r;
+	if ((r = batch_lists(b, p, false)) < 0)
+		return r;
+	for (i = S_BAN4; i <= S_BANNET6; i++)
+		if (p->n[i] > 0 && (r = batch_elems(b, NFT_MSG_NEWSETELEM,
+		    (int)i, p->v[i], p->n[i], true)) < 0)
+			return r;
+	return 0;
+}
+
+static int
+batch_copy(const struct nft_batch *b, void *buf, size_t len)
+{
+	if (b->len > len || b->len > INT32_MAX)
+		return -ENOBUFS;
+	memcpy(buf, b->buf, b->len);
+	return (int)b->len;
+}
+
+int
+nft_build_ban_add(const struct nft_elem *e, size_t ne, uint32_t seq,
+    void *buf, size_t len)
+{
+	struct nft_batch b = { 0 };
+	struct nft_plan p = { 0 };
+	int r;
+
+	if ((r = plan_bans(&p, e, ne)) == 0 && (r = batch_begin(&b, seq)) == 0 &&
+	    (r = batch_ban_add(&b, &p, true)) == 0 &&
+	    (r = batch_end(&b)) == 0)
+		r = batch_copy(&b, buf, len);
+	plan_free(&p);
+	batch_free(&b);
+	return r;
+}
+
+int
+nft_build_set_lists(const struct nft_lists *l, uint32_t seq, void *buf,
+    size_t len)
+{
+	struct nft_batch b = { 0 };
+	struct nft_plan p = { 0 };
+	int r;
+
+	if ((r = plan_lists(&p, l)) == 0 && (r = batch_begin(&b, seq)) == 0 &&
+	    (r = batch_lists(&b, &p, true)) == 0 && (r = batch_end(&b)) == 0)
+		r = batch_copy(&b, buf, len);
+	plan_free(&p);
+	batch_free(&b);
+	return r;
+}
+
+/* --- the socket ----------------------------------------------------- */
+
+static int
+nft_fail(struct nft *n, int r, const char *what, const char *name)
+{
+	snprintf(n->err, sizeof(n->err), "%s%s%s: %s", what,
+	    name ? " " : "", name ? name : "", strerror(-r));
+	return r;
+}
+
+static const char *
+op_verb(uint16_t type)
+{
+	switch (type) {
+	case NFT_MSG_NEWTABLE:
+		return "create table inet " NFT_TABLE_NAME;
+	case NFT_MSG_DELTABLE:
+		return "delete table inet " NFT_TABLE_NAME;
+	case NFT_MSG_NEWSET:
+		return "create set";
+	case NFT_MSG_NEWCHAIN:
+		return "create chain";
+	case NFT_MSG_NEWRULE:
+		return "add rule for set";
+	case NFT_MSG_NEWSETELEM:
+		return "add elements to set";
+	case NFT_MSG_DELSETELEM:
+		return "delete elements from set";
+	default:
+		return "nf_tables request";
+	}
+}
+
+/* SO_*BUFFORCE needs CAP_NET_ADMIN; without it, ask for what the
+ * sysctl maximum allows. */
+static int
+sock_buf(struct nft *n, int force, int plain, int want, int *cur)
+{
+	int fd = mnl_socket_get_fd(n->nl);
+
+	if (want <= *cur)
+		return 0;
+	if (setsockopt(fd, SOL_SOCKET, force, &want, sizeof(want)) < 0 &&
+	    setsockopt(fd, SOL_SOCKET, plain, &want, sizeof(want)) < 0)
+		return -errno;
+	*cur = want;
+	return 0;
+}
+
+/* The kernel takes a batch only whole, in one sendmsg no longer than the
+ * send buffer; the acknowledgements all queue before it returns. */
+static int
+nft_sizes(struct nft *n, size_t len, size_t nacks)
+{
+	size_t rcv = nacks * NFT_ACK_COST + NFT_RCVBUF_MIN;
+	int r;
+
+	if (len > INT32_MAX / 2 || rcv > INT32_MAX / 2)
+		return -EMSGSIZE;
+	if ((r = sock_buf(n, SO_SNDBUFFORCE, SO_SNDBUF, (int)len + 4096,
+	    &n->sndbuf)) < 0)
+		return r;
+	return sock_buf(n, SO_RCVBUFFORCE, SO_RCVBUF, (int)rcv, &n->rcvbuf);
+}
+
+/* After a lost acknowledgement: throw away whatever is still queued, so
+ * that the next request starts clean (stale sequence numbers would be
+ * ignored anyway). */
+static void
+nft_drain(struct nft *n)
+{
+	int fd = mnl_socket_get_fd(n->nl);
+
+	while (recv(fd, n->rbuf, NFT_RBUF_SIZE, MSG_DONTWAIT) > 0 ||
+	    errno == ENOBUFS || errno == EINTR)
+		;
+}
+
+static ssize_t
+nft_recv(struct nft *n)
+{
+	ssize_t len;
+
+	do
+		len = recv(mnl_socket_get_fd(n->nl), n->rbuf, NFT_RBUF_SIZE, 0);
+	while (len < 0 && errno == EINTR);
+	if (len < 0)
+		return errno == EAGAIN ? -ETIMEDOUT : -errno;
+	return len;
+}
+
+/*
+ * Send the batch and read one acknowledgement per message. nfnetlink
+ * answers every message even when an earlier one failed (and then
+ * rejects the whole batch), so the first error in sequence order is the
+ * one to report; an error for the BATCH_BEGIN sequence (e.g. EPERM,
+ * ENOMEM) means the batch as a whole was refused and nothing else comes.
+ */
+static int
+nft_commit(struct nft *n)
+{
+	struct nft_batch *b = &n->b;
+	size_t got = 0, bad = 0;
+	int r, err = 0;
+
+	if ((r = batch_end(b)) < 0)
+		return nft_fail(n, r, "build batch", NULL);
+	n->seq = b->seq0 + (uint32_t)b->nops + 2;
+	if ((r = nft_sizes(n, b->len, b->nops)) < 0)
+		return nft_fail(n, r, "socket buffers", NULL);
+	if (mnl_socket_sendto(n->nl, b->buf, b->len) < 0)
+		return nft_fail(n, -errno, "send batch", NULL);
+	while (got < b->nops) {
+		ssize_t len = nft_recv(n);
+		const struct nlmsghdr *nlh = (const void *)n->rbuf;
+		int left = (int)len;
+
+		if (len < 0) {
+			if (len == -ENOBUFS)
+				nft_drain(n);
+			return nft_fail(n, (int)len, "read acknowledgements",
+			    NULL);
+		}
+		for (; mnl_nlmsg_ok(nlh, left);
+		    nlh = mnl_nlmsg_next(nlh, &left)) {
+			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+			uint32_t i = nlh->nlmsg_seq - b->seq0;
+
+			if (nlh->nlmsg_type != NLMSG_ERROR || i > b->nops)
+				continue;
+			if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
+				return nft_fail(n, -EBADMSG,
+				    "read acknowledgements", NULL);
+			if (i == 0)
+				return nft_fail(n, e->error < 0 ? e->error :
+				    -EPROTO, "nf_tables batch", NULL);
+			got++;
+			if (e->error < 0 && (err == 0 || i - 1 < bad)) {
+				err = e->error;
+				bad = i - 1;
+			}
+		}
+	}
+	if (err < 0) {
+		const struct nft_op *op = &b->ops[bad];
+
+		nft_fail(n, err, op_verb(op->type), op->set >= 0 ?
+		    nft_sets[op->set].name : NULL);
+		/* The usual reason, which strerror does not tell. */
+		if (err == -EEXIST && op->type == NFT_MSG_NEWSETELEM &&
+		    (nft_sets[op->set].flags & NFT_SET_INTERVAL))
+			strncat(n->err, " (overlaps a prefix in the set)",
+			    sizeof(n->err) - strlen(n->err) - 1);
+		return err;
+	}
+	return 0;
+}
+
+int
+nft_open(struct nft **ret_nft)
+{
+	struct timeval tv = { .tv_sec = NFT_TIMEOUT_S };
+	struct nft *n;
+	socklen_t sl = sizeof(int);
+	int one = 1, r, fd;
+
+	if ((n = calloc(1, sizeof(*n))) == NULL)
+		return -ENOMEM;
+	if ((n->rbuf = malloc(NFT_RBUF_SIZE)) == NULL) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	if ((n->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC)) ==
+	    NULL || mnl_socket_bind(n->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	fd = mnl_socket_get_fd(n->nl);
+	n->portid = mnl_socket_get_portid(n->nl);
+	/* Errors need not echo our (up to 64 KiB) message back. */
+	if (setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one,
+	    sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &n->sndbuf, &sl) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &n->rcvbuf, &sl) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	/* The kernel reports twice what it was asked for. */
+	n->sndbuf /= 2;
+	n->rcvbuf /= 2;
+	n->seq = (uint32_t)time(NULL);
+	*ret_nft = n;
+	return 0;
+fail:
+	nft_close(n);
+	return r;
+}
+
+void
+nft_close(struct nft *n)
+{
+	if (n == NULL)
+		return;
+	if (n->nl != NULL)
+		mnl_socket_close(n->nl);
+	batch_free(&n->b);
+	free(n->rbuf);
+	free(n);
+}
+
+const char *
+nft_error(const struct nft *n)
+{
+	return n->err[0] ? n->err : "no error";
+}
+
+/* Keep a huge batch's buffer only while it is in use. */
+static void
+nft_trim(struct nft *n)
+{
+	if (n->b.cap > 4 * 1024 * 1024)
+		batch_free(&n->b);
+}
+
+int
+nft_setup(struct nft *n, const struct nft_lists *l,
+    const struct nft_elem *bans, size_t nbans)
+{
+	struct nft_plan p = { 0 };
+	int r;
+
+	if ((r = plan_lists(&p, l)) < 0 || (r = plan_bans(&p, bans,
+	    nbans)) < 0 || (r = batch_begin(&n->b, n->seq)) < 0 ||
+	    (r = batch_setup(&n->b, &p)) < 0)
+		r = nft_fail(n, r, "build table", NULL);
+	else
+		r = nft_commit(n);
+	plan_free(&p);
+	nft_trim(n);
+	return r;
+}
+
+int
+nft_set_lists(struct nft *n, const struct nft_lists *l)
+{
+	struct nft_plan p = { 0 };
+	int r;
+
+	if ((r = plan_lists(&p, l)) < 0 || (r = batch_begin(&n->b,
+	    n->seq)) < 0 || (r = batch_lists(&n->b, &p, true)) < 0)
+		r = nft_fail(n, r, "build lists", NULL);
+	else
+		r = nft_commit(n);
+	plan_free(&p);
+	nft_trim(n);
+	return r;
+}
+
+static int
+ban_add(struct nft *n, const struct nft_elem *e, size_t ne, bool replace)
+{
+	struct nft_plan p = { 0 };
+	int r;
+
+	if (ne == 0)
+		return 0;
+	if ((r = plan_bans(&p, e, ne)) < 0 || (r = batch_begin(&n->b,
+	    n->seq)) < 0 || (r = batch_ban_add(&n->b, &p, replace)) < 0)
+		r = nft_fail(n, r, "build bans", NULL);
+	else
+		r = nft_commit(n);
+	plan_free(&p);
+	nft_trim(n);
+	return r;
+}
+
+int
+nft_ban_add(struct nft *n, const struct nft_elem *e, size_t ne)
+{
+	return ban_add(n, e, ne, false);
+}
+
+int
+nft_ban_replace(struct nft *n, const struct nft_elem *e, size_t ne)
+{
+	return ban_add(n, e, ne, true);
+}
+
+/* NEWSETELEM (so that it exists) then DELSETELEM. */
+int
+nft_ban_del(struct nft *n, const struct cidr *c, size_t nc)
+{
+	struct nft_plan p = { 0 };
+	struct nft_elem *e;
+	size_t i;
+	int r, s;
+
+	if (nc == 0)
+		return 0;
+	if ((e = calloc(nc, sizeof(*e))) == NULL)
+		return nft_fail(n, -ENOMEM, "build unbans", NULL);
+	for (i = 0; i < nc; i++)
+		e[i].peer = c[i];
+	r = plan_bans(&p, e, nc);
+	free(e);
+	if (r == 0)
+		r = batch_begin(&n->b, n->seq);
+	for (s = S_BAN4; s <= S_BANNET6 && r == 0; s++)
+		if (p.n[s] > 0 && (r = batch_elems(&n->b, NFT_MSG_NEWSETELEM, s,
+		    p.v[s], p.n[s], false)) == 0)
+			r = batch_elems(&n->b, NFT_MSG_DELSETELEM, s, p.v[s],
+			    p.n[s], false);
+	r = r < 0 ? nft_fail(n, r, "build unbans", NULL) : nft_commit(n);
+	plan_free(&p);
+	nft_trim(n);
+	return r;
+}
+
+/* --- requests and dumps --------------------------------------------- */
+
+/*
+ * One request, its answers passed to cb until the final ack or DONE. A
+ * dump that the kernel marks interrupted (the rule set changed under it)
+ * comes back as -EINTR and is asked for again by the caller.
+ */
+static int
+nft_request(struct nft *n, uint16_t type, uint16_t flags,
+    void (*payload)(struct nlmsghdr *, const void *), const void *obj,
+    mnl_cb_t cb, void *data)
+{
+	char req[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	uint32_t seq = n->seq++;
+	ssize_t len;
+	int r;
+
+	nlh = nftnl_nlmsg_build_hdr(req, type, NFT_FAMILY, flags, seq);
+	payload(nlh, obj);
+	if (mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	do {
+		if ((len = nft_recv(n)) < 0) {
+			if (len == -ENOBUFS)
+				nft_drain(n);
+			return (int)len;
+		}
+		errno = 0;
+		r = mnl_cb_run(n->rbuf, (size_t)len, seq, n->portid, cb, data);
+	} while (r > MNL_CB_STOP);
+	if (r < 0) {
+		r = errno ? -errno : -EPROTO;
+		if (r == -EINTR)
+			nft_drain(n);
+	}
+	return r;
+}
+
+static void
+table_payload(struct nlmsghdr *nlh, const void *obj)
+{
+	nftnl_table_nlmsg_build_payload(nlh, obj);
+}
+
+static void
+set_payload(struct nlmsghdr *nlh, const void *obj)
+{
+	nftnl_set_nlmsg_build_payload(nlh, (struct nftnl_set *)obj);
+}
+
+static void
+elems_payload(struct nlmsghdr *nlh, const void *obj)
+{
+	nftnl_set_elems_nlmsg_build_payload(nlh, (struct nftnl_set *)obj);
+}
+
+static void
+chain_payload(struct nlmsghdr *nlh, const void *obj)
+{
+	nftnl_chain_nlmsg_build_payload(nlh, obj);
+}
+
+static void
+rule_payload(struct nlmsghdr *nlh, const void *obj)
+{
+	nftnl_rule_nlmsg_build_payload(nlh, (struct nftnl_rule *)obj);
+}
+
+/* A dump of objects of our table, retried while interrupted. */
+static int
+nft_dump(struct nft *n, uint16_t type,
+    void (*payload)(struct nlmsghdr *, const void *), const void *obj,
+    mnl_cb_t cb, void *data, void (*reset)(void *))
+{
+	int r, i;
+
+	for (i = 0; i < NFT_DUMP_TRIES; i++) {
+		r = nft_request(n, type, NLM_F_DUMP, payload, obj, cb, data);
+		if (r != -EINTR)
+			break;
+		if (reset != NULL)
+			reset(data);
+	}
+	return r;
+}
+
+static int
+noop_cb(const struct nlmsghdr *nlh, void *data)
+{
+	(void)nlh;
+	(void)data;
+	return MNL_CB_OK;
+}
+
+/* The elements of one set, into an nftnl_set. */
+static int
+elems_cb(const struct nlmsghdr *nlh, void *data)
+{
+	if (nftnl_set_elems_nlmsg_parse(nlh, data) < 0) {
+		errno = EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	return MNL_CB_OK;
+}
+
+struct nft_key {
+	uint8_t key[16];
+	bool end;
+	uint64_t left_ms;		/* 0: permanent */
+};
+
+struct nft_keys {
+	struct nft_key *v;
+	size_t n, cap;
+	size_t kl;
+};
+
+static int
+key_cmp(const void *a, const void *b)
+{
+	const struct nft_key *x = a, *y = b;
+	int r = memcmp(x->key, y->key, sizeof(x->key));
+
+	/* At one address an interval's end sorts before the next start. */
+	return r != 0 ? r : (int)y->end - (int)x->end;
+}
+
+static int
+keys_add_cb(struct nftnl_set_elem *e, void *data)
+{
+	struct nft_keys *k = data;
+	struct nft_key *v;
+	const void *key;
+	uint32_t len = 0;
+
+	if ((key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len)) == NULL ||
+	    len != k->kl)
+		return 0;		/* not one of ours */
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 256;
+
+		if ((v = reallocarray(k->v, cap, sizeof(*v))) == NULL)
+			return -1;
+		k->v = v;
+		k->cap = cap;
+	}
+	v = &k->v[k->n++];
+	memset(v, 0, sizeof(*v));
+	memcpy(v->key, key, len);
+	v->end = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) &&
+	    (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) &
+	    NFT_SET_ELEM_INTERVAL_END);
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
+		v->left_ms = nftnl_set_elem_get_u64(e,
+		    NFTNL_SET_ELEM_EXPIRATION);
+	if (v->left_ms == 0 && nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT)
+	    && nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT) > 0)
+		v->left_ms = 1;		/* expiring now, not permanent */
+	return 0;
+}
+
+struct nft_out {
+	struct nft_elem *v;
+	size_t n, cap;
+};
+
+static int
+out_push(struct nft_out *o, sa_family_t family, const uint8_t *key,
+    unsigned int len, uint64_t left_ms)
+{
+	struct nft_elem *v;
+
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 256;
+
+		if ((v = reallocarray(o->v, cap, sizeof(*v))) == NULL)
+			return -ENOMEM;
+		o->v = v;
+		o->cap = cap;
+	}
+	v = &o->v[o->n++];
+	memset(v, 0, sizeof(*v));
+	addr_from_raw(&v->peer.addr, family, key);
+	v->peer.len = len;
+	v->timeout_ms = left_ms;
+	return 0;
+}
+
+/* Pair each interval start with the end after it (if any: open to the
+ * top of the address space otherwise) and turn the pair into a prefix. */
+static int
+keys_to_elems(struct nft_keys *k, sa_family_t family, bool interval,
+    struct nft_out *o)
+{
+	uint8_t last[16];
+	size_t i, j;
+	int r, len;
+
+	if (k->n > 1)
+		qsort(k->v, k->n, sizeof(*k->v), key_cmp);
+	for (i = 0; i < k->n; i++) {
+		if (k->v[i].end)
+			continue;
+		if (!interval) {
+			len = (int)k->kl * 8;
+		} else {
+			if (i + 1 < k->n && k->v[i + 1].end) {
+				memcpy(last, k->v[i + 1].key, k->kl);
+				for (j = k->kl; j-- > 0;)
+					if (last[j]-- != 0)
+						break;
+			} else
+				memset(last, 0xff, k->kl);
+			if ((len = range_prefix(k->v[i].key, last, k->kl)) < 0)
+				continue;	/* a range, not ours */
+		}
+		if ((r = out_push(o, family, k->v[i].key, (unsigned int)len,
+		    k->v[i].left_ms)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int
+list_set(struct nft *n, int set, struct nft_out *o)
+{
+	struct nft_keys k = { .kl = keylen(nft_sets[set].family) };
+	struct nftnl_set *s;
+	int r, i;
+
+	for (i = 0; i < NFT_DUMP_TRIES; i++) {
+		if ((s = set_alloc(set)) == NULL)
+			return -ENOMEM;
+		r = nft_request(n, NFT_MSG_GETSETELEM, NLM_F_DUMP, elems_payload,
+		    s, elems_cb, s);
+		if (r == 0 && nftnl_set_elem_foreach(s, keys_add_cb, &k) < 0)
+			r = -ENOMEM;
+		nftnl_set_free(s);
+		if (r != -EINTR)
+			break;
+		k.n = 0;
+	}
+	if (r == 0)
+		r = keys_to_elems(&k, nft_sets[set].family,
+		    nft_sets[set].flags & NFT_SET_INTERVAL, o);
+	free(k.v);
+	return r;
+}
+
+int
+nft_ban_list(struct nft *n, struct nft_elem **ret, size_t *ret_n)
+{
+	struct nft_out o = { 0 };
+	int r = 0, s;
+
+	for (s = S_BAN4; s <= S_BANNET6 && r == 0; s++)
+		if ((r = list_set(n, s, &o)) < 0)
+			nft_fail(n, r, "list set", nft_sets[s].name);
+	if (r < 0) {
+		free(o.v);
+		return r;
+	}
+	*ret = o.v;
+	*ret_n = o.n;
+	return 0;
+}
+
+/* What a dump of our rules says: per rule its chain, set and count. */
+struct nft_ruleinfo {
+	unsigned int found[NFT_NRULES];
+	struct nft_counters c;
+};
+
+static int
+rule_expr_cb(struct nftnl_expr *e, void *data)
+{
+	const char **set = data;
+	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+
+	if (name != NULL && strcmp(name, "lookup") == 0)
+		*set = nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET);
+	return 0;
+}
+
+static int
+counter_cb(struct nftnl_expr *e, void *data)
+{
+	uint64_t *packets = data;
+	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+
+	if (name != NULL && strcmp(name, "counter") == 0)
+		*packets += nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
+	return 0;
+}
+
+static void
+rule_count(struct nft_ruleinfo *ri, struct nftnl_rule *rule)
+{
+	const char *chain = nftnl_rule_get_str(rule, NFTNL_RULE_CHAIN);
+	const char *set = NULL;
+	uint64_t packets = 0;
+	size_t i;
+
+	nftnl_expr_foreach(rule, rule_expr_cb, &set);
+	if (chain == NULL || set == NULL)
+		return;
+	for (i = 0; i < NFT_NRULES; i++) {
+		const struct nft_ruledef *d = &nft_rules[i];
+
+		if (strcmp(chain, nft_chains[d->chain]) != 0 ||
+		    strcmp(set, nft_sets[d->set].name) != 0)
+			continue;
+		ri->found[i]++;
+		nftnl_expr_foreach(rule, counter_cb, &packets);
+		switch (nft_sets[d->set].kind) {
+		case K_BAN:
+			ri->c.ban_packets += packets;
+			break;
+		case K_DENY:
+			ri->c.deny_packets += packets;
+			break;
+		case K_CONNECT:
+			ri->c.connect_packets += packets;
+			break;
+		case K_ALLOW:
+			break;
+		}
+		return;
+	}
+}
+
+static int
+rules_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nftnl_rule *rule;
+	int r = MNL_CB_OK;
+
+	if ((rule = nftnl_rule_alloc()) == NULL) {
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	if (nftnl_rule_nlmsg_parse(nlh, rule) < 0) {
+		errno = EBADMSG;
+		r = MNL_CB_ERROR;
+	} else
+		rule_count(data, rule);
+	nftnl_rule_free(rule);
+	return r;
+}
+
+static void
+ruleinfo_reset(void *data)
+{
+	memset(data, 0, sizeof(struct nft_ruleinfo));
+}
+
+static int
+nft_rules_read(struct nft *n, struct nft_ruleinfo *ri)
+{
+	struct nftnl_rule *rule;
+	int r;
+
+	memset(ri, 0, sizeof(*ri));
+	if ((rule = nftnl_rule_alloc()) == NULL)
+		return -ENOMEM;
+	nftnl_rule_set_str(rule, NFTNL_RULE_TABLE, NFT_TABLE_NAME);
+	nftnl_rule_set_u32(rule, NFTNL_RULE_FAMILY, NFT_FAMILY);
+	r = nft_dump(n, NFT_MSG_GETRULE, rule_payload, rule, rules_cb, ri,
+	    ruleinfo_reset);
+	nftnl_rule_free(rule);
+	return r;
+}
+
+int
+nft_counters(struct nft *n, struct nft_counters *ret)
+{
+	struct nft_ruleinfo ri;
+	int r;
+
+	if ((r = nft_rules_read(n, &ri)) < 0)
+		return nft_fail(n, r, "list rules of table inet",
+		    NFT_TABLE_NAME);
+	*ret = ri.c;
+	return 0;
+}
+
+/* Does the object exist? 1, 0 or -errno. */
+static int
+nft_exists(struct nft *n, uint16_t type,
+    void (*payload)(struct nlmsghdr *, const void *), const void *obj)
+{
+	int r = nft_request(n, type, NLM_F_ACK, payload, obj, noop_cb, NULL);
+
+	return r == -ENOENT ? 0 : (r < 0 ? r : 1);
+}
+
+static int
+check_objects(struct nft *n)
+{
+	struct nftnl_table *t = NULL;
+	struct nftnl_chain *c = NULL;
+	struct nftnl_set *s;
+	int r = -ENOMEM, i;
+
+	if ((t = nftnl_table_alloc()) == NULL)
+		goto out;
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFT_TABLE_NAME);
+	if ((r = nft_exists(n, NFT_MSG_GETTABLE, table_payload, t)) != 1)
+		goto out;
+	for (i = 0; i < S_MAX && r == 1; i++) {
+		if ((s = set_alloc(i)) == NULL) {
+			r = -ENOMEM;
+			goto out;
+		}
+		r = nft_exists(n, NFT_MSG_GETSET, set_payload, s);
+		nftnl_set_free(s);
+	}
+	if (r != 1 || (c = nftnl_chain_alloc()) == NULL)
+		goto out;
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NFT_TABLE_NAME);
+	for (i = 0; i < 2 && r == 1; i++) {
+		nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, nft_chains[i]);
+		r = nft_exists(n, NFT_MSG_GETCHAIN, chain_payload, c);
+	}
+out:
+	if (c != NULL)
+		nftnl_chain_free(c);
+	if (t != NULL)
+		nftnl_table_free(t);
+	return r;
+}
+
+int
+nft_check(struct nft *n)
+{
+	struct nft_ruleinfo ri;
+	size_t i;
+	int r;
+
+	if ((r = check_objects(n)) != 1) {
+		if (r < 0)
+			nft_fail(n, r, "check table inet", NFT_TABLE_NAME);
+		return r;
+	}
+	if ((r = nft_rules_read(n, &ri)) < 0)
+		return r == -ENOENT ? 0 : nft_fail(n, r,
+		    "list rules of table inet", NFT_TABLE_NAME);
+	for (i = 0; i < NFT_NRULES; i++)
+		if (ri.found[i] != 1)
+			return 0;
+	return 1;
+}
+
+/* --- the monitor ---------------------------------------------------- */
+
+int
+nft_monitor_open(struct nft_monitor **ret_mon)
+{
+	struct nft_monitor *m;
+	int grp = NFNLGRP_NFTABLES, sz = 8 * 1024 * 1024, fd, r;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return -ENOMEM;
+	if ((m->rbuf = malloc(NFT_RBUF_SIZE)) == NULL) {
+		free(m);
+		return -ENOMEM;
+	}
+	if ((m->nl = mnl_socket_open2(NETLINK_NETFILTER,
+	    SOCK_NONBLOCK | SOCK_CLOEXEC)) == NULL ||
+	    mnl_socket_bind(m->nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    mnl_socket_setsockopt(m->nl, NETLINK_ADD_MEMBERSHIP, &grp,
+	    sizeof(grp)) < 0) {
+		r = -errno;
+		nft_monitor_close(m);
+		return r;
+	}
+	/* Room for a burst of events (one ban batch of ours makes three per
+	 * element); overflowing is reported as a change. */
+	fd = mnl_socket_get_fd(m->nl);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	*ret_mon = m;
+	return 0;
+}
+
+void
+nft_monitor_close(struct nft_monitor *m)
+{
+	if (m == NULL)
+		return;
+	if (m->nl != NULL)
+		mnl_socket_close(m->nl);
+	free(m->rbuf);
+	free(m);
+}
+
+int
+nft_monitor_fd(const struct nft_monitor *m)
+{
+	return mnl_socket_get_fd(m->nl);
+}
+
+/* Attribute 1 of every object is its table's name. */
+static bool
+event_ours(const struct nlmsghdr *nlh)
+{
+	static const char name[] = NFT_TABLE_NAME;
+	const struct nfgenmsg *g;
+	const struct nlattr *a;
+
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*g)))
+		return false;
+	g = mnl_nlmsg_get_payload(nlh);
+	if (g->nfgen_family != NFT_FAMILY)
+		return false;
+	mnl_attr_for_each(a, nlh, sizeof(*g)) {
+		const char *s;
+		size_t len;
+
+		if (mnl_attr_get_type(a) != NFTA_TABLE_NAME)
+			continue;
+		if (mnl_attr_validate(a, MNL_TYPE_STRING) < 0)
+			return false;
+		s = mnl_attr_get_payload(a);
+		len = mnl_attr_get_payload_len(a);
+		while (len > 0 && s[len - 1] == '\0')
+			len--;
+		return len == sizeof(name) - 1 && memcmp(s, name, len) == 0;
+	}
+	return false;
+}
+
+/* The process that made a generation, or 0 if the kernel did not say. */
+static uint32_t
+event_pid(const struct nlmsghdr *nlh)
+{
+	const struct nlattr *a;
+
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nfgenmsg)))
+		return 0;
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+		if (mnl_attr_get_type(a) == NFTA_GEN_PROC_PID &&
+		    mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			return ntohl(mnl_attr_get_u32(a));
+	}
+	return 0;
+}
+
+/*
+ * The events of one transaction arrive together, followed by its NEWGEN,
+ * which names the process (the thread, strictly) that committed it: a
+ * deletion is remembered until then and counts only if that was not us.
+ */
+static void
+monitor_event(struct nft_monitor *m, const struct nlmsghdr *nlh,
+    bool *changed)
+{
+	uint16_t type = NFNL_MSG_TYPE(nlh->nlmsg_type);
+
+	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
+		return;
+	switch (type) {
+	case NFT_MSG_DELTABLE:
+	case NFT_MSG_DELCHAIN:
+	case NFT_MSG_DELRULE:
+	case NFT_MSG_DELSET:
+	case NFT_MSG_DELSETELEM:
+		if (event_ours(nlh))
+			m->pending = true;
+		break;
+	case NFT_MSG_NEWGEN:
+		if (m->pending && event_pid(nlh) != (uint32_t)getpid())
+			*changed = true;
+		m->pending = false;
+		break;
+	default:
+		if (type >= NFT_MSG_DESTROYTABLE_ &&
+		    type <= NFT_MSG_DESTROYSETELEM_ && event_ours(nlh))
+			m->pending = true;
+		break;
+	}
+}
+
+int
+nft_monitor_read(struct nft_monitor *m, bool *ret_changed)
+{
+	int fd = mnl_socket_get_fd(m->nl);
+	bool changed = false;
+	ssize_t len;
+
+	for (;;) {
+		const struct nlmsghdr *nlh = (const void *)m->rbuf;
+		int left;
+
+		len = recv(fd, m->rbuf, NFT_RBUF_SIZE, MSG_DONTWAIT);
+		if (len < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ENOBUFS) {
+				/* Events were lost: assume the worst. */
+				changed = true;
+				m->pending = false;
+				continue;
+			}
+			if (errno == EAGAIN)
+				break;
+			*ret_changed = changed;
+			return -errno;
+		}
+		for (left = (int)len; mnl_nlmsg_ok(nlh, left);
+		    nlh = mnl_nlmsg_next(nlh, &left))
+			monitor_event(m, nlh, &changed);
+	}
+	*ret_changed = changed;
+	return 0;
+}
