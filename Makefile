@@ -47,7 +47,7 @@ LIB_SRC   := common/log.c common/addr.c common/duration.c \
 DLIB_SRC  := $(wildcard policy/*.c exporter/*.c)
 CLI_SRC   := cli/sockout.c cli/table.c cli/views.c
 CLI_MAIN  := cli/main.c cli/sockets.c cli/client.c cli/daemon_cmds.c \
-             cli/analyze.c
+             cli/analyze.c cli/bans.c
 DAEMON_SRC := $(wildcard daemon/*.c)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 BENCH_SRC := bench/nldump.c bench/mkpcap.c bench/pcap_floor.c bench/peers_mem.c \

@@ -17,6 +17,9 @@ int cmd_metrics(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_peers(int argc, char **argv);
+int cmd_bans(int argc, char **argv);
+int cmd_block(int argc, char **argv);
+int cmd_unblock(int argc, char **argv);
 
 /* A getopt_long error (c is '?' or ':', opterr 0, optstring starting
  * with ':'): print it naming the option; returns EXIT_USAGE. */

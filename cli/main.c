@@ -23,6 +23,9 @@ static const struct {
 	{ "reload", cmd_reload, "make the daemon reload its configuration" },
 	{ "metrics", cmd_metrics, "Prometheus metrics from the daemon" },
 	{ "peers", cmd_peers, "the busiest and most suspicious peers now" },
+	{ "bans", cmd_bans, "the bans in force" },
+	{ "block", cmd_block, "ban peers now (root)" },
+	{ "unblock", cmd_unblock, "lift bans (root)" },
 	{ "analyze", cmd_analyze, "run the detectors over a capture file" },
 	{ "check-config", cmd_check_config, "check a configuration file" },
 };

@@ -1,8 +1,10 @@
 #include "views.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "../common/duration.h"
 #include "cli.h"
 #include "table.h"
 
@@ -137,6 +139,74 @@ views_peers(const json_t *arr, int json)
 		return EXIT_FAIL;
 	json_array_foreach(arr, i, p)
 		r |= peer_row(t, p);
+	if (r == 0)
+		r = table_print(t, stdout);
+	table_free(t);
+	return r == 0 && fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+static const struct table_col ban_cols[] = {
+	{ "Address", TABLE_LEFT }, { "Source", TABLE_LEFT },
+	{ "Created", TABLE_LEFT }, { "Left", TABLE_RIGHT },
+	{ "Count", TABLE_RIGHT }, { "Closed", TABLE_RIGHT },
+	{ "Reason", TABLE_LEFT },
+};
+
+static int
+ban_row(struct table *t, const json_t *b)
+{
+	const json_t *left = json_object_get(b, "left_s");
+	char buf[32];
+	int r = 0;
+
+	r |= table_add(t, json_string_value(json_object_get(b, "addr")) ?: "?");
+	r |= table_add(t, json_string_value(json_object_get(b, "source")) ?:
+	    "?");
+	r |= table_add(t, json_string_value(json_object_get(b, "created")) ?:
+	    "?");
+	r |= table_add(t, json_is_integer(left) ? duration_format(
+	    (uint64_t)json_integer_value(left) * 1000, buf, sizeof(buf)) :
+	    "permanent");
+	r |= table_add_u64(t, (uint64_t)jint(b, "count"));
+	r |= table_add_u64(t, (uint64_t)jint(b, "sockets_closed"));
+	r |= table_add(t, json_string_value(json_object_get(b, "reason")) ?:
+	    "");
+	return r;
+}
+
+/* Oldest first; the daemon keeps them in no order. */
+static int
+ban_cmp(const void *a, const void *b)
+{
+	const char *x = json_string_value(json_object_get(*(json_t *const *)a,
+	    "created")), *y = json_string_value(json_object_get(
+	    *(json_t *const *)b, "created"));
+
+	return strcmp(x ? x : "", y ? y : "");
+}
+
+int
+views_bans(const json_t *arr, int json)
+{
+	struct table *t;
+	json_t **v;
+	size_t i, n = json_array_size(arr);
+	int r = 0;
+
+	if (json)
+		return views_json(arr);
+	if ((t = table_new(ban_cols, 7)) == NULL)
+		return EXIT_FAIL;
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL) {
+		table_free(t);
+		return EXIT_FAIL;
+	}
+	for (i = 0; i < n; i++)
+		v[i] = json_array_get(arr, i);
+	qsort(v, n, sizeof(*v), ban_cmp);
+	for (i = 0; i < n; i++)
+		r |= ban_row(t, v[i]);
+	free(v);
 	if (r == 0)
 		r = table_print(t, stdout);
 	table_free(t);

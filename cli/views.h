@@ -11,5 +11,7 @@ int views_json(const json_t *j);
 int views_alerts(const json_t *arr, int json);
 /* An array of peer objects (peerjson_encode). */
 int views_peers(const json_t *arr, int json);
+/* An array of ban objects (enforce_ban_json), oldest first. */
+int views_bans(const json_t *arr, int json);
 
 #endif

@@ -55,6 +55,8 @@ alerts_raise(struct sw *sw, struct alert *a)
 	unsigned int slot;
 	json_t *j;
 
+	/* A ban is never lost to the alert rate limit. */
+	enforce_alert(sw, a);
 	if (!alerts_admit(sw)) {
 		alert_clear(a);
 		return;

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -19,7 +20,9 @@
 #define ALERTS_LIMIT_DEFAULT	1000
 #define SUBSCRIBE_RECENT	10
 
-const char *const commands_admin[] = { "reload", NULL };
+#define BLOCK_MAX		10000	/* peers in one block request */
+
+const char *const commands_admin[] = { "reload", "block", "unblock", NULL };
 
 void
 commands_event(struct sw *sw, const char *type, json_t *body)
@@ -29,7 +32,8 @@ commands_event(struct sw *sw, const char *type, json_t *body)
 
 	ev = json_pack("{s:s, s:s, s:o}", "event", type, "time",
 	    time_format_rfc3339(time_now_ms(), when, sizeof(when)),
-	    strcmp(type, "alert") == 0 ? "alert" : "socket", body);
+	    strcmp(type, "alert") == 0 ? "alert" :
+	    strncmp(type, "socket", 6) == 0 ? "socket" : "ban", body);
 	if (ev == NULL)
 		return;
 	control_broadcast(sw->ctl, ev);
@@ -249,6 +253,133 @@ cmd_peers(struct sw *sw, const json_t *req, const char **ret_error)
 	return json_pack("{s:o}", "peers", arr);
 }
 
+/* The peers of a block or unblock request: an array of "ADDR[/LEN]". */
+static int
+peers_arg(const json_t *req, struct cidr **ret, size_t *ret_n,
+    const char **ret_error)
+{
+	const json_t *arr = json_object_get(req, "peers"), *v;
+	struct cidr *c;
+	size_t i;
+
+	if (!json_is_array(arr) || json_array_size(arr) == 0 ||
+	    json_array_size(arr) > BLOCK_MAX) {
+		*ret_error = "peers must be an array of 1-10000 addresses";
+		return -EINVAL;
+	}
+	if ((c = calloc(json_array_size(arr), sizeof(*c))) == NULL) {
+		*ret_error = "out of memory";
+		return -ENOMEM;
+	}
+	json_array_foreach(arr, i, v) {
+		if (!json_is_string(v) || cidr_parse(json_string_value(v),
+		    &c[i]) < 0) {
+			free(c);
+			*ret_error = "peers: invalid address or CIDR";
+			return -EINVAL;
+		}
+	}
+	*ret = c;
+	*ret_n = json_array_size(arr);
+	return 0;
+}
+
+static json_t *
+cmd_block(struct sw *sw, const json_t *req, const char **ret_error)
+{
+	const json_t *vfor = json_object_get(req, "for_ms"),
+	    *vperm = json_object_get(req, "permanent"),
+	    *vreason = json_object_get(req, "reason"),
+	    *vforce = json_object_get(req, "force");
+	json_t *bans, *refused;
+	static char err[600];
+	char one[600];
+	struct cidr *peers;
+	struct ban b;
+	uint64_t len = 0;
+	size_t n, i;
+
+	if ((vfor != NULL && (!json_is_integer(vfor) ||
+	    json_integer_value(vfor) < 1000)) ||
+	    (vperm != NULL && !json_is_boolean(vperm)) ||
+	    (vreason != NULL && !json_is_string(vreason)) ||
+	    (vforce != NULL && !json_is_boolean(vforce))) {
+		*ret_error = "for_ms (>= 1000), permanent, reason or force "
+		    "has the wrong type";
+		return NULL;
+	}
+	if (vfor != NULL)
+		len = (uint64_t)json_integer_value(vfor);
+	if (peers_arg(req, &peers, &n, ret_error) < 0)
+		return NULL;
+	bans = json_array();
+	refused = json_array();
+	for (i = 0; i < n; i++) {
+		if (enforce_block(sw, &peers[i], len, json_is_true(vperm),
+		    vreason ? json_string_value(vreason) : NULL,
+		    json_is_true(vforce), &b, one, sizeof(one)) < 0) {
+			json_array_append_new(refused, json_string(one));
+			continue;
+		}
+	}
+	/* Answer only once the store and the kernel have them. */
+	if (enforce_commit(sw, err, sizeof(err)) < 0) {
+		free(peers);
+		json_decref(bans);
+		json_decref(refused);
+		*ret_error = err;
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		const struct ban *cur = bans_get(sw->enf.bans, &peers[i]);
+
+		if (cur != NULL)
+			json_array_append_new(bans, enforce_ban_json(cur,
+			    time_now_ms()));
+	}
+	free(peers);
+	if (json_array_size(bans) == 0 && json_array_size(refused) > 0) {
+		snprintf(err, sizeof(err), "%s", json_string_value(
+		    json_array_get(refused, 0)));
+		json_decref(bans);
+		json_decref(refused);
+		*ret_error = err;
+		return NULL;
+	}
+	return json_pack("{s:o, s:o, s:b}", "bans", bans, "refused", refused,
+	    "enforced", sw->enf.nft != NULL);
+}
+
+static json_t *
+cmd_unblock(struct sw *sw, const json_t *req, const char **ret_error)
+{
+	static char err[600];
+	char one[600];
+	struct cidr *peers;
+	json_t *failed;
+	size_t n, i, done = 0;
+
+	if (peers_arg(req, &peers, &n, ret_error) < 0)
+		return NULL;
+	failed = json_array();
+	for (i = 0; i < n; i++) {
+		if (enforce_unblock(sw, &peers[i], one, sizeof(one)) < 0)
+			json_array_append_new(failed, json_string(one));
+		else
+			done++;
+	}
+	free(peers);
+	if (done == 0) {
+		snprintf(err, sizeof(err), "%s", json_string_value(
+		    json_array_get(failed, 0)));
+		json_decref(failed);
+		*ret_error = err;
+		return NULL;
+	}
+	return json_pack("{s:I, s:o}", "unblocked", (json_int_t)done,
+	    "failed", failed);
+}
+
 json_t *
 commands_handle(void *arg, struct control_client *c, const char *cmd,
     const json_t *req, const char **ret_error)
@@ -267,6 +398,13 @@ commands_handle(void *arg, struct control_client *c, const char *cmd,
 		return cmd_alerts(sw, req, ret_error);
 	if (strcmp(cmd, "peers") == 0)
 		return cmd_peers(sw, req, ret_error);
+	if (strcmp(cmd, "bans") == 0)
+		return json_pack("{s:o, s:b}", "bans", enforce_bans_json(sw),
+		    "enforced", sw->enf.nft != NULL);
+	if (strcmp(cmd, "block") == 0)
+		return cmd_block(sw, req, ret_error);
+	if (strcmp(cmd, "unblock") == 0)
+		return cmd_unblock(sw, req, ret_error);
 	if (strcmp(cmd, "subscribe") == 0) {
 		v = json_object_get(req, "recent");
 		if (v != NULL && (!json_is_integer(v) ||
@@ -348,6 +486,43 @@ inspect_metrics(struct sw *sw, struct mbuf *b)
 	counter(b, "sockwatch_peer_evictions_total",
 	    "Peers evicted from a full table (least recently seen first).",
 	    tc.peer_evictions);
+}
+
+/* Bans and the nftables table. */
+static void
+enforce_metrics(struct sw *sw, struct mbuf *b)
+{
+	struct nft_counters nc = { 0 };
+
+	gauge(b, "sockwatch_bans", "Bans in force.", sw->enf.bans ?
+	    (double)bans_count(sw->enf.bans) : 0);
+	counter(b, "sockwatch_bans_total", "Bans made since start.",
+	    sw->enf.n.bans);
+	counter(b, "sockwatch_bans_refused_total",
+	    "Blocks refused by the anti-lockout rules.", sw->enf.n.refused);
+	counter(b, "sockwatch_bans_expired_total", "Bans that ran out.",
+	    sw->enf.n.expired);
+	counter(b, "sockwatch_nft_errors_total",
+	    "nftables changes the kernel refused (retried).",
+	    sw->enf.n.nft_errors);
+	counter(b, "sockwatch_nft_repairs_total",
+	    "Times our table was found changed by someone else and repaired.",
+	    sw->enf.n.repairs);
+	counter(b, "sockwatch_sockets_destroyed_total",
+	    "Sockets of banned peers ended with SOCK_DESTROY.",
+	    sw->enf.n.sockets_closed);
+	counter(b, "sockwatch_connect_blocked_total",
+	    "Connections to [connect] deny destinations ended.",
+	    sw->enf.n.connect_blocked);
+	if (sw->enf.nft != NULL && nft_counters(sw->enf.nft, &nc) == 0) {
+		counter(b, "sockwatch_nft_dropped_packets_total",
+		    "Packets dropped by the ban rules.", nc.ban_packets);
+		counter(b, "sockwatch_nft_deny_dropped_packets_total",
+		    "Packets dropped by the deny rules.", nc.deny_packets);
+		counter(b, "sockwatch_nft_connect_dropped_packets_total",
+		    "Outbound packets dropped by the connect rules.",
+		    nc.connect_packets);
+	}
 }
 
 void
@@ -461,6 +636,7 @@ commands_metrics(void *arg, struct mbuf *b)
 	metrics_sample(b, "sockwatch_control_clients", NULL,
 	    (double)control_nclients(sw->ctl));
 	inspect_metrics(sw, b);
+	enforce_metrics(sw, b);
 	metrics_family(b, "sockwatch_uptime_seconds", "gauge",
 	    "Seconds since the daemon started.");
 	metrics_sample(b, "sockwatch_uptime_seconds", NULL,

@@ -113,6 +113,8 @@ on_capture(void *arg, uint32_t events)
 	n = capture_dispatch(c->cap, INSPECT_BATCH, inspect_packet, c->sw);
 	if (n < 0 && c->errors++ % 100 == 0)
 		log_warnx("capture: %s", capture_error(c->cap));
+	/* The bans this batch asked for, in one nftables batch, now. */
+	enforce_flush(c->sw);
 }
 
 static void

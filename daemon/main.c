@@ -92,9 +92,22 @@ sw_reload(struct sw *sw, char *err, size_t errlen)
 		log_warnx("reload: [daemon] interfaces changes take effect at "
 		    "the next restart");
 	/* All or nothing: on failure the detectors keep the old policy, and
-	 * so does everything else. */
+	 * so does everything else (the kernel's lists are put back). */
+	if ((r = enforce_reconfigure(sw, cfg, msg, sizeof(msg))) < 0) {
+		config_free(cfg);
+		sw->last_reload_ok = false;
+		snprintf(sw->last_reload_error, sizeof(sw->last_reload_error),
+		    "%s", msg);
+		sw->n.reloads_failed++;
+		log_warnx("reload failed, the running configuration stays: %s",
+		    msg);
+		if (err != NULL)
+			snprintf(err, errlen, "%s", msg);
+		return r;
+	}
 	if (sw->traffic != NULL && (r = traffic_reconfigure(sw->traffic,
 	    cfg)) < 0) {
+		enforce_reconfigure(sw, sw->cfg, msg, sizeof(msg));
 		config_free(cfg);
 		sw->last_reload_ok = false;
 		snprintf(sw->last_reload_error, sizeof(sw->last_reload_error),
@@ -157,6 +170,7 @@ on_tick(void *arg, uint32_t events)
 		log_warn("timerfd");
 	scan_tick(sw, time_mono_ms());
 	inspect_tick(sw, time_mono_ms());
+	enforce_tick(sw, time_mono_ms());
 	alerts_flush(sw);
 	if (sw->http != NULL)
 		metrics_http_tick(sw->http);
@@ -255,6 +269,8 @@ setup(struct sw *sw)
 	}
 	if ((r = scan_open(sw)) < 0)
 		return r;
+	if ((r = enforce_open(sw)) < 0)
+		return r;
 	return inspect_open(sw);
 }
 
@@ -262,6 +278,7 @@ static void
 teardown(struct sw *sw)
 {
 	inspect_close(sw);
+	enforce_close(sw);
 	scan_close(sw);
 	if (sw->http != NULL)
 		metrics_http_close(sw->http);

@@ -70,6 +70,8 @@ scan_changed(void *arg, enum socktable_event ev, const struct sock_info *s,
 	}
 	if (detect_is_listener(s))
 		scan_queue_listener(sw, s);
+	else if (ev == SOCKTABLE_OPEN)
+		enforce_socket(sw, s);
 }
 
 static void

@@ -17,8 +17,11 @@
 #include "../monitor/sockdiag.h"
 #include "../monitor/socktable.h"
 #include "../policy/alert.h"
+#include "../policy/bans.h"
 #include "../policy/config.h"
 #include "../policy/detect.h"
+#include "../policy/nft.h"
+#include "../policy/prefixset.h"
 #include "../policy/traffic.h"
 
 #define SW_VERSION	"0.1.0"
@@ -52,6 +55,33 @@ struct sw_counters {
 	} by_kind[SW_KINDS_MAX];
 };
 
+/* A ban decided, waiting for the store and the kernel (enforce.c). */
+struct enforce_pending {
+	struct ban ban;
+	uint64_t length_ms;		/* 0: permanent */
+	bool kill;			/* end its sockets */
+	bool replace;			/* the peer was banned already */
+};
+
+struct sw_enforce {
+	struct bans *bans;		/* NULL: no bans (--replay) */
+	struct nft *nft;		/* NULL: nothing is blocked */
+	struct nft_monitor *mon;
+	struct evsource *mon_src;
+	struct prefixset *connect;	/* [connect] deny destinations */
+	struct enforce_pending *pending;
+	size_t npending, cappending;
+	int64_t next_reconcile_ms;	/* monotonic */
+	bool repair;			/* someone changed our table */
+	bool retry;			/* a change failed: reconcile */
+	struct {
+		uint64_t bans, refused, expired;
+		uint64_t nft_errors, store_errors, kill_errors;
+		uint64_t reconciles, repairs;
+		uint64_t sockets_closed, connect_blocked;
+	} n;
+};
+
 struct sw {
 	struct config *cfg;
 	const char *cfg_path;		/* NULL: the embedded default */
@@ -79,6 +109,8 @@ struct sw {
 	uint8_t listen_tcp[8192], listen_udp[8192];	/* port bitmaps */
 	struct procmap *procs;		/* for alert evidence, reused */
 	int64_t procs_ms;
+
+	struct sw_enforce enf;
 
 	struct store *store;
 	struct sinks *sinks;
@@ -112,6 +144,24 @@ void inspect_close(struct sw *sw);
 void inspect_tick(struct sw *sw, int64_t now_mono);
 void inspect_listeners(struct sw *sw);
 void inspect_stats(struct sw *sw, struct capture_stats *ret);
+
+/* enforce.c: bans, nftables, teardown, the connect policy. */
+int enforce_open(struct sw *sw);
+void enforce_close(struct sw *sw);
+void enforce_tick(struct sw *sw, int64_t now_mono);
+void enforce_alert(struct sw *sw, struct alert *a);
+void enforce_flush(struct sw *sw);
+void enforce_socket(struct sw *sw, const struct sock_info *s);
+int enforce_block(struct sw *sw, const struct cidr *peer, uint64_t length_ms,
+    bool permanent, const char *reason, bool force, struct ban *ret,
+    char *err, size_t errlen);
+int enforce_commit(struct sw *sw, char *err, size_t errlen);
+int enforce_unblock(struct sw *sw, const struct cidr *peer, char *err,
+    size_t errlen);
+int enforce_reconfigure(struct sw *sw, const struct config *cfg, char *err,
+    size_t errlen);
+json_t *enforce_ban_json(const struct ban *b, int64_t now);
+json_t *enforce_bans_json(const struct sw *sw);
 
 /* alerts.c: raise an alert (takes over a->evidence). */
 void alerts_raise(struct sw *sw, struct alert *a);

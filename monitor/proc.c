@@ -284,3 +284,46 @@ procmap_count(const struct procmap *pm)
 {
 	return pm->n;
 }
+
+/* Field 22 of /proc/PID/stat (after the parenthesised comm, which may
+ * hold anything) is the start in clock ticks since boot; btime in
+ * /proc/stat is the boot time. */
+int
+proc_start_time_ms(const char *root, pid_t pid, int64_t *ret_ms)
+{
+	char path[PATH_MAX], buf[1024], *p;
+	unsigned long long ticks = 0, btime = 0;
+	long hz = sysconf(_SC_CLK_TCK);
+	ssize_t n;
+	FILE *f;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "%s/%d/stat", root, (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -EIO;
+	buf[n] = '\0';
+	if ((p = strrchr(buf, ')')) == NULL)
+		return -EIO;
+	/* p + 2 is field 3 (state). */
+	for (p += 2, field = 3; field < 22 && *p != '\0'; p++)
+		if (*p == ' ')
+			field++;
+	if (field != 22 || sscanf(p, "%llu", &ticks) != 1)
+		return -EIO;
+	snprintf(path, sizeof(path), "%s/stat", root);
+	if ((f = fopen(path, "re")) == NULL)
+		return -errno;
+	while (btime == 0 && fgets(buf, sizeof(buf), f) != NULL)
+		if (sscanf(buf, "btime %llu", &btime) != 1)
+			btime = 0;
+	fclose(f);
+	if (btime == 0 || hz <= 0)
+		return -EIO;
+	*ret_ms = (int64_t)btime * 1000 + (int64_t)(ticks * 1000 / (unsigned
+	    long long)hz);
+	return 0;
+}

@@ -32,4 +32,8 @@ size_t procmap_denied(const struct procmap *pm);
 /* How many socket file descriptors were found. */
 size_t procmap_count(const struct procmap *pm);
 
+/* When process pid started (UTC ms), from root/PID/stat and root/stat.
+ * 0 or -errno. */
+int proc_start_time_ms(const char *root, pid_t pid, int64_t *ret_ms);
+
 #endif

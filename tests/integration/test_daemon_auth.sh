@@ -76,6 +76,15 @@ echo "ok: a member reads status, alerts, metrics, listeners, alerts -f"
 # ...but may not reload, and nothing was reloaded.
 as "$MEMBER" reload
 refused "member: reload"
+# ...nor block or unblock anyone, but may list the bans.
+as "$MEMBER" block 198.18.77.1
+refused "member: block"
+as "$MEMBER" unblock 198.18.77.1
+refused "member: unblock"
+as "$MEMBER" bans --json
+ok "member: bans --json"
+jq -e 'length == 0' "$T/out" >/dev/null ||
+    fail "a member's refused block banned: $(cat "$T/out")"
 swc "$NS" status --json | jq -e '.last_reload.time == null' >/dev/null ||
     fail "a member's refused reload reloaded"
 

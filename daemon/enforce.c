@@ -1,0 +1,995 @@
+/* Enforcement: alerts with action = block, manual blocks and the connect
+ * policy become bans. A ban is decided here (anti-lockout, length),
+ * written to the store, put into nftables in one batch with the others of
+ * its tick, and the peer's live sockets are ended with SOCK_DESTROY.
+ * Reconciliation puts back what someone else removed from our table. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/log.h"
+#include "../common/timeutil.h"
+#include "../exporter/sockjson.h"
+#include "../monitor/localaddr.h"
+#include "../monitor/proc.h"
+#include "sockwatchd.h"
+
+#define ENFORCE_KILL_ALL	16	/* flushes this small always teardown */
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static bool
+cidr_is_host(const struct cidr *c)
+{
+	return c->len == (c->addr.family == AF_INET ? 32u : 128u);
+}
+
+static void
+host_cidr(const struct addr *a, struct cidr *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->addr = *a;
+	ret->len = a->family == AF_INET ? 32 : 128;
+}
+
+static void
+policy_from_config(const struct config *cfg, struct bans_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->default_ms = cfg->bans.default_ms;
+	p->recidive_window_ms = cfg->bans.recidive_window_ms;
+	p->escalate = cfg->bans.escalate;
+	p->max_ms = cfg->bans.max_ms;
+	p->aggregate_v4 = cfg->bans.aggregate_v4;
+	p->aggregate_v6 = cfg->bans.aggregate_v6;
+	p->aggregate_threshold = cfg->bans.aggregate_threshold;
+}
+
+/* The interval sets' contents for cfg. deny is filled only when [deny]
+ * blocks; the arrays point into a malloc'ed block the caller frees. */
+static int
+lists_from_config(const struct config *cfg, struct nft_lists *l,
+    struct cidr **ret_mem)
+{
+	size_t nd = cfg->deny.action == ACTION_BLOCK ?
+	    cfg->deny.npeers + cfg->deny.nfile_peers : 0;
+	size_t nc = cfg->connect.ndeny + cfg->connect.nfile_peers;
+	struct cidr *m;
+
+	m = calloc(nd + nc + 1, sizeof(*m));
+	if (m == NULL)
+		return -ENOMEM;
+	if (nd > 0) {
+		memcpy(m, cfg->deny.peers, cfg->deny.npeers * sizeof(*m));
+		memcpy(m + cfg->deny.npeers, cfg->deny.file_peers,
+		    cfg->deny.nfile_peers * sizeof(*m));
+	}
+	memcpy(m + nd, cfg->connect.deny, cfg->connect.ndeny * sizeof(*m));
+	memcpy(m + nd + cfg->connect.ndeny, cfg->connect.file_peers,
+	    cfg->connect.nfile_peers * sizeof(*m));
+	memset(l, 0, sizeof(*l));
+	l->allow = cfg->allow.peers;
+	l->nallow = cfg->allow.npeers;
+	l->deny = m;
+	l->ndeny = nd;
+	l->connect = m + nd;
+	l->nconnect = nc;
+	*ret_mem = m;
+	return 0;
+}
+
+static int
+connect_set_new(const struct config *cfg, struct prefixset **ret)
+{
+	struct prefixset *s;
+	int r;
+
+	if ((r = prefixset_new(&s)) < 0)
+		return r;
+	if ((r = prefixset_add_many(s, cfg->connect.deny,
+	    cfg->connect.ndeny)) < 0 || (r = prefixset_add_many(s,
+	    cfg->connect.file_peers, cfg->connect.nfile_peers)) < 0 ||
+	    (r = prefixset_build(s)) < 0) {
+		prefixset_free(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+/* Bans in force as nftables elements with their time left. */
+static int
+elems_in_force(struct sw *sw, int64_t now, struct nft_elem **ret,
+    size_t *ret_n)
+{
+	size_t i, n = bans_count(sw->enf.bans);
+	struct nft_elem *e;
+	const struct ban *b;
+
+	e = calloc(n + 1, sizeof(*e));
+	if (e == NULL)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		b = bans_at(sw->enf.bans, i);
+		e[i].peer = b->peer;
+		e[i].timeout_ms = b->expires_ms == 0 ? 0 :
+		    b->expires_ms > now ? (uint64_t)(b->expires_ms - now) : 1;
+	}
+	*ret = e;
+	*ret_n = n;
+	return 0;
+}
+
+static bool
+enforcing(const struct sw *sw)
+{
+	return sw->enf.nft != NULL;
+}
+
+/* ---- the kernel side --------------------------------------------------- */
+
+static int
+nft_full_setup(struct sw *sw)
+{
+	struct nft_elem *e = NULL;
+	struct nft_lists l;
+	struct cidr *mem = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = lists_from_config(sw->cfg, &l, &mem)) < 0 ||
+	    (r = elems_in_force(sw, time_now_ms(), &e, &n)) < 0) {
+		free(mem);
+		return r;
+	}
+	r = nft_setup(sw->enf.nft, &l, e, n);
+	if (r < 0) {
+		sw->enf.n.nft_errors++;
+		log_warnx("nftables: %s", nft_error(sw->enf.nft));
+	}
+	free(e);
+	free(mem);
+	return r;
+}
+
+/* Compare the kernel's ban sets with the bans in force; put back what is
+ * missing, remove what we never banned. */
+static void
+reconcile(struct sw *sw, const char *why)
+{
+	struct nft_elem *have = NULL, *add = NULL;
+	struct cidr *del = NULL;
+	struct bans *seen = NULL;
+	struct bans_policy bp = { 0 };
+	struct ban tmp;
+	size_t nhave = 0, nadd = 0, ndel = 0, i, n;
+	const struct ban *b;
+	int64_t now = time_now_ms();
+	int r;
+
+	sw->enf.n.reconciles++;
+	r = nft_check(sw->enf.nft);
+	if (r == 0) {
+		log_warnx("nftables: table inet %s is missing or incomplete "
+		    "(%s): recreating it with %zu bans", NFT_TABLE_NAME, why,
+		    bans_count(sw->enf.bans));
+		sw->enf.n.repairs++;
+		sw->enf.retry = nft_full_setup(sw) < 0;
+		return;
+	}
+	if (r < 0 || (r = nft_ban_list(sw->enf.nft, &have, &nhave)) < 0) {
+		sw->enf.n.nft_errors++;
+		sw->enf.retry = true;
+		log_warnx("nftables: reconcile: %s", nft_error(sw->enf.nft));
+		return;
+	}
+	/* What the kernel has, as a lookup table. */
+	if (bans_new(&bp, &seen) < 0)
+		goto out;
+	memset(&tmp, 0, sizeof(tmp));
+	for (i = 0; i < nhave; i++) {
+		tmp.peer = have[i].peer;
+		if (bans_put(seen, &tmp) < 0)
+			goto out;
+	}
+	n = bans_count(sw->enf.bans);
+	add = calloc(n + 1, sizeof(*add));
+	del = calloc(nhave + 1, sizeof(*del));
+	if (add == NULL || del == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		b = bans_at(sw->enf.bans, i);
+		if (bans_get(seen, &b->peer) != NULL)
+			continue;
+		if (b->expires_ms != 0 && b->expires_ms <= now)
+			continue;
+		add[nadd].peer = b->peer;
+		add[nadd++].timeout_ms = b->expires_ms == 0 ? 0 :
+		    (uint64_t)(b->expires_ms - now);
+	}
+	for (i = 0; i < nhave; i++)
+		if (bans_get(sw->enf.bans, &have[i].peer) == NULL)
+			del[ndel++] = have[i].peer;
+	if (nadd > 0 || ndel > 0) {
+		sw->enf.n.repairs++;
+		log_warnx("nftables: reconcile (%s): %zu bans missing from "
+		    "the kernel put back, %zu unknown elements removed", why,
+		    nadd, ndel);
+	}
+	r = 0;
+	if (nadd > 0)
+		r = nft_ban_add(sw->enf.nft, add, nadd);
+	if (r == 0 && ndel > 0)
+		r = nft_ban_del(sw->enf.nft, del, ndel);
+	if (r < 0) {
+		sw->enf.n.nft_errors++;
+		log_warnx("nftables: %s", nft_error(sw->enf.nft));
+	}
+	sw->enf.retry = r < 0;
+out:
+	bans_free(seen);
+	free(have);
+	free(add);
+	free(del);
+}
+
+static void
+on_nft_event(void *arg, uint32_t events)
+{
+	struct sw *sw = arg;
+	bool changed = false;
+	int r;
+
+	(void)events;
+	r = nft_monitor_read(sw->enf.mon, &changed);
+	if (r < 0 && r != -ENOBUFS && r != -EAGAIN)
+		log_warnx("nftables events: %s", strerror(-r));
+	if (changed)
+		sw->enf.repair = true;
+}
+
+/* ---- sockets: protection and teardown ----------------------------------- */
+
+static bool
+is_protected_name(const struct config *cfg, const char *comm)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->bans.nprotect; i++)
+		if (strcmp(cfg->bans.protect[i], comm) == 0)
+			return true;
+	return false;
+}
+
+static struct procmap *
+fresh_procs(void)
+{
+	struct procmap *pm = NULL;
+	int r;
+
+	if ((r = procmap_build("/proc", &pm)) < 0) {
+		log_warnx("cannot read /proc: %s", strerror(-r));
+		return NULL;
+	}
+	return pm;
+}
+
+/*
+ * Does peer hold an established TCP session to a protected process
+ * (sshd) that started before since_ms? The socket table is at most one
+ * scan interval old: a session younger than that is no older than the
+ * attack anyway. *ret_socks counts the peer's sockets in the table.
+ */
+static bool
+holds_protected(struct sw *sw, const struct cidr *peer, int64_t since_ms,
+    size_t *ret_socks, char *who, size_t wholen)
+{
+	struct proc_owner o[SOCKJSON_OWNERS_MAX];
+	struct procmap *pm = NULL;
+	const struct sock_info *s;
+	size_t i, j, n, socks = 0;
+	int64_t started;
+	bool found = false;
+
+	for (i = 0; i < socktable_count(sw->table); i++) {
+		s = socktable_at(sw->table, i);
+		if (s->family == AF_UNIX || !cidr_contains(peer, &s->raddr))
+			continue;
+		socks++;
+		if (found || sw->cfg->bans.nprotect == 0 ||
+		    s->proto != IPPROTO_TCP || s->state != TCP_ESTABLISHED)
+			continue;
+		if (pm == NULL && (pm = fresh_procs()) == NULL)
+			continue;
+		n = procmap_lookup(pm, s->inode, o, SOCKJSON_OWNERS_MAX);
+		for (j = 0; j < n && j < SOCKJSON_OWNERS_MAX && !found; j++) {
+			if (!is_protected_name(sw->cfg, o[j].comm) ||
+			    proc_start_time_ms("/proc", o[j].pid,
+			    &started) < 0 || started >= since_ms)
+				continue;
+			found = true;
+			snprintf(who, wholen, "%s[%d] on port %u", o[j].comm,
+			    (int)o[j].pid, s->lport);
+		}
+	}
+	procmap_free(pm);
+	*ret_socks = socks;
+	return found;
+}
+
+/* End the peer's sockets; record how many and who held them. */
+static void
+teardown(struct sw *sw, struct ban *b)
+{
+	struct proc_owner o;
+	struct socklist killed = { 0 };
+	struct procmap *pm;
+	size_t i, off = 0;
+	int r;
+
+	/* The owners are looked up first: a process whose socket is ended
+	 * may close it at once. */
+	pm = fresh_procs();
+	r = sockdiag_destroy_peer(sw->sd, &b->peer, &killed);
+	if (r < 0) {
+		log_warnx("cannot end the connections of a banned peer: %s",
+		    sockdiag_error(sw->sd));
+		sw->enf.n.kill_errors++;
+	}
+	b->sockets_closed += (uint32_t)killed.n;
+	sw->enf.n.sockets_closed += killed.n;
+	for (i = 0; pm != NULL && i < killed.n; i++) {
+		if (procmap_lookup(pm, killed.v[i].inode, &o, 1) == 0)
+			continue;
+		if (strstr(b->procs, o.comm) != NULL)
+			continue;
+		off = strlen(b->procs);
+		if (off + strlen(o.comm) + 16 >= sizeof(b->procs))
+			break;
+		snprintf(b->procs + off, sizeof(b->procs) - off, "%s%s[%d]",
+		    off > 0 ? "," : "", o.comm, (int)o.pid);
+	}
+	procmap_free(pm);
+	socklist_free(&killed);
+}
+
+/* ---- deciding and queueing bans ---------------------------------------- */
+
+static enum ban_refusal
+check(struct sw *sw, const struct cidr *peer, bool protected_session)
+{
+	struct addr *own = NULL;
+	size_t nown = 0;
+	enum ban_refusal r;
+
+	if (localaddr_list(&own, &nown) < 0)
+		nown = 0;
+	r = bans_check(peer, own, nown, sw->cfg->allow.peers,
+	    sw->cfg->allow.npeers, protected_session);
+	free(own);
+	return r;
+}
+
+static int
+queue(struct sw *sw, const struct ban *b, uint64_t length_ms, bool kill,
+    bool replace)
+{
+	struct enforce_pending *p;
+	size_t cap;
+
+	if (sw->enf.npending == sw->enf.cappending) {
+		cap = sw->enf.cappending ? sw->enf.cappending * 2 : 64;
+		p = reallocarray(sw->enf.pending, cap, sizeof(*p));
+		if (p == NULL)
+			return -ENOMEM;
+		sw->enf.pending = p;
+		sw->enf.cappending = cap;
+	}
+	p = &sw->enf.pending[sw->enf.npending++];
+	p->ban = *b;
+	p->length_ms = length_ms;
+	p->kill = kill;
+	p->replace = replace;
+	return 0;
+}
+
+static void
+ban_event(struct sw *sw, const char *type, const struct ban *b)
+{
+	json_t *j;
+
+	if (control_nsubscribers(sw->ctl) == 0)
+		return;
+	if ((j = enforce_ban_json(b, time_now_ms())) != NULL)
+		commands_event(sw, type, j);
+}
+
+/* A new ban in memory and in the queue for the store and the kernel. */
+static int
+ban_new(struct sw *sw, const struct cidr *peer, const char *source,
+    const char *reason, uint64_t base_ms, bool permanent, bool escalate,
+    bool kill, struct ban *ret)
+{
+	struct ban b;
+	uint64_t len;
+	int64_t now = time_now_ms();
+	bool replace = bans_get(sw->enf.bans, peer) != NULL;
+	int r;
+
+	memset(&b, 0, sizeof(b));
+	b.peer = *peer;
+	snprintf(b.source, sizeof(b.source), "%s", source);
+	snprintf(b.reason, sizeof(b.reason), "%s", reason);
+	b.created_ms = now;
+	len = bans_length(sw->enf.bans, peer, base_ms, now, &b.count);
+	if (!escalate)
+		len = base_ms ? base_ms : sw->cfg->bans.default_ms;
+	b.expires_ms = permanent ? 0 : now + (int64_t)len;
+	if ((r = bans_put(sw->enf.bans, &b)) < 0 ||
+	    (r = queue(sw, &b, permanent ? 0 : len, kill, replace)) < 0)
+		return r;
+	sw->enf.n.bans++;
+	if (ret != NULL)
+		*ret = b;
+	return 0;
+}
+
+static void maybe_aggregate(struct sw *sw, const struct addr *a);
+
+/*
+ * An alert asks for a block. Decide now (so the alert says what
+ * happened), ban in the next flush. Evidence gets "ban": the length, or
+ * "not_banned": the reason.
+ */
+void
+enforce_alert(struct sw *sw, struct alert *a)
+{
+	char who[96] = "", why[160], buf[ADDR_STRLEN];
+	const json_t *v;
+	struct cidr peer;
+	enum ban_refusal ref;
+	uint64_t base = 0, window = 0;
+	size_t socks = 0;
+	bool prot;
+	const struct ban *cur;
+
+	if (sw->enf.bans == NULL || !a->has_peer ||
+	    strcmp(a->action, "block") != 0)
+		return;
+	host_cidr(&a->peer, &peer);
+	if ((v = json_object_get(a->evidence, "ban")) != NULL &&
+	    json_is_integer(v) && json_integer_value(v) > 0)
+		base = (uint64_t)json_integer_value(v) * 1000;
+	if ((v = json_object_get(a->evidence, "window")) != NULL &&
+	    json_is_integer(v) && json_integer_value(v) > 0)
+		window = (uint64_t)json_integer_value(v) * 1000;
+	/* Already banned (a repeat alert from packets still in flight). */
+	if ((cur = bans_get(sw->enf.bans, &peer)) != NULL &&
+	    (cur->expires_ms == 0 || cur->expires_ms > time_now_ms())) {
+		json_object_set_new(a->evidence, "banned_until",
+		    cur->expires_ms ? json_integer(cur->expires_ms / 1000) :
+		    json_null());
+		return;
+	}
+	prot = holds_protected(sw, &peer, a->time_ms - (int64_t)window,
+	    &socks, who, sizeof(who));
+	ref = check(sw, &peer, prot);
+	if (ref != BAN_OK) {
+		snprintf(why, sizeof(why), "%s%s%s", ban_refusal_reason(ref),
+		    who[0] ? ": " : "", who);
+		snprintf(a->action, sizeof(a->action), "alert");
+		json_object_set_new(a->evidence, "not_banned",
+		    json_string(why));
+		sw->enf.n.refused++;
+		log_info("not banning %s: %s", addr_format(&a->peer, buf,
+		    sizeof(buf)), why);
+		return;
+	}
+	if (ban_new(sw, &peer, a->kind, a->message, base, false, true,
+	    sw->cfg->bans.kill_connections && socks > 0, NULL) < 0) {
+		log_warnx("out of memory: %s not banned",
+		    addr_format(&a->peer, buf, sizeof(buf)));
+		return;
+	}
+	cur = bans_get(sw->enf.bans, &peer);
+	if (cur != NULL)
+		json_object_set_new(a->evidence, "ban", json_integer(
+		    (cur->expires_ms - cur->created_ms) / 1000));
+	maybe_aggregate(sw, &a->peer);
+}
+
+static void
+maybe_aggregate(struct sw *sw, const struct addr *a)
+{
+	char reason[BAN_REASON_MAX], buf[ADDR_STRLEN];
+	struct cidr prefix;
+
+	if (!bans_aggregate(sw->enf.bans, a, &prefix))
+		return;
+	if (check(sw, &prefix, false) != BAN_OK)
+		return;
+	snprintf(reason, sizeof(reason), "at least %u hosts of %s banned",
+	    sw->cfg->bans.aggregate_threshold, cidr_format(&prefix, buf,
+	    sizeof(buf)));
+	if (ban_new(sw, &prefix, "aggregate", reason, 0, false, true,
+	    sw->cfg->bans.kill_connections, NULL) == 0)
+		log_info("banning %s: %s", buf, reason);
+}
+
+/* Write the queued bans to the store, then to the kernel in one batch,
+ * then end their sockets. On failure the queue stays for the next tick. */
+void
+enforce_flush(struct sw *sw)
+{
+	struct enforce_pending *p = sw->enf.pending;
+	size_t n = sw->enf.npending, i;
+	struct nft_elem *e;
+	struct ban *bs;
+	uint64_t *lens;
+	char buf[ADDR_STRLEN];
+	int64_t now = time_now_ms();
+	size_t nnew = 0, nold = 0;
+	int r;
+
+	if (n == 0)
+		return;
+	bs = calloc(n, sizeof(*bs));
+	lens = calloc(n, sizeof(*lens));
+	e = calloc(n, sizeof(*e));
+	if (bs == NULL || lens == NULL || e == NULL)
+		goto out;
+	/* New peers first in e, then the replaced ones from the end. */
+	for (i = 0; i < n; i++) {
+		struct nft_elem *x = p[i].replace ? &e[n - ++nold] :
+		    &e[nnew++];
+
+		bs[i] = p[i].ban;
+		lens[i] = p[i].length_ms;
+		x->peer = p[i].ban.peer;
+		x->timeout_ms = p[i].ban.expires_ms == 0 ? 0 :
+		    p[i].ban.expires_ms > now ?
+		    (uint64_t)(p[i].ban.expires_ms - now) : 1;
+	}
+	if ((r = store_ban_put_many(sw->store, bs, lens, n)) < 0) {
+		if (sw->enf.n.store_errors++ % 50 == 0)
+			log_warnx("cannot write %zu bans to the database: %s "
+			    "(retrying)", n, strerror(-r));
+		/* The kernel needn't wait for the disk. */
+	}
+	if (enforcing(sw) && (nft_ban_add(sw->enf.nft, e, nnew) < 0 ||
+	    nft_ban_replace(sw->enf.nft, e + nnew, nold) < 0)) {
+		sw->enf.n.nft_errors++;
+		sw->enf.retry = true;
+		log_warnx("nftables: %s (retrying)", nft_error(sw->enf.nft));
+	}
+	for (i = 0; i < n; i++) {
+		if (enforcing(sw) && (p[i].kill || n <= ENFORCE_KILL_ALL) &&
+		    sw->cfg->bans.kill_connections) {
+			teardown(sw, &bs[i]);
+			if (bs[i].sockets_closed > 0) {
+				bans_put(sw->enf.bans, &bs[i]);
+				store_ban_put(sw->store, &bs[i], lens[i]);
+			}
+		}
+		log_info("banned %s for %s: %s%s%s",
+		    cidr_format(&bs[i].peer, buf, sizeof(buf)),
+		    bs[i].expires_ms ? "a while" : "ever", bs[i].reason,
+		    bs[i].sockets_closed ? "; connections ended: " : "",
+		    bs[i].procs);
+		ban_event(sw, "ban", &bs[i]);
+	}
+	if (r == 0)
+		sw->enf.npending = 0;
+out:
+	free(bs);
+	free(lens);
+	free(e);
+}
+
+/* ---- manual blocks ------------------------------------------------------ */
+
+int
+enforce_block(struct sw *sw, const struct cidr *peer, uint64_t length_ms,
+    bool permanent, const char *reason, bool force, struct ban *ret,
+    char *err, size_t errlen)
+{
+	char who[96] = "", buf[ADDR_STRLEN];
+	enum ban_refusal ref;
+	size_t socks;
+	bool prot;
+	int r;
+
+	if (sw->enf.bans == NULL) {
+		snprintf(err, errlen, "bans are off in this daemon (--replay)");
+		return -ENOTSUP;
+	}
+	prot = holds_protected(sw, peer, time_now_ms(), &socks, who,
+	    sizeof(who));
+	ref = check(sw, peer, prot && !force);
+	if (ref != BAN_OK) {
+		snprintf(err, errlen, "refusing to block %s: %s%s%s%s",
+		    cidr_format(peer, buf, sizeof(buf)),
+		    ban_refusal_reason(ref), who[0] && ref == BAN_PROTECTED ?
+		    " (" : "", ref == BAN_PROTECTED ? who : "",
+		    ref == BAN_PROTECTED ? "); use --force to block anyway" :
+		    "");
+		return -EPERM;
+	}
+	r = ban_new(sw, peer, "manual", reason && *reason ? reason :
+	    "blocked by an administrator", length_ms, permanent, false,
+	    true, ret);
+	if (r < 0) {
+		snprintf(err, errlen, "%s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+/* Flush, and report whether the kernel holds the bans now. */
+int
+enforce_commit(struct sw *sw, char *err, size_t errlen)
+{
+	enforce_flush(sw);
+	if (sw->enf.npending > 0) {
+		snprintf(err, errlen, "the bans are in force but could not be "
+		    "written to the database (see the daemon's log)");
+		return -EIO;
+	}
+	if (enforcing(sw) && sw->enf.retry) {
+		snprintf(err, errlen, "nftables refused the change: %s",
+		    nft_error(sw->enf.nft));
+		return -EIO;
+	}
+	return 0;
+}
+
+int
+enforce_unblock(struct sw *sw, const struct cidr *peer, char *err,
+    size_t errlen)
+{
+	char buf[ADDR_STRLEN];
+	struct ban old;
+	int r;
+
+	if (sw->enf.bans == NULL) {
+		snprintf(err, errlen, "bans are off in this daemon (--replay)");
+		return -ENOTSUP;
+	}
+	if (bans_del(sw->enf.bans, peer, &old) < 0) {
+		snprintf(err, errlen, "%s is not banned", cidr_format(peer, buf,
+		    sizeof(buf)));
+		return -ENOENT;
+	}
+	if ((r = store_ban_del(sw->store, peer)) < 0) {
+		bans_put(sw->enf.bans, &old);
+		snprintf(err, errlen, "cannot update the database: %s",
+		    strerror(-r));
+		return r;
+	}
+	if (enforcing(sw) && (r = nft_ban_del(sw->enf.nft, peer, 1)) < 0) {
+		sw->enf.n.nft_errors++;
+		sw->enf.retry = true;
+		snprintf(err, errlen, "nftables refused the change: %s",
+		    nft_error(sw->enf.nft));
+		return r;
+	}
+	log_info("unblocked %s", cidr_format(peer, buf, sizeof(buf)));
+	ban_event(sw, "unban", &old);
+	return 0;
+}
+
+/* ---- connect policy ----------------------------------------------------- */
+
+/* A socket of ours towards a [connect] deny destination: end it and say
+ * which process tried. Called for every new socket the scan sees. */
+void
+enforce_socket(struct sw *sw, const struct sock_info *s)
+{
+	struct proc_owner o;
+	struct procmap *pm;
+	struct socklist killed = { 0 };
+	struct alert a;
+	struct cidr peer;
+	char dst[ADDR_STRLEN];
+
+	if (sw->enf.connect == NULL || s->family == AF_UNIX ||
+	    s->rport == 0 || s->state == TCP_LISTEN ||
+	    !prefixset_contains(sw->enf.connect, &s->raddr, NULL))
+		return;
+	memset(&a, 0, sizeof(a));
+	pm = fresh_procs();
+	if (pm != NULL && procmap_lookup(pm, s->inode, &o, 1) > 0) {
+		a.has_process = true;
+		a.pid = o.pid;
+		snprintf(a.comm, sizeof(a.comm), "%s", o.comm);
+	}
+	procmap_free(pm);
+	a.uid = s->uid;
+	host_cidr(&s->raddr, &peer);
+	if (enforcing(sw) && sockdiag_destroy_peer(sw->sd, &peer,
+	    &killed) < 0)
+		log_warnx("cannot end a denied connection: %s",
+		    sockdiag_error(sw->sd));
+	sw->enf.n.connect_blocked++;
+	snprintf(a.kind, sizeof(a.kind), "connect");
+	a.severity = ALERT_WARNING;
+	a.has_peer = true;
+	a.peer = s->raddr;
+	a.has_local = true;
+	a.local_addr = s->laddr;
+	a.local_port = s->lport;
+	snprintf(a.action, sizeof(a.action), "block");
+	addr_format_port(&s->raddr, s->rport, dst, sizeof(dst));
+	snprintf(a.message, sizeof(a.message), "%s %s (pid %d, uid %u) "
+	    "connected to %s, denied by [connect]", sockdiag_proto_name(s),
+	    a.has_process ? a.comm : "?", a.has_process ? (int)a.pid : 0,
+	    s->uid, dst);
+	a.evidence = json_pack("{s:s, s:i, s:s, s:I}", "proto",
+	    sockdiag_proto_name(s), "port", s->rport, "state",
+	    sockdiag_state_name(s), "sockets_closed", (json_int_t)killed.n);
+	if (a.evidence == NULL)
+		a.evidence = json_object();
+	socklist_free(&killed);
+	alerts_raise(sw, &a);
+}
+
+/* Connections to denied destinations made before we started. */
+static void
+enforce_existing(struct sw *sw)
+{
+	struct socklist l = { 0 };
+	size_t i, n = socktable_count(sw->table);
+
+	if (socklist_reserve(&l, n) < 0)
+		return;
+	/* Copies: raising an alert may not change the table, but ending a
+	 * socket makes its destroy event change it soon after. */
+	for (i = 0; i < n; i++)
+		l.v[l.n++] = *socktable_at(sw->table, i);
+	for (i = 0; i < l.n; i++)
+		enforce_socket(sw, &l.v[i]);
+	socklist_free(&l);
+}
+
+/* ---- life cycle --------------------------------------------------------- */
+
+static void
+expired(const struct ban *b, void *arg)
+{
+	struct sw *sw = arg;
+	char buf[ADDR_STRLEN];
+	int r;
+
+	if ((r = store_ban_del(sw->store, &b->peer)) < 0)
+		log_warnx("cannot remove an expired ban from the database: %s",
+		    strerror(-r));
+	sw->enf.n.expired++;
+	log_info("ban of %s expired", cidr_format(&b->peer, buf,
+	    sizeof(buf)));
+	ban_event(sw, "unban", b);
+}
+
+static int
+history_row(const struct cidr *peer, int64_t created_ms, uint64_t length_ms,
+    uint32_t count, void *arg)
+{
+	return bans_history_add(arg, peer, created_ms, length_ms, count);
+}
+
+/* Bans from the store: the ones in force come back, the rest go. */
+static int
+restore(struct sw *sw)
+{
+	struct ban *v = NULL;
+	size_t n = 0, i, kept = 0, gone = 0;
+	int64_t now = time_now_ms();
+	char buf[ADDR_STRLEN];
+	int r;
+
+	if ((r = store_history_prune(sw->store, now - (int64_t)
+	    sw->cfg->bans.recidive_window_ms)) < 0)
+		log_warnx("cannot prune the ban history: %s", strerror(-r));
+	r = store_history_load(sw->store, now - (int64_t)
+	    sw->cfg->bans.recidive_window_ms, history_row, sw->enf.bans);
+	if (r < 0)
+		log_warnx("cannot read the ban history: %s", strerror(-r));
+	if ((r = store_bans_load(sw->store, &v, &n)) < 0) {
+		log_warnx("cannot read the bans from the database: %s",
+		    strerror(-r));
+		return r;
+	}
+	for (i = 0; i < n; i++) {
+		if (v[i].expires_ms != 0 && v[i].expires_ms <= now) {
+			log_info("ban of %s expired while the daemon was "
+			    "down", cidr_format(&v[i].peer, buf, sizeof(buf)));
+			store_ban_del(sw->store, &v[i].peer);
+			gone++;
+			continue;
+		}
+		if ((r = bans_put(sw->enf.bans, &v[i])) < 0)
+			break;
+		kept++;
+	}
+	free(v);
+	if (n > 0)
+		log_info("restored %zu bans (%zu expired meanwhile)", kept,
+		    gone);
+	return r < 0 ? r : 0;
+}
+
+/* Open nftables and build our table; without it nothing is blocked but
+ * bans are still decided and recorded. */
+static void
+nft_start(struct sw *sw)
+{
+	int r;
+
+	if (!sw->cfg->bans.enforce) {
+		log_info("[bans] enforce = no: bans are recorded, nothing is "
+		    "blocked");
+		return;
+	}
+	if ((r = nft_open(&sw->enf.nft)) < 0) {
+		log_warnx("cannot open nftables (%s): nothing will be blocked",
+		    strerror(-r));
+		sw->enf.nft = NULL;
+		return;
+	}
+	if (nft_full_setup(sw) < 0) {
+		log_warnx("cannot set up table inet %s: nothing will be "
+		    "blocked", NFT_TABLE_NAME);
+		nft_close(sw->enf.nft);
+		sw->enf.nft = NULL;
+		return;
+	}
+	if (nft_monitor_open(&sw->enf.mon) < 0 || evloop_add(sw->loop,
+	    nft_monitor_fd(sw->enf.mon), EPOLLIN, on_nft_event, sw,
+	    &sw->enf.mon_src) < 0)
+		log_warnx("no nftables change events: repairs wait for the "
+		    "reconcile interval");
+	sw->enf.next_reconcile_ms = time_mono_ms() +
+	    (int64_t)sw->cfg->bans.reconcile_interval_ms;
+	log_info("table inet %s ready: %zu bans in force", NFT_TABLE_NAME,
+	    bans_count(sw->enf.bans));
+}
+
+int
+enforce_open(struct sw *sw)
+{
+	struct bans_policy bp;
+	int r;
+
+	if (sw->replay != NULL)
+		return 0;	/* a replayed file bans nobody */
+	policy_from_config(sw->cfg, &bp);
+	if ((r = bans_new(&bp, &sw->enf.bans)) < 0 ||
+	    (r = connect_set_new(sw->cfg, &sw->enf.connect)) < 0)
+		return r;
+	if ((r = restore(sw)) < 0)
+		return r;
+	nft_start(sw);
+	enforce_existing(sw);
+	return 0;
+}
+
+void
+enforce_close(struct sw *sw)
+{
+	if (sw->enf.npending > 0)
+		enforce_flush(sw);
+	if (sw->enf.mon_src != NULL)
+		evloop_del(sw->loop, sw->enf.mon_src);
+	nft_monitor_close(sw->enf.mon);
+	/* The table stays: bans outlive the daemon, and the kernel expires
+	 * them on time. */
+	nft_close(sw->enf.nft);
+	bans_free(sw->enf.bans);
+	prefixset_free(sw->enf.connect);
+	free(sw->enf.pending);
+	memset(&sw->enf, 0, sizeof(sw->enf));
+}
+
+void
+enforce_tick(struct sw *sw, int64_t now_mono)
+{
+	if (sw->enf.bans == NULL)
+		return;
+	enforce_flush(sw);
+	bans_expire(sw->enf.bans, time_now_ms(), expired, sw);
+	if (!enforcing(sw))
+		return;
+	if (sw->enf.repair) {
+		sw->enf.repair = false;
+		reconcile(sw, "someone changed it");
+	} else if (sw->enf.retry) {
+		reconcile(sw, "retrying a failed change");
+	} else if (now_mono >= sw->enf.next_reconcile_ms) {
+		reconcile(sw, "periodic check");
+	} else
+		return;
+	sw->enf.next_reconcile_ms = now_mono +
+	    (int64_t)sw->cfg->bans.reconcile_interval_ms;
+}
+
+/* A reload: the new lists into the kernel first (all or nothing). */
+int
+enforce_reconfigure(struct sw *sw, const struct config *cfg, char *err,
+    size_t errlen)
+{
+	struct prefixset *conn = NULL;
+	struct bans_policy bp, old;
+	struct nft_lists l;
+	struct cidr *mem = NULL;
+	int r;
+
+	if (sw->enf.bans == NULL)
+		return 0;
+	if (cfg->bans.enforce != sw->cfg->bans.enforce)
+		log_warnx("reload: [bans] enforce changes take effect at the "
+		    "next restart");
+	policy_from_config(sw->cfg, &old);
+	policy_from_config(cfg, &bp);
+	if ((r = connect_set_new(cfg, &conn)) < 0 ||
+	    (r = lists_from_config(cfg, &l, &mem)) < 0 ||
+	    (r = bans_set_policy(sw->enf.bans, &bp)) < 0) {
+		snprintf(err, errlen, "%s", strerror(-r));
+		prefixset_free(conn);
+		free(mem);
+		return r;
+	}
+	if (enforcing(sw) && (r = nft_set_lists(sw->enf.nft, &l)) < 0) {
+		snprintf(err, errlen, "nftables refused the new lists: %s",
+		    nft_error(sw->enf.nft));
+		(void)bans_set_policy(sw->enf.bans, &old);
+		prefixset_free(conn);
+		free(mem);
+		return r;
+	}
+	free(mem);
+	prefixset_free(sw->enf.connect);
+	sw->enf.connect = conn;
+	return 0;
+}
+
+/* ---- output ------------------------------------------------------------- */
+
+json_t *
+enforce_ban_json(const struct ban *b, int64_t now)
+{
+	char peer[ADDR_STRLEN], created[TIME_RFC3339_LEN],
+	    expires[TIME_RFC3339_LEN];
+
+	if (cidr_is_host(&b->peer))
+		addr_format(&b->peer.addr, peer, sizeof(peer));
+	else
+		cidr_format(&b->peer, peer, sizeof(peer));
+	return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:o, s:I, s:I, s:s}",
+	    "addr", peer, "reason", b->reason, "source", b->source,
+	    "created", time_format_rfc3339(b->created_ms, created,
+	    sizeof(created)),
+	    "expires", b->expires_ms ? time_format_rfc3339(b->expires_ms,
+	    expires, sizeof(expires)) : NULL,
+	    "left_s", b->expires_ms == 0 ? json_null() :
+	    json_integer(b->expires_ms > now ? (b->expires_ms - now + 999) /
+	    1000 : 0),
+	    "count", (json_int_t)b->count,
+	    "sockets_closed", (json_int_t)b->sockets_closed,
+	    "procs", b->procs);
+}
+
+json_t *
+enforce_bans_json(const struct sw *sw)
+{
+	json_t *arr = json_array();
+	int64_t now = time_now_ms();
+	size_t i;
+
+	for (i = 0; arr != NULL && sw->enf.bans != NULL &&
+	    i < bans_count(sw->enf.bans); i++)
+		json_array_append_new(arr, enforce_ban_json(
+		    bans_at(sw->enf.bans, i), now));
+	return arr;
+}
