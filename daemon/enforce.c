@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/duration.h"
 #include "../common/log.h"
 #include "../common/timeutil.h"
 #include "../exporter/sockjson.h"
@@ -393,6 +394,7 @@ queue(struct sw *sw, const struct ban *b, uint64_t length_ms, bool kill,
 	p->length_ms = length_ms;
 	p->kill = kill;
 	p->replace = replace;
+	p->applied = false;
 	return 0;
 }
 
@@ -529,7 +531,7 @@ enforce_flush(struct sw *sw)
 	struct nft_elem *e;
 	struct ban *bs;
 	uint64_t *lens;
-	char buf[ADDR_STRLEN];
+	char buf[ADDR_STRLEN], len[32];
 	int64_t now = time_now_ms();
 	size_t nnew = 0, nold = 0;
 	int r;
@@ -541,13 +543,17 @@ enforce_flush(struct sw *sw)
 	e = calloc(n, sizeof(*e));
 	if (bs == NULL || lens == NULL || e == NULL)
 		goto out;
-	/* New peers first in e, then the replaced ones from the end. */
+	/* New peers first in e, then the replaced ones from the end; what
+	 * reached the kernel in an earlier flush (whose store write failed)
+	 * is not sent again. */
 	for (i = 0; i < n; i++) {
-		struct nft_elem *x = p[i].replace ? &e[n - ++nold] :
-		    &e[nnew++];
+		struct nft_elem *x;
 
 		bs[i] = p[i].ban;
 		lens[i] = p[i].length_ms;
+		if (p[i].applied)
+			continue;
+		x = p[i].replace ? &e[n - ++nold] : &e[nnew++];
 		x->peer = p[i].ban.peer;
 		x->timeout_ms = p[i].ban.expires_ms == 0 ? 0 :
 		    p[i].ban.expires_ms > now ?
@@ -560,23 +566,30 @@ enforce_flush(struct sw *sw)
 		/* The kernel needn't wait for the disk. */
 	}
 	if (enforcing(sw) && (nft_ban_add(sw->enf.nft, e, nnew) < 0 ||
-	    nft_ban_replace(sw->enf.nft, e + nnew, nold) < 0)) {
+	    nft_ban_replace(sw->enf.nft, e + n - nold, nold) < 0)) {
 		sw->enf.n.nft_errors++;
 		sw->enf.retry = true;
 		log_warnx("nftables: %s (retrying)", nft_error(sw->enf.nft));
 	}
 	for (i = 0; i < n; i++) {
+		if (p[i].applied)
+			continue;
+		p[i].applied = true;
 		if (enforcing(sw) && (p[i].kill || n <= ENFORCE_KILL_ALL) &&
 		    sw->cfg->bans.kill_connections) {
 			teardown(sw, &bs[i]);
 			if (bs[i].sockets_closed > 0) {
+				p[i].ban = bs[i];
 				bans_put(sw->enf.bans, &bs[i]);
-				store_ban_put(sw->store, &bs[i], lens[i]);
+				if (r == 0)
+					store_ban_put(sw->store, &bs[i],
+					    lens[i]);
 			}
 		}
 		log_info("banned %s for %s: %s%s%s",
 		    cidr_format(&bs[i].peer, buf, sizeof(buf)),
-		    bs[i].expires_ms ? "a while" : "ever", bs[i].reason,
+		    bs[i].expires_ms ? duration_format(lens[i], len,
+		    sizeof(len)) : "ever", bs[i].reason,
 		    bs[i].sockets_closed ? "; connections ended: " : "",
 		    bs[i].procs);
 		ban_event(sw, "ban", &bs[i]);

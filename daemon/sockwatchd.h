@@ -61,6 +61,7 @@ struct enforce_pending {
 	uint64_t length_ms;		/* 0: permanent */
 	bool kill;			/* end its sockets */
 	bool replace;			/* the peer was banned already */
+	bool applied;			/* in the kernel; the store failed */
 };
 
 struct sw_enforce {
