@@ -458,8 +458,9 @@ enforce_alert(struct sw *sw, struct alert *a)
 	bool prot;
 	const struct ban *cur;
 
+	/* A [connect] destination is blocked by its own set already. */
 	if (sw->enf.bans == NULL || !a->has_peer ||
-	    strcmp(a->action, "block") != 0)
+	    strcmp(a->action, "block") != 0 || strcmp(a->kind, "connect") == 0)
 		return;
 	host_cidr(&a->peer, &peer);
 	if ((v = json_object_get(a->evidence, "ban")) != NULL &&
@@ -841,6 +842,12 @@ nft_start(struct sw *sw)
 	int r;
 
 	if (!sw->cfg->bans.enforce) {
+		/* A table left by an earlier run would keep blocking. */
+		if (nft_open(&sw->enf.nft) == 0 &&
+		    nft_remove(sw->enf.nft) < 0)
+			log_warnx("nftables: %s", nft_error(sw->enf.nft));
+		nft_close(sw->enf.nft);
+		sw->enf.nft = NULL;
 		log_info("[bans] enforce = no: bans are recorded, nothing is "
 		    "blocked");
 		return;

@@ -1126,6 +1126,22 @@ nft_set_lists(struct nft *n, const struct nft_lists *l)
 	return r;
 }
 
+int
+nft_remove(struct nft *n)
+{
+	int r;
+
+	/* Create (a no-op if it is there) then delete: never ENOENT. */
+	if ((r = batch_begin(&n->b, n->seq)) < 0 ||
+	    (r = batch_table(&n->b, NFT_MSG_NEWTABLE)) < 0 ||
+	    (r = batch_table(&n->b, NFT_MSG_DELTABLE)) < 0)
+		r = nft_fail(n, r, "build table removal", NULL);
+	else
+		r = nft_commit(n);
+	nft_trim(n);
+	return r;
+}
+
 static int
 ban_add(struct nft *n, const struct nft_elem *e, size_t ne, bool replace)
 {

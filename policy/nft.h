@@ -63,6 +63,8 @@ const char *nft_error(const struct nft *n);
  * the lists and the given bans are created. */
 int nft_setup(struct nft *n, const struct nft_lists *l,
     const struct nft_elem *bans, size_t nbans);
+/* Delete the table, if it is there (when enforcement is turned off). */
+int nft_remove(struct nft *n);
 /* Replace the contents of the allow, deny and connect sets (a reload),
  * in one batch. */
 int nft_set_lists(struct nft *n, const struct nft_lists *l);

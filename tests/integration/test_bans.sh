@@ -14,6 +14,9 @@
 #     reconcile interval.
 #  5. kill -9 and a lost table (as after a reboot): a new daemon restores
 #     every ban with its remaining time.
+#  6. A reload puts the new [deny] (action = block) and [connect] lists
+#     into their sets; a reload that fails keeps the running lists.
+#  7. [bans] enforce = no: the table goes, the bans stay recorded.
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh disable=SC1091
 . "$here/lib.sh"
@@ -51,7 +54,7 @@ swd_start "$VNS" "$T/sockwatch.conf"
 elems() {
 	ip netns exec "$1" nft -j list set inet sockwatch "$2" | jq -r \
 	    '.nftables[].set? | select(. != null) | .elem[]? |
-	    if type == "object" then .elem.val else . end |
+	    if type == "object" and has("elem") then .elem.val else . end |
 	    if type == "object" then "\(.prefix.addr)/\(.prefix.len)"
 	    else . end'
 }
@@ -220,5 +223,45 @@ cmp -s "$T/before.json" "$T/after.json" ||
     fail "bans before $(cat "$T/before.json"), after $(cat "$T/after.json")"
 echo "ok: after kill -9 and a lost table every ban is back ($(jq length \
     "$T/after.json")), with its time left"
+# ---- 6. lists follow reloads ---------------------------------------------------
+cp "$T/sockwatch.conf" "$T/good.conf"
+cat >>"$T/sockwatch.conf" <<EOF
+
+[deny]
+peers = 198.18.9.0/24, 2001:db8:9::/48
+action = block
+
+[connect]
+deny = 198.18.10.10
+EOF
+swc "$VNS" reload || fail "reload with [deny] and [connect] failed"
+in_set "$VNS" deny4 198.18.9.0/24 || fail "deny4: $(elems "$VNS" deny4)"
+in_set "$VNS" deny6 2001:db8:9::/48 || fail "deny6: $(elems "$VNS" deny6)"
+in_set "$VNS" connect4 198.18.10.10 ||
+    fail "connect4: $(elems "$VNS" connect4)"
+printf '\n[connect]\ndeny = 198.18.0.0/33\n' >>"$T/sockwatch.conf"
+rc=0
+swc "$VNS" reload 2>"$T/err" || rc=$?
+[ "$rc" -eq 1 ] && grep -q "sockwatch.conf:[0-9]*: \[connect\] deny" \
+    "$T/err" || fail "bad reload: exit $rc, $(cat "$T/err")"
+in_set "$VNS" connect4 198.18.10.10 ||
+    fail "a failed reload changed connect4: $(elems "$VNS" connect4)"
+cp "$T/good.conf" "$T/sockwatch.conf"
+swc "$VNS" reload || fail "reload back failed"
+[ -z "$(elems "$VNS" deny4)$(elems "$VNS" connect4)" ] ||
+    fail "lists not emptied by the reload: $(elems "$VNS" deny4)" \
+    "$(elems "$VNS" connect4)"
+in_set "$VNS" ban4 198.18.7.7 || fail "a reload lost the bans"
+echo "ok: reloads fill and empty deny4/deny6/connect4; a failed one keeps them"
+# ---- 7. enforce = no ------------------------------------------------------------
+swd_stop
+printf '\n[bans]\nenforce = no\n' >>"$T/sockwatch.conf"
+sed -i 's/^reconcile_interval = 2s$//' "$T/sockwatch.conf"
+swd_start "$VNS" "$T/sockwatch.conf"
+ip netns exec "$VNS" nft list table inet sockwatch >/dev/null 2>&1 &&
+    fail "enforce = no left table inet sockwatch in place"
+swc "$VNS" bans --json | jq -e 'any(.[]; .addr == "198.18.7.7")' \
+    >/dev/null || fail "enforce = no lost the recorded bans"
+echo "ok: enforce = no removes the table and keeps the bans recorded"
 pid_gone "$SWD_PID" && fail "sockwatchd died"
 echo "all checks passed"
