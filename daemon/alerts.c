@@ -55,6 +55,8 @@ alerts_raise(struct sw *sw, struct alert *a)
 	unsigned int slot;
 	json_t *j;
 
+	if (a->time_ms == 0)
+		a->time_ms = time_now_ms();
 	/* A ban is never lost to the alert rate limit. */
 	enforce_alert(sw, a);
 	if (!alerts_admit(sw)) {
@@ -63,8 +65,6 @@ alerts_raise(struct sw *sw, struct alert *a)
 	}
 
 	a->id = sw->next_alert_id++;
-	if (a->time_ms == 0)
-		a->time_ms = time_now_ms();
 	alerts_count(sw, a->kind);
 	if (sw->foreground)
 		log_warnx("alert %llu %s: %s", (unsigned long long)a->id,
