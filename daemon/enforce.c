@@ -453,7 +453,7 @@ enforce_alert(struct sw *sw, struct alert *a)
 	const json_t *v;
 	struct cidr peer;
 	enum ban_refusal ref;
-	uint64_t base = 0, window = 0;
+	uint64_t base = 0, window = 0, len;
 	size_t socks = 0;
 	bool prot;
 	const struct ban *cur;
@@ -463,12 +463,13 @@ enforce_alert(struct sw *sw, struct alert *a)
 	    strcmp(a->action, "block") != 0 || strcmp(a->kind, "connect") == 0)
 		return;
 	host_cidr(&a->peer, &peer);
+	/* Seconds, whole or not (json_seconds). */
 	if ((v = json_object_get(a->evidence, "ban")) != NULL &&
-	    json_is_integer(v) && json_integer_value(v) > 0)
-		base = (uint64_t)json_integer_value(v) * 1000;
+	    json_is_number(v) && json_number_value(v) > 0)
+		base = (uint64_t)(json_number_value(v) * 1000 + 0.5);
 	if ((v = json_object_get(a->evidence, "window")) != NULL &&
-	    json_is_integer(v) && json_integer_value(v) > 0)
-		window = (uint64_t)json_integer_value(v) * 1000;
+	    json_is_number(v) && json_number_value(v) > 0)
+		window = (uint64_t)(json_number_value(v) * 1000 + 0.5);
 	/* Already banned (a repeat alert from packets still in flight). */
 	if ((cur = bans_get(sw->enf.bans, &peer)) != NULL &&
 	    (cur->expires_ms == 0 || cur->expires_ms > time_now_ms())) {
@@ -498,9 +499,12 @@ enforce_alert(struct sw *sw, struct alert *a)
 		return;
 	}
 	cur = bans_get(sw->enf.bans, &peer);
-	if (cur != NULL)
-		json_object_set_new(a->evidence, "ban", json_integer(
-		    (cur->expires_ms - cur->created_ms) / 1000));
+	if (cur != NULL) {
+		len = (uint64_t)(cur->expires_ms - cur->created_ms);
+		json_object_set_new(a->evidence, "ban", len % 1000 == 0 ?
+		    json_integer((json_int_t)(len / 1000)) :
+		    json_real((double)len / 1000.0));
+	}
 	maybe_aggregate(sw, &a->peer);
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 struct proc_ent {
@@ -286,16 +287,17 @@ procmap_count(const struct procmap *pm)
 }
 
 /* Field 22 of /proc/PID/stat (after the parenthesised comm, which may
- * hold anything) is the start in clock ticks since boot; btime in
- * /proc/stat is the boot time. */
+ * hold anything) is the start in clock ticks since boot. With the
+ * CLOCK_BOOTTIME now, that is the process's age, to the tick. */
 int
 proc_start_time_ms(const char *root, pid_t pid, int64_t *ret_ms)
 {
 	char path[PATH_MAX], buf[1024], *p;
-	unsigned long long ticks = 0, btime = 0;
+	unsigned long long ticks = 0;
 	long hz = sysconf(_SC_CLK_TCK);
+	struct timespec boot, wall;
+	int64_t age_ms;
 	ssize_t n;
-	FILE *f;
 	int fd, field;
 
 	snprintf(path, sizeof(path), "%s/%d/stat", root, (int)pid);
@@ -312,18 +314,13 @@ proc_start_time_ms(const char *root, pid_t pid, int64_t *ret_ms)
 	for (p += 2, field = 3; field < 22 && *p != '\0'; p++)
 		if (*p == ' ')
 			field++;
-	if (field != 22 || sscanf(p, "%llu", &ticks) != 1)
+	if (field != 22 || sscanf(p, "%llu", &ticks) != 1 || hz <= 0)
 		return -EIO;
-	snprintf(path, sizeof(path), "%s/stat", root);
-	if ((f = fopen(path, "re")) == NULL)
+	if (clock_gettime(CLOCK_BOOTTIME, &boot) < 0 ||
+	    clock_gettime(CLOCK_REALTIME, &wall) < 0)
 		return -errno;
-	while (btime == 0 && fgets(buf, sizeof(buf), f) != NULL)
-		if (sscanf(buf, "btime %llu", &btime) != 1)
-			btime = 0;
-	fclose(f);
-	if (btime == 0 || hz <= 0)
-		return -EIO;
-	*ret_ms = (int64_t)btime * 1000 + (int64_t)(ticks * 1000 / (unsigned
-	    long long)hz);
+	age_ms = (int64_t)boot.tv_sec * 1000 + boot.tv_nsec / 1000000 -
+	    (int64_t)(ticks * 1000 / (unsigned long long)hz);
+	*ret_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000 - age_ms;
 	return 0;
 }

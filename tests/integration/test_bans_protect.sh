@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# [bans] protect against a real sshd: a peer that holds an established
+# session to sshd, opened before its attack, is not banned automatically,
+# and a manual block of it needs --force.
+#
+# In the victim namespace: sshd (its own config, host key and pid file in
+# the test's temp dir) on the victim's address, port 22, and sockwatchd
+# with [portscan] action = block, ban = 30s and scan_interval = 500ms.
+# From the attacker namespace:
+#
+#  1. A TCP connection to sshd:22, held open (pre-auth: sshd waits
+#     LoginGraceTime, 120 s, for the client's banner) for longer than the
+#     detector window plus one scan; then nmap -sS -p 1-100 from the same
+#     address. The attacker is not in ban4, the portscan alert's action is
+#     "alert", its evidence.not_banned names sshd, and the session is
+#     still open.
+#  2. sockwatch block ATTACKER is refused (exit 1, pointing at --force);
+#     sockwatch block --force ATTACKER bans it and the session is reset.
+#  3. Control: a second attacker address without a session scans and is
+#     banned.
+#  4. A third attacker address opens a session to sshd after the start of
+#     the detector window (but more than one scan before the alert): it
+#     does not protect; the peer is banned and the session reset.
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh disable=SC1091
+. "$here/lib.sh"
+# shellcheck source=daemon.sh disable=SC1091
+. "$here/daemon.sh"
+# shellcheck source=traffic.sh disable=SC1091
+. "$here/traffic.sh"
+has_tools nmap nft ssh-keygen || exit 0
+[ -x /usr/sbin/sshd ] || { echo "skip: /usr/sbin/sshd is not installed"; exit 0; }
+T=$SW_TMP
+ATK2=198.18.0.4
+ATK3=198.18.0.5
+# The portscan window: longer than traffic.sh's 2 s, so that case 4's
+# session is well inside it (process start times have a resolution of
+# up to 1 s: /proc/stat's btime is whole seconds).
+WINDOW_MS=4000
+BAN_S=30
+
+# sshd's privilege separation directory; made here only if missing, and
+# then removed on exit (see bp_exit).
+PRIVSEP=/run/sshd
+MADE_PRIVSEP=
+if [ ! -d "$PRIVSEP" ]; then
+	mkdir -m 0755 "$PRIVSEP"
+	MADE_PRIVSEP=1
+fi
+bp_exit() {
+	local rc=$?
+	set +e
+	if [ "$rc" -ne 0 ] && [ -s "$T/sshd.log" ]; then
+		echo "--- sshd log (last 20 lines):" >&2
+		tail -n 20 "$T/sshd.log" >&2
+	fi
+	[ -n "$MADE_PRIVSEP" ] && rmdir "$PRIVSEP" 2>/dev/null
+	(exit "$rc")
+	swd_exit
+}
+trap bp_exit EXIT
+
+tr_net
+ATKIF=$(ns_ifname "$ANS")
+ip -n "$ANS" addr add "$ATK2/24" dev "$ATKIF"
+ip -n "$ANS" addr add "$ATK3/24" dev "$ATKIF"
+
+# sshd.
+mkdir -m 0700 "$T/ssh"
+ssh-keygen -q -t ed25519 -N '' -C sockwatch-test -f "$T/ssh/host_ed25519"
+cat >"$T/ssh/sshd_config" <<EOF
+Port 22
+ListenAddress $VIC4
+HostKey $T/ssh/host_ed25519
+PidFile $T/ssh/sshd.pid
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+LoginGraceTime 120
+LogLevel VERBOSE
+EOF
+/usr/sbin/sshd -t -f "$T/ssh/sshd_config" 2>"$T/sshd-t.err" ||
+    fail "sshd -t: $(cat "$T/sshd-t.err")"
+: >"$T/sshd.log"
+bg ip netns exec "$VNS" /usr/sbin/sshd -D -f "$T/ssh/sshd_config" \
+    -E "$T/sshd.log"
+sshd=$!
+wait_for 10 grep -q "Server listening on $VIC4 port 22" "$T/sshd.log" ||
+    fail "sshd did not start"
+pid_gone "$sshd" && fail "sshd exited"
+
+SCAN=500ms tr_conf "$T/sockwatch.conf" "tcp/22 sshd" "$WINDOW_MS"
+cat >>"$T/sockwatch.conf" <<EOF
+action = block
+ban = ${BAN_S}s
+EOF
+swd_start "$VNS" "$T/sockwatch.conf"
+
+# elems NS SET: the addresses in SET of table inet sockwatch, one a line.
+elems() {
+	ip netns exec "$1" nft -j list set inet sockwatch "$2" | jq -r \
+	    '.nftables[].set? | select(. != null) | .elem[]? |
+	    if type == "object" then .elem.val else . end |
+	    if type == "object" then "\(.prefix.addr)/\(.prefix.len)"
+	    else . end'
+}
+in_set() {
+	elems "$1" "$2" | grep -qx "$3"
+}
+# session_open PEER: the victim has an established connection from PEER
+# to port 22 (sshd's side of a held session).
+session_open() {
+	ip netns exec "$VNS" ss -Htn state established \
+	    "( sport = :22 and dst $1 )" | grep -q .
+}
+
+# A pre-auth session from SRC: connect, say nothing, read sshd's banner
+# and wait until the connection ends; then write how ("eof", "reset",
+# ...).
+cat >"$T/session.py" <<'EOF'
+import errno, os, socket, sys
+addr, port, ready, out, src = sys.argv[1], int(sys.argv[2]), sys.argv[3], \
+    sys.argv[4], sys.argv[5]
+def write(path, text):
+    with open(path + ".tmp", "w") as f:
+        f.write(text + "\n")
+    os.rename(path + ".tmp", path)
+s = socket.create_connection((addr, port), timeout=5,
+                             source_address=(src, 0))
+s.settimeout(None)
+banner = s.recv(256)
+write(ready, "%d %s" % (os.getpid(), banner.split(b"\r\n")[0].decode()))
+try:
+    while s.recv(4096):
+        pass
+    what = "eof"
+except ConnectionResetError:
+    what = "reset"
+except OSError as e:
+    what = errno.errorcode.get(e.errno, str(e.errno))
+write(out, what)
+EOF
+
+# ---- 1. a scan from a peer with an sshd session --------------------------
+bg ip netns exec "$ANS" python3 "$T/session.py" "$VIC4" 22 "$T/held.ready" \
+    "$T/held.out" "$ATK4"
+wait_file 5 "$T/held.ready" "$!" || fail "no session to sshd"
+grep -q " SSH-2.0-" "$T/held.ready" || fail "no ssh banner: \
+$(cat "$T/held.ready")"
+wait_for 3 session_open "$ATK4" || fail "the victim does not see the session"
+# The session must be in the daemon's socket table (one scan, 0.5 s), and
+# its sshd process must have started before the alert's detector window
+# began.
+sleep $((WINDOW_MS / 1000 + 1))
+timeout 60 ip netns exec "$ANS" nmap -n -Pn -sS -p 1-100 -T4 \
+    --max-retries 1 --host-timeout 20s "$VIC4" >"$T/nmap.out" 2>&1 ||
+    fail "nmap: $(cat "$T/nmap.out")"
+wait_for 5 alerts_ge "$VNS" 1 --kind portscan --peer "$ATK4" ||
+    fail "no portscan alert for $ATK4"
+# A ban would be in the kernel at the next flush: give it time.
+sleep 1
+in_set "$VNS" ban4 "$ATK4" && fail "$ATK4, holding an sshd session, was \
+banned"
+swc "$VNS" alerts --json --kind portscan --peer "$ATK4" >"$T/ps.json"
+echo "alert: $(jq -c '.[0] | {peer, action, evidence}' "$T/ps.json")"
+jq -e '.[0] | .action == "alert" and
+    (.evidence.not_banned | type == "string" and test("sshd\\[[0-9]+\\]")) and
+    (has("banned_until") | not)' "$T/ps.json" >/dev/null ||
+    fail "portscan alert: $(jq -c '.[0]' "$T/ps.json")"
+jq -e '.[0].evidence.not_banned | test("port 22")' "$T/ps.json" \
+    >/dev/null || fail "not_banned does not name port 22: \
+$(jq -c '.[0].evidence.not_banned' "$T/ps.json")"
+swc "$VNS" bans --json | jq -e 'length == 0' >/dev/null ||
+    fail "bans: $(swc "$VNS" bans --json)"
+swc "$VNS" metrics >"$T/metrics.txt" || fail "sockwatch metrics failed"
+grep -q '^sockwatch_bans_refused_total [1-9]' "$T/metrics.txt" ||
+    fail "refusal not counted: $(grep refused "$T/metrics.txt")"
+[ -e "$T/held.out" ] && fail "the session ended: $(cat "$T/held.out")"
+session_open "$ATK4" || fail "the session is gone"
+echo "ok: a scan from $ATK4, holding an sshd session: alert, not banned" \
+    "($(jq -r '.[0].evidence.not_banned' "$T/ps.json"))"
+
+# ---- 2. manual block: refused, then --force --------------------------------
+rc=0
+swc "$VNS" block "$ATK4" >"$T/block.out" 2>"$T/block.err" || rc=$?
+if [ "$rc" -ne 1 ] || ! grep -q -- "--force" "$T/block.err" ||
+    ! grep -q "sshd" "$T/block.err"; then
+	fail "block $ATK4: exit $rc, '$(cat "$T/block.err")', want exit 1 and a \
+pointer to --force"
+fi
+in_set "$VNS" ban4 "$ATK4" && fail "a refused block reached ban4"
+session_open "$ATK4" || fail "a refused block ended the session"
+echo "ok: block $ATK4 refused: $(cat "$T/block.err")"
+swc "$VNS" block --force --reason "forced" "$ATK4" >"$T/block.out" \
+    2>"$T/block.err" || fail "block --force $ATK4: $(cat "$T/block.err")"
+in_set "$VNS" ban4 "$ATK4" || fail "$ATK4 not in ban4 after block --force"
+wait_file 3 "$T/held.out" 0 || fail "the session is still open after \
+block --force"
+[ "$(cat "$T/held.out")" = reset ] ||
+    fail "the session ended with $(cat "$T/held.out"), want reset"
+wait_for 3 sh -c "! ip netns exec $VNS ss -Htn state established \
+'( sport = :22 and dst $ATK4 )' | grep -q ." ||
+    fail "sshd's side of the session is still established"
+swc "$VNS" bans --json >"$T/bans.json"
+jq -e --arg p "$ATK4" 'any(.[]; .addr == $p and .source == "manual" and
+    .sockets_closed >= 1 and (.procs | test("sshd")))' "$T/bans.json" \
+    >/dev/null || fail "bans: $(cat "$T/bans.json")"
+echo "ok: block --force $ATK4: banned, the session reset"
+
+# ---- 3. control: a scan from an address without a session ---------------
+timeout 60 ip netns exec "$ANS" nmap -n -Pn -sS -S "$ATK2" -e "$ATKIF" \
+    -p 1-100 -T4 --max-retries 1 --host-timeout 20s "$VIC4" \
+    >"$T/nmap2.out" 2>&1 || fail "nmap: $(cat "$T/nmap2.out")"
+wait_for 5 in_set "$VNS" ban4 "$ATK2" || fail "$ATK2 not in ban4: \
+$(elems "$VNS" ban4)"
+swc "$VNS" alerts --json --kind portscan --peer "$ATK2" >"$T/ps2.json"
+jq -e --argjson b "$BAN_S" '.[0] | .action == "block" and
+    .evidence.ban == $b and (has("not_banned") | not) and
+    (.evidence | has("not_banned") | not)' "$T/ps2.json" >/dev/null ||
+    fail "portscan alert: $(jq -c '.[0]' "$T/ps2.json")"
+echo "ok: a scan from $ATK2 (no session): banned for $BAN_S s"
+
+# ---- 4. a session opened after the attack began -----------------------------
+bg ip netns exec "$ANS" python3 "$T/session.py" "$VIC4" 22 "$T/young.ready" \
+    "$T/young.out" "$ATK3"
+wait_file 5 "$T/young.ready" "$!" || fail "no session to sshd from $ATK3"
+wait_for 3 session_open "$ATK3" || fail "the victim does not see $ATK3's \
+session"
+# In the socket table (one scan), but younger than the window.
+sleep 0.8
+timeout 60 ip netns exec "$ANS" nmap -n -Pn -sS -S "$ATK3" -e "$ATKIF" \
+    -p 1-100 -T4 --max-retries 1 --host-timeout 20s "$VIC4" \
+    >"$T/nmap3.out" 2>&1 || fail "nmap: $(cat "$T/nmap3.out")"
+wait_for 5 in_set "$VNS" ban4 "$ATK3" || fail "$ATK3, whose session is \
+younger than its attack, not in ban4: $(swc "$VNS" alerts --json --peer \
+"$ATK3" | jq -c '.[0].evidence')"
+swc "$VNS" alerts --json --kind portscan --peer "$ATK3" >"$T/ps3.json"
+jq -e '.[0] | .action == "block" and (.evidence | has("not_banned") | not)' \
+    "$T/ps3.json" >/dev/null ||
+    fail "portscan alert: $(jq -c '.[0]' "$T/ps3.json")"
+wait_file 3 "$T/young.out" 0 || fail "$ATK3's session is still open"
+[ "$(cat "$T/young.out")" = reset ] ||
+    fail "$ATK3's session ended with $(cat "$T/young.out"), want reset"
+echo "ok: a scan from $ATK3, with a session younger than the attack:" \
+    "banned, the session reset"
+pid_gone "$sshd" && fail "sshd died"
+pid_gone "$SWD_PID" && fail "sockwatchd died"
+echo "all checks passed"
