@@ -19,6 +19,10 @@
 #include "sockwatchd.h"
 
 #define ENFORCE_KILL_ALL	16	/* flushes this small always teardown */
+/* Automatic bans in force at most: a spoofed flood through a deny list
+ * with action = block must not grow the table without end (the deny set
+ * blocks those peers anyway). Manual blocks are not limited. */
+#define ENFORCE_AUTO_MAX	1000000
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -476,6 +480,15 @@ enforce_alert(struct sw *sw, struct alert *a)
 		json_object_set_new(a->evidence, "banned_until",
 		    cur->expires_ms ? json_integer(cur->expires_ms / 1000) :
 		    json_null());
+		return;
+	}
+	if (bans_count(sw->enf.bans) >= ENFORCE_AUTO_MAX) {
+		json_object_set_new(a->evidence, "not_banned", json_string(
+		    "the ban table is full"));
+		snprintf(a->action, sizeof(a->action), "alert");
+		if (sw->enf.n.refused++ % 10000 == 0)
+			log_warnx("%zu bans in force: no more automatic bans",
+			    bans_count(sw->enf.bans));
 		return;
 	}
 	prot = holds_protected(sw, &peer, a->time_ms - (int64_t)window,
