@@ -16,6 +16,7 @@
 
 #define BLOCK_CHUNK	2000	/* peers per request (fits a request line) */
 #define BLOCK_LINE_MAX	256	/* longest line of a -f list */
+#define BLOCK_ECHO_MAX	10	/* longer lists print a count */
 
 enum { OPT_JSON = 256, OPT_FOR, OPT_PERMANENT, OPT_REASON, OPT_FORCE };
 
@@ -121,13 +122,15 @@ args_list(const char *cmd, int argc, char **argv, json_t *out)
  * the kernel acknowledged it. Prints what was refused. */
 static int
 send_chunks(const char *cmd, json_t *base, json_t *peers, json_t *done,
-    size_t *ret_refused)
+    size_t *ret_refused, size_t *ret_blocked)
 {
 	json_t *req, *chunk, *resp, *v;
 	size_t i, n = json_array_size(peers), k;
 	int r;
 
 	*ret_refused = 0;
+	if (ret_blocked != NULL)
+		*ret_blocked = 0;
 	for (i = 0; i < n; i += BLOCK_CHUNK) {
 		chunk = json_array();
 		for (k = i; k < n && k < i + BLOCK_CHUNK; k++)
@@ -148,6 +151,10 @@ send_chunks(const char *cmd, json_t *base, json_t *peers, json_t *done,
 		}
 		if (done != NULL)
 			json_array_extend(done, json_object_get(resp, "bans"));
+		if (ret_blocked != NULL)
+			*ret_blocked += json_array_size(json_object_get(resp,
+			    "bans")) + (size_t)json_integer_value(
+			    json_object_get(resp, "blocked"));
 		json_decref(resp);
 	}
 	return EXIT_OK;
@@ -180,7 +187,7 @@ cmd_block(int argc, char **argv)
 	json_t *base, *peers, *done;
 	const char *file = NULL;
 	uint64_t len = 0;
-	size_t refused = 0;
+	size_t refused = 0, blocked = 0;
 	int c, json = 0, r;
 
 	base = json_pack("{s:s}", "cmd", "block");
@@ -240,14 +247,18 @@ cmd_block(int argc, char **argv)
 	done = json_array();
 	if (r == 0 && json_array_size(peers) == 0)
 		r = cli_usage_error(argv[0], "%s: no addresses", file);
+	/* A long list is answered with counts, not echoed. */
+	if (!json && json_array_size(peers) > BLOCK_ECHO_MAX)
+		json_object_set_new(base, "brief", json_true());
 	if (r == 0)
-		r = send_chunks(argv[0], base, peers, done, &refused);
+		r = send_chunks(argv[0], base, peers, done, &refused,
+		    &blocked);
 	if (r == EXIT_OK && json)
 		r = views_json(done);
-	else if (r == EXIT_OK && json_array_size(peers) <= 10)
+	else if (r == EXIT_OK && json_array_size(peers) <= BLOCK_ECHO_MAX)
 		r = views_bans(done, 0);
 	else if (r == EXIT_OK)
-		printf("%zu of %zu peers blocked\n", json_array_size(done),
+		printf("%zu of %zu peers blocked\n", blocked,
 		    json_array_size(peers));
 	json_decref(base);
 	json_decref(peers);
@@ -296,7 +307,7 @@ cmd_unblock(int argc, char **argv)
 	if (r == 0 && json_array_size(peers) == 0)
 		r = cli_usage_error(argv[0], "%s: no addresses", file);
 	if (r == 0)
-		r = send_chunks(argv[0], base, peers, NULL, &failed);
+		r = send_chunks(argv[0], base, peers, NULL, &failed, NULL);
 	json_decref(base);
 	json_decref(peers);
 	return r != EXIT_OK ? r : failed > 0 ? EXIT_FAIL : EXIT_OK;

@@ -290,22 +290,24 @@ cmd_block(struct sw *sw, const json_t *req, const char **ret_error)
 	const json_t *vfor = json_object_get(req, "for_ms"),
 	    *vperm = json_object_get(req, "permanent"),
 	    *vreason = json_object_get(req, "reason"),
-	    *vforce = json_object_get(req, "force");
+	    *vforce = json_object_get(req, "force"),
+	    *vbrief = json_object_get(req, "brief");
 	json_t *bans, *refused;
 	static char err[600];
 	char one[600];
 	struct cidr *peers;
 	struct ban b;
 	uint64_t len = 0;
-	size_t n, i;
+	size_t n, i, blocked = 0;
 
 	if ((vfor != NULL && (!json_is_integer(vfor) ||
 	    json_integer_value(vfor) < 1000)) ||
 	    (vperm != NULL && !json_is_boolean(vperm)) ||
 	    (vreason != NULL && !json_is_string(vreason)) ||
-	    (vforce != NULL && !json_is_boolean(vforce))) {
-		*ret_error = "for_ms (>= 1000), permanent, reason or force "
-		    "has the wrong type";
+	    (vforce != NULL && !json_is_boolean(vforce)) ||
+	    (vbrief != NULL && !json_is_boolean(vbrief))) {
+		*ret_error = "for_ms (>= 1000), permanent, reason, force or "
+		    "brief has the wrong type";
 		return NULL;
 	}
 	if (vfor != NULL)
@@ -330,14 +332,21 @@ cmd_block(struct sw *sw, const json_t *req, const char **ret_error)
 		*ret_error = err;
 		return NULL;
 	}
+	/* brief: the count only (a list of thousands needs no echo). */
 	for (i = 0; i < n; i++) {
 		const struct ban *cur = bans_get(sw->enf.bans, &peers[i]);
 
-		if (cur != NULL)
+		if (cur != NULL && json_is_true(vbrief))
+			blocked++;
+		else if (cur != NULL)
 			json_array_append_new(bans, enforce_ban_json(cur,
 			    time_now_ms()));
 	}
 	free(peers);
+	if (json_is_true(vbrief) && blocked > 0)
+		return json_pack("{s:I, s:o, s:b}", "blocked",
+		    (json_int_t)blocked, "refused", refused, "enforced",
+		    sw->enf.nft != NULL);
 	if (json_array_size(bans) == 0 && json_array_size(refused) > 0) {
 		snprintf(err, sizeof(err), "%s", json_string_value(
 		    json_array_get(refused, 0)));

@@ -23,6 +23,8 @@
  * with action = block must not grow the table without end (the deny set
  * blocks those peers anyway). Manual blocks are not limited. */
 #define ENFORCE_AUTO_MAX	1000000
+#define ENFORCE_CACHE_MS	1000	/* own addresses, remote set: reuse */
+#define ENFORCE_LOG_EACH	16	/* bigger flushes log one line */
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -269,6 +271,41 @@ is_protected_name(const struct config *cfg, const char *comm)
 	return false;
 }
 
+/* The remote addresses of the socket table as a set of hosts, rebuilt
+ * at most every ENFORCE_CACHE_MS (the table itself is a scan old). */
+static int
+remote_set(struct sw *sw)
+{
+	int64_t now = time_mono_ms();
+	const struct sock_info *s;
+	struct prefixset *set;
+	struct cidr c;
+	size_t i;
+	int r;
+
+	if (sw->enf.remotes != NULL && now - sw->enf.remotes_ms <
+	    ENFORCE_CACHE_MS)
+		return 0;
+	if ((r = prefixset_new(&set)) < 0)
+		return r;
+	for (i = 0; i < socktable_count(sw->table); i++) {
+		s = socktable_at(sw->table, i);
+		if (s->family == AF_UNIX || addr_is_any(&s->raddr))
+			continue;
+		host_cidr(&s->raddr, &c);
+		if ((r = prefixset_add(set, &c)) < 0)
+			break;
+	}
+	if (r < 0 || (r = prefixset_build(set)) < 0) {
+		prefixset_free(set);
+		return r;
+	}
+	prefixset_free(sw->enf.remotes);
+	sw->enf.remotes = set;
+	sw->enf.remotes_ms = now;
+	return 0;
+}
+
 static struct procmap *
 fresh_procs(void)
 {
@@ -299,6 +336,12 @@ holds_protected(struct sw *sw, const struct cidr *peer, int64_t since_ms,
 	int64_t started;
 	bool found = false;
 
+	/* Most peers have no socket here: one lookup says so. */
+	if (cidr_is_host(peer) && remote_set(sw) == 0 &&
+	    !prefixset_contains(sw->enf.remotes, &peer->addr, NULL)) {
+		*ret_socks = 0;
+		return false;
+	}
 	for (i = 0; i < socktable_count(sw->table); i++) {
 		s = socktable_at(sw->table, i);
 		if (s->family == AF_UNIX || !cidr_contains(peer, &s->raddr))
@@ -325,9 +368,11 @@ holds_protected(struct sw *sw, const struct cidr *peer, int64_t since_ms,
 	return found;
 }
 
-/* End the peer's sockets; record how many and who held them. */
+/* End the peer's sockets; record how many and who held them. When the
+ * socket table knows some (known), the owners are looked up first: a
+ * process may close an ended socket at once. */
 static void
-teardown(struct sw *sw, struct ban *b)
+teardown(struct sw *sw, struct ban *b, bool known)
 {
 	struct proc_owner o;
 	struct socklist killed = { 0 };
@@ -335,9 +380,7 @@ teardown(struct sw *sw, struct ban *b)
 	size_t i, off = 0;
 	int r;
 
-	/* The owners are looked up first: a process whose socket is ended
-	 * may close it at once. */
-	pm = fresh_procs();
+	pm = known ? fresh_procs() : NULL;
 	r = sockdiag_destroy_peer(sw->sd, &b->peer, &killed);
 	if (r < 0) {
 		log_warnx("cannot end the connections of a banned peer: %s",
@@ -346,6 +389,8 @@ teardown(struct sw *sw, struct ban *b)
 	}
 	b->sockets_closed += (uint32_t)killed.n;
 	sw->enf.n.sockets_closed += killed.n;
+	if (pm == NULL && killed.n > 0)
+		pm = fresh_procs();	/* late: the owner may be gone */
 	for (i = 0; pm != NULL && i < killed.n; i++) {
 		if (procmap_lookup(pm, killed.v[i].inode, &o, 1) == 0)
 			continue;
@@ -366,16 +411,23 @@ teardown(struct sw *sw, struct ban *b)
 static enum ban_refusal
 check(struct sw *sw, const struct cidr *peer, bool protected_session)
 {
+	int64_t now = time_mono_ms();
 	struct addr *own = NULL;
 	size_t nown = 0;
-	enum ban_refusal r;
 
-	if (localaddr_list(&own, &nown) < 0)
-		nown = 0;
-	r = bans_check(peer, own, nown, sw->cfg->allow.peers,
-	    sw->cfg->allow.npeers, protected_session);
-	free(own);
-	return r;
+	/* The host's addresses, re-read at most every ENFORCE_CACHE_MS: a
+	 * list of 100,000 blocks must not ask the kernel 100,000 times. */
+	if (sw->enf.own == NULL || now - sw->enf.own_ms >= ENFORCE_CACHE_MS) {
+		if (localaddr_list(&own, &nown) == 0) {
+			free(sw->enf.own);
+			sw->enf.own = own;
+			sw->enf.nown = nown;
+			sw->enf.own_ms = now;
+		} else if (sw->enf.own == NULL)
+			sw->enf.nown = 0;
+	}
+	return bans_check(peer, sw->enf.own, sw->enf.nown,
+	    sw->cfg->allow.peers, sw->cfg->allow.npeers, protected_session);
 }
 
 static int
@@ -595,7 +647,7 @@ enforce_flush(struct sw *sw)
 		p[i].applied = true;
 		if (enforcing(sw) && (p[i].kill || n <= ENFORCE_KILL_ALL) &&
 		    sw->cfg->bans.kill_connections) {
-			teardown(sw, &bs[i]);
+			teardown(sw, &bs[i], p[i].kill);
 			if (bs[i].sockets_closed > 0) {
 				p[i].ban = bs[i];
 				bans_put(sw->enf.bans, &bs[i]);
@@ -604,14 +656,17 @@ enforce_flush(struct sw *sw)
 					    lens[i]);
 			}
 		}
-		log_info("banned %s for %s: %s%s%s",
-		    cidr_format(&bs[i].peer, buf, sizeof(buf)),
-		    bs[i].expires_ms ? duration_format(lens[i], len,
-		    sizeof(len)) : "ever", bs[i].reason,
-		    bs[i].sockets_closed ? "; connections ended: " : "",
-		    bs[i].procs);
+		if (n <= ENFORCE_LOG_EACH || bs[i].sockets_closed > 0)
+			log_info("banned %s for %s: %s%s%s",
+			    cidr_format(&bs[i].peer, buf, sizeof(buf)),
+			    bs[i].expires_ms ? duration_format(lens[i], len,
+			    sizeof(len)) : "ever", bs[i].reason,
+			    bs[i].sockets_closed ? "; connections ended: " :
+			    "", bs[i].procs);
 		ban_event(sw, "ban", &bs[i]);
 	}
+	if (n > ENFORCE_LOG_EACH)
+		log_info("banned %zu peers (%s, ...)", n, bs[0].reason);
 	if (r == 0)
 		sw->enf.npending = 0;
 out:
@@ -651,7 +706,7 @@ enforce_block(struct sw *sw, const struct cidr *peer, uint64_t length_ms,
 	}
 	r = ban_new(sw, peer, "manual", reason && *reason ? reason :
 	    "blocked by an administrator", length_ms, permanent, false,
-	    true, ret);
+	    socks > 0, ret);
 	if (r < 0) {
 		snprintf(err, errlen, "%s", strerror(-r));
 		return r;
@@ -925,6 +980,8 @@ enforce_close(struct sw *sw)
 	nft_close(sw->enf.nft);
 	bans_free(sw->enf.bans);
 	prefixset_free(sw->enf.connect);
+	prefixset_free(sw->enf.remotes);
+	free(sw->enf.own);
 	free(sw->enf.pending);
 	memset(&sw->enf, 0, sizeof(sw->enf));
 }

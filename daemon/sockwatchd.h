@@ -70,6 +70,11 @@ struct sw_enforce {
 	struct nft_monitor *mon;
 	struct evsource *mon_src;
 	struct prefixset *connect;	/* [connect] deny destinations */
+	struct prefixset *remotes;	/* peers of the socket table, cached */
+	int64_t remotes_ms;
+	struct addr *own;		/* the host's addresses, cached */
+	size_t nown;
+	int64_t own_ms;
 	struct enforce_pending *pending;
 	size_t npending, cappending;
 	int64_t next_reconcile_ms;	/* monotonic */
