@@ -48,17 +48,6 @@ cat >>"$T/sockwatch.conf" <<EOF
 deny = $DENY4, $DENY6
 EOF
 
-# elems NS SET: the addresses in SET of table inet sockwatch, one a line.
-elems() {
-	ip netns exec "$1" nft -j list set inet sockwatch "$2" | jq -r \
-	    '.nftables[].set? | select(. != null) | .elem[]? |
-	    if type == "object" then .elem.val else . end |
-	    if type == "object" then "\(.prefix.addr)/\(.prefix.len)"
-	    else . end'
-}
-in_set() {
-	elems "$1" "$2" | grep -qx "$3"
-}
 # A client in the victim namespace: write its pid to PIDFILE, then try
 # to connect to ADDR:PORT within 2 s; print ok or the error's name.
 cat >"$T/try.py" <<'EOF'

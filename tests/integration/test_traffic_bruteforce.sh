@@ -215,7 +215,7 @@ echo "the CLI showed the alert $(ms "$alert_e" "$seen_t") ms after it was" \
     fail "$at_alert guesses had reached sshd when the alert was raised," \
     "want fewer than 10"
 echo "ok: the alert came after $at_alert guesses (fewer than 10)"
-ip netns exec "$VNS" nft list set inet sockwatch ban4 | grep -q "$ATK4 " ||
+in_set "$VNS" ban4 "$ATK4" ||
     fail "$ATK4 is not in ban4"
 jq -e '.[0].action == "block"' "$T/bf.json" >/dev/null ||
     fail "the alert's action is $(jq -r '.[0].action' "$T/bf.json")"

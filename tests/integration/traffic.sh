@@ -100,3 +100,27 @@ has_tools() {
 		fi
 	done
 }
+
+# elems NS SET: the elements of SET in table inet sockwatch of NS, one a
+# line (a prefix as ADDR/LEN).
+elems() {
+	ip netns exec "$1" nft -j list set inet sockwatch "$2" | jq -r \
+	    '.nftables[].set? | select(. != null) | .elem[]? |
+	    if type == "object" and has("elem") then .elem.val else . end |
+	    if type == "object" then "\(.prefix.addr)/\(.prefix.len)"
+	    else . end'
+}
+
+# expires_of NS SET ADDR: the element's time left in seconds.
+expires_of() {
+	ip netns exec "$1" nft -j list set inet sockwatch "$2" | jq -r \
+	    --arg a "$3" '.nftables[].set? | select(. != null) | .elem[]? |
+	    select(type == "object" and has("elem") and .elem.val == $a) |
+	    .elem.expires'
+}
+
+# in_set NS SET ELEM: ELEM is in SET. (grep reads everything: with
+# pipefail, grep -q could end the pipeline with SIGPIPE upstream.)
+in_set() {
+	elems "$1" "$2" | grep -x -- "$3" >/dev/null
+}
