@@ -4,6 +4,7 @@
  * its tick, and the peer's live sockets are ended with SOCK_DESTROY.
  * Reconciliation puts back what someone else removed from our table. */
 #include <errno.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -25,6 +26,8 @@
 #define ENFORCE_AUTO_MAX	1000000
 #define ENFORCE_CACHE_MS	1000	/* own addresses, remote set: reuse */
 #define ENFORCE_LOG_EACH	16	/* bigger flushes log one line */
+#define ENFORCE_PARALLEL	256	/* bigger flushes write the store in a
+					 * thread while the kernel works */
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -591,8 +594,28 @@ maybe_aggregate(struct sw *sw, const struct addr *a)
 		log_info("banning %s: %s", buf, reason);
 }
 
-/* Write the queued bans to the store, then to the kernel in one batch,
- * then end their sockets. On failure the queue stays for the next tick. */
+/* A store write on its own thread: the loop's thread does not touch
+ * the store until it has joined it. */
+struct store_job {
+	struct store *st;
+	const struct ban *b;
+	const uint64_t *lens;
+	size_t n;
+	int r;
+};
+
+static void *
+store_job_run(void *arg)
+{
+	struct store_job *j = arg;
+
+	j->r = store_ban_put_many(j->st, j->b, j->lens, j->n);
+	return NULL;
+}
+
+/* Write the queued bans to the store and to the kernel in one batch (for
+ * a big flush, at the same time), then end their sockets. What the store
+ * did not take stays queued for the next tick. */
 void
 enforce_flush(struct sw *sw)
 {
@@ -604,6 +627,9 @@ enforce_flush(struct sw *sw)
 	char buf[ADDR_STRLEN], len[32];
 	int64_t now = time_now_ms();
 	size_t nnew = 0, nold = 0;
+	struct store_job job;
+	pthread_t tid;
+	bool threaded;
 	int r;
 
 	if (n == 0)
@@ -629,18 +655,22 @@ enforce_flush(struct sw *sw)
 		    p[i].ban.expires_ms > now ?
 		    (uint64_t)(p[i].ban.expires_ms - now) : 1;
 	}
-	if ((r = store_ban_put_many(sw->store, bs, lens, n)) < 0) {
-		if (sw->enf.n.store_errors++ % 50 == 0)
-			log_warnx("cannot write %zu bans to the database: %s "
-			    "(retrying)", n, strerror(-r));
-		/* The kernel needn't wait for the disk. */
-	}
+	job = (struct store_job){ sw->store, bs, lens, n, 0 };
+	threaded = n >= ENFORCE_PARALLEL &&
+	    pthread_create(&tid, NULL, store_job_run, &job) == 0;
+	if (!threaded)
+		store_job_run(&job);
 	if (enforcing(sw) && (nft_ban_add(sw->enf.nft, e, nnew) < 0 ||
 	    nft_ban_replace(sw->enf.nft, e + n - nold, nold) < 0)) {
 		sw->enf.n.nft_errors++;
 		sw->enf.retry = true;
 		log_warnx("nftables: %s (retrying)", nft_error(sw->enf.nft));
 	}
+	if (threaded)
+		pthread_join(tid, NULL);
+	if ((r = job.r) < 0 && sw->enf.n.store_errors++ % 50 == 0)
+		log_warnx("cannot write %zu bans to the database: %s "
+		    "(retrying)", n, strerror(-r));
 	for (i = 0; i < n; i++) {
 		if (p[i].applied)
 			continue;
