@@ -35,6 +35,7 @@ struct analyze {
 	struct addr cand[256];
 	uint32_t cand_syns[256];
 	size_t ncand;
+	struct traffic_queue q;		/* decoded, for traffic_packet */
 };
 
 static void
@@ -51,26 +52,47 @@ analyze_alert(void *arg, struct alert *a)
 }
 
 static void
+analyze_process(struct analyze *an, const struct pkt *p, int64_t now_ms)
+{
+	an->last_ms = now_ms;
+	traffic_packet(an->t, p, now_ms, NULL, NULL, analyze_alert, an);
+	if (an->last_ms - an->last_tick_ms >= 1000) {
+		traffic_tick(an->t, an->last_ms, analyze_alert, an);
+		an->last_tick_ms = an->last_ms;
+	}
+}
+
+/* Through the queue (traffic_queue_push): the detectors see the packets
+ * a few behind, in order; analyze_drain takes the last ones. */
+static void
 analyze_packet(void *arg, const struct capture_packet *cp)
 {
 	struct analyze *an = arg;
-	struct pkt p;
+	const struct pkt *p;
+	int64_t ms;
 	int r;
 
 	an->packets++;
 	r = decode_packet(cp->linktype, cp->data, cp->caplen, cp->wirelen,
-	    (uint64_t)cp->ts_us, &p);
+	    (uint64_t)cp->ts_us, traffic_queue_slot(&an->q));
 	if (r < 0) {
 		an->errors[-r]++;
 		return;
 	}
 	an->decoded++;
-	an->last_ms = cp->ts_us / 1000;
-	traffic_packet(an->t, &p, an->last_ms, NULL, NULL, analyze_alert, an);
-	if (an->last_ms - an->last_tick_ms >= 1000) {
-		traffic_tick(an->t, an->last_ms, analyze_alert, an);
-		an->last_tick_ms = an->last_ms;
-	}
+	if ((p = traffic_queue_push(an->t, &an->q, cp->ts_us / 1000,
+	    &ms)) != NULL)
+		analyze_process(an, p, ms);
+}
+
+static void
+analyze_drain(struct analyze *an)
+{
+	const struct pkt *p;
+	int64_t ms;
+
+	while ((p = traffic_queue_pop(&an->q, &ms)) != NULL)
+		analyze_process(an, p, ms);
 }
 
 /* Which address is the host? The one most SYNs (without ACK) go to, among
@@ -255,6 +277,7 @@ cmd_analyze(int argc, char **argv)
 	while ((n = capture_dispatch(c, ANALYZE_BATCH, analyze_packet,
 	    &an)) > 0)
 		continue;
+	analyze_drain(&an);
 	if (n < 0) {
 		fprintf(stderr, "sockwatch: analyze: %s\n", capture_error(c));
 		ret = EXIT_USAGE;

@@ -172,9 +172,12 @@ cidr_format(const struct cidr *c, char *buf, size_t len)
 bool
 addr_is_any(const struct addr *a)
 {
-	static const uint8_t zero[16];
+	uint64_t w[2];
 
-	return memcmp(a->u.bytes, zero, a->family == AF_INET ? 4 : 16) == 0;
+	if (a->family == AF_INET)	/* per packet: no memcmp call */
+		return a->u.v4.s_addr == 0;
+	memcpy(w, a->u.bytes, 16);
+	return (w[0] | w[1]) == 0;
 }
 
 bool
@@ -190,8 +193,11 @@ addr_is_loopback(const struct addr *a)
 bool
 addr_equal(const struct addr *a, const struct addr *b)
 {
-	return a->family == b->family &&
-	    memcmp(a->u.bytes, b->u.bytes, a->family == AF_INET ? 4 : 16) == 0;
+	if (a->family != b->family)
+		return false;
+	if (a->family == AF_INET)	/* the common case, without memcmp */
+		return a->u.v4.s_addr == b->u.v4.s_addr;
+	return memcmp(a->u.bytes, b->u.bytes, 16) == 0;
 }
 
 bool

@@ -86,17 +86,6 @@ util_bigfree(void *p, size_t size)
 		munmap(p, size);
 }
 
-uint64_t
-util_mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
-
 double
 util_hll_estimate(unsigned int m, double alpha, double sum,
     unsigned int zeros)

@@ -26,8 +26,18 @@ void util_errf(char *err, size_t errlen, const char *fmt, ...)
 void *util_bigrealloc(void *p, size_t oldsize, size_t newsize);
 void util_bigfree(void *p, size_t size);
 
-/* A 64-bit finaliser (splitmix64): spreads keyed hashes over all bits. */
-uint64_t util_mix64(uint64_t x);
+/* A 64-bit finaliser (splitmix64): spreads keyed hashes over all bits.
+ * Inline: the packet path calls it several times per packet. */
+static inline uint64_t
+util_mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
 
 /* HyperLogLog's estimate from m registers: alpha for m, the sum of
  * 2^-register over them, and how many are zero (linear counting for small

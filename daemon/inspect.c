@@ -84,23 +84,44 @@ inspect_alert(void *arg, struct alert *a)
 }
 
 static void
+inspect_process(struct sw *sw, const struct pkt *p, int64_t now_ms)
+{
+	/* The packets' own clock: live and replayed alike. */
+	sw->traffic_now_ms = now_ms;
+	traffic_packet(sw->traffic, p, now_ms, inspect_port_open, sw,
+	    inspect_alert, sw);
+}
+
+/* Through the queue (traffic_queue_push), which inspect_drain empties
+ * at the end of every batch: no packet waits for the next wake-up. */
+static void
 inspect_packet(void *arg, const struct capture_packet *cp)
 {
 	struct sw *sw = arg;
-	struct pkt p;
+	const struct pkt *p;
+	int64_t ms;
 	int r;
 
 	sw->cap_packets++;
 	r = decode_packet(cp->linktype, cp->data, cp->caplen, cp->wirelen,
-	    (uint64_t)cp->ts_us, &p);
+	    (uint64_t)cp->ts_us, traffic_queue_slot(&sw->tq));
 	if (r < 0) {
 		sw->decode_errors[-r]++;
 		return;
 	}
-	/* The packets' own clock: live and replayed alike. */
-	sw->traffic_now_ms = cp->ts_us / 1000;
-	traffic_packet(sw->traffic, &p, sw->traffic_now_ms, inspect_port_open,
-	    sw, inspect_alert, sw);
+	if ((p = traffic_queue_push(sw->traffic, &sw->tq, cp->ts_us / 1000,
+	    &ms)) != NULL)
+		inspect_process(sw, p, ms);
+}
+
+static void
+inspect_drain(struct sw *sw)
+{
+	const struct pkt *p;
+	int64_t ms;
+
+	while ((p = traffic_queue_pop(&sw->tq, &ms)) != NULL)
+		inspect_process(sw, p, ms);
 }
 
 static void
@@ -111,6 +132,7 @@ on_capture(void *arg, uint32_t events)
 
 	(void)events;
 	n = capture_dispatch(c->cap, INSPECT_BATCH, inspect_packet, c->sw);
+	inspect_drain(c->sw);
 	if (n < 0 && c->errors++ % 100 == 0)
 		log_warnx("capture: %s", capture_error(c->cap));
 	/* The bans this batch asked for, in one nftables batch, now. */
@@ -192,8 +214,11 @@ inspect_replay(struct sw *sw, const char *path)
 		return r;
 	}
 	while ((n = capture_dispatch(cap, INSPECT_BATCH, inspect_packet,
-	    sw)) > 0)
+	    sw)) > 0) {
+		inspect_drain(sw);
 		traffic_tick(sw->traffic, sw->traffic_now_ms, inspect_alert, sw);
+	}
+	inspect_drain(sw);
 	if (n < 0)
 		log_warnx("replay: %s", capture_error(cap));
 	log_info("replayed %s: %llu packets", path,

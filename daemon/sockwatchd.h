@@ -109,6 +109,8 @@ struct sw {
 	struct sw_capture caps[SW_CAPTURES_MAX];
 	unsigned int ncaps;
 	int64_t traffic_now_ms;		/* the packets' clock */
+	struct traffic_queue tq;	/* decoded, for traffic_packet; empty
+					 * between capture batches */
 	int64_t next_local_ms;
 	uint64_t cap_packets;
 	uint64_t decode_errors[-DECODE_RESULT_MIN + 1];

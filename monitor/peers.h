@@ -4,12 +4,17 @@
  * Bounds. The table holds at most max_peers entries, all allocated once by
  * peers_new; nothing is allocated per packet. When it is full, a new
  * address takes the entry of the least recently seen peer (an intrusive
- * LRU list) and peers_evictions() counts it, so a flood of spoofed sources
+ * LRU list, exact to the millisecond: a peer seen again within the
+ * millisecond it was last seen in does not move, which spares a busy
+ * peer's packets two random cache misses each) and peers_evictions()
+ * counts it, so a flood of spoofed sources
  * costs CPU but never memory. Memory is exactly peers_memory_needed():
  * PEERS_ENTRY_BYTES (512) per entry, plus the per-entry user area rounded
  * up to 64, plus 4 bytes per hash bucket (the next power of two >= max),
  * plus a header of under 200 bytes: 51,724,288 bytes + header for the
- * default 100,000 peers. Pages are touched only as peers arrive.
+ * default 100,000 peers. Pages are touched only as peers arrive (entries
+ * are used in order; on transparent huge pages where the kernel allows,
+ * so resident memory can run up to 2 MiB ahead of the peers there are).
  * Addresses are hashed with a caller-supplied 64-bit secret (keyed, not
  * cryptographic) so that chosen addresses cannot pile into one chain, and
  * chosen ports cannot hide from the sketches below.
@@ -183,6 +188,16 @@ void peers_free(struct peers *t);
 int peers_observe(struct peers *t, const struct peer_obs *obs,
     const struct peer **ret_peer, unsigned int *ret_events);
 
+/* A hint, for a caller with packets queued: start loading what
+ * peers_observe for a will touch. Step 0 loads a's hash bucket and
+ * returns a's hash (0 for an unknown family); step 1, issued some
+ * packets later with that hash, loads the entry the bucket leads to;
+ * step 2, later still, its neighbours in the LRU list. Each step reads
+ * only what the one before it loaded, and a is read by step 0 only.
+ * Changes nothing; any order of calls is correct. */
+uint64_t peers_prefetch(const struct peers *t, const struct addr *a,
+    uint64_t hash, int step);
+
 /* The entry for a, or NULL; does not count as seeing it. */
 const struct peer *peers_find(const struct peers *t, const struct addr *a);
 
@@ -202,7 +217,8 @@ int64_t peers_last_seen(const struct peer *p);
  * (8-byte aligned; NULL when user_bytes is 0). */
 void *peers_user(struct peers *t, const struct peer *p);
 
-/* Most recently seen first; NULL at the end. */
+/* Most recently seen first (peers last seen in the same millisecond in
+ * no particular order); NULL at the end. */
 const struct peer *peers_first(const struct peers *t);
 const struct peer *peers_next(const struct peers *t, const struct peer *p);
 

@@ -23,6 +23,7 @@
 #define TR_LSLOTS	(2 * TRAFFIC_LISTENERS)
 #define TR_HLL		64	/* registers of the per-second source count */
 #define TR_IDLE_MIN_MS	10000	/* keep a quiet listener at least this */
+#define TR_LOCAL_FAST	8	/* host addresses compared without the set */
 
 /* Rate limit of one (detector, peer) or listener. */
 struct tr_rl {
@@ -119,6 +120,11 @@ struct traffic {
 	uint64_t seed;
 	struct peers *peers;
 	struct prefixset *deny_peers, *deny_file, *allow, *local;
+	/* The host's addresses again, as a short list, when there are at
+	 * most TR_LOCAL_FAST and none is IPv4-mapped: every packet asks. */
+	struct addr local_fast[TR_LOCAL_FAST];
+	size_t nlocal_fast;
+	bool local_fast_ok;
 	uint32_t gen;			/* bumped when the lists change */
 	int64_t now;			/* latest time seen */
 	int64_t flush_sec;		/* last second flushed */
@@ -278,6 +284,7 @@ traffic_new(const struct config *cfg, uint64_t seed,
 	t->seed = seed;
 	t->gen = 1;
 	t->flush_sec = -1;
+	t->local_fast_ok = true;	/* no host address yet */
 	tr_conf_from(&t->c, cfg);
 	if ((r = tr_peers_new(&t->c, seed, &t->peers)) < 0 ||
 	    (r = tr_set_new(cfg->deny.peers, cfg->deny.npeers,
@@ -363,8 +370,10 @@ int
 traffic_set_local(struct traffic *t, const struct addr *addrs, size_t n)
 {
 	struct prefixset *s = NULL;
+	struct addr fast[TR_LOCAL_FAST];
+	size_t i, nfast = 0;
+	bool fast_ok = true;
 	struct cidr c;
-	size_t i;
 	int r;
 
 	if ((r = prefixset_new(&s)) < 0)
@@ -376,11 +385,19 @@ traffic_set_local(struct traffic *t, const struct addr *addrs, size_t n)
 		c.len = addrs[i].family == AF_INET ? 32 : 128;
 		if ((r = prefixset_add(s, &c)) < 0)
 			goto fail;
+		if (nfast == TR_LOCAL_FAST || (addrs[i].family == AF_INET6 &&
+		    IN6_IS_ADDR_V4MAPPED(&addrs[i].u.v6)))
+			fast_ok = false;
+		else
+			fast[nfast++] = addrs[i];
 	}
 	if ((r = prefixset_build(s)) < 0)
 		goto fail;
 	prefixset_free(t->local);
 	t->local = s;
+	memcpy(t->local_fast, fast, nfast * sizeof(fast[0]));
+	t->nlocal_fast = nfast;
+	t->local_fast_ok = fast_ok;
 	t->gen++;
 	return 0;
 fail:
@@ -390,10 +407,39 @@ fail:
 
 /* ---- classification --------------------------------------------------------- */
 
+/* Two addresses of the same family, equal; without a call. */
+static bool
+tr_addr_eq(const struct addr *a, const struct addr *b)
+{
+	uint64_t x[2], y[2];
+
+	if (a->family != b->family)
+		return false;
+	if (a->family == AF_INET)
+		return a->u.v4.s_addr == b->u.v4.s_addr;
+	memcpy(x, a->u.bytes, 16);
+	memcpy(y, b->u.bytes, 16);
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+}
+
 static bool
 tr_is_local(const struct traffic *t, const struct addr *a)
 {
-	return addr_is_loopback(a) || prefixset_contains(t->local, a, NULL);
+	size_t i;
+
+	if (addr_is_loopback(a))
+		return true;
+	/* The set holds only whole addresses (/32, /128): with none of
+	 * them IPv4-mapped, it contains a plain address just when the
+	 * address equals one of them. A mapped one asks the set. */
+	if (t->local_fast_ok && (a->family == AF_INET ||
+	    (a->family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(&a->u.v6)))) {
+		for (i = 0; i < t->nlocal_fast; i++)
+			if (tr_addr_eq(&t->local_fast[i], a))
+				return true;
+		return false;
+	}
+	return prefixset_contains(t->local, a, NULL);
 }
 
 static unsigned int
@@ -1050,7 +1096,7 @@ tr_src_add(struct tr_listener *l, const struct addr *a)
 	unsigned int i;
 
 	for (i = 0; i < l->nsrc; i++) {
-		if (addr_equal(&l->src[i].addr, a)) {
+		if (tr_addr_eq(&l->src[i].addr, a)) {
 			inc32(&l->src[i].syns);
 			return;
 		}
@@ -1130,6 +1176,72 @@ tr_flush(struct traffic *t, int64_t now, traffic_alert_fn fn, void *arg)
 		if (t->lst[k].pending && t->lst[k].sec < sec)
 			tr_synflood_listener(t, &t->lst[k], fn, arg);
 	tr_listener_expire(t, now);
+}
+
+/* ---- the queue ---------------------------------------------------------------- */
+
+struct pkt *
+traffic_queue_slot(struct traffic_queue *q)
+{
+	return &q->q[q->nin % TRAFFIC_QUEUE].p;
+}
+
+/* Step 0 for the packet just queued: its direction, as traffic_packet
+ * would tell it (once, here), and its peer's hash bucket. */
+static uint64_t
+tr_queue_start(const struct traffic *t, struct pkt *p)
+{
+	if ((p->family != AF_INET && p->family != AF_INET6) ||
+	    p->pkttype == PKT_TYPE_BROADCAST ||
+	    p->pkttype == PKT_TYPE_MULTICAST)
+		return 0;
+	if (p->dir == PKT_DIR_UNKNOWN) {
+		if (tr_is_local(t, &p->dst))
+			p->dir = PKT_DIR_IN;
+		else if (tr_is_local(t, &p->src))
+			p->dir = PKT_DIR_OUT;
+	}
+	if (p->dir == PKT_DIR_IN)
+		return peers_prefetch(t->peers, &p->src, 0, 0);
+	if (p->dir == PKT_DIR_OUT)
+		return peers_prefetch(t->peers, &p->dst, 0, 0);
+	return 0;
+}
+
+const struct pkt *
+traffic_queue_push(const struct traffic *t, struct traffic_queue *q,
+    int64_t now_ms, int64_t *ret_now_ms)
+{
+	uint64_t h;
+	int step;
+
+	q->q[q->nin % TRAFFIC_QUEUE].now_ms = now_ms;
+	q->q[q->nin % TRAFFIC_QUEUE].hint = tr_queue_start(t,
+	    &q->q[q->nin % TRAFFIC_QUEUE].p);
+	q->nin++;
+	for (step = 1; step <= 2; step++) {
+		if (q->nin <= (uint64_t)step * TRAFFIC_AHEAD)
+			break;
+		h = q->q[(q->nin - 1 - step * TRAFFIC_AHEAD) %
+		    TRAFFIC_QUEUE].hint;
+		if (h != 0)
+			peers_prefetch(t->peers, NULL, h, step);
+	}
+	if (q->nin - q->nout <= 3 * TRAFFIC_AHEAD)
+		return NULL;
+	return traffic_queue_pop(q, ret_now_ms);
+}
+
+const struct pkt *
+traffic_queue_pop(struct traffic_queue *q, int64_t *ret_now_ms)
+{
+	unsigned int k;
+
+	if (q->nout == q->nin)
+		return NULL;
+	k = q->nout++ % TRAFFIC_QUEUE;
+	*ret_now_ms = q->q[k].now_ms;
+	return &q->q[k].p;
 }
 
 /* ---- the packet path -------------------------------------------------------- */

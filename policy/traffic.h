@@ -109,6 +109,42 @@ void traffic_packet(struct traffic *t, const struct pkt *p, int64_t now_ms,
     traffic_port_open_fn port_open, void *port_arg,
     traffic_alert_fn alert_fn, void *alert_arg);
 
+/* A short queue of decoded packets in front of traffic_packet, for a
+ * caller that has several at once (a capture batch). While a packet
+ * waits, its peer's entry is loaded into the cache (peers_prefetch, in
+ * three steps TRAFFIC_AHEAD packets apart), so the table's cache misses
+ * overlap instead of stalling each packet in turn (docs/benchmarks.md,
+ * sections 3 and 4). Packets come out in the order they went in, each with its
+ * own time: feed them to traffic_packet as they come out and every
+ * result is as without the queue. Use: decode into traffic_queue_slot();
+ * traffic_queue_push(); handle what it returns, if anything; at the end
+ * of the batch, handle what traffic_queue_pop() returns until NULL. The
+ * host's addresses (traffic_set_local) must not change while packets
+ * wait: push sets an unknown direction from them. Caller-owned, no
+ * allocation; zero it (or pop it empty) before use. */
+#define TRAFFIC_AHEAD	4
+#define TRAFFIC_QUEUE	16		/* > 3 * TRAFFIC_AHEAD, power of 2 */
+
+struct traffic_queue {
+	struct {
+		struct pkt p;
+		int64_t now_ms;
+		uint64_t hint;		/* the peer's hash, for prefetching */
+	} q[TRAFFIC_QUEUE];
+	uint64_t nin, nout;
+};
+
+/* Where to decode the next packet. */
+struct pkt *traffic_queue_slot(struct traffic_queue *q);
+/* Queue the packet decoded into the slot, at now_ms. Returns the oldest
+ * packet once 3 * TRAFFIC_AHEAD wait (*ret_now_ms its time), else NULL.
+ * It stays valid until the next push. */
+const struct pkt *traffic_queue_push(const struct traffic *t,
+    struct traffic_queue *q, int64_t now_ms, int64_t *ret_now_ms);
+/* The oldest waiting packet, or NULL when none waits. */
+const struct pkt *traffic_queue_pop(struct traffic_queue *q,
+    int64_t *ret_now_ms);
+
 /* About once a second. SYN rates are counted per listening port and
  * calendar second of now_ms. When a port passes the rate with fewer than
  * a quarter of its handshakes completed, each source that alone sent
