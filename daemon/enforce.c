@@ -58,6 +58,15 @@ policy_from_config(const struct config *cfg, struct bans_policy *p)
 	p->aggregate_threshold = cfg->bans.aggregate_threshold;
 }
 
+/* Copy n prefixes to dst (src may be NULL when n is 0); returns the end. */
+static struct cidr *
+cidrs_append(struct cidr *dst, const struct cidr *src, size_t n)
+{
+	if (n > 0)
+		memcpy(dst, src, n * sizeof(*dst));
+	return dst + n;
+}
+
 /* The interval sets' contents for cfg. deny is filled only when [deny]
  * blocks; the arrays point into a malloc'ed block the caller frees. */
 static int
@@ -67,19 +76,19 @@ lists_from_config(const struct config *cfg, struct nft_lists *l,
 	size_t nd = cfg->deny.action == ACTION_BLOCK ?
 	    cfg->deny.npeers + cfg->deny.nfile_peers : 0;
 	size_t nc = cfg->connect.ndeny + cfg->connect.nfile_peers;
-	struct cidr *m;
+	struct cidr *m, *p;
 
 	m = calloc(nd + nc + 1, sizeof(*m));
 	if (m == NULL)
 		return -ENOMEM;
+	p = m;
 	if (nd > 0) {
-		memcpy(m, cfg->deny.peers, cfg->deny.npeers * sizeof(*m));
-		memcpy(m + cfg->deny.npeers, cfg->deny.file_peers,
-		    cfg->deny.nfile_peers * sizeof(*m));
+		p = cidrs_append(p, cfg->deny.peers, cfg->deny.npeers);
+		p = cidrs_append(p, cfg->deny.file_peers,
+		    cfg->deny.nfile_peers);
 	}
-	memcpy(m + nd, cfg->connect.deny, cfg->connect.ndeny * sizeof(*m));
-	memcpy(m + nd + cfg->connect.ndeny, cfg->connect.file_peers,
-	    cfg->connect.nfile_peers * sizeof(*m));
+	p = cidrs_append(p, cfg->connect.deny, cfg->connect.ndeny);
+	cidrs_append(p, cfg->connect.file_peers, cfg->connect.nfile_peers);
 	memset(l, 0, sizeof(*l));
 	l->allow = cfg->allow.peers;
 	l->nallow = cfg->allow.npeers;
