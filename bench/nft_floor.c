@@ -64,7 +64,7 @@ die(const char *what)
 static uint32_t
 elem_addr(size_t i)
 {
-	return htonl(0x0a000000u + (uint32_t)i);	/* 10.0.0.0 + i */
+	return htonl(0xc6120000u + (uint32_t)i);	/* 198.18.0.0 + i */
 }
 
 /* Send len bytes as one batch; read acks until every one of nmsgs came. */
@@ -233,8 +233,11 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (count == 0 || count > 16000000 || runs < 1)
+	/* The test range 198.18.0.0/15 holds 131,072 addresses. */
+	if (count == 0 || count > 131072 || runs < 1) {
+		fprintf(stderr, "nft_floor: -n must be 1-131072\n");
 		return 2;
+	}
 	if (unshare(CLONE_NEWNET) < 0)
 		die("unshare(CLONE_NEWNET) (needs root)");
 	b.cap = count * 64 + 1024 * 1024;
