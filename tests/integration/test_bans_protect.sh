@@ -34,60 +34,18 @@ T=$SW_TMP
 ATK2=198.18.0.4
 ATK3=198.18.0.5
 # The portscan window: longer than traffic.sh's 2 s, so that case 4's
-# session is well inside it (process start times have a resolution of
-# up to 1 s: /proc/stat's btime is whole seconds).
+# session (opened 0.8 s before its scan) is well inside it.
 WINDOW_MS=4000
 BAN_S=30
 
-# sshd's privilege separation directory; made here only if missing, and
-# then removed on exit (see bp_exit).
-PRIVSEP=/run/sshd
-MADE_PRIVSEP=
-if [ ! -d "$PRIVSEP" ]; then
-	mkdir -m 0755 "$PRIVSEP"
-	MADE_PRIVSEP=1
-fi
-bp_exit() {
-	local rc=$?
-	set +e
-	if [ "$rc" -ne 0 ] && [ -s "$T/sshd.log" ]; then
-		echo "--- sshd log (last 20 lines):" >&2
-		tail -n 20 "$T/sshd.log" >&2
-	fi
-	[ -n "$MADE_PRIVSEP" ] && rmdir "$PRIVSEP" 2>/dev/null
-	(exit "$rc")
-	swd_exit
-}
-trap bp_exit EXIT
 
 tr_net
 ATKIF=$(ns_ifname "$ANS")
 ip -n "$ANS" addr add "$ATK2/24" dev "$ATKIF"
 ip -n "$ANS" addr add "$ATK3/24" dev "$ATKIF"
 
-# sshd.
-mkdir -m 0700 "$T/ssh"
-ssh-keygen -q -t ed25519 -N '' -C sockwatch-test -f "$T/ssh/host_ed25519"
-cat >"$T/ssh/sshd_config" <<EOF
-Port 22
-ListenAddress $VIC4
-HostKey $T/ssh/host_ed25519
-PidFile $T/ssh/sshd.pid
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-LoginGraceTime 120
-LogLevel VERBOSE
-EOF
-/usr/sbin/sshd -t -f "$T/ssh/sshd_config" 2>"$T/sshd-t.err" ||
-    fail "sshd -t: $(cat "$T/sshd-t.err")"
-: >"$T/sshd.log"
-bg ip netns exec "$VNS" /usr/sbin/sshd -D -f "$T/ssh/sshd_config" \
-    -E "$T/sshd.log"
-sshd=$!
-wait_for 10 grep -q "Server listening on $VIC4 port 22" "$T/sshd.log" ||
-    fail "sshd did not start"
-pid_gone "$sshd" && fail "sshd exited"
+sshd_start "PasswordAuthentication no" "KbdInteractiveAuthentication no" \
+    "UsePAM no" "LoginGraceTime 120" "LogLevel VERBOSE"
 
 SCAN=500ms tr_conf "$T/sockwatch.conf" "tcp/22 sshd" "$WINDOW_MS"
 cat >>"$T/sockwatch.conf" <<EOF
@@ -232,6 +190,6 @@ wait_file 3 "$T/young.out" 0 || fail "$ATK3's session is still open"
     fail "$ATK3's session ended with $(cat "$T/young.out"), want reset"
 echo "ok: a scan from $ATK3, with a session younger than the attack:" \
     "banned, the session reset"
-pid_gone "$sshd" && fail "sshd died"
+pid_gone "$SSHD_PID" && fail "sshd died"
 pid_gone "$SWD_PID" && fail "sockwatchd died"
 echo "all checks passed"

@@ -35,28 +35,6 @@ BF_USER=swtest-bf
 GUESSES=28
 WORKERS=4
 
-# sshd's privilege separation directory; made here only if missing, and
-# then removed on exit (see bf_exit).
-PRIVSEP=/run/sshd
-MADE_PRIVSEP=
-if [ ! -d "$PRIVSEP" ]; then
-	mkdir -m 0755 "$PRIVSEP"
-	MADE_PRIVSEP=1
-fi
-bf_exit() {
-	local rc=$?
-	set +e
-	if [ "$rc" -ne 0 ] && [ -s "$T/sshd.log" ]; then
-		echo "--- sshd log (last 20 lines):" >&2
-		tail -n 20 "$T/sshd.log" >&2
-	fi
-	[ -n "$MADE_PRIVSEP" ] && rmdir "$PRIVSEP" 2>/dev/null
-	# swd_exit: sw_cleanup (processes by pid, namespaces, the user),
-	# the daemon's log on failure, and the exit status (it reads $?).
-	(exit "$rc")
-	swd_exit
-}
-trap bf_exit EXIT
 
 tr_net
 sw_user_add "$BF_USER"
@@ -64,32 +42,9 @@ sw_user_add "$BF_USER"
 # are wrong passwords for an existing user.
 echo "$BF_USER:$(head -c 18 /dev/urandom | base64)" | chpasswd
 
-# sshd.
-mkdir -m 0700 "$T/ssh"
-ssh-keygen -q -t ed25519 -N '' -C sockwatch-test -f "$T/ssh/host_ed25519"
-cat >"$T/ssh/sshd_config" <<EOF
-Port 22
-ListenAddress $VIC4
-HostKey $T/ssh/host_ed25519
-PidFile $T/ssh/sshd.pid
-PasswordAuthentication yes
-KbdInteractiveAuthentication no
-PubkeyAuthentication no
-PermitRootLogin no
-AllowUsers $BF_USER
-UsePAM no
-MaxAuthTries 1
-LogLevel VERBOSE
-EOF
-/usr/sbin/sshd -t -f "$T/ssh/sshd_config" 2>"$T/sshd-t.err" ||
-    fail "sshd -t: $(cat "$T/sshd-t.err")"
-: >"$T/sshd.log"
-bg ip netns exec "$VNS" /usr/sbin/sshd -D -f "$T/ssh/sshd_config" \
-    -E "$T/sshd.log"
-sshd=$!
-wait_for 10 grep -q "Server listening on $VIC4 port 22" "$T/sshd.log" ||
-    fail "sshd did not start"
-pid_gone "$sshd" && fail "sshd exited"
+sshd_start "PasswordAuthentication yes" "KbdInteractiveAuthentication no" \
+    "PubkeyAuthentication no" "PermitRootLogin no" "AllowUsers $BF_USER" \
+    "UsePAM no" "MaxAuthTries 1" "LogLevel VERBOSE"
 
 # Every line of sshd's log with the time it appeared (epoch seconds).
 cat >"$T/follow.py" <<'EOF'
@@ -222,6 +177,6 @@ jq -e '.[0].action == "block"' "$T/bf.json" >/dev/null ||
 [ "$total" -lt 10 ] ||
     fail "$total guesses reached sshd in all, want fewer than 10"
 echo "ok: banned; $total of $nstarts guesses reached sshd in all"
-pid_gone "$sshd" && fail "sshd died"
+pid_gone "$SSHD_PID" && fail "sshd died"
 pid_gone "$SWD_PID" && fail "sockwatchd died"
 echo "all checks passed"

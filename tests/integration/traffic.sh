@@ -124,3 +124,56 @@ expires_of() {
 in_set() {
 	elems "$1" "$2" | grep -x -- "$3" >/dev/null
 }
+
+# A real sshd in the victim namespace, started by hand (services do not
+# start by themselves here): its own host key, config, pid file and log
+# ($SW_TMP/sshd.log), on $VIC4 port 22. sshd's privilege separation
+# directory is made only if missing, and then removed on exit.
+SSHD_PRIVSEP=/run/sshd
+SSHD_MADE_PRIVSEP=
+SSHD_PID=
+
+# sshd_exit: the EXIT trap of a test that runs sshd: sshd's log on
+# failure, the privsep directory, then swd_exit (which reads $?).
+sshd_exit() {
+	local rc=$?
+	set +e
+	if [ "$rc" -ne 0 ] && [ -s "$SW_TMP/sshd.log" ]; then
+		echo "--- sshd log (last 20 lines):" >&2
+		tail -n 20 "$SW_TMP/sshd.log" >&2
+	fi
+	[ -n "$SSHD_MADE_PRIVSEP" ] && rmdir "$SSHD_PRIVSEP" 2>/dev/null
+	(exit "$rc")
+	swd_exit
+}
+
+# sshd_start LINE...: start sshd with the common settings and the
+# config LINEs (authentication, log level, ...); sets SSHD_PID and
+# returns once sshd listens (at most 10 s).
+sshd_start() {
+	local d="$SW_TMP/ssh"
+	if [ ! -d "$SSHD_PRIVSEP" ]; then
+		mkdir -m 0755 "$SSHD_PRIVSEP"
+		SSHD_MADE_PRIVSEP=1
+	fi
+	trap sshd_exit EXIT
+	mkdir -m 0700 "$d"
+	ssh-keygen -q -t ed25519 -N '' -C sockwatch-test -f "$d/host_ed25519"
+	{
+		echo "Port 22"
+		echo "ListenAddress $VIC4"
+		echo "HostKey $d/host_ed25519"
+		echo "PidFile $d/sshd.pid"
+		printf '%s\n' "$@"
+	} >"$d/sshd_config"
+	/usr/sbin/sshd -t -f "$d/sshd_config" 2>"$d/sshd-t.err" ||
+	    fail "sshd -t: $(cat "$d/sshd-t.err")"
+	: >"$SW_TMP/sshd.log"
+	bg ip netns exec "$VNS" /usr/sbin/sshd -D -f "$d/sshd_config" \
+	    -E "$SW_TMP/sshd.log"
+	SSHD_PID=$!
+	wait_for 10 grep -q "Server listening on $VIC4 port 22" \
+	    "$SW_TMP/sshd.log" || fail "sshd did not start"
+	pid_gone "$SSHD_PID" && fail "sshd exited"
+	return 0
+}
