@@ -21,6 +21,7 @@
 #define SUBSCRIBE_RECENT	10
 
 #define BLOCK_MAX		10000	/* peers in one block request */
+#define BLOCK_FOR_MAX		(3650LL * 86400000)	/* ten years, in ms */
 
 const char *const commands_admin[] = { "reload", "block", "unblock", NULL };
 
@@ -273,7 +274,7 @@ peers_arg(const json_t *req, struct cidr **ret, size_t *ret_n,
 	}
 	json_array_foreach(arr, i, v) {
 		if (!json_is_string(v) || cidr_parse(json_string_value(v),
-		    &c[i]) < 0) {
+		    &c[i]) < 0 || bans_key(&c[i], &c[i]) < 0) {
 			free(c);
 			*ret_error = "peers: invalid address or CIDR";
 			return -EINVAL;
@@ -300,14 +301,19 @@ cmd_block(struct sw *sw, const json_t *req, const char **ret_error)
 	uint64_t len = 0;
 	size_t n, i, blocked = 0;
 
+	if (sw->enf.bans == NULL) {
+		*ret_error = "bans are off in this daemon (--replay)";
+		return NULL;
+	}
 	if ((vfor != NULL && (!json_is_integer(vfor) ||
-	    json_integer_value(vfor) < 1000)) ||
+	    json_integer_value(vfor) < 1000 ||
+	    json_integer_value(vfor) > BLOCK_FOR_MAX)) ||
 	    (vperm != NULL && !json_is_boolean(vperm)) ||
 	    (vreason != NULL && !json_is_string(vreason)) ||
 	    (vforce != NULL && !json_is_boolean(vforce)) ||
 	    (vbrief != NULL && !json_is_boolean(vbrief))) {
-		*ret_error = "for_ms (>= 1000), permanent, reason, force or "
-		    "brief has the wrong type";
+		*ret_error = "for_ms (1000 to 3650 days), permanent, reason, "
+		    "force or brief has the wrong type or value";
 		return NULL;
 	}
 	if (vfor != NULL)
@@ -347,7 +353,8 @@ cmd_block(struct sw *sw, const json_t *req, const char **ret_error)
 		return json_pack("{s:I, s:o, s:b}", "blocked",
 		    (json_int_t)blocked, "refused", refused, "enforced",
 		    sw->enf.nft != NULL);
-	if (json_array_size(bans) == 0 && json_array_size(refused) > 0) {
+	/* One peer refused is an error; in a list, each is reported. */
+	if (n == 1 && json_array_size(refused) > 0) {
 		snprintf(err, sizeof(err), "%s", json_string_value(
 		    json_array_get(refused, 0)));
 		json_decref(bans);
@@ -368,6 +375,10 @@ cmd_unblock(struct sw *sw, const json_t *req, const char **ret_error)
 	json_t *failed;
 	size_t n, i, done = 0;
 
+	if (sw->enf.bans == NULL) {
+		*ret_error = "bans are off in this daemon (--replay)";
+		return NULL;
+	}
 	if (peers_arg(req, &peers, &n, ret_error) < 0)
 		return NULL;
 	failed = json_array();
@@ -378,7 +389,7 @@ cmd_unblock(struct sw *sw, const json_t *req, const char **ret_error)
 			done++;
 	}
 	free(peers);
-	if (done == 0) {
+	if (n == 1 && done == 0) {
 		snprintf(err, sizeof(err), "%s", json_string_value(
 		    json_array_get(failed, 0)));
 		json_decref(failed);

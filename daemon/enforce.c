@@ -507,6 +507,33 @@ ban_new(struct sw *sw, const struct cidr *peer, const char *source,
 	return 0;
 }
 
+/* Prefix bans share an interval set, where the kernel refuses overlaps:
+ * does prefix peer overlap another banned prefix (not itself)? */
+static bool
+prefix_overlaps(const struct sw *sw, const struct cidr *peer,
+    struct cidr *ret_other)
+{
+	const struct ban *b;
+	size_t i;
+
+	if (cidr_is_host(peer))
+		return false;
+	for (i = 0; i < bans_count(sw->enf.bans); i++) {
+		b = bans_at(sw->enf.bans, i);
+		if (cidr_is_host(&b->peer) ||
+		    b->peer.addr.family != peer->addr.family ||
+		    (b->peer.len == peer->len &&
+		    addr_equal(&b->peer.addr, &peer->addr)))
+			continue;
+		if (cidr_contains(&b->peer, &peer->addr) ||
+		    cidr_contains(peer, &b->peer.addr)) {
+			*ret_other = b->peer;
+			return true;
+		}
+	}
+	return false;
+}
+
 static void maybe_aggregate(struct sw *sw, const struct addr *a);
 
 /*
@@ -589,11 +616,12 @@ static void
 maybe_aggregate(struct sw *sw, const struct addr *a)
 {
 	char reason[BAN_REASON_MAX], buf[ADDR_STRLEN];
-	struct cidr prefix;
+	struct cidr prefix, other;
 
 	if (!bans_aggregate(sw->enf.bans, a, &prefix))
 		return;
-	if (check(sw, &prefix, false) != BAN_OK)
+	if (check(sw, &prefix, false) != BAN_OK ||
+	    prefix_overlaps(sw, &prefix, &other))
 		return;
 	snprintf(reason, sizeof(reason), "at least %u hosts of %s banned",
 	    sw->cfg->bans.aggregate_threshold, cidr_format(&prefix, buf,
@@ -622,31 +650,47 @@ store_job_run(void *arg)
 	return NULL;
 }
 
+/* The queued entry's ban as the table has it now, or NULL when it was
+ * lifted, expired or replaced by a newer ban since it was queued. */
+static const struct ban *
+pending_current(const struct sw *sw, const struct enforce_pending *p)
+{
+	const struct ban *cur = bans_get(sw->enf.bans, &p->ban.peer);
+
+	return cur != NULL && cur->created_ms == p->ban.created_ms ? cur :
+	    NULL;
+}
+
 /* Write the queued bans to the store and to the kernel in one batch (for
- * a big flush, at the same time), then end their sockets. What the store
- * did not take stays queued for the next tick. */
+ * a big flush, at the same time), then end their sockets. Each is taken
+ * from the ban table as it is now: a ban lifted meanwhile is dropped, one
+ * replaced meanwhile goes with its successor. What the store did not
+ * take stays queued for the next tick. */
 void
 enforce_flush(struct sw *sw)
 {
 	struct enforce_pending *p = sw->enf.pending;
-	size_t n = sw->enf.npending, i;
+	size_t n = sw->enf.npending, i, m = 0;
+	const struct ban *cur;
 	struct nft_elem *e;
-	struct ban *bs;
+	struct ban *bs, upd;
 	uint64_t *lens;
+	size_t *idx;
 	char buf[ADDR_STRLEN], len[32];
 	int64_t now = time_now_ms();
 	size_t nnew = 0, nold = 0;
 	struct store_job job;
 	pthread_t tid;
 	bool threaded;
-	int r;
+	int r, rn = 0;
 
 	if (n == 0)
 		return;
 	bs = calloc(n, sizeof(*bs));
 	lens = calloc(n, sizeof(*lens));
 	e = calloc(n, sizeof(*e));
-	if (bs == NULL || lens == NULL || e == NULL)
+	idx = calloc(n, sizeof(*idx));
+	if (bs == NULL || lens == NULL || e == NULL || idx == NULL)
 		goto out;
 	/* New peers first in e, then the replaced ones from the end; what
 	 * reached the kernel in an earlier flush (whose store write failed)
@@ -654,23 +698,33 @@ enforce_flush(struct sw *sw)
 	for (i = 0; i < n; i++) {
 		struct nft_elem *x;
 
-		bs[i] = p[i].ban;
-		lens[i] = p[i].length_ms;
+		if ((cur = pending_current(sw, &p[i])) == NULL)
+			continue;
+		idx[m] = i;
+		bs[m] = *cur;
+		lens[m++] = p[i].length_ms;
 		if (p[i].applied)
 			continue;
 		x = p[i].replace ? &e[n - ++nold] : &e[nnew++];
-		x->peer = p[i].ban.peer;
-		x->timeout_ms = p[i].ban.expires_ms == 0 ? 0 :
-		    p[i].ban.expires_ms > now ?
-		    (uint64_t)(p[i].ban.expires_ms - now) : 1;
+		x->peer = cur->peer;
+		x->timeout_ms = cur->expires_ms == 0 ? 0 :
+		    cur->expires_ms > now ?
+		    (uint64_t)(cur->expires_ms - now) : 1;
 	}
-	job = (struct store_job){ sw->store, bs, lens, n, 0 };
-	threaded = n >= ENFORCE_PARALLEL &&
+	job = (struct store_job){ sw->store, bs, lens, m, 0 };
+	threaded = m >= ENFORCE_PARALLEL &&
 	    pthread_create(&tid, NULL, store_job_run, &job) == 0;
 	if (!threaded)
 		store_job_run(&job);
-	if (enforcing(sw) && (nft_ban_add(sw->enf.nft, e, nnew) < 0 ||
-	    nft_ban_replace(sw->enf.nft, e + n - nold, nold) < 0)) {
+	/* Both batches, whatever the first did. */
+	if (enforcing(sw)) {
+		if (nft_ban_add(sw->enf.nft, e, nnew) < 0)
+			rn = -1;
+		if (nft_ban_replace(sw->enf.nft, e + n - nold, nold) < 0)
+			rn = -1;
+	}
+	sw->enf.flush_failed = rn < 0;
+	if (rn < 0) {
 		sw->enf.n.nft_errors++;
 		sw->enf.retry = true;
 		log_warnx("nftables: %s (retrying)", nft_error(sw->enf.nft));
@@ -679,23 +733,31 @@ enforce_flush(struct sw *sw)
 		pthread_join(tid, NULL);
 	if ((r = job.r) < 0 && sw->enf.n.store_errors++ % 50 == 0)
 		log_warnx("cannot write %zu bans to the database: %s "
-		    "(retrying)", n, strerror(-r));
-	for (i = 0; i < n; i++) {
-		if (p[i].applied)
+		    "(retrying)", m, strerror(-r));
+	for (i = 0; i < m; i++) {
+		struct enforce_pending *q = &p[idx[i]];
+
+		if (q->applied)
 			continue;
-		p[i].applied = true;
-		if (enforcing(sw) && (p[i].kill || n <= ENFORCE_KILL_ALL) &&
+		q->applied = true;
+		if (enforcing(sw) && (q->kill || m <= ENFORCE_KILL_ALL) &&
 		    sw->cfg->bans.kill_connections) {
-			teardown(sw, &bs[i], p[i].kill);
-			if (bs[i].sockets_closed > 0) {
-				p[i].ban = bs[i];
-				bans_put(sw->enf.bans, &bs[i]);
+			teardown(sw, &bs[i], q->kill);
+			/* Only the counts and names change: into the ban
+			 * as it is now. */
+			if (bs[i].sockets_closed > 0 &&
+			    (cur = pending_current(sw, q)) != NULL) {
+				upd = *cur;
+				upd.sockets_closed = bs[i].sockets_closed;
+				memcpy(upd.procs, bs[i].procs,
+				    sizeof(upd.procs));
+				bans_put(sw->enf.bans, &upd);
 				if (r == 0)
-					store_ban_put(sw->store, &bs[i],
+					store_ban_put(sw->store, &upd,
 					    lens[i]);
 			}
 		}
-		if (n <= ENFORCE_LOG_EACH || bs[i].sockets_closed > 0)
+		if (m <= ENFORCE_LOG_EACH || bs[i].sockets_closed > 0)
 			log_info("banned %s for %s: %s%s%s",
 			    cidr_format(&bs[i].peer, buf, sizeof(buf)),
 			    bs[i].expires_ms ? duration_format(lens[i], len,
@@ -704,14 +766,15 @@ enforce_flush(struct sw *sw)
 			    "", bs[i].procs);
 		ban_event(sw, "ban", &bs[i]);
 	}
-	if (n > ENFORCE_LOG_EACH)
-		log_info("banned %zu peers (%s, ...)", n, bs[0].reason);
+	if (m > ENFORCE_LOG_EACH)
+		log_info("banned %zu peers (%s, ...)", m, bs[0].reason);
 	if (r == 0)
 		sw->enf.npending = 0;
 out:
 	free(bs);
 	free(lens);
 	free(e);
+	free(idx);
 }
 
 /* ---- manual blocks ------------------------------------------------------ */
@@ -721,7 +784,8 @@ enforce_block(struct sw *sw, const struct cidr *peer, uint64_t length_ms,
     bool permanent, const char *reason, bool force, struct ban *ret,
     char *err, size_t errlen)
 {
-	char who[96] = "", buf[ADDR_STRLEN];
+	char who[96] = "", buf[ADDR_STRLEN], obuf[ADDR_STRLEN];
+	struct cidr other;
 	enum ban_refusal ref;
 	size_t socks;
 	bool prot;
@@ -730,6 +794,13 @@ enforce_block(struct sw *sw, const struct cidr *peer, uint64_t length_ms,
 	if (sw->enf.bans == NULL) {
 		snprintf(err, errlen, "bans are off in this daemon (--replay)");
 		return -ENOTSUP;
+	}
+	if (prefix_overlaps(sw, peer, &other)) {
+		snprintf(err, errlen, "refusing to block %s: it overlaps the "
+		    "banned prefix %s (unblock that first)",
+		    cidr_format(peer, buf, sizeof(buf)),
+		    cidr_format(&other, obuf, sizeof(obuf)));
+		return -EEXIST;
 	}
 	prot = holds_protected(sw, peer, time_now_ms(), &socks, who,
 	    sizeof(who));
@@ -763,7 +834,7 @@ enforce_commit(struct sw *sw, char *err, size_t errlen)
 		    "written to the database (see the daemon's log)");
 		return -EIO;
 	}
-	if (enforcing(sw) && sw->enf.retry) {
+	if (enforcing(sw) && sw->enf.flush_failed) {
 		snprintf(err, errlen, "nftables refused the change: %s",
 		    nft_error(sw->enf.nft));
 		return -EIO;
@@ -1032,6 +1103,14 @@ enforce_tick(struct sw *sw, int64_t now_mono)
 		return;
 	enforce_flush(sw);
 	bans_expire(sw->enf.bans, time_now_ms(), expired, sw);
+	/* nftables was not there at start (a module still loading, say):
+	 * try again every reconcile interval. */
+	if (!enforcing(sw) && sw->cfg->bans.enforce &&
+	    now_mono >= sw->enf.next_reconcile_ms) {
+		sw->enf.next_reconcile_ms = now_mono +
+		    (int64_t)sw->cfg->bans.reconcile_interval_ms;
+		nft_start(sw);
+	}
 	if (!enforcing(sw))
 		return;
 	if (sw->enf.repair) {

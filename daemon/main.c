@@ -107,7 +107,11 @@ sw_reload(struct sw *sw, char *err, size_t errlen)
 	}
 	if (sw->traffic != NULL && (r = traffic_reconfigure(sw->traffic,
 	    cfg)) < 0) {
-		enforce_reconfigure(sw, sw->cfg, msg, sizeof(msg));
+		if (enforce_reconfigure(sw, sw->cfg, msg, sizeof(msg)) < 0) {
+			/* The kernel keeps the new lists until a restart. */
+			log_warnx("reload: cannot put the running nftables "
+			    "lists back: %s", msg);
+		}
 		config_free(cfg);
 		sw->last_reload_ok = false;
 		snprintf(sw->last_reload_error, sizeof(sw->last_reload_error),

@@ -80,6 +80,7 @@ struct sw_enforce {
 	int64_t next_reconcile_ms;	/* monotonic */
 	bool repair;			/* someone changed our table */
 	bool retry;			/* a change failed: reconcile */
+	bool flush_failed;		/* the last flush's kernel part */
 	struct {
 		uint64_t bans, refused, expired;
 		uint64_t nft_errors, store_errors, kill_errors;

@@ -105,6 +105,32 @@ done
 [ "$(elems "$VNS" ban4 | wc -l)" -eq 0 ] ||
     fail "refused blocks reached ban4: $(elems "$VNS" ban4)"
 echo "ok: block/unblock round trip; own, loopback, [allow] refused"
+# A list: the refused one is reported, the others are blocked.
+rc=0
+swc "$VNS" block --for 1h 198.18.8.1 "$VIC4" 198.18.8.2 >/dev/null \
+    2>"$T/err" || rc=$?
+[ "$rc" -eq 1 ] && grep -q "$VIC4.*own" "$T/err" ||
+    fail "block of a list with an own address: exit $rc, $(cat "$T/err")"
+in_set "$VNS" ban4 198.18.8.1 && in_set "$VNS" ban4 198.18.8.2 ||
+    fail "the list's other peers were not blocked: $(elems "$VNS" ban4)"
+# Prefixes may not overlap (the kernel's interval set refuses it).
+swc "$VNS" block --for 1h 198.18.12.0/22 >/dev/null || fail "block /22"
+rc=0
+swc "$VNS" block --for 1h 198.18.13.0/24 2>"$T/err" || rc=$?
+[ "$rc" -eq 1 ] && grep -q "overlaps the banned prefix 198.18.12.0/22" \
+    "$T/err" || fail "overlapping prefix: exit $rc, $(cat "$T/err")"
+rc=0
+swc "$VNS" block --for 99999d 198.18.8.3 2>"$T/err" || rc=$?
+[ "$rc" -ne 0 ] || fail "a ban of 99999 days was taken"
+# An IPv4-mapped address is the IPv4 peer.
+swc "$VNS" block --for 1h ::ffff:198.18.8.4 >/dev/null ||
+    fail "block ::ffff:198.18.8.4"
+in_set "$VNS" ban4 198.18.8.4 || fail "::ffff:198.18.8.4 not in ban4"
+swc "$VNS" unblock 198.18.8.1 198.18.8.2 198.18.12.0/22 198.18.8.4 ||
+    fail "unblock of the list"
+[ "$(elems "$VNS" ban4 | wc -l)" -eq 0 ] ||
+    fail "ban4 not empty again: $(elems "$VNS" ban4)"
+echo "ok: lists report each refusal; overlapping prefixes, absurd lengths refused"
 
 # ---- 2. nmap -sS with action = block ---------------------------------------
 bg ip netns exec "$ANS" python3 "$TOOLS/holdconn.py" client "$VIC4" "$PORT" \
