@@ -30,45 +30,91 @@ inspect_port_open(void *arg, uint8_t proto, uint16_t port)
 }
 
 /*
- * The process behind the targeted port, for the evidence. The /proc walk
- * is the expensive part, so its map is reused for INSPECT_PROCS_MS: an
- * attacker can make alerts, not make us walk /proc for each.
+ * The listener on proto/port and the process that holds it, for the
+ * evidence. The /proc walk is the expensive part, so its map is reused
+ * for INSPECT_PROCS_MS: an attacker can make alerts, not make us walk
+ * /proc for each. The name is made printable ('?' for the rest).
  */
-static void
-inspect_owner(struct sw *sw, struct alert *a)
+static bool
+listener_owner(struct sw *sw, uint8_t proto, uint16_t port,
+    struct proc_owner *ret, uint32_t *ret_uid, char *comm, size_t commlen)
 {
 	const struct sock_info *s = NULL, *c;
-	struct proc_owner o;
 	int64_t now = time_mono_ms();
 	size_t i;
 
-	if (!a->has_local || a->local_port == 0 || a->has_process ||
-	    sw->replay != NULL)
-		return;
 	for (i = 0; s == NULL && i < socktable_count(sw->table); i++) {
 		c = socktable_at(sw->table, i);
-		if (detect_is_listener(c) && c->proto == IPPROTO_TCP &&
-		    c->lport == a->local_port)
+		if (detect_is_listener(c) && c->proto == proto &&
+		    c->lport == port)
 			s = c;
 	}
 	if (s == NULL)
-		return;
+		return false;
 	if (sw->procs == NULL || now - sw->procs_ms >= INSPECT_PROCS_MS) {
 		procmap_free(sw->procs);
 		sw->procs = NULL;
 		if (procmap_build("/proc", &sw->procs) < 0)
-			return;
+			return false;
 		sw->procs_ms = now;
 	}
-	if (procmap_lookup(sw->procs, s->inode, &o, 1) == 0)
+	if (procmap_lookup(sw->procs, s->inode, ret, 1) == 0)
+		return false;
+	*ret_uid = s->uid;
+	snprintf(comm, commlen, "%s", ret->comm);
+	for (i = 0; comm[i] != '\0'; i++)
+		if (comm[i] <= 0x20 || comm[i] >= 0x7f)
+			comm[i] = '?';
+	return true;
+}
+
+/* An alert about one local port names the process listening there. */
+static void
+inspect_owner(struct sw *sw, struct alert *a)
+{
+	struct proc_owner o;
+
+	if (!a->has_local || a->local_port == 0 || a->has_process ||
+	    sw->replay != NULL)
 		return;
-	a->has_process = true;
-	a->pid = o.pid;
-	a->uid = s->uid;
-	snprintf(a->comm, sizeof(a->comm), "%s", o.comm);
-	for (i = 0; a->comm[i] != '\0'; i++)
-		if (a->comm[i] <= 0x20 || a->comm[i] >= 0x7f)
-			a->comm[i] = '?';
+	if (listener_owner(sw, IPPROTO_TCP, a->local_port, &o, &a->uid,
+	    a->comm, sizeof(a->comm))) {
+		a->has_process = true;
+		a->pid = o.pid;
+	}
+}
+
+/* A port scan names the processes behind the open ports it hit:
+ * evidence "open_processes", [{port, pid, comm, uid}, ...]. */
+static void
+inspect_scan_owners(struct sw *sw, struct alert *a)
+{
+	const json_t *open = json_object_get(a->evidence, "open_ports"), *v;
+	const char *scan = json_string_value(json_object_get(a->evidence,
+	    "scan"));
+	uint8_t proto = scan != NULL && strcmp(scan, "udp") == 0 ?
+	    IPPROTO_UDP : IPPROTO_TCP;
+	struct proc_owner o;
+	char comm[PROC_COMM_MAX * 4];
+	json_t *arr;
+	uint32_t uid;
+	size_t i;
+
+	if (sw->replay != NULL || json_array_size(open) == 0)
+		return;
+	if ((arr = json_array()) == NULL)
+		return;
+	json_array_foreach(open, i, v) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > 65535 || !listener_owner(sw, proto,
+		    (uint16_t)json_integer_value(v), &o, &uid, comm,
+		    sizeof(comm)))
+			continue;
+		json_array_append_new(arr, json_pack("{s:I, s:i, s:s, s:I}",
+		    "port", json_integer_value(v), "pid", (int)o.pid, "comm",
+		    comm, "uid", (json_int_t)uid));
+	}
+	json_object_set_new(a->evidence, "open_processes", arr);
 }
 
 static void
@@ -80,6 +126,8 @@ inspect_alert(void *arg, struct alert *a)
 	if (sw->replay != NULL)
 		a->time_ms = sw->traffic_now_ms;
 	inspect_owner(sw, a);
+	if (strcmp(a->kind, "portscan") == 0)
+		inspect_scan_owners(sw, a);
 	alerts_raise(sw, a);
 }
 

@@ -140,15 +140,21 @@ grep -q connect-failed "$T/held.ready" && fail "held: $(cat "$T/held.ready")"
 # The socket table must know the connection (scans every 2 s).
 sleep 2.5
 start=$(now_ms)
-timeout 60 ip netns exec "$ANS" nmap -n -Pn -sS -p 1-100 -T4 \
-    --max-retries 1 --host-timeout 20s "$VIC4" >"$T/nmap.out" 2>&1 ||
-    fail "nmap: $(cat "$T/nmap.out")"
+# Ports in order (-r) from PORT-20: the 21st, which crosses [portscan]
+# ports = 20, is PORT, open, so the alert names its process.
+timeout 60 ip netns exec "$ANS" nmap -n -Pn -sS -r -p "$((PORT - 20))-$((PORT \
+    + 79))" -T4 --max-retries 1 --host-timeout 20s "$VIC4" >"$T/nmap.out" \
+    2>&1 || fail "nmap: $(cat "$T/nmap.out")"
 wait_for 5 in_set "$VNS" ban4 "$ATK4" || fail "$ATK4 not in ban4: \
 $(elems "$VNS" ban4); log: $(grep -i ban "$SWD_LOG" | tail -3)"
 swc "$VNS" alerts --json --kind portscan >"$T/ps.json"
 jq -e --arg p "$ATK4" '.[0] | .peer == $p and .action == "block" and
     .evidence.ban == '"$BAN_S" "$T/ps.json" >/dev/null ||
     fail "portscan alert: $(jq -c '.[0]' "$T/ps.json")"
+jq -e --argjson port "$PORT" --arg c "$PYCOMM" '.[0].evidence |
+    any(.open_processes[]; .port == $port and .comm == $c and .pid > 0)' \
+    "$T/ps.json" >/dev/null || fail "the scan alert does not name the \
+process on port $PORT: $(jq -c '.[0].evidence' "$T/ps.json")"
 wait_file 3 "$T/held.out" 0 || fail "the held connection is still open"
 [ "$(cat "$T/held.out")" = reset ] ||
     fail "held connection ended with $(cat "$T/held.out"), want reset"
