@@ -505,6 +505,22 @@ cfg_list_append(const struct cfg_key *k, struct config *cfg,
 	return 0;
 }
 
+/* Append a copy of the string entry to the string list of k. */
+static int
+cfg_list_append_copy(const struct cfg_key *k, struct config *cfg,
+    const char *entry)
+{
+	char *copy = strdup(entry);
+	int r;
+
+	if (copy == NULL)
+		return -ENOMEM;
+	r = cfg_list_append(k, cfg, &copy, sizeof(copy));
+	if (r < 0)
+		free(copy);
+	return r;
+}
+
 static size_t
 cfg_count_list(const struct cfg_key *k, const struct config *cfg)
 {
@@ -528,11 +544,10 @@ static int
 cfg_add_interface(const struct cfg_key *k, struct config *cfg,
     const char *entry, char *why, size_t whylen)
 {
-	char **names = cfg->daemon.interfaces, *copy;
+	char **names = cfg->daemon.interfaces;
 	size_t n = cfg->daemon.ninterfaces, i, len = strlen(entry);
 	bool special = strcmp(entry, "any") == 0 ||
 	    strcmp(entry, "none") == 0;
-	int r;
 
 	if (len >= IFNAMSIZ || strcmp(entry, ".") == 0 ||
 	    strcmp(entry, "..") == 0 || strpbrk(entry, "/: \t") != NULL) {
@@ -560,13 +575,7 @@ cfg_add_interface(const struct cfg_key *k, struct config *cfg,
 			return -EINVAL;
 		}
 	}
-	copy = strdup(entry);
-	if (copy == NULL)
-		return -ENOMEM;
-	r = cfg_list_append(k, cfg, &copy, sizeof(copy));
-	if (r < 0)
-		free(copy);
-	return r;
+	return cfg_list_append_copy(k, cfg, entry);
 }
 
 static int
@@ -622,8 +631,6 @@ cfg_add_name(const struct cfg_key *k, struct config *cfg, const char *entry,
 	char *const *names = *(char **const *)(const void *)
 	    ((const char *)cfg + k->off);
 	size_t n = *CFG_CCOUNT(cfg, k), i, len = strlen(entry);
-	char *copy;
-	int r;
 
 	if (len > 15) {
 		cfg_why(why, whylen, "process name '%.64s' is longer than "
@@ -644,13 +651,7 @@ cfg_add_name(const struct cfg_key *k, struct config *cfg, const char *entry,
 			return -EINVAL;
 		}
 	}
-	copy = strdup(entry);
-	if (copy == NULL)
-		return -ENOMEM;
-	r = cfg_list_append(k, cfg, &copy, sizeof(copy));
-	if (r < 0)
-		free(copy);
-	return r;
+	return cfg_list_append_copy(k, cfg, entry);
 }
 
 static int
