@@ -10,7 +10,13 @@ DESTDIR ?=
 BUILD   ?= build
 
 CC      ?= cc
-CFLAGS  ?= -O2 -g
+CFLAGS  ?= -O3 -g
+# Link-time optimisation: the packet path crosses decode, traffic and
+# peers; measured 9% faster offline analysis (docs/benchmarks.md, 3).
+# The link compiles again, so it gets the warnings as errors too, but for
+# "may be used uninitialized": across files it guesses past the checks of
+# a callee's return value.
+LTO     ?= -flto=auto
 SAN     ?=
 PKGS    := libnl-3.0 jansson libpcap libcap-ng
 DPKGS   := inih sqlite3 libmicrohttpd libsystemd libnftnl libmnl
@@ -26,10 +32,11 @@ DPKG_LIBS   := $(shell pkg-config --libs $(DPKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Werror
 HARDEN  := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
-ALL_CFLAGS  = -std=gnu11 $(CFLAGS) $(WARN) $(HARDEN) $(SAN) $(PKG_CFLAGS) \
+ALL_CFLAGS  = -std=gnu11 $(CFLAGS) $(LTO) $(WARN) $(HARDEN) $(SAN) $(PKG_CFLAGS) \
               $(DPKG_CFLAGS) \
               -MMD -MP
-ALL_LDFLAGS = -pthread -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SAN) $(LDFLAGS)
+ALL_LDFLAGS = -pthread -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SAN) \
+              $(CFLAGS) $(LTO) $(WARN) -Wno-maybe-uninitialized $(LDFLAGS)
 
 ifeq ($(V),1)
 Q :=
@@ -92,7 +99,7 @@ integration: all $(LIBTOOLS)
 	@tests/integration/run.sh $(BUILD)
 
 asan: deps
-	@$(MAKE) --no-print-directory BUILD=build-asan CFLAGS='-O1 -g' \
+	@$(MAKE) --no-print-directory BUILD=build-asan CFLAGS='-O1 -g' LTO= \
 	    SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
 	    unit integration
 

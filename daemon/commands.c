@@ -120,7 +120,7 @@ static json_t *
 cmd_sockets(struct sw *sw, const json_t *req, bool listeners,
     const char **ret_error)
 {
-	struct proc_owner owners[SOCKJSON_OWNERS_MAX];
+	struct proc_owner owners[SOCKJSON_OWNERS_MAX] = { 0 };
 	struct sockdiag_query q;
 	struct socklist l = { 0 };
 	struct procmap *pm = NULL;

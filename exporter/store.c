@@ -143,7 +143,7 @@ store_migrate(struct store *st, const char *path, int from, char *err,
 {
 	char sql[64];
 	size_t i;
-	int rc, cur;
+	int rc, cur = 0;
 
 	for (i = 0; i < nitems(migrations); i++) {
 		if (migrations[i].version <= from)
