@@ -122,6 +122,9 @@ struct pkt {
 	uint8_t dir;			/* enum pkt_dir */
 	struct addr src, dst;
 	struct pkt_inner inner;		/* valid with PKT_F_INNER */
+	uint64_t peer_hash;		/* not decoded: the peer table's hash of
+					 * the remote address, when a caller
+					 * computed it early (0: not known) */
 };
 
 /* Decode one captured frame of the given link type. data holds caplen

@@ -90,6 +90,15 @@ _Static_assert(sizeof(struct peer) == PEERS_ENTRY_BYTES,
 _Static_assert(offsetof(struct peer, pkts) + 16 == 64 &&
     offsetof(struct peer, ports) == 256, "the hot line and the zeroed part");
 
+/* An address as the table keys it: the 16 bytes of struct peer's addr
+ * (IPv4 in the first 4, rest zero) as two words, and the family. Built in
+ * registers, not through a byte buffer: the hash and the compare read it
+ * as words. */
+struct pkey {
+	uint64_t lo, hi;
+	uint8_t family;
+};
+
 struct peers {
 	uint8_t *pool;			/* max entries, stride bytes apart */
 	uint32_t *bucket;		/* chain heads */
@@ -101,8 +110,14 @@ struct peers {
 	int64_t gen_end;		/* now's generation ends here */
 	uint32_t gen;			/* now's generation */
 	int64_t tick_ms;
+	int64_t tick_end;		/* now's tick ends here */
+	uint16_t tick;			/* now's tick */
 	uint16_t win_ticks;
 	uint64_t k_addr, k_host, k_sketch, k_sent;
+	/* The last local address's host-set key: nearly every packet has
+	 * one of the host's few addresses. */
+	struct pkey host_key;
+	uint32_t host_hash;
 };
 
 /* A view of one distinct set, so ports and hosts share the code. */
@@ -117,14 +132,6 @@ struct dset {
 };
 
 
-/* An address as the table keys it: the 16 bytes of struct peer's addr
- * (IPv4 in the first 4, rest zero) as two words, and the family. Built in
- * registers, not through a byte buffer: the hash and the compare read it
- * as words. */
-struct pkey {
-	uint64_t lo, hi;
-	uint8_t family;
-};
 
 static inline uint64_t
 key_hash(uint64_t k, const struct pkey *key)
@@ -189,16 +196,36 @@ clamp_now(const struct peers *t, int64_t now_ms)
 	return now_ms > t->now ? now_ms : t->now;
 }
 
+/* The generation and tick of a time; those of the table's now are kept,
+ * so the packet path divides once per tick, not per packet. */
 static uint32_t
 gen_of(const struct peers *t, int64_t now)
 {
+	if (now == t->now)
+		return t->gen;
 	return (uint32_t)(now / t->window);
 }
 
 static uint16_t
 tick_of(const struct peers *t, int64_t now)
 {
+	if (now == t->now)
+		return t->tick;
 	return (uint16_t)(now / t->tick_ms);
+}
+
+static void
+clock_set(struct peers *t, int64_t now)
+{
+	t->now = now;
+	if (now >= t->gen_end) {
+		t->gen = (uint32_t)(now / t->window);
+		t->gen_end = ((int64_t)t->gen + 1) * t->window;
+	}
+	if (now >= t->tick_end) {
+		t->tick = (uint16_t)(now / t->tick_ms);
+		t->tick_end = (now / t->tick_ms + 1) * t->tick_ms;
+	}
 }
 
 /* --- the distinct sets ------------------------------------------------ */
@@ -514,6 +541,18 @@ sample_push(struct peer *p, uint16_t port)
 	p->sample[0] = port;
 }
 
+/* The host-set key of a local address. */
+static uint32_t
+host_hash(struct peers *t, const struct pkey *lkey)
+{
+	if (t->host_key.family == 0 || t->host_key.lo != lkey->lo ||
+	    t->host_key.hi != lkey->hi || t->host_key.family != lkey->family) {
+		t->host_key = *lkey;
+		t->host_hash = (uint32_t)key_hash(t->k_host, lkey);
+	}
+	return t->host_hash;
+}
+
 static uint64_t
 sent_bit(const struct peers *t, uint16_t port)
 {
@@ -822,15 +861,10 @@ peers_observe(struct peers *t, const struct peer_obs *o,
 
 	if (!addr_key(&o->peer, &key))
 		return -EINVAL;
-	if (o->now_ms > t->now) {
-		t->now = o->now_ms;
-		if (t->now >= t->gen_end) {	/* no division per packet */
-			t->gen = gen_of(t, t->now);
-			t->gen_end = ((int64_t)t->gen + 1) * t->window;
-		}
-	}
+	if (o->now_ms > t->now)
+		clock_set(t, o->now_ms);
 	now = t->now;
-	h = key_hash(t->k_addr, &key);
+	h = o->hash != 0 ? o->hash : key_hash(t->k_addr, &key);
 	id = lookup(t, &key, h);
 	if (id == NIL) {
 		p = entry_make(t, &key, h, now, &ev);
@@ -908,8 +942,7 @@ peers_observe(struct peers *t, const struct peer_obs *o,
 		}
 		if (addr_key(&o->local, &lkey)) {
 			s = set_of(p, true);
-			if (dset_add(t, &s, (uint32_t)key_hash(t->k_host,
-			    &lkey), now, g))
+			if (dset_add(t, &s, host_hash(t, &lkey), now, g))
 				ev |= PEER_EV_NEW_HOST;
 		}
 	}

@@ -103,6 +103,8 @@ struct peer_obs {
 	bool inbound;			/* peer -> host (else host -> peer) */
 	bool lport_open;		/* a local socket holds lport (from
 					 * sock_diag); false when unknown */
+	uint64_t hash;			/* peers_prefetch()'s hash of peer, or
+					 * 0: computed here */
 };
 
 /* What one observation counted as (peers_observe's ret_events). */

@@ -127,6 +127,10 @@ struct traffic {
 	bool local_fast_ok;
 	uint32_t gen;			/* bumped when the lists change */
 	int64_t now;			/* latest time seen */
+	/* The second, port-scan generation and brute-force bucket of
+	 * clk_now: divided once when the time moves, not per packet. */
+	int64_t clk_now, clk_sec, clk_bf;
+	uint32_t clk_ps;
 	int64_t flush_sec;		/* last second flushed */
 	struct tr_listener lst[TRAFFIC_LISTENERS];
 	uint16_t lslot[TR_LSLOTS];	/* index + 1 into lst; 0: empty */
@@ -175,6 +179,31 @@ inc32(uint32_t *v)
 {
 	if (*v != UINT32_MAX)
 		(*v)++;
+}
+
+static void
+tr_clock_reset(struct traffic *t)
+{
+	t->clk_now = INT64_MIN;
+}
+
+static void
+tr_clock(struct traffic *t)
+{
+	if (t->clk_now == t->now)
+		return;
+	t->clk_now = t->now;
+	t->clk_sec = t->now / 1000;
+	if (t->c.ps.window > 0)
+		t->clk_ps = (uint32_t)(t->now / t->c.ps.window);
+	if (t->c.bf.window >= TR_BF_BUCKETS)
+		t->clk_bf = t->now / (t->c.bf.window / TR_BF_BUCKETS);
+}
+
+static int64_t
+tr_sec(const struct traffic *t, int64_t now)
+{
+	return now == t->clk_now ? t->clk_sec : now / 1000;
 }
 
 static bool
@@ -283,6 +312,7 @@ traffic_new(const struct config *cfg, uint64_t seed,
 		return -ENOMEM;
 	t->seed = seed;
 	t->gen = 1;
+	tr_clock_reset(t);
 	t->flush_sec = -1;
 	t->local_fast_ok = true;	/* no host address yet */
 	tr_conf_from(&t->c, cfg);
@@ -350,12 +380,15 @@ traffic_reconfigure(struct traffic *t, const struct config *cfg)
 		    p = peers_next(t->peers, p)) {
 			struct tr_peer *u = peers_user(t->peers, p);
 
+			if (u == NULL)		/* never: the table has the area */
+				break;
 			memset(u->bf_count, 0, sizeof(u->bf_count));
 			u->bf_last = 0;
 		}
 	}
 	t->c = *c;
 	free(c);
+	tr_clock_reset(t);
 	prefixset_free(t->deny_peers);
 	prefixset_free(t->deny_file);
 	prefixset_free(t->allow);
@@ -723,7 +756,8 @@ tr_portscan(struct traffic *t, struct tr_pkt *x,
 	bool pexact, hexact;
 	unsigned int cur, k;
 
-	g = (uint32_t)(x->obs.now_ms / t->c.ps.window);
+	g = x->obs.now_ms == t->clk_now ? t->clk_ps :
+	    (uint32_t)(x->obs.now_ms / t->c.ps.window);
 	cur = g & 1;
 	tr_scan_rotate(u, g);
 	if (x->ev & PEER_EV_HS_DONE)
@@ -773,7 +807,8 @@ tr_watched(const struct traffic *t, uint16_t port)
 static unsigned int
 tr_bf_count(const struct traffic *t, struct tr_peer *u, int64_t now)
 {
-	int64_t w = t->c.bf.window / TR_BF_BUCKETS, b = now / w, i;
+	int64_t w = t->c.bf.window / TR_BF_BUCKETS, i;
+	int64_t b = now == t->clk_now ? t->clk_bf : now / w;
 	unsigned int sum = 0, k;
 
 	if (b - u->bf_last >= TR_BF_BUCKETS) {
@@ -1120,7 +1155,7 @@ tr_src_add(struct tr_listener *l, const struct addr *a)
 static void
 tr_synflood(struct traffic *t, struct tr_pkt *x, bool port_known_open)
 {
-	int64_t now = x->obs.now_ms, sec = now / 1000;
+	int64_t now = x->obs.now_ms, sec = tr_sec(t, now);
 	struct tr_listener *l;
 	unsigned int i;
 
@@ -1166,7 +1201,7 @@ tr_synflood(struct traffic *t, struct tr_pkt *x, bool port_known_open)
 static void
 tr_flush(struct traffic *t, int64_t now, traffic_alert_fn fn, void *arg)
 {
-	int64_t sec = now / 1000;
+	int64_t sec = tr_sec(t, now);
 	size_t k;
 
 	if (sec == t->flush_sec)
@@ -1202,10 +1237,10 @@ tr_queue_start(const struct traffic *t, struct pkt *p)
 			p->dir = PKT_DIR_OUT;
 	}
 	if (p->dir == PKT_DIR_IN)
-		return peers_prefetch(t->peers, &p->src, 0, 0);
-	if (p->dir == PKT_DIR_OUT)
-		return peers_prefetch(t->peers, &p->dst, 0, 0);
-	return 0;
+		p->peer_hash = peers_prefetch(t->peers, &p->src, 0, 0);
+	else if (p->dir == PKT_DIR_OUT)
+		p->peer_hash = peers_prefetch(t->peers, &p->dst, 0, 0);
+	return p->peer_hash;
 }
 
 const struct pkt *
@@ -1257,6 +1292,7 @@ traffic_packet(struct traffic *t, const struct pkt *p, int64_t now_ms,
 	t->n.packets++;
 	if (now_ms > t->now)
 		t->now = now_ms;
+	tr_clock(t);
 	if (p->family != AF_INET && p->family != AF_INET6)
 		return;
 	tr_flush(t, t->now, alert_fn, alert_arg);
@@ -1295,6 +1331,7 @@ traffic_packet(struct traffic *t, const struct pkt *p, int64_t now_ms,
 	x.obs.peer = inbound ? p->src : p->dst;
 	x.obs.local = inbound ? p->dst : p->src;
 	x.obs.bytes = p->ip_len;
+	x.obs.hash = p->peer_hash;
 	x.obs.inbound = inbound;
 	x.obs.proto = p->proto;
 	ports = (p->flags & PKT_F_PORTS) != 0;
@@ -1359,6 +1396,7 @@ traffic_tick(struct traffic *t, int64_t now_ms, traffic_alert_fn alert_fn,
 {
 	if (now_ms > t->now)
 		t->now = now_ms;
+	tr_clock(t);
 	tr_flush(t, t->now, alert_fn, alert_arg);
 }
 
