@@ -24,6 +24,7 @@
 #define TR_HLL		64	/* registers of the per-second source count */
 #define TR_IDLE_MIN_MS	10000	/* keep a quiet listener at least this */
 #define TR_LOCAL_FAST	8	/* host addresses compared without the set */
+#define TR_SPORT_VOTES	4	/* SYN probes that name a scan by source port */
 
 /* Rate limit of one (detector, peer) or listener. */
 struct tr_rl {
@@ -686,10 +687,15 @@ tr_portscan_alert(struct traffic *t, struct tr_pkt *x, uint32_t ports,
 	hs = (unsigned int)x->u->hs[0] + x->u->hs[1];
 	label = scan_labels[best];
 	name = peers_kind_name(1u << best);
-	/* A connect scan completes the handshake on the open ports it
-	 * finds, a SYN scan resets it; before any open port, connect()
-	 * gives each probe its own source port, a raw scanner does not. */
-	if (best == 0 && ((hs > 0 && (open == 0 || 2 * hs >= open)) ||
+	/* connect() gives each probe its own source port, a raw scanner
+	 * (nmap -sS) sends them all from one: with a few probes seen, that
+	 * tells them apart, whatever other connections the peer completed
+	 * (a session it holds is not its scan). With fewer: a connect scan
+	 * completes the handshake on the open ports it finds, a SYN scan
+	 * resets it. */
+	if (best == 0 && (x->u->sport_same + x->u->sport_diff >=
+	    TR_SPORT_VOTES ? x->u->sport_diff > x->u->sport_same :
+	    (hs > 0 && (open == 0 || 2 * hs >= open)) ||
 	    (hs == 0 && x->u->sport_diff > x->u->sport_same))) {
 		label = "connect scan";
 		name = "connect";

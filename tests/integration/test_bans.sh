@@ -148,8 +148,10 @@ timeout 60 ip netns exec "$ANS" nmap -n -Pn -sS -r -p "$((PORT - 20))-$((PORT \
 wait_for 5 in_set "$VNS" ban4 "$ATK4" || fail "$ATK4 not in ban4: \
 $(elems "$VNS" ban4); log: $(grep -i ban "$SWD_LOG" | tail -3)"
 swc "$VNS" alerts --json --kind portscan >"$T/ps.json"
+# The session it holds is not its scan: nmap -sS is a SYN scan.
 jq -e --arg p "$ATK4" '.[0] | .peer == $p and .action == "block" and
-    .evidence.ban == '"$BAN_S" "$T/ps.json" >/dev/null ||
+    .evidence.scan == "syn" and .evidence.ban == '"$BAN_S" "$T/ps.json" \
+    >/dev/null ||
     fail "portscan alert: $(jq -c '.[0]' "$T/ps.json")"
 jq -e --argjson port "$PORT" --arg c "$PYCOMM" '.[0].evidence |
     any(.open_processes[]; .port == $port and .comm == $c and .pid > 0)' \

@@ -336,6 +336,32 @@ test_traffic_scans(void **state)
 	}
 }
 
+/* A peer that holds a session (one completed handshake to 22) and then
+ * runs nmap -sS is named by its probes' single source port: a SYN scan,
+ * not a connect scan. */
+static void
+test_traffic_scan_held_session(void **state)
+{
+	struct sim s;
+	int mode;
+
+	(void)state;
+	for (mode = 0; mode < 2; mode++) {
+		sim_start(&s, NULL);
+		s.use_cb = mode == 0;
+		sim_pkt(&s, "198.18.0.66", 50000, HOST, 22, IPPROTO_TCP, F_SYN);
+		sim_pkt(&s, HOST, 22, "198.18.0.66", 50000, IPPROTO_TCP,
+		    F_SYN | F_ACK);
+		sim_pkt(&s, "198.18.0.66", 50000, HOST, 22, IPPROTO_TCP, F_ACK);
+		s.now += 100;
+		sim_scan(&s, "198.18.0.66", SYN, 1, 100);
+		assert_int_equal(s.nal, 1);
+		assert_string_equal(ev_str(&s.al[0], "scan"), "syn");
+		assert_int_equal(ev_int(&s.al[0], "handshakes"), 1);
+		sim_stop(&s);
+	}
+}
+
 /* The evidence of a SYN scan with the listener table. */
 static void
 test_traffic_scan_evidence(void **state)
@@ -1208,6 +1234,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_traffic_scans),
+		cmocka_unit_test(test_traffic_scan_held_session),
 		cmocka_unit_test(test_traffic_scan_evidence),
 		cmocka_unit_test(test_traffic_scan_thresholds),
 		cmocka_unit_test(test_traffic_rate_limit),
