@@ -1019,6 +1019,25 @@ peers_distinct_ports(const struct peers *t, const struct peer *p,
 	return dset_count(t, p, &s, clamp_now(t, now_ms), ret_exact);
 }
 
+size_t
+peers_ports(const struct peers *t, const struct peer *p, int64_t now_ms,
+    uint16_t *ret_ports, size_t max)
+{
+	struct dset s = set_of(p, false);
+	int64_t now = clamp_now(t, now_ms);
+	unsigned int i, n = *s.n;
+	uint16_t tk;
+	size_t k = 0;
+
+	if (n == SKETCH || now - *s.last >= t->window)
+		return 0;
+	tk = tick_of(t, now);
+	for (i = 0; i < n && k < max; i++)
+		if ((uint16_t)(tk - *dtick(&s, i)) < t->win_ticks)
+			ret_ports[k++] = (uint16_t)dkey_get(&s, i);
+	return k;
+}
+
 uint32_t
 peers_distinct_hosts(const struct peers *t, const struct peer *p,
     int64_t now_ms, bool *ret_exact)

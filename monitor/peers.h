@@ -212,6 +212,10 @@ uint32_t peers_distinct_ports(const struct peers *t, const struct peer *p,
     int64_t now_ms, bool *ret_exact);
 uint32_t peers_distinct_hosts(const struct peers *t, const struct peer *p,
     int64_t now_ms, bool *ret_exact);
+/* The distinct ports of the window, at most max of them, while they are
+ * counted exactly (up to PEERS_EXACT_PORTS); 0 once the set is a sketch. */
+size_t peers_ports(const struct peers *t, const struct peer *p,
+    int64_t now_ms, uint16_t *ret_ports, size_t max);
 void peers_addr(const struct peer *p, struct addr *ret_addr);
 int64_t peers_last_seen(const struct peer *p);
 

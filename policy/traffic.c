@@ -664,6 +664,37 @@ tr_scan_rotate(struct tr_peer *u, uint32_t g)
 		u->sport_same = u->sport_diff = 0;
 }
 
+static int
+tr_cmp_port(const void *a, const void *b)
+{
+	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
+}
+
+/* The open ports the scan hit (ascending): every one while the window's ports are
+ * counted exactly (a scan is alerted first as it crosses the threshold,
+ * so then), else those among the recent samples. */
+static void
+tr_open_ports(const struct traffic *t, const struct tr_pkt *x,
+    const struct peer_stats *st, traffic_port_open_fn port_open,
+    void *port_arg, json_t *arr)
+{
+	uint16_t ports[PEERS_EXACT_PORTS + PEERS_SAMPLES];
+	size_t n, i, j;
+
+	n = peers_ports(t->peers, x->p, x->obs.now_ms, ports,
+	    PEERS_EXACT_PORTS);
+	for (i = 0; i < st->nsamples; i++) {
+		for (j = 0; j < n && ports[j] != st->sample[i]; j++)
+			;
+		if (j == n)
+			ports[n++] = st->sample[i];
+	}
+	qsort(ports, n, sizeof(ports[0]), tr_cmp_port);
+	for (i = 0; i < n; i++)
+		if (port_open(port_arg, x->obs.proto, ports[i]))
+			json_array_append_new(arr, json_integer(ports[i]));
+}
+
 static void
 tr_portscan_alert(struct traffic *t, struct tr_pkt *x, uint32_t ports,
     bool ports_exact, uint32_t hosts, bool hosts_exact, uint32_t repeats,
@@ -709,13 +740,10 @@ tr_portscan_alert(struct traffic *t, struct tr_pkt *x, uint32_t ports,
 		if (sum[i] > 0)
 			json_object_set_new(kinds, peers_kind_name(1u << i),
 			    json_integer(sum[i]));
-	for (i = 0; sample != NULL && i < st.nsamples; i++) {
+	for (i = 0; sample != NULL && i < st.nsamples; i++)
 		json_array_append_new(sample, json_integer(st.sample[i]));
-		if (port_open != NULL && openp != NULL &&
-		    port_open(port_arg, x->obs.proto, st.sample[i]))
-			json_array_append_new(openp,
-			    json_integer(st.sample[i]));
-	}
+	if (port_open != NULL && openp != NULL)
+		tr_open_ports(t, x, &st, port_open, port_arg, openp);
 	ev = json_pack("{s:s, s:I, s:b, s:i, s:I, s:b, s:i, s:o*, s:o*, s:o*,"
 	    " s:b, s:i, s:i, s:i, s:I, s:I, s:I}",
 	    "scan", name,
