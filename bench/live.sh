@@ -6,12 +6,13 @@
 # time) three times, each time with one capturer on the victim's veth:
 #   sockwatchd          interfaces = the veth, metrics off; capture
 #                       received/dropped from `sockwatch status --json`
-#                       (after minus before), CPU from /proc/PID/stat
+#                       (after minus before)
 #   bench/pcap_live     the bare loop: the daemon's pcap settings, a count
 #                       per source; received/dropped from its pcap_stats
 #   tcpdump -s 256 -w /dev/null   its exit summary
-# CPU is user+system time of the capturing process over the blast (from
-# /proc/PID/stat, before and after), so it leaves out the kernel work
+# CPU is the capturing process's time on a CPU over the blast (all its
+# threads' /proc/PID/task/*/schedstat, before and after: in nanoseconds,
+# where /proc/PID/stat counts 10 ms ticks), so it leaves out the kernel work
 # done in softirq on the sender's CPU (the ring copy, the BPF filter).
 # Prints a markdown table on stdout, progress on stderr.
 #
@@ -52,7 +53,6 @@ for t in ip jq tcpdump taskset; do
 	command -v "$t" >/dev/null || die "$t: not installed"
 done
 TCPDUMP=$(command -v tcpdump)
-HZ=$(getconf CLK_TCK)
 
 cpus=$(taskset -pc $$ | sed 's/.*: *//')
 SEND_CPU=${LIVE_SEND_CPU:-${cpus%%[,-]*}}
@@ -125,9 +125,10 @@ time.sleep(int(sys.argv[2]))' "$PORT" $((3 * SECS + 120)) &
 PIDS+=("$!")
 
 # --- helpers ------------------------------------------------------------
-# cpu_ticks PID: utime + stime of PID (all its threads), in clock ticks.
-cpu_ticks() {
-	sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+# cpu_ns PID: time on a CPU of all of PID's threads, in nanoseconds
+# (schedstat: exact, where /proc/PID/stat counts 10 ms ticks).
+cpu_ns() {
+	cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { print s }'
 }
 
 # vif_rx: packets the victim's veth received, and dropped.
@@ -177,7 +178,7 @@ blast() {
 		sleep 0.5
 	fi
 	r0=$(vif_rx)
-	c0=$(cpu_ticks "$pid")
+	c0=$(cpu_ns "$pid")
 	ip netns exec "$SNS" "${SPIN[@]}" "$BLAST" -n "$NPKTS" -t "$SECS" \
 	    -s "$NSRC" "$VIC4" "$PORT" >"$WORK/$name.blast"
 	# Two buffer timeouts and then some: everything queued is read.
@@ -187,9 +188,9 @@ blast() {
 		wait "$perf" || true
 		note "perf data in $LIVE_PERF"
 	fi
-	c1=$(cpu_ticks "$pid")
+	c1=$(cpu_ns "$pid")
 	r1=$(vif_rx)
-	CPU_MS=$(((c1 - c0) * 1000 / HZ))
+	CPU_MS=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.1f", (b - a) / 1e6 }')
 	SENT=$(awk '$1 == "sent" { print $2 }' "$WORK/$name.blast")
 	RATE=$(awk '$1 == "rate" { print $2 }' "$WORK/$name.blast")
 	ARRIVED=$((${r1% *} - ${r0% *}))
@@ -289,7 +290,7 @@ row() {
 	awk -v l="$label" -v s="${R_SENT[$k]}" -v a="${R_ARR[$k]}" \
 	    -v r="${R_RECV[$k]}" -v d="${R_DROP[$k]}" -v c="${R_CPU[$k]}" \
 	    -v ns="$ns" -v b="$base" -v rate="${R_RATE[$k]}" 'BEGIN {
-		printf "| %s | %d | %d | %d | %d | %d | %d | %s | %.0f |\n",
+		printf "| %s | %d | %d | %d | %d | %.1f | %d | %s | %.0f |\n",
 		    l, s, a, r, d, c, ns, (b > 0 ? sprintf("%.2fx", ns / b) : "-"), rate
 	}'
 }
@@ -308,7 +309,7 @@ cat <<EOF
 - sockwatch $rev; $(uname -sr); ${cpu_model:-unknown CPU}, $(nproc --all) CPUs; $pinned
 - Each run: \`synblast -n $NPKTS -t $SECS -s $NSRC $VIC4 $PORT\` in the sender namespace (raw IPv4 SYNs, $NSRC spoofed sources, to a listener on port $PORT), one capturer on the victim's veth \`$VIF\`
 - Load average before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)
-- CPU: user+system of the capturing process over the blast, from /proc/PID/stat (ticks of $((1000 / HZ)) ms); ns per packet = CPU / received
+- CPU: user+system of the capturing process over the blast, from /proc/PID/task/*/schedstat (time on a CPU, in ns); ns per packet = CPU / received
 - received: what pcap_stats says passed the filter (sockwatchd: capture.received after minus before); dropped: pcap_stats' kernel drops (ring full)
 
 | capturer | sent | arrived on veth | received | dropped | CPU ms | CPU ns/packet | x bare loop | sender packets/s |
