@@ -309,7 +309,7 @@ cat <<EOF
 - sockwatch $rev; $(uname -sr); ${cpu_model:-unknown CPU}, $(nproc --all) CPUs; $pinned
 - Each run: \`synblast -n $NPKTS -t $SECS -s $NSRC $VIC4 $PORT\` in the sender namespace (raw IPv4 SYNs, $NSRC spoofed sources, to a listener on port $PORT), one capturer on the victim's veth \`$VIF\`
 - Load average before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)
-- CPU: user+system of the capturing process over the blast, from /proc/PID/task/*/schedstat (time on a CPU, in ns); ns per packet = CPU / received
+- CPU: the capturing process's time on a CPU over the blast, from /proc/PID/task/*/schedstat (time on a CPU, in ns); ns per packet = CPU / received
 - received: what pcap_stats says passed the filter (sockwatchd: capture.received after minus before); dropped: pcap_stats' kernel drops (ring full)
 
 | capturer | sent | arrived on veth | received | dropped | CPU ms | CPU ns/packet | x bare loop | sender packets/s |
