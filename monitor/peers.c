@@ -131,8 +131,6 @@ struct dset {
 	bool wide;			/* uint32_t keys, else uint16_t */
 };
 
-
-
 static inline uint64_t
 key_hash(uint64_t k, const struct pkey *key)
 {

@@ -670,9 +670,9 @@ tr_cmp_port(const void *a, const void *b)
 	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
 }
 
-/* The open ports the scan hit (ascending): every one while the window's ports are
- * counted exactly (a scan is alerted first as it crosses the threshold,
- * so then), else those among the recent samples. */
+/* The open ports the scan hit, ascending: every one while the window's
+ * ports are counted exactly (as when the alert is first raised, at the
+ * threshold), else those among the recent samples. */
 static void
 tr_open_ports(const struct traffic *t, const struct tr_pkt *x,
     const struct peer_stats *st, traffic_port_open_fn port_open,
