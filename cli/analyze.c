@@ -149,14 +149,49 @@ guess_local(const char *path, struct analyze *an, struct addr *ret)
 	return nret;
 }
 
-static json_t *
-analyze_summary(struct analyze *an, const char *path)
+/* Packets whose direction nobody could tell were not analysed: when that
+ * is all of them (no host) or most (a wrong --local), say so and how to
+ * tell it, rather than report a quiet capture. */
+static void
+analyze_warn_unknown(const struct analyze *an, const char *path,
+    size_t nlocal)
 {
 	struct traffic_counters tc;
-	json_t *errs, *peers;
+
+	traffic_counters(an->t, &tc);
+	if (tc.unknown == 0 || (nlocal > 0 && 2 * tc.unknown <= an->decoded))
+		return;
+	if (nlocal == 0)
+		fprintf(stderr, "sockwatch: analyze: %s: which address is the "
+		    "host is unknown (%s), so %llu of %llu packets were not "
+		    "analysed; give it with --local ADDR\n", path,
+		    strcmp(path, "-") == 0 ? "a capture read from standard "
+		    "input is not guessed" : "no SYNs among the first packets",
+		    (unsigned long long)tc.unknown,
+		    (unsigned long long)an->decoded);
+	else
+		fprintf(stderr, "sockwatch: analyze: %s: %llu of %llu packets "
+		    "had none of the host's addresses on either end and were "
+		    "not analysed; is --local right?\n", path,
+		    (unsigned long long)tc.unknown,
+		    (unsigned long long)an->decoded);
+}
+
+static json_t *
+analyze_summary(struct analyze *an, const char *path,
+    const struct addr *local, size_t nlocal)
+{
+	struct traffic_counters tc;
+	json_t *errs, *peers, *host;
+	char buf[ADDR_STRLEN];
+	size_t i;
 	int k;
 
 	traffic_counters(an->t, &tc);
+	host = json_array();
+	for (i = 0; host != NULL && i < nlocal; i++)
+		json_array_append_new(host, json_string(addr_format(&local[i],
+		    buf, sizeof(buf))));
 	errs = json_object();
 	for (k = 1; k <= -DECODE_RESULT_MIN; k++)
 		if (an->errors[k] > 0)
@@ -166,11 +201,13 @@ analyze_summary(struct analyze *an, const char *path)
 	    PEERS_SORT_PACKETS, ANALYZE_PEERS,
 	    (unsigned int (*)(const void *, const struct peer *))
 	    traffic_peer_flags, an->t);
-	return json_pack("{s:s, s:I, s:I, s:o, s:I, s:I, s:O, s:o}",
+	return json_pack("{s:s, s:I, s:I, s:o, s:o*, s:I, s:I, s:I, s:O, s:o}",
 	    "file", path,
 	    "packets", (json_int_t)an->packets,
 	    "decoded", (json_int_t)an->decoded,
 	    "skipped", errs,
+	    "host", host,
+	    "not_analysed", (json_int_t)tc.unknown,
 	    "peers_seen", (json_int_t)tc.peers,
 	    "peer_evictions", (json_int_t)tc.peer_evictions,
 	    "alerts", an->alerts,
@@ -284,7 +321,8 @@ cmd_analyze(int argc, char **argv)
 		goto out;
 	}
 	traffic_tick(an.t, an.last_ms, analyze_alert, &an);
-	if ((out = analyze_summary(&an, path)) == NULL)
+	analyze_warn_unknown(&an, path, nlocal);
+	if ((out = analyze_summary(&an, path, local, nlocal)) == NULL)
 		goto out;
 	if (json) {
 		r = views_json(out);
@@ -296,6 +334,10 @@ cmd_analyze(int argc, char **argv)
 			addr_format(&local[i], err, sizeof(err));
 			printf("%s%s", i ? ", " : "", err);
 		}
+		if (json_integer_value(json_object_get(out, "not_analysed")))
+			printf("; %lld not analysed (neither end is the host)",
+			    (long long)json_integer_value(json_object_get(out,
+			    "not_analysed")));
 		printf("\n\n%zu alert%s\n", json_array_size(an.alerts),
 		    json_array_size(an.alerts) == 1 ? "" : "s");
 		if (json_array_size(an.alerts) > 0)

@@ -88,7 +88,30 @@ if [ "$rc" -ne 1 ] || ! grep -q "^11 alerts$" "$T/analyze.txt" ||
     [ "$(grep -c "portscan" "$T/analyze.txt")" -ne 11 ]; then
 	fail "analyze (text) exited $rc: $(cat "$T/analyze.txt")"
 fi
-echo "ok: sockwatch analyze: the 11 scans, one alert each"
+# The host named in the summary; the 2 packets with neither end the host
+# (IPv6 link-local neighbour discovery) are counted, not analysed.
+jq -e --arg a "$VIC4" --arg b "$VIC6" '.host == [$a, $b] and
+    .not_analysed == 2' "$T/analyze.json" >/dev/null ||
+    fail "analyze: $(jq -c '{host, not_analysed}' "$T/analyze.json")"
+jq -e --arg a "$VIC4" --arg b "$VIC6" '.host == [$a, $b]' "$T/guess.json" \
+    >/dev/null || fail "analyze (guessed): host $(jq -c .host "$T/guess.json")"
+# From a pipe the host is not guessed: nothing is analysed, and analyze
+# says so and how to tell it, instead of reporting a quiet capture.
+rc=0
+"$SW" analyze -c "$T/analyze.conf" --json - <"$PCAP" >"$T/pipe.json" \
+    2>"$T/pipe.err" || rc=$?
+[ "$rc" -eq 0 ] || fail "analyze - exited $rc, want 0 (no alert)"
+jq -e '.host == [] and .not_analysed > 2000 and (.alerts | length) == 0' \
+    "$T/pipe.json" >/dev/null ||
+    fail "analyze -: $(jq -c '{host, not_analysed}' "$T/pipe.json")"
+grep -q "^sockwatch: analyze: -: which address is the host is unknown.*--local ADDR$" \
+    "$T/pipe.err" || fail "analyze -: stderr $(cat "$T/pipe.err")"
+# A wrong --local: most packets unanalysed, and said.
+"$SW" analyze -c "$T/analyze.conf" --local 198.18.99.99 "$PCAP" \
+    >/dev/null 2>"$T/wrong.err" || :
+grep -q "were not analysed; is --local right?$" "$T/wrong.err" ||
+    fail "analyze --local (wrong): stderr $(cat "$T/wrong.err")"
+echo "ok: sockwatch analyze: the 11 scans, one alert each; the host named; an unknown or wrong host said"
 
 # 2. sockwatchd --replay, in a namespace that has the victim's addresses
 # (the daemon takes the host's own addresses from the host), puts the
