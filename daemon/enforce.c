@@ -25,6 +25,7 @@
  * blocks those peers anyway). Manual blocks are not limited. */
 #define ENFORCE_AUTO_MAX	1000000
 #define ENFORCE_CACHE_MS	1000	/* own addresses, remote set: reuse */
+#define RECONCILE_SLACK_MS	2000	/* kernel and ban ends may differ */
 #define ENFORCE_LOG_EACH	16	/* bigger flushes log one line */
 #define ENFORCE_PARALLEL	256	/* bigger flushes write the store in a
 					 * thread while the kernel works */
@@ -174,18 +175,30 @@ nft_full_setup(struct sw *sw)
 	return r;
 }
 
+/* Does the kernel's element (k: its expiry as now + time left, 0 for
+ * none) end when the ban does? Within RECONCILE_SLACK_MS: the kernel
+ * counts in jiffies, and our clock was read before its list. */
+static bool
+timeout_differs(const struct ban *b, const struct ban *k)
+{
+	if ((b->expires_ms == 0) != (k->expires_ms == 0))
+		return true;
+	return llabs(b->expires_ms - k->expires_ms) > RECONCILE_SLACK_MS;
+}
+
 /* Compare the kernel's ban sets with the bans in force; put back what is
- * missing, remove what we never banned. */
+ * missing, give the ban's own end to an element that ends at another time
+ * (or never), remove what we never banned. */
 static void
 reconcile(struct sw *sw, const char *why)
 {
-	struct nft_elem *have = NULL, *add = NULL;
+	struct nft_elem *have = NULL, *add = NULL, *fix = NULL;
 	struct cidr *del = NULL;
 	struct bans *seen = NULL;
 	struct bans_policy bp = { 0 };
 	struct ban tmp;
-	size_t nhave = 0, nadd = 0, ndel = 0, i, n;
-	const struct ban *b;
+	size_t nhave = 0, nadd = 0, ndel = 0, nfix = 0, i, n;
+	const struct ban *b, *k;
 	int64_t now = time_now_ms();
 	int r;
 
@@ -209,22 +222,33 @@ reconcile(struct sw *sw, const char *why)
 	if (bans_new(&bp, &seen) < 0)
 		goto out;
 	memset(&tmp, 0, sizeof(tmp));
+	tmp.created_ms = now;
 	for (i = 0; i < nhave; i++) {
 		tmp.peer = have[i].peer;
+		tmp.expires_ms = have[i].timeout_ms == 0 ? 0 :
+		    now + (int64_t)have[i].timeout_ms;
 		if (bans_put(seen, &tmp) < 0)
 			goto out;
 	}
 	n = bans_count(sw->enf.bans);
 	add = calloc(n + 1, sizeof(*add));
+	fix = calloc(n + 1, sizeof(*fix));
 	del = calloc(nhave + 1, sizeof(*del));
-	if (add == NULL || del == NULL)
+	if (add == NULL || fix == NULL || del == NULL)
 		goto out;
 	for (i = 0; i < n; i++) {
 		b = bans_at(sw->enf.bans, i);
-		if (bans_get(seen, &b->peer) != NULL)
-			continue;
 		if (b->expires_ms != 0 && b->expires_ms <= now)
 			continue;
+		if ((k = bans_get(seen, &b->peer)) != NULL &&
+		    !timeout_differs(b, k))
+			continue;
+		if (k != NULL) {
+			fix[nfix].peer = b->peer;
+			fix[nfix++].timeout_ms = b->expires_ms == 0 ? 0 :
+			    (uint64_t)(b->expires_ms - now);
+			continue;
+		}
 		add[nadd].peer = b->peer;
 		add[nadd++].timeout_ms = b->expires_ms == 0 ? 0 :
 		    (uint64_t)(b->expires_ms - now);
@@ -232,15 +256,20 @@ reconcile(struct sw *sw, const char *why)
 	for (i = 0; i < nhave; i++)
 		if (bans_get(sw->enf.bans, &have[i].peer) == NULL)
 			del[ndel++] = have[i].peer;
-	if (nadd > 0 || ndel > 0) {
+	if (nadd > 0 || nfix > 0 || ndel > 0) {
 		sw->enf.n.repairs++;
 		log_warnx("nftables: reconcile (%s): %zu bans missing from "
-		    "the kernel put back, %zu unknown elements removed", why,
-		    nadd, ndel);
+		    "the kernel put back, %zu with another end given theirs "
+		    "back, %zu unknown elements removed", why, nadd, nfix,
+		    ndel);
 	}
 	r = 0;
 	if (nadd > 0)
 		r = nft_ban_add(sw->enf.nft, add, nadd);
+	/* Replaced, not added: a permanent element stays permanent under a
+	 * plain add, and kernels before 6.12 keep the old timeout. */
+	if (r == 0 && nfix > 0)
+		r = nft_ban_replace(sw->enf.nft, fix, nfix);
 	if (r == 0 && ndel > 0)
 		r = nft_ban_del(sw->enf.nft, del, ndel);
 	if (r < 0) {
@@ -252,6 +281,7 @@ out:
 	bans_free(seen);
 	free(have);
 	free(add);
+	free(fix);
 	free(del);
 }
 

@@ -219,8 +219,34 @@ wait_for 3 in_set "$VNS" ban4 198.18.7.7 ||
     fail "ban4 not repaired within 3 s of a flush"
 swc "$VNS" metrics | grep '^sockwatch_nft_repairs_total [1-9]' >/dev/null ||
     fail "repairs not counted: $(swc "$VNS" metrics | grep repairs)"
-echo "ok: deleted table and flushed set repaired; $(grep -c "reconcile\|\
-recreating" "$SWD_LOG") repair(s) logged"
+# An element whose end someone changed gets the ban's end back: the 1 h
+# ban cut to 5 s (a plain add updates the timeout), a permanent one given
+# 10 s (delete and add in one transaction).
+swc "$VNS" block --permanent 198.18.7.8 >/dev/null || fail "block 198.18.7.8"
+ip netns exec "$VNS" nft add element inet sockwatch ban4 \
+    '{ 198.18.7.7 timeout 5s }'
+printf '%s\n' 'delete element inet sockwatch ban4 { 198.18.7.8 }' \
+    'add element inet sockwatch ban4 { 198.18.7.8 timeout 10s }' |
+    ip netns exec "$VNS" nft -f -
+long_again() {
+	local e
+	e=$(expires_of "$VNS" ban4 198.18.7.7)
+	[ -n "$e" ] && [ "$e" -gt 3000 ]
+}
+permanent_again() {
+	in_set "$VNS" ban4 198.18.7.8 &&
+	    [ -z "$(expires_of "$VNS" ban4 198.18.7.8)" ]
+}
+wait_for 3 long_again || fail "198.18.7.7 expires in \
+$(expires_of "$VNS" ban4 198.18.7.7) s, not within the hour, 3 s after a cut"
+wait_for 3 permanent_again || fail "198.18.7.8 not permanent again: \
+expires in $(expires_of "$VNS" ban4 198.18.7.8) s"
+grep -q "[12] with another end given theirs back" "$SWD_LOG" ||
+    fail "the corrected ends are not logged: $(grep reconcile "$SWD_LOG" |
+    tail -3)"
+swc "$VNS" unblock 198.18.7.8 >/dev/null || fail "unblock 198.18.7.8"
+echo "ok: deleted table and flushed set repaired, changed ends corrected; \
+$(grep -c "reconcile\|recreating" "$SWD_LOG") repair(s) logged"
 
 # ---- 5. kill -9, a lost table, a restart ---------------------------------------
 swc "$VNS" block --permanent 2001:db8:7::7 >/dev/null || fail "block v6"
