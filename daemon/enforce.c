@@ -645,14 +645,25 @@ enforce_alert(struct sw *sw, struct alert *a)
 static void
 maybe_aggregate(struct sw *sw, const struct addr *a)
 {
-	char reason[BAN_REASON_MAX], buf[ADDR_STRLEN];
+	char reason[BAN_REASON_MAX], buf[ADDR_STRLEN], obuf[ADDR_STRLEN];
 	struct cidr prefix, other;
+	enum ban_refusal ref;
 
 	if (!bans_aggregate(sw->enf.bans, a, &prefix))
 		return;
-	if (check(sw, &prefix, false) != BAN_OK ||
-	    prefix_overlaps(sw, &prefix, &other))
+	if ((ref = check(sw, &prefix, false)) != BAN_OK) {
+		log_info("not banning %s (its banned hosts reached the "
+		    "threshold): %s", cidr_format(&prefix, buf, sizeof(buf)),
+		    ban_refusal_reason(ref));
 		return;
+	}
+	if (prefix_overlaps(sw, &prefix, &other)) {
+		log_info("not banning %s (its banned hosts reached the "
+		    "threshold): it overlaps the banned prefix %s",
+		    cidr_format(&prefix, buf, sizeof(buf)),
+		    cidr_format(&other, obuf, sizeof(obuf)));
+		return;
+	}
 	snprintf(reason, sizeof(reason), "at least %u hosts of %s banned",
 	    sw->cfg->bans.aggregate_threshold, cidr_format(&prefix, buf,
 	    sizeof(buf)));
