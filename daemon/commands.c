@@ -528,6 +528,9 @@ enforce_metrics(struct sw *sw, struct mbuf *b)
 	counter(b, "sockwatch_nft_repairs_total",
 	    "Times our table was found changed by someone else and repaired.",
 	    sw->enf.n.repairs);
+	counter(b, "sockwatch_nft_reconciles_total",
+	    "Times our table was compared with the bans in force.",
+	    sw->enf.n.reconciles);
 	counter(b, "sockwatch_sockets_destroyed_total",
 	    "Sockets of banned peers ended with SOCK_DESTROY.",
 	    sw->enf.n.sockets_closed);

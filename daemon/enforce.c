@@ -2,7 +2,8 @@
  * policy become bans. A ban is decided here (anti-lockout, length),
  * written to the store, put into nftables in one batch with the others of
  * its tick, and the peer's live sockets are ended with SOCK_DESTROY.
- * Reconciliation puts back what someone else removed from our table. */
+ * Reconciliation (reconcile.c) puts back what someone else removed from
+ * our table. */
 #include <errno.h>
 #include <pthread.h>
 #include <netinet/in.h>
@@ -25,7 +26,6 @@
  * blocks those peers anyway). Manual blocks are not limited. */
 #define ENFORCE_AUTO_MAX	1000000
 #define ENFORCE_CACHE_MS	1000	/* own addresses, remote set: reuse */
-#define RECONCILE_SLACK_MS	2000	/* kernel and ban ends may differ */
 #define ENFORCE_LOG_EACH	16	/* bigger flushes log one line */
 #define ENFORCE_PARALLEL	256	/* bigger flushes write the store in a
 					 * thread while the kernel works */
@@ -143,16 +143,16 @@ elems_in_force(struct sw *sw, int64_t now, struct nft_elem **ret,
 	return 0;
 }
 
-static bool
-enforcing(const struct sw *sw)
+bool
+enforce_active(const struct sw *sw)
 {
 	return sw->enf.nft != NULL;
 }
 
 /* ---- the kernel side --------------------------------------------------- */
 
-static int
-nft_full_setup(struct sw *sw)
+int
+enforce_nft_setup(struct sw *sw)
 {
 	struct nft_elem *e = NULL;
 	struct nft_lists l;
@@ -173,116 +173,6 @@ nft_full_setup(struct sw *sw)
 	free(e);
 	free(mem);
 	return r;
-}
-
-/* Does the kernel's element (k: its expiry as now + time left, 0 for
- * none) end when the ban does? Within RECONCILE_SLACK_MS: the kernel
- * counts in jiffies, and our clock was read before its list. */
-static bool
-timeout_differs(const struct ban *b, const struct ban *k)
-{
-	if ((b->expires_ms == 0) != (k->expires_ms == 0))
-		return true;
-	return llabs(b->expires_ms - k->expires_ms) > RECONCILE_SLACK_MS;
-}
-
-/* Compare the kernel's ban sets with the bans in force; put back what is
- * missing, give the ban's own end to an element that ends at another time
- * (or never), remove what we never banned. */
-static void
-reconcile(struct sw *sw, const char *why)
-{
-	struct nft_elem *have = NULL, *add = NULL, *fix = NULL;
-	struct cidr *del = NULL;
-	struct bans *seen = NULL;
-	struct bans_policy bp = { 0 };
-	struct ban tmp;
-	size_t nhave = 0, nadd = 0, ndel = 0, nfix = 0, i, n;
-	const struct ban *b, *k;
-	int64_t now = time_now_ms();
-	int r;
-
-	sw->enf.n.reconciles++;
-	r = nft_check(sw->enf.nft);
-	if (r == 0) {
-		log_warnx("nftables: table inet %s is missing or incomplete "
-		    "(%s): recreating it with %zu bans", NFT_TABLE_NAME, why,
-		    bans_count(sw->enf.bans));
-		sw->enf.n.repairs++;
-		sw->enf.retry = nft_full_setup(sw) < 0;
-		return;
-	}
-	if (r < 0 || (r = nft_ban_list(sw->enf.nft, &have, &nhave)) < 0) {
-		sw->enf.n.nft_errors++;
-		sw->enf.retry = true;
-		log_warnx("nftables: reconcile: %s", nft_error(sw->enf.nft));
-		return;
-	}
-	/* What the kernel has, as a lookup table. */
-	if (bans_new(&bp, &seen) < 0)
-		goto out;
-	memset(&tmp, 0, sizeof(tmp));
-	tmp.created_ms = now;
-	for (i = 0; i < nhave; i++) {
-		tmp.peer = have[i].peer;
-		tmp.expires_ms = have[i].timeout_ms == 0 ? 0 :
-		    now + (int64_t)have[i].timeout_ms;
-		if (bans_put(seen, &tmp) < 0)
-			goto out;
-	}
-	n = bans_count(sw->enf.bans);
-	add = calloc(n + 1, sizeof(*add));
-	fix = calloc(n + 1, sizeof(*fix));
-	del = calloc(nhave + 1, sizeof(*del));
-	if (add == NULL || fix == NULL || del == NULL)
-		goto out;
-	for (i = 0; i < n; i++) {
-		b = bans_at(sw->enf.bans, i);
-		if (b->expires_ms != 0 && b->expires_ms <= now)
-			continue;
-		if ((k = bans_get(seen, &b->peer)) != NULL &&
-		    !timeout_differs(b, k))
-			continue;
-		if (k != NULL) {
-			fix[nfix].peer = b->peer;
-			fix[nfix++].timeout_ms = b->expires_ms == 0 ? 0 :
-			    (uint64_t)(b->expires_ms - now);
-			continue;
-		}
-		add[nadd].peer = b->peer;
-		add[nadd++].timeout_ms = b->expires_ms == 0 ? 0 :
-		    (uint64_t)(b->expires_ms - now);
-	}
-	for (i = 0; i < nhave; i++)
-		if (bans_get(sw->enf.bans, &have[i].peer) == NULL)
-			del[ndel++] = have[i].peer;
-	if (nadd > 0 || nfix > 0 || ndel > 0) {
-		sw->enf.n.repairs++;
-		log_warnx("nftables: reconcile (%s): %zu bans missing from "
-		    "the kernel put back, %zu with another end given theirs "
-		    "back, %zu unknown elements removed", why, nadd, nfix,
-		    ndel);
-	}
-	r = 0;
-	if (nadd > 0)
-		r = nft_ban_add(sw->enf.nft, add, nadd);
-	/* Replaced, not added: a permanent element stays permanent under a
-	 * plain add, and kernels before 6.12 keep the old timeout. */
-	if (r == 0 && nfix > 0)
-		r = nft_ban_replace(sw->enf.nft, fix, nfix);
-	if (r == 0 && ndel > 0)
-		r = nft_ban_del(sw->enf.nft, del, ndel);
-	if (r < 0) {
-		sw->enf.n.nft_errors++;
-		log_warnx("nftables: %s", nft_error(sw->enf.nft));
-	}
-	sw->enf.retry = r < 0;
-out:
-	bans_free(seen);
-	free(have);
-	free(add);
-	free(fix);
-	free(del);
 }
 
 static void
@@ -758,7 +648,7 @@ enforce_flush(struct sw *sw)
 	if (!threaded)
 		store_job_run(&job);
 	/* Both batches, whatever the first did. */
-	if (enforcing(sw)) {
+	if (enforce_active(sw)) {
 		if (nft_ban_add(sw->enf.nft, e, nnew) < 0)
 			rn = -1;
 		if (nft_ban_replace(sw->enf.nft, e + n - nold, nold) < 0)
@@ -781,7 +671,7 @@ enforce_flush(struct sw *sw)
 		if (q->applied)
 			continue;
 		q->applied = true;
-		if (enforcing(sw) && (q->kill || m <= ENFORCE_KILL_ALL) &&
+		if (enforce_active(sw) && (q->kill || m <= ENFORCE_KILL_ALL) &&
 		    sw->cfg->bans.kill_connections) {
 			teardown(sw, &bs[i], q->kill);
 			/* Only the counts and names change: into the ban
@@ -875,7 +765,7 @@ enforce_commit(struct sw *sw, char *err, size_t errlen)
 		    "written to the database (see the daemon's log)");
 		return -EIO;
 	}
-	if (enforcing(sw) && sw->enf.flush_failed) {
+	if (enforce_active(sw) && sw->enf.flush_failed) {
 		snprintf(err, errlen, "nftables refused the change: %s",
 		    nft_error(sw->enf.nft));
 		return -EIO;
@@ -906,7 +796,7 @@ enforce_unblock(struct sw *sw, const struct cidr *peer, char *err,
 		    strerror(-r));
 		return r;
 	}
-	if (enforcing(sw) && (r = nft_ban_del(sw->enf.nft, peer, 1)) < 0) {
+	if (enforce_active(sw) && (r = nft_ban_del(sw->enf.nft, peer, 1)) < 0) {
 		sw->enf.n.nft_errors++;
 		sw->enf.retry = true;
 		snprintf(err, errlen, "nftables refused the change: %s",
@@ -946,7 +836,7 @@ enforce_socket(struct sw *sw, const struct sock_info *s)
 	procmap_free(pm);
 	a.uid = s->uid;
 	host_cidr(&s->raddr, &peer);
-	if (enforcing(sw) && sockdiag_destroy_peer(sw->sd, &peer,
+	if (enforce_active(sw) && sockdiag_destroy_peer(sw->sd, &peer,
 	    &killed) < 0)
 		log_warnx("cannot end a denied connection: %s",
 		    sockdiag_error(sw->sd));
@@ -1081,7 +971,7 @@ nft_start(struct sw *sw)
 		sw->enf.nft = NULL;
 		return;
 	}
-	if (nft_full_setup(sw) < 0) {
+	if (enforce_nft_setup(sw) < 0) {
 		log_warnx("cannot set up table inet %s: nothing will be "
 		    "blocked", NFT_TABLE_NAME);
 		nft_close(sw->enf.nft);
@@ -1123,6 +1013,7 @@ enforce_close(struct sw *sw)
 {
 	if (sw->enf.npending > 0)
 		enforce_flush(sw);
+	enforce_reconcile_stop(sw);
 	if (sw->enf.mon_src != NULL)
 		evloop_del(sw->loop, sw->enf.mon_src);
 	nft_monitor_close(sw->enf.mon);
@@ -1146,21 +1037,30 @@ enforce_tick(struct sw *sw, int64_t now_mono)
 	bans_expire(sw->enf.bans, time_now_ms(), expired, sw);
 	/* nftables was not there at start (a module still loading, say):
 	 * try again every reconcile interval. */
-	if (!enforcing(sw) && sw->cfg->bans.enforce &&
+	if (!enforce_active(sw) && sw->cfg->bans.enforce &&
 	    now_mono >= sw->enf.next_reconcile_ms) {
 		sw->enf.next_reconcile_ms = now_mono +
 		    (int64_t)sw->cfg->bans.reconcile_interval_ms;
 		nft_start(sw);
 	}
-	if (!enforcing(sw))
+	if (!enforce_active(sw))
 		return;
+	if (sw->enf.job != NULL) {
+		/* A check is under way: a change seen meanwhile needs
+		 * another after it. */
+		if (sw->enf.repair) {
+			sw->enf.repair = false;
+			sw->enf.reconcile_again = true;
+		}
+		return;
+	}
 	if (sw->enf.repair) {
 		sw->enf.repair = false;
-		reconcile(sw, "someone changed it");
+		enforce_reconcile(sw, "someone changed it");
 	} else if (sw->enf.retry) {
-		reconcile(sw, "retrying a failed change");
+		enforce_reconcile(sw, "retrying a failed change");
 	} else if (now_mono >= sw->enf.next_reconcile_ms) {
-		reconcile(sw, "periodic check");
+		enforce_reconcile(sw, "periodic check");
 	} else
 		return;
 	sw->enf.next_reconcile_ms = now_mono +
@@ -1193,7 +1093,7 @@ enforce_reconfigure(struct sw *sw, const struct config *cfg, char *err,
 		free(mem);
 		return r;
 	}
-	if (enforcing(sw) && (r = nft_set_lists(sw->enf.nft, &l)) < 0) {
+	if (enforce_active(sw) && (r = nft_set_lists(sw->enf.nft, &l)) < 0) {
 		snprintf(err, errlen, "nftables refused the new lists: %s",
 		    nft_error(sw->enf.nft));
 		(void)bans_set_policy(sw->enf.bans, &old);

@@ -80,6 +80,8 @@ struct sw_enforce {
 	int64_t next_reconcile_ms;	/* monotonic */
 	bool repair;			/* someone changed our table */
 	bool retry;			/* a change failed: reconcile */
+	struct reconcile_job *job;	/* the ban sets being read */
+	bool reconcile_again;		/* asked for while job ran */
 	bool flush_failed;		/* the last flush's kernel part */
 	struct {
 		uint64_t bans, refused, expired;
@@ -158,6 +160,8 @@ void inspect_stats(struct sw *sw, struct capture_stats *ret);
 int enforce_open(struct sw *sw);
 void enforce_close(struct sw *sw);
 void enforce_tick(struct sw *sw, int64_t now_mono);
+bool enforce_active(const struct sw *sw);
+int enforce_nft_setup(struct sw *sw);
 void enforce_alert(struct sw *sw, struct alert *a);
 void enforce_flush(struct sw *sw);
 void enforce_socket(struct sw *sw, const struct sock_info *s);
@@ -171,6 +175,10 @@ int enforce_reconfigure(struct sw *sw, const struct config *cfg, char *err,
     size_t errlen);
 json_t *enforce_ban_json(const struct ban *b, int64_t now);
 json_t *enforce_bans_json(const struct sw *sw);
+
+/* reconcile.c: the kernel's ban sets against the bans in force. */
+void enforce_reconcile(struct sw *sw, const char *why);
+void enforce_reconcile_stop(struct sw *sw);
 
 /* alerts.c: raise an alert (takes over a->evidence). */
 void alerts_raise(struct sw *sw, struct alert *a);

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The daemon's responsiveness while it reconciles a large ban table: in a
+# private network namespace, sockwatchd with [bans] reconcile_interval =
+# 2s is given N bans (default 100,000) with `sockwatch block -f`; then
+# `sockwatch status` is timed SAMPLES times (default 40), 0.25 s apart, so
+# that several periodic reconciliations (a full read of the kernel's ban
+# sets each) fall inside. A status answer waits for the daemon's loop:
+# its latency shows how long the loop is held. Prints a markdown line.
+#
+# Usage: bench/reconcile.sh [BUILD] [N] [SAMPLES]   (as root)
+set -euo pipefail
+BUILD=$(cd "${1:-build}" && pwd)
+N=${2:-100000}
+SAMPLES=${3:-40}
+SW=$BUILD/sockwatch
+SWD=$BUILD/sockwatchd
+die() { echo "reconcile.sh: $*" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || die "needs root (a network namespace)"
+[ -x "$SWD" ] && [ -x "$SW" ] || die "$BUILD: sockwatchd and sockwatch not built"
+[ "$N" -ge 1 ] && [ "$N" -le 130000 ] || die "N: 1 to 130000"
+
+NS=swrec$$
+WORK=$(mktemp -d /tmp/sockwatch-reconcile.XXXXXX)
+PID=
+cleanup() {
+	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+	ip netns del "$NS" 2>/dev/null || true
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+ip -n "$NS" addr add 198.19.255.1/32 dev lo
+# N addresses in 198.18.0.0/15 from 198.18.1.1, skipping every .0.
+awk -v n="$N" 'BEGIN { for (i = 256; c < n; i++) { if (i % 256 == 0) continue;
+    printf "%d.%d.%d.%d\n", 198 + int(i / 16777216), 18 + int(i / 65536),
+    int(i / 256) % 256, i % 256; c++ } }' >"$WORK/list"
+cat >"$WORK/conf" <<EOF
+[daemon]
+socket = $WORK/sw.sock
+database = $WORK/sw.db
+interfaces = none
+metrics_listen =
+
+[bans]
+reconcile_interval = 2s
+EOF
+ip netns exec "$NS" "$SWD" -f -c "$WORK/conf" >"$WORK/log" 2>&1 &
+PID=$!
+for _ in $(seq 50); do
+	ip netns exec "$NS" "$SW" -S "$WORK/sw.sock" status >/dev/null 2>&1 &&
+	    break
+	sleep 0.1
+done
+ip netns exec "$NS" "$SW" -S "$WORK/sw.sock" block --for 1h -f "$WORK/list" \
+    >/dev/null || die "block -f failed: $(tail -3 "$WORK/log")"
+sleep 2
+for _ in $(seq "$SAMPLES"); do
+	s=$(date +%s%N)
+	ip netns exec "$NS" "$SW" -S "$WORK/sw.sock" status >/dev/null
+	e=$(date +%s%N)
+	echo $(((e - s) / 1000000))
+	sleep 0.25
+done | sort -n | awk -v n="$N" -v rev="$(git -C "$(dirname "$0")" \
+    rev-parse --short HEAD 2>/dev/null || echo unknown)" '
+	{ a[NR] = $1 }
+	END { printf "| %s | %d | %d | %d | %d | %d |\n", rev, n, NR,
+	    a[int((NR + 1) / 2)], a[int(NR * 0.9)], a[NR] }'
+reconciles=$(ip netns exec "$NS" "$SW" -S "$WORK/sw.sock" metrics |
+    awk '$1 == "sockwatch_nft_reconciles_total" { print $2 }')
+echo "reconcile.sh: ${reconciles:-?} reconciliations in all" >&2
