@@ -4,7 +4,8 @@
  * and sent with a single sendmsg: nf_tables applies a batch as one
  * transaction only if it arrives in one piece. Every message but the
  * framing asks for an acknowledgement; all of them are read back and
- * matched by sequence number before a call returns.
+ * matched by sequence number before a call returns. Reading back, the
+ * shape check, the counters and the change monitor are in nftread.c.
  */
 #include "nft.h"
 
@@ -33,44 +34,9 @@
 
 #include "../common/util.h"
 
-#define NFT_FAMILY	NFPROTO_INET
-#define NFT_PRIO_RAW	(-300)
-/* nft's key types (datatype.h), so that `nft list` prints addresses. */
-#define NFT_TYPE_IPADDR		7
-#define NFT_TYPE_IP6ADDR	8
-/* Newer than our uapi headers; events may carry them (kernel >= 6.3). */
-#define NFT_MSG_DESTROYTABLE_	26
-#define NFT_MSG_DESTROYSETELEM_	30
+#include "nft_int.h"
 
-/*
- * NFTA_SET_ELEM_LIST_ELEMENTS is one attribute, and an attribute's length
- * is 16 bits: a NEWSETELEM carries at most 64 KiB of elements (some 1,800
- * IPv4 or 1,100 IPv6 elements with timeouts). One element takes at most
- * NFT_ELEM_ROOM bytes, a message at most NFT_MSG_ROOM.
- */
-#define NFT_NEST_MAX	(65535 - 2 * NFT_ELEM_ROOM)
-#define NFT_ELEM_ROOM	96
-#define NFT_MSG_ROOM	(68 * 1024)
-#define NFT_RBUF_SIZE	(64 * 1024)
-/* What one acknowledgement costs the receive buffer (skb truesize). */
-#define NFT_ACK_COST	1024
-#define NFT_RCVBUF_MIN	(256 * 1024)
-#define NFT_TIMEOUT_S	10
-#define NFT_DUMP_TRIES	4
-
-enum {
-	S_ALLOW4, S_ALLOW6, S_BAN4, S_BAN6, S_BANNET4, S_BANNET6,
-	S_DENY4, S_DENY6, S_CONNECT4, S_CONNECT6, S_MAX
-};
-
-enum nft_kind { K_ALLOW, K_BAN, K_DENY, K_CONNECT };
-
-static const struct nft_setdef {
-	const char *name;
-	sa_family_t family;
-	uint32_t flags;
-	enum nft_kind kind;
-} nft_sets[S_MAX] = {
+const struct nft_setdef nft_sets[S_MAX] = {
 	[S_ALLOW4] = { "allow4", AF_INET, NFT_SET_INTERVAL, K_ALLOW },
 	[S_ALLOW6] = { "allow6", AF_INET6, NFT_SET_INTERVAL, K_ALLOW },
 	[S_BAN4] = { "ban4", AF_INET, NFT_SET_TIMEOUT, K_BAN },
@@ -85,35 +51,15 @@ static const struct nft_setdef {
 	[S_CONNECT6] = { "connect6", AF_INET6, NFT_SET_INTERVAL, K_CONNECT },
 };
 
-static const char *const nft_chains[] = { "prerouting", "output" };
+const char *const nft_chains[] = { "prerouting", "output" };
 
 /* Rules in order: the allow sets first, then every drop. */
-static const struct nft_ruledef {
-	int chain;			/* index into nft_chains */
-	int set;
-	bool daddr;
-	uint32_t verdict;		/* NF_DROP rules also count */
-} nft_rules[] = {
+const struct nft_ruledef nft_rules[] = {
 	{ 0, S_ALLOW4, false, NF_ACCEPT }, { 0, S_ALLOW6, false, NF_ACCEPT },
 	{ 0, S_BAN4, false, NF_DROP }, { 0, S_BANNET4, false, NF_DROP },
 	{ 0, S_DENY4, false, NF_DROP }, { 0, S_BAN6, false, NF_DROP },
 	{ 0, S_BANNET6, false, NF_DROP }, { 0, S_DENY6, false, NF_DROP },
 	{ 1, S_CONNECT4, true, NF_DROP }, { 1, S_CONNECT6, true, NF_DROP },
-};
-#define NFT_NRULES	(sizeof(nft_rules) / sizeof(nft_rules[0]))
-
-/* One acknowledged message of a batch: what to name when it fails. */
-struct nft_op {
-	uint16_t type;			/* NFT_MSG_* */
-	int16_t set;			/* S_*, or -1 */
-};
-
-struct nft_batch {
-	char *buf;
-	size_t len, cap;
-	uint32_t seq0;			/* BATCH_BEGIN's; messages follow */
-	struct nft_op *ops;		/* message i has sequence seq0 + 1 + i */
-	size_t nops, opcap;
 };
 
 /* A prefix or a merged range of one family, as set elements: start and
@@ -129,26 +75,10 @@ struct nft_plan {
 	size_t n[S_MAX];
 };
 
-struct nft {
-	struct mnl_socket *nl;
-	uint32_t portid;
-	uint32_t seq;
-	int sndbuf, rcvbuf;		/* what we last asked for */
-	struct nft_batch b;		/* reused: big batches stay mapped */
-	char *rbuf;			/* NFT_RBUF_SIZE */
-	char err[256];
-};
-
-struct nft_monitor {
-	struct mnl_socket *nl;
-	char *rbuf;
-	bool pending;			/* a deletion, its generation not seen */
-};
-
 /* --- addresses ------------------------------------------------------ */
 
-static size_t
-keylen(sa_family_t family)
+size_t
+nft_keylen(sa_family_t family)
 {
 	return family == AF_INET ? 4 : 16;
 }
@@ -169,7 +99,7 @@ cidr_norm(const struct cidr *in, struct cidr *out)
 	}
 	if (out->addr.family != AF_INET && out->addr.family != AF_INET6)
 		return -EAFNOSUPPORT;
-	bits = keylen(out->addr.family) * 8;
+	bits = nft_keylen(out->addr.family) * 8;
 	if (out->len > bits)
 		return -EINVAL;
 	for (i = out->len; i < bits; i++)
@@ -181,7 +111,7 @@ cidr_norm(const struct cidr *in, struct cidr *out)
 static bool
 cidr_after(const struct cidr *c, uint8_t *end)
 {
-	size_t n = keylen(c->addr.family);
+	size_t n = nft_keylen(c->addr.family);
 	unsigned int i;
 
 	memcpy(end, c->addr.u.bytes, n);
@@ -194,8 +124,8 @@ cidr_after(const struct cidr *c, uint8_t *end)
 }
 
 /* Prefix length of [start, last], or -1 if that is no prefix. */
-static int
-range_prefix(const uint8_t *start, const uint8_t *last, size_t n)
+int
+nft_range_prefix(const uint8_t *start, const uint8_t *last, size_t n)
 {
 	unsigned int i, len;
 
@@ -221,7 +151,7 @@ cidr_cmp(const struct cidr *a, const struct cidr *b)
 
 	if (a->addr.family != b->addr.family)
 		return a->addr.family < b->addr.family ? -1 : 1;
-	r = memcmp(a->addr.u.bytes, b->addr.u.bytes, keylen(a->addr.family));
+	r = memcmp(a->addr.u.bytes, b->addr.u.bytes, nft_keylen(a->addr.family));
 	if (r != 0)
 		return r;
 	return a->len < b->len ? -1 : a->len > b->len;
@@ -288,7 +218,7 @@ plan_put(struct nft_plan *p, int set, const struct cidr *c, uint64_t ms)
 	struct nft_range *r = &p->v[set][p->n[set]++];
 
 	memset(r, 0, sizeof(*r));
-	memcpy(r->start, c->addr.u.bytes, keylen(c->addr.family));
+	memcpy(r->start, c->addr.u.bytes, nft_keylen(c->addr.family));
 	r->open = !cidr_after(c, r->end);
 	r->timeout_ms = ms;
 }
@@ -325,7 +255,7 @@ plan_bans(struct nft_plan *p, const struct nft_elem *e, size_t ne)
 	}
 	qsort(v, ne, sizeof(*v), elem_cmp);
 	for (i = 0; i < ne; i++) {
-		bool host = v[i].peer.len == keylen(v[i].peer.addr.family) * 8;
+		bool host = v[i].peer.len == nft_keylen(v[i].peer.addr.family) * 8;
 		struct nft_elem *into = NULL;
 
 		if (n > 0 && cidr_cmp(&v[n - 1].peer, &v[i].peer) == 0)
@@ -346,7 +276,7 @@ plan_bans(struct nft_plan *p, const struct nft_elem *e, size_t ne)
 		r = plan_reserve(p, (int)i, n);
 	for (i = 0; i < n && r == 0; i++) {
 		bool v4 = v[i].peer.addr.family == AF_INET;
-		bool host = v[i].peer.len == keylen(v[i].peer.addr.family) * 8;
+		bool host = v[i].peer.len == nft_keylen(v[i].peer.addr.family) * 8;
 		int set = host ? (v4 ? S_BAN4 : S_BAN6) :
 		    (v4 ? S_BANNET4 : S_BANNET6);
 
@@ -385,7 +315,7 @@ plan_list(struct nft_plan *p, const struct cidr *c, size_t nc, int set4,
 	qsort(v, nc, sizeof(*v), cidrp_cmp);
 	for (i = 0; i < nc; i++) {
 		int set = v[i].addr.family == AF_INET ? set4 : set6;
-		size_t kl = keylen(v[i].addr.family);
+		size_t kl = nft_keylen(v[i].addr.family);
 		struct nft_range *last = p->n[set] ?
 		    &p->v[set][p->n[set] - 1] : NULL;
 		struct nft_range cur;
@@ -501,8 +431,8 @@ batch_msg(struct nft_batch *b, uint16_t type, uint16_t flags, int set)
 	    flags | NLM_F_ACK, b->seq0 + 1 + (uint32_t)b->nops++);
 }
 
-static struct nftnl_set *
-set_alloc(int set)
+struct nftnl_set *
+nft_set_alloc(int set)
 {
 	struct nftnl_set *s;
 
@@ -549,14 +479,14 @@ static int
 batch_elems(struct nft_batch *b, uint16_t type, int set,
     const struct nft_range *v, size_t n, bool timeouts)
 {
-	size_t kl = keylen(nft_sets[set].family), i = 0;
+	size_t kl = nft_keylen(nft_sets[set].family), i = 0;
 	bool interval = nft_sets[set].flags & NFT_SET_INTERVAL;
 	uint16_t flags = type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0;
 	struct nftnl_set_elem *e = NULL;
 	struct nftnl_set *s;
 	int r = -ENOMEM;
 
-	if ((s = set_alloc(set)) == NULL || (e = nftnl_set_elem_alloc()) ==
+	if ((s = nft_set_alloc(set)) == NULL || (e = nftnl_set_elem_alloc()) ==
 	    NULL)
 		goto out;
 	do {
@@ -678,11 +608,11 @@ batch_set(struct nft_batch *b, int set)
 	struct nlmsghdr *nlh = NULL;
 	struct nftnl_set *s;
 
-	if ((s = set_alloc(set)) == NULL)
+	if ((s = nft_set_alloc(set)) == NULL)
 		return -ENOMEM;
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, d->family == AF_INET ?
 	    NFT_TYPE_IPADDR : NFT_TYPE_IP6ADDR);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, (uint32_t)keylen(d->family));
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, (uint32_t)nft_keylen(d->family));
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, d->flags);
 	nftnl_set_set_u32(s, NFTNL_SET_ID, (uint32_t)set + 1);
 	if ((nlh = batch_msg(b, NFT_MSG_NEWSET, NLM_F_CREATE, set)) != NULL) {
@@ -869,7 +799,7 @@ nft_build_set_lists(const struct nft_lists *l, uint32_t seq, void *buf,
 
 /* --- the socket ----------------------------------------------------- */
 
-static int
+int
 nft_fail(struct nft *n, int r, const char *what, const char *name)
 {
 	snprintf(n->err, sizeof(n->err), "%s%s%s: %s", what,
@@ -935,7 +865,7 @@ nft_sizes(struct nft *n, size_t len, size_t nacks)
 /* After a lost acknowledgement: throw away whatever is still queued, so
  * that the next request starts clean (stale sequence numbers would be
  * ignored anyway). */
-static void
+void
 nft_drain(struct nft *n)
 {
 	int fd = mnl_socket_get_fd(n->nl);
@@ -945,7 +875,7 @@ nft_drain(struct nft *n)
 		;
 }
 
-static ssize_t
+ssize_t
 nft_recv(struct nft *n)
 {
 	ssize_t len;
@@ -1200,622 +1130,4 @@ nft_ban_del(struct nft *n, const struct cidr *c, size_t nc)
 	plan_free(&p);
 	nft_trim(n);
 	return r;
-}
-
-/* --- requests and dumps --------------------------------------------- */
-
-/*
- * One request, its answers passed to cb until the final ack or DONE. A
- * dump that the kernel marks interrupted (the rule set changed under it)
- * comes back as -EINTR and is asked for again by the caller.
- */
-static int
-nft_request(struct nft *n, uint16_t type, uint16_t flags,
-    void (*payload)(struct nlmsghdr *, const void *), const void *obj,
-    mnl_cb_t cb, void *data)
-{
-	char req[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh;
-	uint32_t seq = n->seq++;
-	ssize_t len;
-	int r;
-
-	nlh = nftnl_nlmsg_build_hdr(req, type, NFT_FAMILY, flags, seq);
-	payload(nlh, obj);
-	if (mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	do {
-		if ((len = nft_recv(n)) < 0) {
-			if (len == -ENOBUFS)
-				nft_drain(n);
-			return (int)len;
-		}
-		errno = 0;
-		r = mnl_cb_run(n->rbuf, (size_t)len, seq, n->portid, cb, data);
-	} while (r > MNL_CB_STOP);
-	if (r < 0) {
-		r = errno ? -errno : -EPROTO;
-		if (r == -EINTR)
-			nft_drain(n);
-	}
-	return r;
-}
-
-static void
-table_payload(struct nlmsghdr *nlh, const void *obj)
-{
-	nftnl_table_nlmsg_build_payload(nlh, obj);
-}
-
-static void
-set_payload(struct nlmsghdr *nlh, const void *obj)
-{
-	nftnl_set_nlmsg_build_payload(nlh, (struct nftnl_set *)obj);
-}
-
-static void
-elems_payload(struct nlmsghdr *nlh, const void *obj)
-{
-	nftnl_set_elems_nlmsg_build_payload(nlh, (struct nftnl_set *)obj);
-}
-
-static void
-chain_payload(struct nlmsghdr *nlh, const void *obj)
-{
-	nftnl_chain_nlmsg_build_payload(nlh, obj);
-}
-
-static void
-rule_payload(struct nlmsghdr *nlh, const void *obj)
-{
-	nftnl_rule_nlmsg_build_payload(nlh, (struct nftnl_rule *)obj);
-}
-
-/* A dump of objects of our table, retried while interrupted. */
-static int
-nft_dump(struct nft *n, uint16_t type,
-    void (*payload)(struct nlmsghdr *, const void *), const void *obj,
-    mnl_cb_t cb, void *data, void (*reset)(void *))
-{
-	int r, i;
-
-	for (i = 0; i < NFT_DUMP_TRIES; i++) {
-		r = nft_request(n, type, NLM_F_DUMP, payload, obj, cb, data);
-		if (r != -EINTR)
-			break;
-		if (reset != NULL)
-			reset(data);
-	}
-	return r;
-}
-
-static int
-noop_cb(const struct nlmsghdr *nlh, void *data)
-{
-	(void)nlh;
-	(void)data;
-	return MNL_CB_OK;
-}
-
-/* The elements of one set, into an nftnl_set. */
-static int
-elems_cb(const struct nlmsghdr *nlh, void *data)
-{
-	if (nftnl_set_elems_nlmsg_parse(nlh, data) < 0) {
-		errno = EBADMSG;
-		return MNL_CB_ERROR;
-	}
-	return MNL_CB_OK;
-}
-
-struct nft_key {
-	uint8_t key[16];
-	bool end;
-	uint64_t left_ms;		/* 0: permanent */
-};
-
-struct nft_keys {
-	struct nft_key *v;
-	size_t n, cap;
-	size_t kl;
-};
-
-static int
-key_cmp(const void *a, const void *b)
-{
-	const struct nft_key *x = a, *y = b;
-	int r = memcmp(x->key, y->key, sizeof(x->key));
-
-	/* At one address an interval's end sorts before the next start. */
-	return r != 0 ? r : (int)y->end - (int)x->end;
-}
-
-static int
-keys_add_cb(struct nftnl_set_elem *e, void *data)
-{
-	struct nft_keys *k = data;
-	struct nft_key *v;
-	const void *key;
-	uint32_t len = 0;
-
-	if ((key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len)) == NULL ||
-	    len != k->kl)
-		return 0;		/* not one of ours */
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? k->cap * 2 : 256;
-
-		if ((v = reallocarray(k->v, cap, sizeof(*v))) == NULL)
-			return -1;
-		k->v = v;
-		k->cap = cap;
-	}
-	v = &k->v[k->n++];
-	memset(v, 0, sizeof(*v));
-	memcpy(v->key, key, len);
-	v->end = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) &&
-	    (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) &
-	    NFT_SET_ELEM_INTERVAL_END);
-	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
-		v->left_ms = nftnl_set_elem_get_u64(e,
-		    NFTNL_SET_ELEM_EXPIRATION);
-	if (v->left_ms == 0 && nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT)
-	    && nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT) > 0)
-		v->left_ms = 1;		/* expiring now, not permanent */
-	return 0;
-}
-
-struct nft_out {
-	struct nft_elem *v;
-	size_t n, cap;
-};
-
-static int
-out_push(struct nft_out *o, sa_family_t family, const uint8_t *key,
-    unsigned int len, uint64_t left_ms)
-{
-	struct nft_elem *v;
-
-	if (o->n == o->cap) {
-		size_t cap = o->cap ? o->cap * 2 : 256;
-
-		if ((v = reallocarray(o->v, cap, sizeof(*v))) == NULL)
-			return -ENOMEM;
-		o->v = v;
-		o->cap = cap;
-	}
-	v = &o->v[o->n++];
-	memset(v, 0, sizeof(*v));
-	addr_from_raw(&v->peer.addr, family, key);
-	v->peer.len = len;
-	v->timeout_ms = left_ms;
-	return 0;
-}
-
-/* Pair each interval start with the end after it (if any: open to the
- * top of the address space otherwise) and turn the pair into a prefix. */
-static int
-keys_to_elems(struct nft_keys *k, sa_family_t family, bool interval,
-    struct nft_out *o)
-{
-	uint8_t last[16];
-	size_t i, j;
-	int r, len;
-
-	if (k->n > 1)
-		qsort(k->v, k->n, sizeof(*k->v), key_cmp);
-	for (i = 0; i < k->n; i++) {
-		if (k->v[i].end)
-			continue;
-		if (!interval) {
-			len = (int)k->kl * 8;
-		} else {
-			if (i + 1 < k->n && k->v[i + 1].end) {
-				memcpy(last, k->v[i + 1].key, k->kl);
-				for (j = k->kl; j-- > 0;)
-					if (last[j]-- != 0)
-						break;
-			} else
-				memset(last, 0xff, k->kl);
-			if ((len = range_prefix(k->v[i].key, last, k->kl)) < 0)
-				continue;	/* a range, not ours */
-		}
-		if ((r = out_push(o, family, k->v[i].key, (unsigned int)len,
-		    k->v[i].left_ms)) < 0)
-			return r;
-	}
-	return 0;
-}
-
-static int
-list_set(struct nft *n, int set, struct nft_out *o)
-{
-	struct nft_keys k = { .kl = keylen(nft_sets[set].family) };
-	struct nftnl_set *s;
-	int r, i;
-
-	for (i = 0; i < NFT_DUMP_TRIES; i++) {
-		if ((s = set_alloc(set)) == NULL)
-			return -ENOMEM;
-		r = nft_request(n, NFT_MSG_GETSETELEM, NLM_F_DUMP, elems_payload,
-		    s, elems_cb, s);
-		if (r == 0 && nftnl_set_elem_foreach(s, keys_add_cb, &k) < 0)
-			r = -ENOMEM;
-		nftnl_set_free(s);
-		if (r != -EINTR)
-			break;
-		k.n = 0;
-	}
-	if (r == 0)
-		r = keys_to_elems(&k, nft_sets[set].family,
-		    nft_sets[set].flags & NFT_SET_INTERVAL, o);
-	free(k.v);
-	return r;
-}
-
-int
-nft_ban_list(struct nft *n, struct nft_elem **ret, size_t *ret_n)
-{
-	struct nft_out o = { 0 };
-	int r = 0, s;
-
-	for (s = S_BAN4; s <= S_BANNET6 && r == 0; s++)
-		if ((r = list_set(n, s, &o)) < 0)
-			nft_fail(n, r, "list set", nft_sets[s].name);
-	if (r < 0) {
-		free(o.v);
-		return r;
-	}
-	*ret = o.v;
-	*ret_n = o.n;
-	return 0;
-}
-
-/* What a dump of our rules says: per rule its chain, set and count. */
-struct nft_ruleinfo {
-	unsigned int found[NFT_NRULES];
-	struct nft_counters c;
-};
-
-static int
-rule_expr_cb(struct nftnl_expr *e, void *data)
-{
-	const char **set = data;
-	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
-
-	if (name != NULL && strcmp(name, "lookup") == 0)
-		*set = nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET);
-	return 0;
-}
-
-static int
-counter_cb(struct nftnl_expr *e, void *data)
-{
-	uint64_t *packets = data;
-	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
-
-	if (name != NULL && strcmp(name, "counter") == 0)
-		*packets += nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
-	return 0;
-}
-
-static void
-rule_count(struct nft_ruleinfo *ri, struct nftnl_rule *rule)
-{
-	const char *chain = nftnl_rule_get_str(rule, NFTNL_RULE_CHAIN);
-	const char *set = NULL;
-	uint64_t packets = 0;
-	size_t i;
-
-	nftnl_expr_foreach(rule, rule_expr_cb, &set);
-	if (chain == NULL || set == NULL)
-		return;
-	for (i = 0; i < NFT_NRULES; i++) {
-		const struct nft_ruledef *d = &nft_rules[i];
-
-		if (strcmp(chain, nft_chains[d->chain]) != 0 ||
-		    strcmp(set, nft_sets[d->set].name) != 0)
-			continue;
-		ri->found[i]++;
-		nftnl_expr_foreach(rule, counter_cb, &packets);
-		switch (nft_sets[d->set].kind) {
-		case K_BAN:
-			ri->c.ban_packets += packets;
-			break;
-		case K_DENY:
-			ri->c.deny_packets += packets;
-			break;
-		case K_CONNECT:
-			ri->c.connect_packets += packets;
-			break;
-		case K_ALLOW:
-			break;
-		}
-		return;
-	}
-}
-
-static int
-rules_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct nftnl_rule *rule;
-	int r = MNL_CB_OK;
-
-	if ((rule = nftnl_rule_alloc()) == NULL) {
-		errno = ENOMEM;
-		return MNL_CB_ERROR;
-	}
-	if (nftnl_rule_nlmsg_parse(nlh, rule) < 0) {
-		errno = EBADMSG;
-		r = MNL_CB_ERROR;
-	} else
-		rule_count(data, rule);
-	nftnl_rule_free(rule);
-	return r;
-}
-
-static void
-ruleinfo_reset(void *data)
-{
-	memset(data, 0, sizeof(struct nft_ruleinfo));
-}
-
-static int
-nft_rules_read(struct nft *n, struct nft_ruleinfo *ri)
-{
-	struct nftnl_rule *rule;
-	int r;
-
-	memset(ri, 0, sizeof(*ri));
-	if ((rule = nftnl_rule_alloc()) == NULL)
-		return -ENOMEM;
-	nftnl_rule_set_str(rule, NFTNL_RULE_TABLE, NFT_TABLE_NAME);
-	nftnl_rule_set_u32(rule, NFTNL_RULE_FAMILY, NFT_FAMILY);
-	r = nft_dump(n, NFT_MSG_GETRULE, rule_payload, rule, rules_cb, ri,
-	    ruleinfo_reset);
-	nftnl_rule_free(rule);
-	return r;
-}
-
-int
-nft_counters(struct nft *n, struct nft_counters *ret)
-{
-	struct nft_ruleinfo ri;
-	int r;
-
-	if ((r = nft_rules_read(n, &ri)) < 0)
-		return nft_fail(n, r, "list rules of table inet",
-		    NFT_TABLE_NAME);
-	*ret = ri.c;
-	return 0;
-}
-
-/* Does the object exist? 1, 0 or -errno. */
-static int
-nft_exists(struct nft *n, uint16_t type,
-    void (*payload)(struct nlmsghdr *, const void *), const void *obj)
-{
-	int r = nft_request(n, type, NLM_F_ACK, payload, obj, noop_cb, NULL);
-
-	return r == -ENOENT ? 0 : (r < 0 ? r : 1);
-}
-
-static int
-check_objects(struct nft *n)
-{
-	struct nftnl_table *t = NULL;
-	struct nftnl_chain *c = NULL;
-	struct nftnl_set *s;
-	int r = -ENOMEM, i;
-
-	if ((t = nftnl_table_alloc()) == NULL)
-		goto out;
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFT_TABLE_NAME);
-	if ((r = nft_exists(n, NFT_MSG_GETTABLE, table_payload, t)) != 1)
-		goto out;
-	for (i = 0; i < S_MAX && r == 1; i++) {
-		if ((s = set_alloc(i)) == NULL) {
-			r = -ENOMEM;
-			goto out;
-		}
-		r = nft_exists(n, NFT_MSG_GETSET, set_payload, s);
-		nftnl_set_free(s);
-	}
-	if (r != 1 || (c = nftnl_chain_alloc()) == NULL)
-		goto out;
-	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NFT_TABLE_NAME);
-	for (i = 0; i < 2 && r == 1; i++) {
-		nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, nft_chains[i]);
-		r = nft_exists(n, NFT_MSG_GETCHAIN, chain_payload, c);
-	}
-out:
-	if (c != NULL)
-		nftnl_chain_free(c);
-	if (t != NULL)
-		nftnl_table_free(t);
-	return r;
-}
-
-int
-nft_check(struct nft *n)
-{
-	struct nft_ruleinfo ri;
-	size_t i;
-	int r;
-
-	if ((r = check_objects(n)) != 1) {
-		if (r < 0)
-			nft_fail(n, r, "check table inet", NFT_TABLE_NAME);
-		return r;
-	}
-	if ((r = nft_rules_read(n, &ri)) < 0)
-		return r == -ENOENT ? 0 : nft_fail(n, r,
-		    "list rules of table inet", NFT_TABLE_NAME);
-	for (i = 0; i < NFT_NRULES; i++)
-		if (ri.found[i] != 1)
-			return 0;
-	return 1;
-}
-
-/* --- the monitor ---------------------------------------------------- */
-
-int
-nft_monitor_open(struct nft_monitor **ret_mon)
-{
-	struct nft_monitor *m;
-	int grp = NFNLGRP_NFTABLES, sz = 8 * 1024 * 1024, fd, r;
-
-	if ((m = calloc(1, sizeof(*m))) == NULL)
-		return -ENOMEM;
-	if ((m->rbuf = malloc(NFT_RBUF_SIZE)) == NULL) {
-		free(m);
-		return -ENOMEM;
-	}
-	if ((m->nl = mnl_socket_open2(NETLINK_NETFILTER,
-	    SOCK_NONBLOCK | SOCK_CLOEXEC)) == NULL ||
-	    mnl_socket_bind(m->nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
-	    mnl_socket_setsockopt(m->nl, NETLINK_ADD_MEMBERSHIP, &grp,
-	    sizeof(grp)) < 0) {
-		r = -errno;
-		nft_monitor_close(m);
-		return r;
-	}
-	/* Room for a burst of events (one ban batch of ours makes three per
-	 * element); overflowing is reported as a change. */
-	fd = mnl_socket_get_fd(m->nl);
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
-		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-	*ret_mon = m;
-	return 0;
-}
-
-void
-nft_monitor_close(struct nft_monitor *m)
-{
-	if (m == NULL)
-		return;
-	if (m->nl != NULL)
-		mnl_socket_close(m->nl);
-	free(m->rbuf);
-	free(m);
-}
-
-int
-nft_monitor_fd(const struct nft_monitor *m)
-{
-	return mnl_socket_get_fd(m->nl);
-}
-
-/* Attribute 1 of every object is its table's name. */
-static bool
-event_ours(const struct nlmsghdr *nlh)
-{
-	static const char name[] = NFT_TABLE_NAME;
-	const struct nfgenmsg *g;
-	const struct nlattr *a;
-
-	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*g)))
-		return false;
-	g = mnl_nlmsg_get_payload(nlh);
-	if (g->nfgen_family != NFT_FAMILY)
-		return false;
-	mnl_attr_for_each(a, nlh, sizeof(*g)) {
-		const char *s;
-		size_t len;
-
-		if (mnl_attr_get_type(a) != NFTA_TABLE_NAME)
-			continue;
-		if (mnl_attr_validate(a, MNL_TYPE_STRING) < 0)
-			return false;
-		s = mnl_attr_get_payload(a);
-		len = mnl_attr_get_payload_len(a);
-		while (len > 0 && s[len - 1] == '\0')
-			len--;
-		return len == sizeof(name) - 1 && memcmp(s, name, len) == 0;
-	}
-	return false;
-}
-
-/* The process that made a generation, or 0 if the kernel did not say. */
-static uint32_t
-event_pid(const struct nlmsghdr *nlh)
-{
-	const struct nlattr *a;
-
-	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nfgenmsg)))
-		return 0;
-	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
-		if (mnl_attr_get_type(a) == NFTA_GEN_PROC_PID &&
-		    mnl_attr_validate(a, MNL_TYPE_U32) == 0)
-			return ntohl(mnl_attr_get_u32(a));
-	}
-	return 0;
-}
-
-/*
- * The events of one transaction arrive together, followed by its NEWGEN,
- * which names the process (the thread, strictly) that committed it: a
- * deletion is remembered until then and counts only if that was not us.
- */
-static void
-monitor_event(struct nft_monitor *m, const struct nlmsghdr *nlh,
-    bool *changed)
-{
-	uint16_t type = NFNL_MSG_TYPE(nlh->nlmsg_type);
-
-	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
-		return;
-	switch (type) {
-	case NFT_MSG_DELTABLE:
-	case NFT_MSG_DELCHAIN:
-	case NFT_MSG_DELRULE:
-	case NFT_MSG_DELSET:
-	case NFT_MSG_DELSETELEM:
-		if (event_ours(nlh))
-			m->pending = true;
-		break;
-	case NFT_MSG_NEWGEN:
-		if (m->pending && event_pid(nlh) != (uint32_t)getpid())
-			*changed = true;
-		m->pending = false;
-		break;
-	default:
-		if (type >= NFT_MSG_DESTROYTABLE_ &&
-		    type <= NFT_MSG_DESTROYSETELEM_ && event_ours(nlh))
-			m->pending = true;
-		break;
-	}
-}
-
-int
-nft_monitor_read(struct nft_monitor *m, bool *ret_changed)
-{
-	int fd = mnl_socket_get_fd(m->nl);
-	bool changed = false;
-	ssize_t len;
-
-	for (;;) {
-		const struct nlmsghdr *nlh = (const void *)m->rbuf;
-		int left;
-
-		len = recv(fd, m->rbuf, NFT_RBUF_SIZE, MSG_DONTWAIT);
-		if (len < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == ENOBUFS) {
-				/* Events were lost: assume the worst. */
-				changed = true;
-				m->pending = false;
-				continue;
-			}
-			if (errno == EAGAIN)
-				break;
-			*ret_changed = changed;
-			return -errno;
-		}
-		for (left = (int)len; mnl_nlmsg_ok(nlh, left);
-		    nlh = mnl_nlmsg_next(nlh, &left))
-			monitor_event(m, nlh, &changed);
-	}
-	*ret_changed = changed;
-	return 0;
 }

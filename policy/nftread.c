@@ -1,0 +1,649 @@
+/*
+ * The nftables backend's read side (see nft.h): the ban sets read back,
+ * the table's shape checked, the drop counters, and the monitor of the
+ * kernel's change events. Requests are single messages (or dumps) on the
+ * handle's socket; nothing here changes the table.
+ */
+#include "nft_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/table.h>
+
+#include "../common/util.h"
+
+struct nft_monitor {
+	struct mnl_socket *nl;
+	char *rbuf;
+	bool pending;			/* a deletion, its generation not seen */
+};
+
+/* --- requests and dumps --------------------------------------------- */
+
+/*
+ * One request, its answers passed to cb until the final ack or DONE. A
+ * dump that the kernel marks interrupted (the rule set changed under it)
+ * comes back as -EINTR and is asked for again by the caller.
+ */
+static int
+nft_request(struct nft *n, uint16_t type, uint16_t flags,
+    void (*payload)(struct nlmsghdr *, const void *), const void *obj,
+    mnl_cb_t cb, void *data)
+{
+	char req[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	uint32_t seq = n->seq++;
+	ssize_t len;
+	int r;
+
+	nlh = nftnl_nlmsg_build_hdr(req, type, NFT_FAMILY, flags, seq);
+	payload(nlh, obj);
+	if (mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	do {
+		if ((len = nft_recv(n)) < 0) {
+			if (len == -ENOBUFS)
+				nft_drain(n);
+			return (int)len;
+		}
+		errno = 0;
+		r = mnl_cb_run(n->rbuf, (size_t)len, seq, n->portid, cb, data);
+	} while (r > MNL_CB_STOP);
+	if (r < 0) {
+		r = errno ? -errno : -EPROTO;
+		if (r == -EINTR)
+			nft_drain(n);
+	}
+	return r;
+}
+
+static void
+table_payload(struct nlmsghdr *nlh, const void *obj)
+{
+	nftnl_table_nlmsg_build_payload(nlh, obj);
+}
+
+static void
+set_payload(struct nlmsghdr *nlh, const void *obj)
+{
+	nftnl_set_nlmsg_build_payload(nlh, (struct nftnl_set *)obj);
+}
+
+static void
+elems_payload(struct nlmsghdr *nlh, const void *obj)
+{
+	nftnl_set_elems_nlmsg_build_payload(nlh, (struct nftnl_set *)obj);
+}
+
+static void
+chain_payload(struct nlmsghdr *nlh, const void *obj)
+{
+	nftnl_chain_nlmsg_build_payload(nlh, obj);
+}
+
+static void
+rule_payload(struct nlmsghdr *nlh, const void *obj)
+{
+	nftnl_rule_nlmsg_build_payload(nlh, (struct nftnl_rule *)obj);
+}
+
+/* A dump of objects of our table, retried while interrupted. */
+static int
+nft_dump(struct nft *n, uint16_t type,
+    void (*payload)(struct nlmsghdr *, const void *), const void *obj,
+    mnl_cb_t cb, void *data, void (*reset)(void *))
+{
+	int r, i;
+
+	for (i = 0; i < NFT_DUMP_TRIES; i++) {
+		r = nft_request(n, type, NLM_F_DUMP, payload, obj, cb, data);
+		if (r != -EINTR)
+			break;
+		if (reset != NULL)
+			reset(data);
+	}
+	return r;
+}
+
+static int
+noop_cb(const struct nlmsghdr *nlh, void *data)
+{
+	(void)nlh;
+	(void)data;
+	return MNL_CB_OK;
+}
+
+/* The elements of one set, into an nftnl_set. */
+static int
+elems_cb(const struct nlmsghdr *nlh, void *data)
+{
+	if (nftnl_set_elems_nlmsg_parse(nlh, data) < 0) {
+		errno = EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	return MNL_CB_OK;
+}
+
+struct nft_key {
+	uint8_t key[16];
+	bool end;
+	uint64_t left_ms;		/* 0: permanent */
+};
+
+struct nft_keys {
+	struct nft_key *v;
+	size_t n, cap;
+	size_t kl;
+};
+
+static int
+key_cmp(const void *a, const void *b)
+{
+	const struct nft_key *x = a, *y = b;
+	int r = memcmp(x->key, y->key, sizeof(x->key));
+
+	/* At one address an interval's end sorts before the next start. */
+	return r != 0 ? r : (int)y->end - (int)x->end;
+}
+
+static int
+keys_add_cb(struct nftnl_set_elem *e, void *data)
+{
+	struct nft_keys *k = data;
+	struct nft_key *v;
+	const void *key;
+	uint32_t len = 0;
+
+	if ((key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len)) == NULL ||
+	    len != k->kl)
+		return 0;		/* not one of ours */
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 256;
+
+		if ((v = reallocarray(k->v, cap, sizeof(*v))) == NULL)
+			return -1;
+		k->v = v;
+		k->cap = cap;
+	}
+	v = &k->v[k->n++];
+	memset(v, 0, sizeof(*v));
+	memcpy(v->key, key, len);
+	v->end = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) &&
+	    (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) &
+	    NFT_SET_ELEM_INTERVAL_END);
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
+		v->left_ms = nftnl_set_elem_get_u64(e,
+		    NFTNL_SET_ELEM_EXPIRATION);
+	if (v->left_ms == 0 && nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT)
+	    && nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT) > 0)
+		v->left_ms = 1;		/* expiring now, not permanent */
+	return 0;
+}
+
+struct nft_out {
+	struct nft_elem *v;
+	size_t n, cap;
+};
+
+static int
+out_push(struct nft_out *o, sa_family_t family, const uint8_t *key,
+    unsigned int len, uint64_t left_ms)
+{
+	struct nft_elem *v;
+
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 256;
+
+		if ((v = reallocarray(o->v, cap, sizeof(*v))) == NULL)
+			return -ENOMEM;
+		o->v = v;
+		o->cap = cap;
+	}
+	v = &o->v[o->n++];
+	memset(v, 0, sizeof(*v));
+	addr_from_raw(&v->peer.addr, family, key);
+	v->peer.len = len;
+	v->timeout_ms = left_ms;
+	return 0;
+}
+
+/* Pair each interval start with the end after it (if any: open to the
+ * top of the address space otherwise) and turn the pair into a prefix. */
+static int
+keys_to_elems(struct nft_keys *k, sa_family_t family, bool interval,
+    struct nft_out *o)
+{
+	uint8_t last[16];
+	size_t i, j;
+	int r, len;
+
+	if (k->n > 1)
+		qsort(k->v, k->n, sizeof(*k->v), key_cmp);
+	for (i = 0; i < k->n; i++) {
+		if (k->v[i].end)
+			continue;
+		if (!interval) {
+			len = (int)k->kl * 8;
+		} else {
+			if (i + 1 < k->n && k->v[i + 1].end) {
+				memcpy(last, k->v[i + 1].key, k->kl);
+				for (j = k->kl; j-- > 0;)
+					if (last[j]-- != 0)
+						break;
+			} else
+				memset(last, 0xff, k->kl);
+			if ((len = nft_range_prefix(k->v[i].key, last, k->kl)) < 0)
+				continue;	/* a range, not ours */
+		}
+		if ((r = out_push(o, family, k->v[i].key, (unsigned int)len,
+		    k->v[i].left_ms)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int
+list_set(struct nft *n, int set, struct nft_out *o)
+{
+	struct nft_keys k = { .kl = nft_keylen(nft_sets[set].family) };
+	struct nftnl_set *s;
+	int r, i;
+
+	for (i = 0; i < NFT_DUMP_TRIES; i++) {
+		if ((s = nft_set_alloc(set)) == NULL)
+			return -ENOMEM;
+		r = nft_request(n, NFT_MSG_GETSETELEM, NLM_F_DUMP, elems_payload,
+		    s, elems_cb, s);
+		if (r == 0 && nftnl_set_elem_foreach(s, keys_add_cb, &k) < 0)
+			r = -ENOMEM;
+		nftnl_set_free(s);
+		if (r != -EINTR)
+			break;
+		k.n = 0;
+	}
+	if (r == 0)
+		r = keys_to_elems(&k, nft_sets[set].family,
+		    nft_sets[set].flags & NFT_SET_INTERVAL, o);
+	free(k.v);
+	return r;
+}
+
+int
+nft_ban_list(struct nft *n, struct nft_elem **ret, size_t *ret_n)
+{
+	struct nft_out o = { 0 };
+	int r = 0, s;
+
+	for (s = S_BAN4; s <= S_BANNET6 && r == 0; s++)
+		if ((r = list_set(n, s, &o)) < 0)
+			nft_fail(n, r, "list set", nft_sets[s].name);
+	if (r < 0) {
+		free(o.v);
+		return r;
+	}
+	*ret = o.v;
+	*ret_n = o.n;
+	return 0;
+}
+
+/* What a dump of our rules says: per rule its chain, set and count. */
+struct nft_ruleinfo {
+	unsigned int found[NFT_NRULES];
+	struct nft_counters c;
+};
+
+static int
+rule_expr_cb(struct nftnl_expr *e, void *data)
+{
+	const char **set = data;
+	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+
+	if (name != NULL && strcmp(name, "lookup") == 0)
+		*set = nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET);
+	return 0;
+}
+
+static int
+counter_cb(struct nftnl_expr *e, void *data)
+{
+	uint64_t *packets = data;
+	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+
+	if (name != NULL && strcmp(name, "counter") == 0)
+		*packets += nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
+	return 0;
+}
+
+static void
+rule_count(struct nft_ruleinfo *ri, struct nftnl_rule *rule)
+{
+	const char *chain = nftnl_rule_get_str(rule, NFTNL_RULE_CHAIN);
+	const char *set = NULL;
+	uint64_t packets = 0;
+	size_t i;
+
+	nftnl_expr_foreach(rule, rule_expr_cb, &set);
+	if (chain == NULL || set == NULL)
+		return;
+	for (i = 0; i < NFT_NRULES; i++) {
+		const struct nft_ruledef *d = &nft_rules[i];
+
+		if (strcmp(chain, nft_chains[d->chain]) != 0 ||
+		    strcmp(set, nft_sets[d->set].name) != 0)
+			continue;
+		ri->found[i]++;
+		nftnl_expr_foreach(rule, counter_cb, &packets);
+		switch (nft_sets[d->set].kind) {
+		case K_BAN:
+			ri->c.ban_packets += packets;
+			break;
+		case K_DENY:
+			ri->c.deny_packets += packets;
+			break;
+		case K_CONNECT:
+			ri->c.connect_packets += packets;
+			break;
+		case K_ALLOW:
+			break;
+		}
+		return;
+	}
+}
+
+static int
+rules_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nftnl_rule *rule;
+	int r = MNL_CB_OK;
+
+	if ((rule = nftnl_rule_alloc()) == NULL) {
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	if (nftnl_rule_nlmsg_parse(nlh, rule) < 0) {
+		errno = EBADMSG;
+		r = MNL_CB_ERROR;
+	} else
+		rule_count(data, rule);
+	nftnl_rule_free(rule);
+	return r;
+}
+
+static void
+ruleinfo_reset(void *data)
+{
+	memset(data, 0, sizeof(struct nft_ruleinfo));
+}
+
+static int
+nft_rules_read(struct nft *n, struct nft_ruleinfo *ri)
+{
+	struct nftnl_rule *rule;
+	int r;
+
+	memset(ri, 0, sizeof(*ri));
+	if ((rule = nftnl_rule_alloc()) == NULL)
+		return -ENOMEM;
+	nftnl_rule_set_str(rule, NFTNL_RULE_TABLE, NFT_TABLE_NAME);
+	nftnl_rule_set_u32(rule, NFTNL_RULE_FAMILY, NFT_FAMILY);
+	r = nft_dump(n, NFT_MSG_GETRULE, rule_payload, rule, rules_cb, ri,
+	    ruleinfo_reset);
+	nftnl_rule_free(rule);
+	return r;
+}
+
+int
+nft_counters(struct nft *n, struct nft_counters *ret)
+{
+	struct nft_ruleinfo ri;
+	int r;
+
+	if ((r = nft_rules_read(n, &ri)) < 0)
+		return nft_fail(n, r, "list rules of table inet",
+		    NFT_TABLE_NAME);
+	*ret = ri.c;
+	return 0;
+}
+
+/* Does the object exist? 1, 0 or -errno. */
+static int
+nft_exists(struct nft *n, uint16_t type,
+    void (*payload)(struct nlmsghdr *, const void *), const void *obj)
+{
+	int r = nft_request(n, type, NLM_F_ACK, payload, obj, noop_cb, NULL);
+
+	return r == -ENOENT ? 0 : (r < 0 ? r : 1);
+}
+
+static int
+check_objects(struct nft *n)
+{
+	struct nftnl_table *t = NULL;
+	struct nftnl_chain *c = NULL;
+	struct nftnl_set *s;
+	int r = -ENOMEM, i;
+
+	if ((t = nftnl_table_alloc()) == NULL)
+		goto out;
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFT_TABLE_NAME);
+	if ((r = nft_exists(n, NFT_MSG_GETTABLE, table_payload, t)) != 1)
+		goto out;
+	for (i = 0; i < S_MAX && r == 1; i++) {
+		if ((s = nft_set_alloc(i)) == NULL) {
+			r = -ENOMEM;
+			goto out;
+		}
+		r = nft_exists(n, NFT_MSG_GETSET, set_payload, s);
+		nftnl_set_free(s);
+	}
+	if (r != 1 || (c = nftnl_chain_alloc()) == NULL)
+		goto out;
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NFT_TABLE_NAME);
+	for (i = 0; i < 2 && r == 1; i++) {
+		nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, nft_chains[i]);
+		r = nft_exists(n, NFT_MSG_GETCHAIN, chain_payload, c);
+	}
+out:
+	if (c != NULL)
+		nftnl_chain_free(c);
+	if (t != NULL)
+		nftnl_table_free(t);
+	return r;
+}
+
+int
+nft_check(struct nft *n)
+{
+	struct nft_ruleinfo ri;
+	size_t i;
+	int r;
+
+	if ((r = check_objects(n)) != 1) {
+		if (r < 0)
+			nft_fail(n, r, "check table inet", NFT_TABLE_NAME);
+		return r;
+	}
+	if ((r = nft_rules_read(n, &ri)) < 0)
+		return r == -ENOENT ? 0 : nft_fail(n, r,
+		    "list rules of table inet", NFT_TABLE_NAME);
+	for (i = 0; i < NFT_NRULES; i++)
+		if (ri.found[i] != 1)
+			return 0;
+	return 1;
+}
+
+/* --- the monitor ---------------------------------------------------- */
+
+int
+nft_monitor_open(struct nft_monitor **ret_mon)
+{
+	struct nft_monitor *m;
+	int grp = NFNLGRP_NFTABLES, sz = 8 * 1024 * 1024, fd, r;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return -ENOMEM;
+	if ((m->rbuf = malloc(NFT_RBUF_SIZE)) == NULL) {
+		free(m);
+		return -ENOMEM;
+	}
+	if ((m->nl = mnl_socket_open2(NETLINK_NETFILTER,
+	    SOCK_NONBLOCK | SOCK_CLOEXEC)) == NULL ||
+	    mnl_socket_bind(m->nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    mnl_socket_setsockopt(m->nl, NETLINK_ADD_MEMBERSHIP, &grp,
+	    sizeof(grp)) < 0) {
+		r = -errno;
+		nft_monitor_close(m);
+		return r;
+	}
+	/* Room for a burst of events (one ban batch of ours makes three per
+	 * element); overflowing is reported as a change. */
+	fd = mnl_socket_get_fd(m->nl);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	*ret_mon = m;
+	return 0;
+}
+
+void
+nft_monitor_close(struct nft_monitor *m)
+{
+	if (m == NULL)
+		return;
+	if (m->nl != NULL)
+		mnl_socket_close(m->nl);
+	free(m->rbuf);
+	free(m);
+}
+
+int
+nft_monitor_fd(const struct nft_monitor *m)
+{
+	return mnl_socket_get_fd(m->nl);
+}
+
+/* Attribute 1 of every object is its table's name. */
+static bool
+event_ours(const struct nlmsghdr *nlh)
+{
+	static const char name[] = NFT_TABLE_NAME;
+	const struct nfgenmsg *g;
+	const struct nlattr *a;
+
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*g)))
+		return false;
+	g = mnl_nlmsg_get_payload(nlh);
+	if (g->nfgen_family != NFT_FAMILY)
+		return false;
+	mnl_attr_for_each(a, nlh, sizeof(*g)) {
+		const char *s;
+		size_t len;
+
+		if (mnl_attr_get_type(a) != NFTA_TABLE_NAME)
+			continue;
+		if (mnl_attr_validate(a, MNL_TYPE_STRING) < 0)
+			return false;
+		s = mnl_attr_get_payload(a);
+		len = mnl_attr_get_payload_len(a);
+		while (len > 0 && s[len - 1] == '\0')
+			len--;
+		return len == sizeof(name) - 1 && memcmp(s, name, len) == 0;
+	}
+	return false;
+}
+
+/* The process that made a generation, or 0 if the kernel did not say. */
+static uint32_t
+event_pid(const struct nlmsghdr *nlh)
+{
+	const struct nlattr *a;
+
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nfgenmsg)))
+		return 0;
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+		if (mnl_attr_get_type(a) == NFTA_GEN_PROC_PID &&
+		    mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			return ntohl(mnl_attr_get_u32(a));
+	}
+	return 0;
+}
+
+/*
+ * The events of one transaction arrive together, followed by its NEWGEN,
+ * which names the process (the thread, strictly) that committed it: a
+ * deletion is remembered until then and counts only if that was not us.
+ */
+static void
+monitor_event(struct nft_monitor *m, const struct nlmsghdr *nlh,
+    bool *changed)
+{
+	uint16_t type = NFNL_MSG_TYPE(nlh->nlmsg_type);
+
+	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
+		return;
+	switch (type) {
+	case NFT_MSG_DELTABLE:
+	case NFT_MSG_DELCHAIN:
+	case NFT_MSG_DELRULE:
+	case NFT_MSG_DELSET:
+	case NFT_MSG_DELSETELEM:
+		if (event_ours(nlh))
+			m->pending = true;
+		break;
+	case NFT_MSG_NEWGEN:
+		if (m->pending && event_pid(nlh) != (uint32_t)getpid())
+			*changed = true;
+		m->pending = false;
+		break;
+	default:
+		if (type >= NFT_MSG_DESTROYTABLE_ &&
+		    type <= NFT_MSG_DESTROYSETELEM_ && event_ours(nlh))
+			m->pending = true;
+		break;
+	}
+}
+
+int
+nft_monitor_read(struct nft_monitor *m, bool *ret_changed)
+{
+	int fd = mnl_socket_get_fd(m->nl);
+	bool changed = false;
+	ssize_t len;
+
+	for (;;) {
+		const struct nlmsghdr *nlh = (const void *)m->rbuf;
+		int left;
+
+		len = recv(fd, m->rbuf, NFT_RBUF_SIZE, MSG_DONTWAIT);
+		if (len < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ENOBUFS) {
+				/* Events were lost: assume the worst. */
+				changed = true;
+				m->pending = false;
+				continue;
+			}
+			if (errno == EAGAIN)
+				break;
+			*ret_changed = changed;
+			return -errno;
+		}
+		for (left = (int)len; mnl_nlmsg_ok(nlh, left);
+		    nlh = mnl_nlmsg_next(nlh, &left))
+			monitor_event(m, nlh, &changed);
+	}
+	*ret_changed = changed;
+	return 0;
+}
