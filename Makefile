@@ -18,6 +18,11 @@ CFLAGS  ?= -O3 -g
 # a callee's return value.
 LTO     ?= -flto=auto
 SAN     ?=
+# Archives of LTO objects need the compiler's plugin: gcc-ar brings it
+# (plain ar finds it only where binutils was set up to).
+ifeq ($(origin AR),default)
+AR      := $(if $(strip $(LTO)),gcc-ar,ar)
+endif
 PKGS    := libnl-3.0 jansson libpcap libcap-ng
 DPKGS   := inih sqlite3 libmicrohttpd libsystemd libnftnl libmnl
 
@@ -114,11 +119,11 @@ $(OBJ)/%.o: %.c
 
 $(LIBSW): $(LIB_OBJ)
 	$(call msg,AR,$@)
-	$(Q)rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(LIBSWD): $(DLIB_OBJ)
 	$(call msg,AR,$@)
-	$(Q)rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 # --- policy/config: the shipped etc/sockwatch.conf, compiled in ---------
 # config_load_default() parses config_default_text[], a NUL-terminated byte
