@@ -69,6 +69,10 @@ done | sort -n | awk -v n="$N" -v rev="$(git -C "$(dirname "$0")" \
 	{ a[NR] = $1 }
 	END { printf "| %s | %d | %d | %d | %d | %d |\n", rev, n, NR,
 	    a[int((NR + 1) / 2)], a[int(NR * 0.9)], a[NR] }'
-reconciles=$(ip netns exec "$NS" "$SW" -S "$WORK/sw.sock" metrics |
-    awk '$1 == "sockwatch_nft_reconciles_total" { print $2 }')
-echo "reconcile.sh: ${reconciles:-?} reconciliations in all" >&2
+ip netns exec "$NS" "$SW" -S "$WORK/sw.sock" metrics >"$WORK/metrics"
+reconciles=$(awk '$1 == "sockwatch_nft_reconciles_total" { print $2 }' \
+    "$WORK/metrics")
+repairs=$(awk '$1 == "sockwatch_nft_repairs_total" { print $2 }' \
+    "$WORK/metrics")
+echo "reconcile.sh: ${reconciles:-?} reconciliations, ${repairs:-?} of them" \
+    "repairs (nothing changed the table: 0 is right)" >&2

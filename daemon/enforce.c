@@ -649,6 +649,7 @@ enforce_flush(struct sw *sw)
 		store_job_run(&job);
 	/* Both batches, whatever the first did. */
 	if (enforce_active(sw)) {
+		sw->enf.changes++;
 		if (nft_ban_add(sw->enf.nft, e, nnew) < 0)
 			rn = -1;
 		if (nft_ban_replace(sw->enf.nft, e + n - nold, nold) < 0)
@@ -796,6 +797,8 @@ enforce_unblock(struct sw *sw, const struct cidr *peer, char *err,
 		    strerror(-r));
 		return r;
 	}
+	enforce_reconcile_lifted(sw, &old.peer);
+	sw->enf.changes++;
 	if (enforce_active(sw) && (r = nft_ban_del(sw->enf.nft, peer, 1)) < 0) {
 		sw->enf.n.nft_errors++;
 		sw->enf.retry = true;
@@ -1025,6 +1028,7 @@ enforce_close(struct sw *sw)
 	prefixset_free(sw->enf.remotes);
 	free(sw->enf.own);
 	free(sw->enf.pending);
+	free(sw->enf.gone);
 	memset(&sw->enf, 0, sizeof(sw->enf));
 }
 

@@ -6,8 +6,12 @@
  * handle: at 100,000 bans the dump takes about 0.4 s, most of it the
  * kernel walking its hash table again for every 32 KiB message, and the
  * loop must go on capturing meanwhile. The comparison and the repairs are
- * made back on the loop's thread, against the bans as they are then: a ban
- * made or lifted during the dump only costs a redundant add or delete. */
+ * made back on the loop's thread, against the bans as they are then, and
+ * judge only what the dump can tell: bans made or replaced after it began
+ * are left alone, as are elements of bans lifted meanwhile and elements
+ * about to expire; and when our own changes reached the kernel during the
+ * dump (which can then miss elements), what it did not show is put back
+ * without being called a repair. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -30,6 +34,8 @@ struct reconcile_job {
 	struct nft *nft;		/* the thread's own handle */
 	struct nft_elem *have;		/* what the kernel holds */
 	size_t nhave;
+	int64_t t0, t1;			/* wall clock: dump started, ended */
+	uint64_t changes;		/* sw->enf.changes at the start */
 	int r;
 	char err[256];
 	char why[64];
@@ -42,6 +48,7 @@ job_run(void *arg)
 	uint64_t one = 1;
 
 	j->r = nft_ban_list(j->nft, &j->have, &j->nhave);
+	j->t1 = time_now_ms();
 	if (j->r < 0)
 		snprintf(j->err, sizeof(j->err), "%s", nft_error(j->nft));
 	if (write(j->efd, &one, sizeof(one)) < 0)
@@ -61,44 +68,73 @@ job_free(struct sw *sw, struct reconcile_job *j)
 	free(j);
 }
 
-/* Does the kernel's element (k: its expiry as now + time left, 0 for
- * none) end when the ban does? Within RECONCILE_SLACK_MS: the kernel
- * counts in jiffies, and our clock was read before its list. */
-static bool
-timeout_differs(const struct ban *b, const struct ban *k)
+static int
+cidr_cmp(const struct cidr *a, const struct cidr *b)
 {
-	if ((b->expires_ms == 0) != (k->expires_ms == 0))
-		return true;
-	return llabs(b->expires_ms - k->expires_ms) > RECONCILE_SLACK_MS;
+	if (a->addr.family != b->addr.family)
+		return a->addr.family < b->addr.family ? -1 : 1;
+	if (a->len != b->len)
+		return a->len < b->len ? -1 : 1;
+	return memcmp(a->addr.u.bytes, b->addr.u.bytes,
+	    a->addr.family == AF_INET ? 4 : 16);
 }
 
-/* The comparison, on the loop's thread, with the kernel's list as read. */
-static void
-compare(struct sw *sw, const struct nft_elem *have, size_t nhave,
-    const char *why)
+static int
+elem_cmp(const void *a, const void *b)
 {
-	struct nft_elem *add = NULL, *fix = NULL;
+	return cidr_cmp(&((const struct nft_elem *)a)->peer,
+	    &((const struct nft_elem *)b)->peer);
+}
+
+static int
+peer_cmp(const void *a, const void *b)
+{
+	return cidr_cmp(a, b);
+}
+
+/* Does the kernel's element end when the ban does? Its time left was
+ * read some time between t0 and t1, so it ends between t0 + left and
+ * t1 + left; within RECONCILE_SLACK_MS of that (jiffies, clocks) is the
+ * same end. */
+static bool
+end_differs(const struct ban *b, const struct nft_elem *k, int64_t t0,
+    int64_t t1)
+{
+	if ((b->expires_ms == 0) != (k->timeout_ms == 0))
+		return true;
+	if (b->expires_ms == 0)
+		return false;
+	return b->expires_ms < t0 + (int64_t)k->timeout_ms -
+	    RECONCILE_SLACK_MS || b->expires_ms > t1 +
+	    (int64_t)k->timeout_ms + RECONCILE_SLACK_MS;
+}
+
+static void
+elem_of(const struct ban *b, int64_t now, struct nft_elem *ret)
+{
+	ret->peer = b->peer;
+	ret->timeout_ms = b->expires_ms == 0 ? 0 :
+	    (uint64_t)(b->expires_ms - now);
+}
+
+/* The comparison, on the loop's thread, with the kernel's list as read
+ * (have, sorted here). t0 and t1: when the list was read. */
+static void
+compare(struct sw *sw, struct nft_elem *have, size_t nhave, int64_t t0,
+    int64_t t1, bool quiet, const char *why)
+{
+	struct nft_elem *add = NULL, *fix = NULL, *k;
 	struct cidr *del = NULL;
-	struct bans *seen = NULL;
-	struct bans_policy bp = { 0 };
-	struct ban tmp;
 	size_t nadd = 0, ndel = 0, nfix = 0, i, n;
-	const struct ban *b, *k;
+	const struct ban *b;
 	int64_t now = time_now_ms();
 	int r;
 
-	/* What the kernel has, as a lookup table. */
-	if (bans_new(&bp, &seen) < 0)
-		goto out;
-	memset(&tmp, 0, sizeof(tmp));
-	tmp.created_ms = now;
-	for (i = 0; i < nhave; i++) {
-		tmp.peer = have[i].peer;
-		tmp.expires_ms = have[i].timeout_ms == 0 ? 0 :
-		    now + (int64_t)have[i].timeout_ms;
-		if (bans_put(seen, &tmp) < 0)
-			goto out;
-	}
+	if (nhave > 1)
+		qsort(have, nhave, sizeof(*have), elem_cmp);
+	if (sw->enf.ngone > 1)
+		qsort(sw->enf.gone, sw->enf.ngone, sizeof(*sw->enf.gone),
+		    peer_cmp);
 	n = bans_count(sw->enf.bans);
 	add = calloc(n + 1, sizeof(*add));
 	fix = calloc(n + 1, sizeof(*fix));
@@ -107,30 +143,37 @@ compare(struct sw *sw, const struct nft_elem *have, size_t nhave,
 		goto out;
 	for (i = 0; i < n; i++) {
 		b = bans_at(sw->enf.bans, i);
-		if (b->expires_ms != 0 && b->expires_ms <= now)
-			continue;
-		if ((k = bans_get(seen, &b->peer)) != NULL &&
-		    !timeout_differs(b, k))
-			continue;
-		if (k != NULL) {
-			fix[nfix].peer = b->peer;
-			fix[nfix++].timeout_ms = b->expires_ms == 0 ? 0 :
-			    (uint64_t)(b->expires_ms - now);
-			continue;
-		}
-		add[nadd].peer = b->peer;
-		add[nadd++].timeout_ms = b->expires_ms == 0 ? 0 :
-		    (uint64_t)(b->expires_ms - now);
+		if ((b->expires_ms != 0 && b->expires_ms <= now) ||
+		    b->created_ms >= t0)
+			continue;	/* gone, or newer than the dump */
+		k = nhave == 0 ? NULL : bsearch(&b->peer, have, nhave,
+		    sizeof(*have), elem_cmp);
+		if (k == NULL)
+			elem_of(b, now, &add[nadd++]);
+		else if (end_differs(b, k, t0, t1))
+			elem_of(b, now, &fix[nfix++]);
 	}
-	for (i = 0; i < nhave; i++)
-		if (bans_get(sw->enf.bans, &have[i].peer) == NULL)
-			del[ndel++] = have[i].peer;
-	if (nadd > 0 || nfix > 0 || ndel > 0) {
+	for (i = 0; i < nhave; i++) {
+		if (bans_get(sw->enf.bans, &have[i].peer) != NULL)
+			continue;
+		if (have[i].timeout_ms != 0 && t1 +
+		    (int64_t)have[i].timeout_ms <= now + RECONCILE_SLACK_MS)
+			continue;	/* expires by itself, as ours did */
+		if (sw->enf.ngone > 0 && bsearch(&have[i].peer, sw->enf.gone,
+		    sw->enf.ngone, sizeof(*sw->enf.gone), peer_cmp) != NULL)
+			continue;	/* lifted during the dump */
+		del[ndel++] = have[i].peer;
+	}
+	if (nfix > 0 || ndel > 0 || (nadd > 0 && !quiet)) {
 		sw->enf.n.repairs++;
 		log_warnx("nftables: reconcile (%s): %zu bans missing from "
 		    "the kernel put back, %zu with another end given theirs "
 		    "back, %zu unknown elements removed", why, nadd, nfix,
 		    ndel);
+	} else if (nadd > 0) {
+		log_info("nftables: reconcile (%s): %zu bans the dump did not "
+		    "show put in again (our own changes reached the kernel "
+		    "while it was read)", why, nadd);
 	}
 	r = 0;
 	if (nadd > 0)
@@ -141,13 +184,14 @@ compare(struct sw *sw, const struct nft_elem *have, size_t nhave,
 		r = nft_ban_replace(sw->enf.nft, fix, nfix);
 	if (r == 0 && ndel > 0)
 		r = nft_ban_del(sw->enf.nft, del, ndel);
+	if (nadd + nfix + ndel > 0)
+		sw->enf.changes++;
 	if (r < 0) {
 		sw->enf.n.nft_errors++;
+		sw->enf.retry = true;	/* set, never cleared here */
 		log_warnx("nftables: %s", nft_error(sw->enf.nft));
 	}
-	sw->enf.retry = r < 0;
 out:
-	bans_free(seen);
 	free(add);
 	free(fix);
 	free(del);
@@ -170,9 +214,15 @@ on_job_done(void *arg, uint32_t events)
 		sw->enf.retry = true;
 		log_warnx("nftables: reconcile: %s", j->err);
 	} else if (enforce_active(sw)) {
-		compare(sw, j->have, j->nhave, j->why);
+		compare(sw, j->have, j->nhave, j->t0, j->t1,
+		    sw->enf.changes != j->changes, j->why);
 	}
+	sw->enf.ngone = 0;
 	job_free(sw, j);
+	/* The interval counts from the end of a check: a dump longer than
+	 * it does not run back to back. */
+	sw->enf.next_reconcile_ms = time_mono_ms() +
+	    (int64_t)sw->cfg->bans.reconcile_interval_ms;
 	if (sw->enf.reconcile_again && enforce_active(sw)) {
 		sw->enf.reconcile_again = false;
 		enforce_reconcile(sw, "changed during the last check");
@@ -190,6 +240,9 @@ job_start(struct sw *sw, const char *why)
 		return false;
 	j->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	snprintf(j->why, sizeof(j->why), "%s", why);
+	j->t0 = time_now_ms();
+	j->changes = sw->enf.changes;
+	sw->enf.ngone = 0;
 	if (j->efd < 0 || nft_open(&j->nft) < 0 ||
 	    evloop_add(sw->loop, j->efd, EPOLLIN, on_job_done, sw,
 	    &j->src) < 0 || pthread_create(&j->tid, NULL, job_run, j) != 0) {
@@ -197,6 +250,9 @@ job_start(struct sw *sw, const char *why)
 		return false;
 	}
 	sw->enf.job = j;
+	/* What this check finds is what to retry; a failure while it runs
+	 * sets the flag again. */
+	sw->enf.retry = false;
 	return true;
 }
 
@@ -205,6 +261,7 @@ enforce_reconcile(struct sw *sw, const char *why)
 {
 	struct nft_elem *have = NULL;
 	size_t nhave = 0;
+	int64_t t0;
 	int r;
 
 	if (sw->enf.job != NULL) {	/* one at a time: again after it */
@@ -223,13 +280,16 @@ enforce_reconcile(struct sw *sw, const char *why)
 	}
 	if (r > 0 && job_start(sw, why))
 		return;
+	t0 = time_now_ms();
 	if (r < 0 || (r = nft_ban_list(sw->enf.nft, &have, &nhave)) < 0) {
 		sw->enf.n.nft_errors++;
 		sw->enf.retry = true;
 		log_warnx("nftables: reconcile: %s", nft_error(sw->enf.nft));
 		return;
 	}
-	compare(sw, have, nhave, why);
+	sw->enf.retry = false;
+	sw->enf.ngone = 0;
+	compare(sw, have, nhave, t0, time_now_ms(), false, why);
 	free(have);
 }
 
@@ -244,4 +304,24 @@ enforce_reconcile_stop(struct sw *sw)
 	pthread_join(j->tid, NULL);
 	sw->enf.job = NULL;
 	job_free(sw, j);
+}
+
+/* A ban lifted now: while a dump runs, its element may still be in what
+ * the dump returns, and must not be taken for someone else's. */
+void
+enforce_reconcile_lifted(struct sw *sw, const struct cidr *peer)
+{
+	struct cidr *v;
+	size_t cap;
+
+	if (sw->enf.job == NULL)
+		return;
+	if (sw->enf.ngone == sw->enf.capgone) {
+		cap = sw->enf.capgone ? sw->enf.capgone * 2 : 64;
+		if ((v = reallocarray(sw->enf.gone, cap, sizeof(*v))) == NULL)
+			return;	/* at worst, a redundant delete */
+		sw->enf.gone = v;
+		sw->enf.capgone = cap;
+	}
+	sw->enf.gone[sw->enf.ngone++] = *peer;
 }

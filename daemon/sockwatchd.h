@@ -82,6 +82,9 @@ struct sw_enforce {
 	bool retry;			/* a change failed: reconcile */
 	struct reconcile_job *job;	/* the ban sets being read */
 	bool reconcile_again;		/* asked for while job ran */
+	uint64_t changes;		/* ban batches sent to the kernel */
+	struct cidr *gone;		/* bans lifted while job ran */
+	size_t ngone, capgone;
 	bool flush_failed;		/* the last flush's kernel part */
 	struct {
 		uint64_t bans, refused, expired;
@@ -179,6 +182,7 @@ json_t *enforce_bans_json(const struct sw *sw);
 /* reconcile.c: the kernel's ban sets against the bans in force. */
 void enforce_reconcile(struct sw *sw, const char *why);
 void enforce_reconcile_stop(struct sw *sw);
+void enforce_reconcile_lifted(struct sw *sw, const struct cidr *peer);
 
 /* alerts.c: raise an alert (takes over a->evidence). */
 void alerts_raise(struct sw *sw, struct alert *a);
