@@ -216,3 +216,17 @@ cidr_contains(const struct cidr *c, const struct addr *a)
 	addr_mask(&m, c->len);
 	return addr_equal(&m, &c->addr);
 }
+
+int
+cidr_compare(const struct cidr *a, const struct cidr *b)
+{
+	int r;
+
+	if (a->addr.family != b->addr.family)
+		return a->addr.family < b->addr.family ? -1 : 1;
+	r = memcmp(a->addr.u.bytes, b->addr.u.bytes,
+	    a->addr.family == AF_INET ? 4 : 16);
+	if (r != 0)
+		return r;
+	return a->len < b->len ? -1 : a->len > b->len;
+}

@@ -49,4 +49,9 @@ bool addr_equal(const struct addr *a, const struct addr *b);
  * matches an IPv4 prefix, as the kernel treats it as that IPv4 peer. */
 bool cidr_contains(const struct cidr *c, const struct addr *a);
 
+/* A total order of prefixes, for sorting and bsearch: by family, then
+ * address, then length. Both must be canonical (host bits zero, IPv4 as
+ * AF_INET). */
+int cidr_compare(const struct cidr *a, const struct cidr *b);
+
 #endif

@@ -69,27 +69,16 @@ job_free(struct sw *sw, struct reconcile_job *j)
 }
 
 static int
-cidr_cmp(const struct cidr *a, const struct cidr *b)
-{
-	if (a->addr.family != b->addr.family)
-		return a->addr.family < b->addr.family ? -1 : 1;
-	if (a->len != b->len)
-		return a->len < b->len ? -1 : 1;
-	return memcmp(a->addr.u.bytes, b->addr.u.bytes,
-	    a->addr.family == AF_INET ? 4 : 16);
-}
-
-static int
 elem_cmp(const void *a, const void *b)
 {
-	return cidr_cmp(&((const struct nft_elem *)a)->peer,
+	return cidr_compare(&((const struct nft_elem *)a)->peer,
 	    &((const struct nft_elem *)b)->peer);
 }
 
 static int
 peer_cmp(const void *a, const void *b)
 {
-	return cidr_cmp(a, b);
+	return cidr_compare(a, b);
 }
 
 /* Does the kernel's element end when the ban does? Its time left was

@@ -144,19 +144,6 @@ nft_range_prefix(const uint8_t *start, const uint8_t *last, size_t n)
 	return (int)len;
 }
 
-static int
-cidr_cmp(const struct cidr *a, const struct cidr *b)
-{
-	int r;
-
-	if (a->addr.family != b->addr.family)
-		return a->addr.family < b->addr.family ? -1 : 1;
-	r = memcmp(a->addr.u.bytes, b->addr.u.bytes, nft_keylen(a->addr.family));
-	if (r != 0)
-		return r;
-	return a->len < b->len ? -1 : a->len > b->len;
-}
-
 /* Does a contain all of b? */
 static bool
 cidr_covers(const struct cidr *a, const struct cidr *b)
@@ -177,14 +164,14 @@ cidr_covers(const struct cidr *a, const struct cidr *b)
 static int
 elem_cmp(const void *a, const void *b)
 {
-	return cidr_cmp(&((const struct nft_elem *)a)->peer,
+	return cidr_compare(&((const struct nft_elem *)a)->peer,
 	    &((const struct nft_elem *)b)->peer);
 }
 
 static int
 cidrp_cmp(const void *a, const void *b)
 {
-	return cidr_cmp(a, b);
+	return cidr_compare(a, b);
 }
 
 /* --- plans: what goes into which set -------------------------------- */
@@ -258,7 +245,7 @@ plan_bans(struct nft_plan *p, const struct nft_elem *e, size_t ne)
 		bool host = v[i].peer.len == nft_keylen(v[i].peer.addr.family) * 8;
 		struct nft_elem *into = NULL;
 
-		if (n > 0 && cidr_cmp(&v[n - 1].peer, &v[i].peer) == 0)
+		if (n > 0 && cidr_compare(&v[n - 1].peer, &v[i].peer) == 0)
 			into = &v[n - 1];
 		else if (!host && net < n && cidr_covers(&v[net].peer,
 		    &v[i].peer))

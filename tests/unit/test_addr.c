@@ -109,6 +109,34 @@ test_cidr_parse_bad(void **state)
 		assert_int_equal(cidr_parse(bad[i], &c), -EINVAL);
 }
 
+/* A total order: family, then address, then length; equal only when
+ * all three are. */
+static void
+test_cidr_compare(void **state)
+{
+	static const char *const sorted[] = {
+		"0.0.0.0/0", "198.18.0.0/15", "198.18.0.0/24",
+		"198.18.0.1/32", "198.18.1.0/24", "255.255.255.255/32",
+		"::/0", "2001:db8::/32", "2001:db8::1/128",
+	};
+	struct cidr a, b;
+	size_t i, j;
+	int c;
+
+	(void)state;
+	for (i = 0; i < sizeof(sorted) / sizeof(sorted[0]); i++) {
+		for (j = 0; j < sizeof(sorted) / sizeof(sorted[0]); j++) {
+			assert_int_equal(cidr_parse(sorted[i], &a), 0);
+			assert_int_equal(cidr_parse(sorted[j], &b), 0);
+			c = cidr_compare(&a, &b);
+			if ((i < j && c >= 0) || (i > j && c <= 0) ||
+			    (i == j && c != 0))
+				fail_msg("cidr_compare(%s, %s) = %d", sorted[i],
+				    sorted[j], c);
+		}
+	}
+}
+
 static void
 test_cidr_contains(void **state)
 {
@@ -190,6 +218,7 @@ main(void)
 		cmocka_unit_test(test_cidr_parse),
 		cmocka_unit_test(test_cidr_parse_bad),
 		cmocka_unit_test(test_cidr_contains),
+		cmocka_unit_test(test_cidr_compare),
 		cmocka_unit_test(test_duration_parse),
 		cmocka_unit_test(test_duration_format),
 	};
