@@ -282,7 +282,8 @@ enforce_reconcile(struct sw *sw, const char *why)
 	free(have);
 }
 
-/* At exit: wait for a dump in flight, drop its result. */
+/* At exit: stop a dump in flight (it ends at its next message), drop
+ * its result. */
 void
 enforce_reconcile_stop(struct sw *sw)
 {
@@ -290,6 +291,7 @@ enforce_reconcile_stop(struct sw *sw)
 
 	if (j == NULL)
 		return;
+	nft_cancel(j->nft);
 	pthread_join(j->tid, NULL);
 	sw->enf.job = NULL;
 	job_free(sw, j);

@@ -83,6 +83,9 @@ int nft_ban_del(struct nft *n, const struct cidr *c, size_t nc);
 /* Read the ban sets back: every element with its time left. -ENOENT when
  * the table or one of its sets is missing. *ret is malloc'ed. */
 int nft_ban_list(struct nft *n, struct nft_elem **ret, size_t *ret_n);
+/* From another thread: a dump under way on n stops at its next message
+ * with -ECANCELED (so does every later one). */
+void nft_cancel(struct nft *n);
 /* Does the table exist with every set, both chains and each of their
  * rules (once)? 1, 0 or -errno. */
 int nft_check(struct nft *n);

@@ -7,6 +7,7 @@
 
 #include "nft.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -94,6 +95,7 @@ struct nft {
 	struct nft_batch b;		/* reused: big batches stay mapped */
 	char *rbuf;			/* NFT_RBUF_SIZE */
 	char err[256];
+	atomic_bool cancelled;		/* nft_cancel(): stop reading */
 };
 
 size_t nft_keylen(sa_family_t family);

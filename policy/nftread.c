@@ -58,6 +58,8 @@ nft_request(struct nft *n, uint16_t type, uint16_t flags,
 				nft_drain(n);
 			return (int)len;
 		}
+		if (atomic_load(&n->cancelled))
+			return nft_fail(n, -ECANCELED, "reading", NULL);
 		errno = 0;
 		r = mnl_cb_run(n->rbuf, (size_t)len, seq, n->portid, cb, data);
 	} while (r > MNL_CB_STOP);
@@ -67,6 +69,12 @@ nft_request(struct nft *n, uint16_t type, uint16_t flags,
 			nft_drain(n);
 	}
 	return r;
+}
+
+void
+nft_cancel(struct nft *n)
+{
+	atomic_store(&n->cancelled, true);
 }
 
 static void
