@@ -33,8 +33,10 @@ struct analyze {
 	int64_t last_tick_ms, last_ms;
 	/* Guessing the host's addresses. */
 	struct addr cand[256];
-	uint32_t cand_syns[256];
+	uint32_t cand_syns[256], cand_pkts[256];
+	uint64_t cand_ports[256][16];	/* ports it received at, hashed */
 	size_t ncand;
+	uint64_t guess_ip[2];		/* IPv4, IPv6 packets sampled */
 	struct traffic_queue q;		/* decoded, for traffic_packet */
 };
 
@@ -95,39 +97,86 @@ analyze_drain(struct analyze *an)
 		analyze_process(an, p, ms);
 }
 
-/* Which address is the host? The one most SYNs (without ACK) go to, among
- * the first packets of the file: captures for analysis are taken on the
- * host that was probed. */
+/* Which address is the host? Captures for analysis are taken on the
+ * host, so, per family, among the first packets of the file: the one most
+ * SYNs (without ACK) go to; without SYNs, of the addresses on an end of
+ * more than half of the packets (the host is on all of them; so is its
+ * peer when there is only one), the one that received at the most
+ * distinct ports: a probed host at the ports probed, a client host at
+ * its ephemeral ports, where the prober or the server uses a few. */
+static bool
+guess_skip(const struct addr *a)
+{
+	if (addr_is_any(a))
+		return true;
+	if (a->family == AF_INET)
+		return a->u.bytes[0] >= 224;	/* multicast, broadcast */
+	return a->u.bytes[0] == 0xff;		/* multicast */
+}
+
+/* The candidate slot of a, added if there is room; -1 if not. */
+static long
+guess_slot(struct analyze *an, const struct addr *a)
+{
+	size_t i;
+
+	if (guess_skip(a))
+		return -1;
+	for (i = 0; i < an->ncand; i++)
+		if (addr_equal(&an->cand[i], a))
+			return (long)i;
+	if (an->ncand == sizeof(an->cand) / sizeof(an->cand[0]))
+		return -1;
+	an->cand[an->ncand] = *a;
+	return (long)an->ncand++;
+}
+
 static void
 guess_packet(void *arg, const struct capture_packet *cp)
 {
 	struct analyze *an = arg;
 	struct pkt p;
-	size_t i;
+	long s, d;
 
 	if (decode_packet(cp->linktype, cp->data, cp->caplen, cp->wirelen,
-	    (uint64_t)cp->ts_us, &p) < 0 || p.proto != IPPROTO_TCP ||
-	    (p.tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) != PKT_TCP_SYN)
+	    (uint64_t)cp->ts_us, &p) < 0)
 		return;
-	for (i = 0; i < an->ncand; i++)
-		if (addr_equal(&an->cand[i], &p.dst))
-			break;
-	if (i == an->ncand) {
-		if (an->ncand == sizeof(an->cand) / sizeof(an->cand[0]))
-			return;
-		an->cand[an->ncand++] = p.dst;
+	an->guess_ip[p.family == AF_INET ? 0 : 1]++;
+	s = guess_slot(an, &p.src);
+	d = guess_slot(an, &p.dst);
+	if (s >= 0)
+		an->cand_pkts[s]++;
+	if (d >= 0) {
+		an->cand_pkts[d]++;
+		if (p.flags & PKT_F_PORTS)
+			an->cand_ports[d][(p.dport * 2654435761u >> 10) % 1024 /
+			    64] |= 1ULL << ((p.dport * 2654435761u >> 10) % 64);
+		if (p.proto == IPPROTO_TCP && (p.tcp_flags & (PKT_TCP_SYN |
+		    PKT_TCP_ACK)) == PKT_TCP_SYN)
+			an->cand_syns[d]++;
 	}
-	an->cand_syns[i]++;
 }
 
-/* The top SYN destination of each family: up to two addresses. */
+/* Bits set in a port bitmap: distinct ports, roughly. */
+static unsigned int
+guess_ports(const uint64_t *bits)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < 16; i++)
+		n += (unsigned int)__builtin_popcountll(bits[i]);
+	return n;
+}
+
+/* Up to one address of each family (see above). */
 static size_t
 guess_local(const char *path, struct analyze *an, struct addr *ret)
 {
 	struct capture *c;
 	char err[512];
 	size_t i, k, nret = 0;
-	long best;
+	long syn, pkts;
+	unsigned int ports, most;
 	int n, total = 0;
 	static const int fams[] = { AF_INET, AF_INET6 };
 
@@ -138,13 +187,26 @@ guess_local(const char *path, struct analyze *an, struct addr *ret)
 		total += n;
 	capture_close(c);
 	for (k = 0; k < 2; k++) {
-		best = -1;
-		for (i = 0; i < an->ncand; i++)
-			if (an->cand[i].family == fams[k] && (best < 0 ||
-			    an->cand_syns[i] > an->cand_syns[best]))
-				best = (long)i;
-		if (best >= 0)
-			ret[nret++] = an->cand[best];
+		syn = pkts = -1;
+		most = 0;
+		for (i = 0; i < an->ncand; i++) {
+			if (an->cand[i].family != fams[k])
+				continue;
+			if (an->cand_syns[i] > 0 && (syn < 0 ||
+			    an->cand_syns[i] > an->cand_syns[syn]))
+				syn = (long)i;
+			if (2 * (uint64_t)an->cand_pkts[i] <= an->guess_ip[k])
+				continue;
+			ports = guess_ports(an->cand_ports[i]);
+			if (pkts < 0 || ports > most) {
+				pkts = (long)i;
+				most = ports;
+			}
+		}
+		if (syn >= 0)
+			ret[nret++] = an->cand[syn];
+		else if (pkts >= 0)
+			ret[nret++] = an->cand[pkts];
 	}
 	return nret;
 }
@@ -166,7 +228,7 @@ analyze_warn_unknown(const struct analyze *an, const char *path,
 		    "host is unknown (%s), so %llu of %llu packets were not "
 		    "analysed; give it with --local ADDR\n", path,
 		    strcmp(path, "-") == 0 ? "a capture read from standard "
-		    "input is not guessed" : "no SYNs among the first packets",
+		    "input is not guessed" : "no address is on an end of most of the first packets",
 		    (unsigned long long)tc.unknown,
 		    (unsigned long long)an->decoded);
 	else

@@ -95,6 +95,19 @@ jq -e --arg a "$VIC4" --arg b "$VIC6" '.host == [$a, $b] and
     fail "analyze: $(jq -c '{host, not_analysed}' "$T/analyze.json")"
 jq -e --arg a "$VIC4" --arg b "$VIC6" '.host == [$a, $b]' "$T/guess.json" \
     >/dev/null || fail "analyze (guessed): host $(jq -c .host "$T/guess.json")"
+# Without SYNs to go by (only the UDP scans kept), the host is the
+# address that received at the most ports among those on most packets:
+# the victim, not its one prober, though both are on every packet.
+tcpdump -r "$PCAP" -w "$T/udp.pcap" udp 2>/dev/null ||
+    fail "tcpdump could not cut the UDP packets out"
+rc=0
+"$SW" analyze -c "$T/analyze.conf" --json "$T/udp.pcap" >"$T/udp.json" || rc=$?
+[ "$rc" -eq 1 ] || fail "analyze udp.pcap exited $rc, want 1"
+jq -e --arg a "$VIC4" --arg b "$VIC6" '.host == [$a, $b] and
+    [.alerts[] | [.peer, .evidence.scan]] ==
+    [["198.18.0.2", "udp"], ["2001:db8::2", "udp"]]' "$T/udp.json" \
+    >/dev/null || fail "analyze udp.pcap (host guessed): $(jq -c \
+    '{host, alerts: [.alerts[] | [.peer, .evidence.scan]]}' "$T/udp.json")"
 # From a pipe the host is not guessed: nothing is analysed, and analyze
 # says so and how to tell it, instead of reporting a quiet capture.
 rc=0
@@ -111,7 +124,7 @@ grep -q "^sockwatch: analyze: -: which address is the host is unknown.*--local A
     >/dev/null 2>"$T/wrong.err" || :
 grep -q "were not analysed; is --local right?$" "$T/wrong.err" ||
     fail "analyze --local (wrong): stderr $(cat "$T/wrong.err")"
-echo "ok: sockwatch analyze: the 11 scans, one alert each; the host named; an unknown or wrong host said"
+echo "ok: sockwatch analyze: the 11 scans, one alert each; the host named, guessed from SYNs or (UDP only) from ports; an unknown or wrong host said"
 
 # 2. sockwatchd --replay, in a namespace that has the victim's addresses
 # (the daemon takes the host's own addresses from the host), puts the
