@@ -103,24 +103,16 @@ analyze_drain(struct analyze *an)
  * more than half of the packets (the host is on all of them; so is its
  * peer when there is only one), the one that received at the most
  * distinct ports: a probed host at the ports probed, a client host at
- * its ephemeral ports, where the prober or the server uses a few. */
-static bool
-guess_skip(const struct addr *a)
-{
-	if (addr_is_any(a))
-		return true;
-	if (a->family == AF_INET)
-		return a->u.bytes[0] >= 224;	/* multicast, broadcast */
-	return a->u.bytes[0] == 0xff;		/* multicast */
-}
-
-/* The candidate slot of a, added if there is room; -1 if not. */
+ * its ephemeral ports, where the prober or the server uses a few.
+ *
+ * The candidate slot of a (a host's address), added if there is room;
+ * -1 if not. */
 static long
 guess_slot(struct analyze *an, const struct addr *a)
 {
 	size_t i;
 
-	if (guess_skip(a))
+	if (!addr_is_unicast(a))
 		return -1;
 	for (i = 0; i < an->ncand; i++)
 		if (addr_equal(&an->cand[i], a))

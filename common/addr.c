@@ -191,6 +191,17 @@ addr_is_loopback(const struct addr *a)
 }
 
 bool
+addr_is_unicast(const struct addr *a)
+{
+	if (addr_is_any(a))
+		return false;
+	if (a->family == AF_INET)
+		return (a->u.bytes[0] & 0xf0) != 0xe0 &&
+		    memcmp(a->u.bytes, "\xff\xff\xff\xff", 4) != 0;
+	return a->u.bytes[0] != 0xff;
+}
+
+bool
 addr_equal(const struct addr *a, const struct addr *b)
 {
 	if (a->family != b->family)

@@ -43,6 +43,9 @@ char *cidr_format(const struct cidr *c, char *buf, size_t len);
 
 bool addr_is_any(const struct addr *a);
 bool addr_is_loopback(const struct addr *a);
+/* Can it be one host's address: not unspecified, not multicast, not
+ * IPv4's limited broadcast? */
+bool addr_is_unicast(const struct addr *a);
 bool addr_equal(const struct addr *a, const struct addr *b);
 
 /* True if a lies inside c. An IPv4-mapped IPv6 address (::ffff:a.b.c.d)

@@ -207,17 +207,6 @@ tr_sec(const struct traffic *t, int64_t now)
 	return now == t->clk_now ? t->clk_sec : now / 1000;
 }
 
-static bool
-addr_skip(const struct addr *a)
-{
-	if (addr_is_any(a))
-		return true;
-	if (a->family == AF_INET)
-		return (a->u.bytes[0] & 0xf0) == 0xe0 ||
-		    memcmp(a->u.bytes, "\xff\xff\xff\xff", 4) == 0;
-	return a->u.bytes[0] == 0xff;
-}
-
 /* Seconds, as a JSON integer when whole. */
 static json_t *
 json_seconds(uint64_t ms)
@@ -1331,8 +1320,8 @@ traffic_packet(struct traffic *t, const struct pkt *p, int64_t now_ms,
 		return;
 	tr_flush(t, t->now, alert_fn, alert_arg);
 	if (p->pkttype == PKT_TYPE_BROADCAST ||
-	    p->pkttype == PKT_TYPE_MULTICAST || addr_skip(&p->src) ||
-	    addr_skip(&p->dst)) {
+	    p->pkttype == PKT_TYPE_MULTICAST || !addr_is_unicast(&p->src) ||
+	    !addr_is_unicast(&p->dst)) {
 		t->n.skipped++;
 		return;
 	}

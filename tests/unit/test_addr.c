@@ -109,6 +109,32 @@ test_cidr_parse_bad(void **state)
 		assert_int_equal(cidr_parse(bad[i], &c), -EINVAL);
 }
 
+/* One host's address, or a group's (or none at all). */
+static void
+test_addr_is_unicast(void **state)
+{
+	static const struct {
+		const char *a;
+		bool unicast;
+	} v[] = {
+		{ "198.18.0.1", true }, { "223.255.255.255", true },
+		{ "0.0.0.0", false }, { "224.0.0.1", false },
+		{ "239.255.255.250", false }, { "255.255.255.255", false },
+		{ "2001:db8::1", true }, { "::1", true }, { "::", false },
+		{ "ff02::1", false }, { "ff05::1:3", false },
+	};
+	struct addr a;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		assert_int_equal(addr_parse(v[i].a, &a), 0);
+		if (addr_is_unicast(&a) != v[i].unicast)
+			fail_msg("addr_is_unicast(%s) != %d", v[i].a,
+			    v[i].unicast);
+	}
+}
+
 /* A total order: family, then address, then length; equal only when
  * all three are. */
 static void
@@ -219,6 +245,7 @@ main(void)
 		cmocka_unit_test(test_cidr_parse_bad),
 		cmocka_unit_test(test_cidr_contains),
 		cmocka_unit_test(test_cidr_compare),
+		cmocka_unit_test(test_addr_is_unicast),
 		cmocka_unit_test(test_duration_parse),
 		cmocka_unit_test(test_duration_format),
 	};
