@@ -64,6 +64,21 @@ load_config(const char *path, struct config **ret_cfg, char *err,
 	return r;
 }
 
+/* A reload that failed: the running configuration stays; say why. */
+static int
+reload_failed(struct sw *sw, int r, const char *msg, char *err,
+    size_t errlen)
+{
+	sw->last_reload_ok = false;
+	snprintf(sw->last_reload_error, sizeof(sw->last_reload_error), "%s",
+	    msg);
+	sw->n.reloads_failed++;
+	log_warnx("reload failed, the running configuration stays: %s", msg);
+	if (err != NULL)
+		snprintf(err, errlen, "%s", msg);
+	return r;
+}
+
 int
 sw_reload(struct sw *sw, char *err, size_t errlen)
 {
@@ -73,17 +88,8 @@ sw_reload(struct sw *sw, char *err, size_t errlen)
 
 	sw->last_reload_ms = time_now_ms();
 	r = load_config(sw->cfg_path, &cfg, msg, sizeof(msg));
-	if (r < 0) {
-		sw->last_reload_ok = false;
-		snprintf(sw->last_reload_error, sizeof(sw->last_reload_error),
-		    "%s", msg);
-		sw->n.reloads_failed++;
-		log_warnx("reload failed, the running configuration stays: %s",
-		    msg);
-		if (err != NULL)
-			snprintf(err, errlen, "%s", msg);
-		return r;
-	}
+	if (r < 0)
+		return reload_failed(sw, r, msg, err, errlen);
 	if (strcmp(cfg->daemon.socket, sw->cfg->daemon.socket) != 0 ||
 	    strcmp(cfg->daemon.database, sw->cfg->daemon.database) != 0)
 		log_warnx("reload: [daemon] socket and database changes take "
@@ -95,15 +101,7 @@ sw_reload(struct sw *sw, char *err, size_t errlen)
 	 * so does everything else (the kernel's lists are put back). */
 	if ((r = enforce_reconfigure(sw, cfg, msg, sizeof(msg))) < 0) {
 		config_free(cfg);
-		sw->last_reload_ok = false;
-		snprintf(sw->last_reload_error, sizeof(sw->last_reload_error),
-		    "%s", msg);
-		sw->n.reloads_failed++;
-		log_warnx("reload failed, the running configuration stays: %s",
-		    msg);
-		if (err != NULL)
-			snprintf(err, errlen, "%s", msg);
-		return r;
+		return reload_failed(sw, r, msg, err, errlen);
 	}
 	if (sw->traffic != NULL && (r = traffic_reconfigure(sw->traffic,
 	    cfg)) < 0) {
@@ -113,15 +111,9 @@ sw_reload(struct sw *sw, char *err, size_t errlen)
 			    "lists back: %s", msg);
 		}
 		config_free(cfg);
-		sw->last_reload_ok = false;
-		snprintf(sw->last_reload_error, sizeof(sw->last_reload_error),
-		    "cannot apply the detector settings: %s", strerror(-r));
-		sw->n.reloads_failed++;
-		log_warnx("reload failed, the running configuration stays: %s",
-		    sw->last_reload_error);
-		if (err != NULL)
-			snprintf(err, errlen, "%s", sw->last_reload_error);
-		return r;
+		snprintf(msg, sizeof(msg), "cannot apply the detector "
+		    "settings: %s", strerror(-r));
+		return reload_failed(sw, r, msg, err, errlen);
 	}
 	if (r == 1)
 		log_info("reload: the peer table was reset (max_peers or the "
