@@ -128,6 +128,7 @@ guess_packet(void *arg, const struct capture_packet *cp)
 {
 	struct analyze *an = arg;
 	struct pkt p;
+	unsigned int bit;
 	long s, d;
 
 	if (decode_packet(cp->linktype, cp->data, cp->caplen, cp->wirelen,
@@ -140,9 +141,10 @@ guess_packet(void *arg, const struct capture_packet *cp)
 		an->cand_pkts[s]++;
 	if (d >= 0) {
 		an->cand_pkts[d]++;
-		if (p.flags & PKT_F_PORTS)
-			an->cand_ports[d][(p.dport * 2654435761u >> 10) % 1024 /
-			    64] |= 1ULL << ((p.dport * 2654435761u >> 10) % 64);
+		if (p.flags & PKT_F_PORTS) {
+			bit = (p.dport * 2654435761u >> 10) % 1024;
+			an->cand_ports[d][bit / 64] |= 1ULL << (bit % 64);
+		}
 		if (p.proto == IPPROTO_TCP && (p.tcp_flags & (PKT_TCP_SYN |
 		    PKT_TCP_ACK)) == PKT_TCP_SYN)
 			an->cand_syns[d]++;
