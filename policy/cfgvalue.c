@@ -321,9 +321,10 @@ cfg_parse_group(const struct cfg_key *k, struct config *cfg,
 		ok = false;
 	}
 	if (!ok || len == 0) {
-		cfg_why(why, whylen, "invalid group name '%.64s' (letters, "
+		cfg_why(why, whylen, "invalid %s name '%.64s' (letters, "
 		    "digits, '_', '-', '.', not starting with a digit; at "
-		    "most 32 characters)", val);
+		    "most 32 characters)", strcmp(k->name, "user") == 0 ?
+		    "user" : "group", val);
 		return -EINVAL;
 	}
 	return cfg_set_string(CFG_FIELD(cfg, k, char *), val);

@@ -60,6 +60,8 @@ static const struct cfg_key cfg_keys[] = {
 	    CFG_OFF(daemon.metrics_listen), .optional = true },
 	{ "daemon", "control_group", &cfg_group,
 	    CFG_OFF(daemon.control_group), .optional = true },
+	{ "daemon", "user", &cfg_group, CFG_OFF(daemon.user),
+	    .def = "sockwatch" },
 	{ "daemon", "max_clients", &cfg_uint, CFG_OFF(daemon.max_clients),
 	    .min = 1, .max = 1024, .def = "64" },
 	{ "daemon", "interfaces", &cfg_interfaces, CFG_OFF(daemon.interfaces),
@@ -721,6 +723,7 @@ config_free(struct config *cfg)
 	free(cfg->daemon.alerts_file);
 	free(cfg->daemon.metrics_listen);
 	free(cfg->daemon.control_group);
+	free(cfg->daemon.user);
 	free(cfg->listen.allow);
 	cfg_reset_interfaces(NULL, cfg);
 	free(cfg->bruteforce.ports);

@@ -32,6 +32,7 @@ struct config {
 		char *alerts_file;	/* NULL: off */
 		char *metrics_listen;	/* NULL: off; "host:port" */
 		char *control_group;	/* NULL: none */
+		char *user;		/* the unprivileged processes' user */
 		unsigned int max_clients;
 		char **interfaces;	/* capture devices; "any": all of them */
 		size_t ninterfaces;	/* 0: capture off (interfaces = none) */

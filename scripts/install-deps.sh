@@ -7,7 +7,7 @@ pkgs=(
 	# build
 	gcc make pkg-config
 	libnl-3-dev libjansson-dev libinih-dev libsqlite3-dev libpcap-dev libcap-ng-dev
-	libmicrohttpd-dev libsystemd-dev libnftnl-dev libmnl-dev
+	libmicrohttpd-dev libsystemd-dev libnftnl-dev libmnl-dev libseccomp-dev
 	# unit tests and fuzzing
 	libcmocka-dev clang libclang-rt-14-dev
 	# integration tests and benchmarks
@@ -15,12 +15,29 @@ pkgs=(
 	openssh-server sshpass nftables
 )
 
+# sockwatchd's unprivileged processes run as this system user ([daemon]
+# user); make install creates it too.
+ensure_user() {
+	getent passwd sockwatch >/dev/null && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "install-deps: no user sockwatch; run as root to create it" >&2
+		return 1
+	fi
+	echo "install-deps: creating the system user sockwatch"
+	getent group sockwatch >/dev/null || groupadd --system sockwatch
+	useradd --system --gid sockwatch --home-dir /nonexistent \
+	    --no-create-home --shell /usr/sbin/nologin sockwatch
+}
+
 missing=()
 for p in "${pkgs[@]}"; do
 	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
 	[ "$st" = "install ok installed" ] || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+	ensure_user
+	exit 0
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps: missing packages: ${missing[*]}; run as root" >&2
@@ -30,3 +47,4 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+ensure_user

@@ -81,6 +81,7 @@ static const char *const defaults_printed =
     "alerts_file =\n"
     "metrics_listen =\n"
     "control_group =\n"
+    "user = sockwatch\n"
     "max_clients = 64\n"
     "interfaces = any\n"
     "max_peers = 100000\n"
@@ -157,6 +158,7 @@ test_config_defaults(void **state)
 	assert_null(cfg->daemon.alerts_file);
 	assert_null(cfg->daemon.metrics_listen);
 	assert_null(cfg->daemon.control_group);
+	assert_string_equal(cfg->daemon.user, "sockwatch");
 	assert_int_equal(cfg->daemon.max_clients, 64);
 	assert_int_equal(cfg->listen.nallow, 0);
 	assert_int_equal(cfg->listen.action, ACTION_ALERT);
@@ -703,6 +705,10 @@ static const struct {
 	    "t.conf:2: [daemon] metrics_listen: '256.0.0.1' is not an IP "
 	    "address (expected e.g. 127.0.0.1:9464 or [::1]:9464)" },
 	/* control_group */
+	{ "[daemon]\nuser = root user\n",
+	    "t.conf:2: [daemon] user: invalid user name 'root user' "
+	    "(letters, digits, '_', '-', '.', not starting with a digit; at "
+	    "most 32 characters)" },
 	{ "[daemon]\ncontrol_group = 1000\n",
 	    "t.conf:2: [daemon] control_group: invalid group name '1000' "
 	    "(letters, digits, '_', '-', '.', not starting with a digit; at "
