@@ -24,7 +24,7 @@ ifeq ($(origin AR),default)
 AR      := $(if $(strip $(LTO)),gcc-ar,ar)
 endif
 PKGS    := libnl-3.0 jansson libpcap libcap-ng
-DPKGS   := inih sqlite3 libmicrohttpd libsystemd libnftnl libmnl
+DPKGS   := inih sqlite3 libmicrohttpd libsystemd libnftnl libmnl libseccomp
 
 # pkg-config runs when make parses this file; the targets that install
 # packages first re-enter make so that it runs again afterwards.
@@ -52,11 +52,12 @@ msg = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
 LIB_SRC   := common/log.c common/addr.c common/duration.c \
-             common/evloop.c common/timeutil.c common/util.c \
+             common/evloop.c common/timeutil.c common/util.c common/ipc.c \
              monitor/sockdiag.c monitor/proc.c monitor/socktable.c monitor/decode.c \
              monitor/capture.c monitor/peers.c monitor/localaddr.c
 # What only the daemon (and the CLI's daemon-side helpers) need.
-DLIB_SRC  := $(wildcard policy/*.c exporter/*.c)
+DLIB_SRC  := $(wildcard policy/*.c exporter/*.c) \
+             common/privdrop.c common/sandbox.c
 CLI_SRC   := cli/sockout.c cli/table.c cli/views.c
 CLI_MAIN  := cli/main.c cli/sockets.c cli/client.c cli/daemon_cmds.c \
              cli/analyze.c cli/bans.c
@@ -191,6 +192,11 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
                $(PKG_CFLAGS)
 fuzz: $(FUZZ_BIN)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	$(call msg,FUZZ,$@)
+	@mkdir -p $(dir $@)
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $^ $(PKG_LIBS)
+# The messages from the inspector: alerts go through policy/alert.c.
+$(BUILD)/fuzz/fuzz_ipc: tests/fuzz/fuzz_ipc.c $(LIB_SRC) policy/alert.c
 	$(call msg,FUZZ,$@)
 	@mkdir -p $(dir $@)
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $^ $(PKG_LIBS)

@@ -1,0 +1,352 @@
+/* The framing of sockwatchd's inter-process messages (ipc.h). Every
+ * length comes from the other process, which may be compromised: it is
+ * checked against the type's limit before anything is buffered. */
+#include "ipc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define IPC_TEXT_MAX	4096		/* IPC_FAIL, IPC_LOG */
+#define IPC_ALERT_MAX	(256U * 1024)
+#define IPC_LOCAL_LEN	17		/* family byte, 16 address bytes */
+
+static const struct {
+	const char *name;
+	uint32_t min, max;		/* payload bytes */
+} ipc_types[IPC_TYPE_MAX + 1] = {
+	[IPC_HELLO] = { "hello", 0, 0 },
+	[IPC_FAIL] = { "fail", 1, IPC_TEXT_MAX },
+	[IPC_LOG] = { "log", 2, IPC_TEXT_MAX },
+	[IPC_ALERT] = { "alert", 2, IPC_ALERT_MAX },
+	[IPC_BATCH_END] = { "batch-end", 0, 0 },
+	[IPC_STATS] = { "stats", sizeof(struct ipc_stats),
+	    sizeof(struct ipc_stats) },
+	[IPC_REPLAY_DONE] = { "replay-done", 0, 0 },
+	[IPC_PEERS_REPLY] = { "peers-reply", 4 + 2, IPC_MAX_PAYLOAD },
+	[IPC_LISTENERS] = { "listeners", 2 * IPC_PORTMAP, 2 * IPC_PORTMAP },
+	[IPC_LOCAL] = { "local", 0, IPC_LOCAL_MAX * IPC_LOCAL_LEN },
+	[IPC_PEERS_REQ] = { "peers-request", sizeof(struct ipc_peers_req),
+	    sizeof(struct ipc_peers_req) },
+};
+
+const char *
+ipc_type_name(enum ipc_type t)
+{
+	if ((unsigned int)t == 0 || (unsigned int)t > IPC_TYPE_MAX)
+		return "unknown";
+	return ipc_types[t].name;
+}
+
+static void
+ipc_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void
+ipc_put32(uint8_t *p, uint32_t v)
+{
+	ipc_put16(p, (uint16_t)(v >> 16));
+	ipc_put16(p + 2, (uint16_t)v);
+}
+
+static uint32_t
+ipc_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Two pieces (header and body) and a tail, written until all is out. */
+static int
+ipc_writev(int fd, struct iovec *iov, int n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = writev(fd, iov, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+		}
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
+static int
+ipc_send3(int fd, enum ipc_type type, const void *a, size_t alen,
+    const void *b, size_t blen)
+{
+	uint8_t hdr[IPC_HDR_LEN];
+	struct iovec iov[3];
+	size_t len = alen + blen;
+
+	if ((unsigned int)type == 0 || (unsigned int)type > IPC_TYPE_MAX ||
+	    len < ipc_types[type].min || len > ipc_types[type].max)
+		return -EMSGSIZE;
+	ipc_put16(hdr, IPC_VERSION);
+	ipc_put16(hdr + 2, (uint16_t)type);
+	ipc_put32(hdr + 4, (uint32_t)len);
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = sizeof(hdr);
+	iov[1].iov_base = (void *)(uintptr_t)a;
+	iov[1].iov_len = alen;
+	iov[2].iov_base = (void *)(uintptr_t)b;
+	iov[2].iov_len = blen;
+	return ipc_writev(fd, iov, 3);
+}
+
+int
+ipc_send(int fd, enum ipc_type type, const void *payload, size_t len)
+{
+	return ipc_send3(fd, type, payload, len, NULL, 0);
+}
+
+int
+ipc_send_log(int fd, int pri, const char *text)
+{
+	uint8_t p = (uint8_t)pri;
+	size_t len = strlen(text);
+
+	if (len == 0)
+		text = " ", len = 1;
+	if (len > IPC_TEXT_MAX - 1)
+		len = IPC_TEXT_MAX - 1;
+	return ipc_send3(fd, IPC_LOG, &p, 1, text, len);
+}
+
+int
+ipc_send_local(int fd, const struct addr *a, size_t n)
+{
+	uint8_t *buf;
+	size_t i;
+	int r;
+
+	if (n > IPC_LOCAL_MAX)
+		n = IPC_LOCAL_MAX;
+	if ((buf = calloc(n ? n : 1, IPC_LOCAL_LEN)) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		buf[i * IPC_LOCAL_LEN] = a[i].family == AF_INET6 ? 6 : 4;
+		memcpy(buf + i * IPC_LOCAL_LEN + 1, a[i].u.bytes,
+		    a[i].family == AF_INET6 ? 16 : 4);
+	}
+	r = ipc_send(fd, IPC_LOCAL, buf, n * IPC_LOCAL_LEN);
+	free(buf);
+	return r;
+}
+
+int
+ipc_send_peers_reply(int fd, uint32_t seq, const char *json, size_t len)
+{
+	uint8_t s[4];
+
+	ipc_put32(s, seq);
+	return ipc_send3(fd, IPC_PEERS_REPLY, s, sizeof(s), json, len);
+}
+
+/* Room for n more bytes, never more than one largest message. */
+static int
+ipc_reserve(struct ipc_reader *r, size_t n)
+{
+	size_t want, cap;
+	uint8_t *p;
+
+	if (r->off > 0 && r->off == r->len)
+		r->off = r->len = 0;
+	if (r->off > 0 && r->len + n > r->cap) {
+		memmove(r->buf, r->buf + r->off, r->len - r->off);
+		r->len -= r->off;
+		r->off = 0;
+	}
+	want = r->len + n;
+	if (want > IPC_MAX_PAYLOAD + 2 * IPC_HDR_LEN + 65536)
+		return -EPROTO;
+	if (want <= r->cap)
+		return 0;
+	cap = r->cap ? r->cap : 65536;
+	while (cap < want)
+		cap *= 2;
+	if ((p = realloc(r->buf, cap)) == NULL)
+		return -ENOMEM;
+	r->buf = p;
+	r->cap = cap;
+	return 0;
+}
+
+ssize_t
+ipc_reader_fill(struct ipc_reader *r, int fd, size_t max)
+{
+	ssize_t n;
+	int e;
+
+	if ((e = ipc_reserve(r, max)) < 0)
+		return e;
+	do
+		n = recv(fd, r->buf + r->len, max, MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	r->len += (size_t)n;
+	return n;
+}
+
+int
+ipc_reader_feed(struct ipc_reader *r, const void *data, size_t len)
+{
+	int e;
+
+	if (len == 0)
+		return 0;
+	if ((e = ipc_reserve(r, len)) < 0)
+		return e;
+	memcpy(r->buf + r->len, data, len);
+	r->len += len;
+	return 0;
+}
+
+int
+ipc_next(struct ipc_reader *r, struct ipc_msg *ret)
+{
+	const uint8_t *h = r->buf + r->off;
+	size_t have = r->len - r->off;
+	unsigned int version, type;
+	uint32_t len;
+
+	if (have < IPC_HDR_LEN)
+		return 0;
+	version = (unsigned int)h[0] << 8 | h[1];
+	type = (unsigned int)h[2] << 8 | h[3];
+	len = ipc_get32(h + 4);
+	if (version != IPC_VERSION || type == 0 || type > IPC_TYPE_MAX ||
+	    len < ipc_types[type].min || len > ipc_types[type].max)
+		return -EPROTO;
+	if (have - IPC_HDR_LEN < len)
+		return 0;
+	ret->type = (enum ipc_type)type;
+	ret->payload = h + IPC_HDR_LEN;
+	ret->len = len;
+	r->off += IPC_HDR_LEN + len;
+	return 1;
+}
+
+void
+ipc_reader_free(struct ipc_reader *r)
+{
+	free(r->buf);
+	memset(r, 0, sizeof(*r));
+}
+
+static void
+ipc_copy_text(const uint8_t *p, size_t n, char *buf, size_t buflen)
+{
+	size_t i;
+
+	if (buflen == 0)
+		return;
+	if (n > buflen - 1)
+		n = buflen - 1;
+	for (i = 0; i < n; i++)
+		buf[i] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
+	buf[n] = '\0';
+}
+
+int
+ipc_decode_text(const struct ipc_msg *m, char *buf, size_t buflen)
+{
+	if (m->type != IPC_FAIL && m->type != IPC_ALERT)
+		return -EINVAL;
+	ipc_copy_text(m->payload, m->len, buf, buflen);
+	return 0;
+}
+
+int
+ipc_decode_log(const struct ipc_msg *m, int *ret_pri, char *buf,
+    size_t buflen)
+{
+	if (m->type != IPC_LOG || m->len < 2 || m->payload[0] > 7)
+		return -EINVAL;
+	*ret_pri = m->payload[0];
+	ipc_copy_text(m->payload + 1, m->len - 1, buf, buflen);
+	return 0;
+}
+
+int
+ipc_decode_stats(const struct ipc_msg *m, struct ipc_stats *ret)
+{
+	if (m->type != IPC_STATS || m->len != sizeof(*ret))
+		return -EINVAL;
+	memcpy(ret, m->payload, sizeof(*ret));
+	return 0;
+}
+
+int
+ipc_decode_peers_req(const struct ipc_msg *m, struct ipc_peers_req *ret)
+{
+	if (m->type != IPC_PEERS_REQ || m->len != sizeof(*ret))
+		return -EINVAL;
+	memcpy(ret, m->payload, sizeof(*ret));
+	return 0;
+}
+
+int
+ipc_decode_peers_reply(const struct ipc_msg *m, uint32_t *ret_seq,
+    const char **ret_json, size_t *ret_len)
+{
+	if (m->type != IPC_PEERS_REPLY || m->len < 4 + 2)
+		return -EINVAL;
+	*ret_seq = ipc_get32(m->payload);
+	*ret_json = (const char *)m->payload + 4;
+	*ret_len = m->len - 4;
+	return 0;
+}
+
+int
+ipc_decode_listeners(const struct ipc_msg *m, const uint8_t **ret_tcp,
+    const uint8_t **ret_udp)
+{
+	if (m->type != IPC_LISTENERS || m->len != 2 * IPC_PORTMAP)
+		return -EINVAL;
+	*ret_tcp = m->payload;
+	*ret_udp = m->payload + IPC_PORTMAP;
+	return 0;
+}
+
+int
+ipc_decode_local(const struct ipc_msg *m, struct addr **ret, size_t *ret_n)
+{
+	const uint8_t *p = m->payload;
+	size_t i, n;
+	struct addr *a;
+
+	if (m->type != IPC_LOCAL || m->len % IPC_LOCAL_LEN != 0)
+		return -EINVAL;
+	n = m->len / IPC_LOCAL_LEN;
+	if ((a = calloc(n ? n : 1, sizeof(*a))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < n; i++, p += IPC_LOCAL_LEN) {
+		if (p[0] != 4 && p[0] != 6) {
+			free(a);
+			return -EINVAL;
+		}
+		addr_from_raw(&a[i], p[0] == 4 ? AF_INET : AF_INET6, p + 1);
+	}
+	*ret = a;
+	*ret_n = n;
+	return 0;
+}

@@ -1,0 +1,90 @@
+/* seccomp allow-lists (sandbox.h). The inspector's list is what its loop
+ * was seen to call under strace (epoll, reads of the capture handles and
+ * the parent's socket, writes to it, the clock, memory), and nothing that
+ * opens, connects, executes or signals. */
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stddef.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "privdrop.h"
+
+static const int sandbox_inspector_calls[] = {
+	/* the loop, the capture handles, the parent's socket */
+	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_pwait2),
+	SCMP_SYS(epoll_ctl), SCMP_SYS(poll), SCMP_SYS(ppoll),
+	SCMP_SYS(read), SCMP_SYS(readv), SCMP_SYS(recvfrom),
+	SCMP_SYS(recvmsg), SCMP_SYS(write), SCMP_SYS(writev),
+	SCMP_SYS(getsockopt), SCMP_SYS(close), SCMP_SYS(lseek),
+	SCMP_SYS(fstat), SCMP_SYS(newfstatat),
+	/* time and randomness */
+	SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres),
+	SCMP_SYS(gettimeofday), SCMP_SYS(clock_nanosleep),
+	SCMP_SYS(nanosleep), SCMP_SYS(getrandom),
+	/* memory (mmap and mprotect below, without PROT_EXEC) */
+	SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
+	/* the C library's own */
+	SCMP_SYS(futex), SCMP_SYS(getpid), SCMP_SYS(gettid),
+	SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask),
+	SCMP_SYS(restart_syscall), SCMP_SYS(sched_yield),
+	SCMP_SYS(sched_getaffinity), SCMP_SYS(exit), SCMP_SYS(exit_group),
+};
+
+static int
+sandbox_inspector_rules(scmp_filter_ctx ctx)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(sandbox_inspector_calls) /
+	    sizeof(sandbox_inspector_calls[0]); i++)
+		if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+		    sandbox_inspector_calls[i], 0)) < 0)
+			return r;
+	/* Memory, but never executable. */
+	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0))) < 0 ||
+	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0))) < 0)
+		return r;
+	/* abort() signals itself, and only itself. */
+	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 2,
+	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()),
+	    SCMP_A2(SCMP_CMP_EQ, SIGABRT))) < 0)
+		return r;
+	/* libpcap's statistics read /sys for the interface's own drops:
+	 * refused, the figure is then 0. Nothing else is opened. */
+	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES),
+	    SCMP_SYS(openat), 0)) < 0 ||
+	    (r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES),
+	    SCMP_SYS(open), 0)) < 0)
+		return r;
+	return 0;
+}
+
+int
+sandbox_inspector(const char **ret_step)
+{
+	scmp_filter_ctx ctx;
+	int r;
+
+	*ret_step = "seccomp_init";
+	if (privdrop_fail_here(*ret_step) ||
+	    (ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL)
+		return -ENOMEM;
+	*ret_step = "seccomp_rule_add";
+	if ((r = sandbox_inspector_rules(ctx)) < 0)
+		goto out;
+	/* no_new_privs is what lets an unprivileged process load a filter;
+	 * libseccomp sets it (SCMP_FLTATR_CTL_NNP defaults to on). */
+	*ret_step = "seccomp_load";
+	r = privdrop_fail_here(*ret_step) ? -EPERM : seccomp_load(ctx);
+out:
+	seccomp_release(ctx);
+	return r;
+}

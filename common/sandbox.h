@@ -1,0 +1,14 @@
+/* seccomp allow-lists (libseccomp) for sockwatchd's confined processes.
+ * Anything not on a list kills the whole process (SIGSYS); a few calls
+ * that libraries make on their own and that we can do without fail with
+ * an errno instead (noted in sandbox.c). */
+#ifndef SW_SANDBOX_H
+#define SW_SANDBOX_H
+
+/* The inspector: reads packets from handles it was given, talks to its
+ * parent over descriptors it already holds, computes. Sets no_new_privs
+ * too. 0, or -errno with *ret_step ("seccomp_init", "seccomp_rule_add",
+ * "seccomp_load"). */
+int sandbox_inspector(const char **ret_step);
+
+#endif

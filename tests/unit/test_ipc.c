@@ -1,0 +1,233 @@
+/*
+ * The inter-process framing (common/ipc.h): messages round-trip over a
+ * real socketpair, arrive whole however the stream splits them, and a
+ * header that breaks the framing (version, type, a length past the
+ * type's limit) ends the stream instead of being buffered.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "../../common/ipc.h"
+
+static void
+pair(int sv[2])
+{
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+}
+
+/* Everything waiting on fd, read into r. */
+static void
+drain(struct ipc_reader *r, int fd)
+{
+	while (ipc_reader_fill(r, fd, 4096) > 0)
+		;
+}
+
+static void
+test_round_trip(void **state)
+{
+	struct ipc_reader r = { 0 };
+	struct ipc_peers_req q = { 7, 2, 100 }, q2;
+	struct ipc_stats st, st2;
+	struct ipc_msg m;
+	struct addr a[2], *got;
+	const char *json;
+	char text[64];
+	uint32_t seq;
+	size_t n;
+	int sv[2], pri;
+
+	(void)state;
+	pair(sv);
+	memset(&st, 0, sizeof(st));
+	st.received = 12345;
+	st.now_ms = -5;
+	assert_int_equal(addr_parse("198.18.0.1", &a[0]), 0);
+	assert_int_equal(addr_parse("2001:db8::1", &a[1]), 0);
+	assert_int_equal(ipc_send(sv[0], IPC_HELLO, NULL, 0), 0);
+	assert_int_equal(ipc_send_log(sv[0], LOG_WARNING, "bad\x01\nline"), 0);
+	assert_int_equal(ipc_send(sv[0], IPC_STATS, &st, sizeof(st)), 0);
+	assert_int_equal(ipc_send(sv[0], IPC_PEERS_REQ, &q, sizeof(q)), 0);
+	assert_int_equal(ipc_send_peers_reply(sv[0], 7, "[]", 2), 0);
+	assert_int_equal(ipc_send_local(sv[0], a, 2), 0);
+	drain(&r, sv[1]);
+
+	assert_int_equal(ipc_next(&r, &m), 1);
+	assert_int_equal(m.type, IPC_HELLO);
+	assert_int_equal(ipc_next(&r, &m), 1);
+	assert_int_equal(ipc_decode_log(&m, &pri, text, sizeof(text)), 0);
+	assert_int_equal(pri, LOG_WARNING);
+	assert_string_equal(text, "bad??line");
+	assert_int_equal(ipc_next(&r, &m), 1);
+	assert_int_equal(ipc_decode_stats(&m, &st2), 0);
+	assert_memory_equal(&st, &st2, sizeof(st));
+	assert_int_equal(ipc_next(&r, &m), 1);
+	assert_int_equal(ipc_decode_peers_req(&m, &q2), 0);
+	assert_int_equal(q2.seq, 7);
+	assert_int_equal(q2.limit, 100);
+	assert_int_equal(ipc_next(&r, &m), 1);
+	assert_int_equal(ipc_decode_peers_reply(&m, &seq, &json, &n), 0);
+	assert_int_equal(seq, 7);
+	assert_int_equal(n, 2);
+	assert_memory_equal(json, "[]", 2);
+	assert_int_equal(ipc_next(&r, &m), 1);
+	assert_int_equal(ipc_decode_local(&m, &got, &n), 0);
+	assert_int_equal(n, 2);
+	assert_true(addr_equal(&got[0], &a[0]));
+	assert_true(addr_equal(&got[1], &a[1]));
+	free(got);
+	/* A decoder refuses another type's message. */
+	assert_int_equal(ipc_decode_stats(&m, &st2), -EINVAL);
+	assert_int_equal(ipc_next(&r, &m), 0);
+	ipc_reader_free(&r);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* Byte by byte: a message is whole only once its last byte is in. */
+static void
+test_split(void **state)
+{
+	struct ipc_reader r = { 0 };
+	struct ipc_msg m;
+	uint8_t buf[64];
+	ssize_t n;
+	int sv[2];
+	ssize_t i;
+
+	(void)state;
+	pair(sv);
+	assert_int_equal(ipc_send(sv[0], IPC_FAIL, "setresuid: x", 12), 0);
+	n = read(sv[1], buf, sizeof(buf));
+	assert_int_equal(n, IPC_HDR_LEN + 12);
+	for (i = 0; i < n - 1; i++) {
+		assert_int_equal(ipc_reader_feed(&r, buf + i, 1), 0);
+		assert_int_equal(ipc_next(&r, &m), 0);
+	}
+	assert_int_equal(ipc_reader_feed(&r, buf + n - 1, 1), 0);
+	assert_int_equal(ipc_next(&r, &m), 1);
+	assert_int_equal(m.type, IPC_FAIL);
+	assert_int_equal(m.len, 12);
+	ipc_reader_free(&r);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void
+hdr(uint8_t *h, unsigned int version, unsigned int type, uint32_t len)
+{
+	h[0] = (uint8_t)(version >> 8);
+	h[1] = (uint8_t)version;
+	h[2] = (uint8_t)(type >> 8);
+	h[3] = (uint8_t)type;
+	len = htonl(len);
+	memcpy(h + 4, &len, 4);
+}
+
+/* Headers that break the framing, table-driven. */
+static void
+test_bad_headers(void **state)
+{
+	static const struct {
+		unsigned int version, type;
+		uint32_t len;
+	} bad[] = {
+		{ 2, IPC_HELLO, 0 },			/* version */
+		{ 0, IPC_HELLO, 0 },
+		{ IPC_VERSION, 0, 0 },			/* type */
+		{ IPC_VERSION, IPC_TYPE_MAX + 1, 0 },
+		{ IPC_VERSION, 0xffff, 0 },
+		{ IPC_VERSION, IPC_HELLO, 1 },		/* length */
+		{ IPC_VERSION, IPC_STATS, sizeof(struct ipc_stats) - 1 },
+		{ IPC_VERSION, IPC_STATS, sizeof(struct ipc_stats) + 1 },
+		{ IPC_VERSION, IPC_LISTENERS, 100 },
+		{ IPC_VERSION, IPC_LOG, 0 },
+		{ IPC_VERSION, IPC_LOG, 1000000 },
+		{ IPC_VERSION, IPC_ALERT, 0xffffffff },
+		{ IPC_VERSION, IPC_PEERS_REPLY, IPC_MAX_PAYLOAD + 1 },
+	};
+	struct ipc_reader r;
+	struct ipc_msg m;
+	uint8_t h[IPC_HDR_LEN];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&r, 0, sizeof(r));
+		hdr(h, bad[i].version, bad[i].type, bad[i].len);
+		assert_int_equal(ipc_reader_feed(&r, h, sizeof(h)), 0);
+		assert_int_equal(ipc_next(&r, &m), -EPROTO);
+		ipc_reader_free(&r);
+	}
+}
+
+/* Payloads that pass the framing but not their decoder. */
+static void
+test_bad_payloads(void **state)
+{
+	uint8_t local[17] = { 5 };
+	uint8_t log1[2] = { 9, 'x' };
+	struct ipc_msg m;
+	struct addr *a;
+	char text[8];
+	size_t n;
+	int pri;
+
+	(void)state;
+	m.type = IPC_LOCAL;
+	m.payload = local;
+	m.len = sizeof(local);
+	assert_int_equal(ipc_decode_local(&m, &a, &n), -EINVAL);
+	m.len = 16;
+	assert_int_equal(ipc_decode_local(&m, &a, &n), -EINVAL);
+	m.type = IPC_LOG;
+	m.payload = log1;
+	m.len = sizeof(log1);
+	assert_int_equal(ipc_decode_log(&m, &pri, text, sizeof(text)), -EINVAL);
+	/* Sending what the framing would refuse fails before writing. */
+	assert_int_equal(ipc_send(-1, IPC_STATS, "x", 1), -EMSGSIZE);
+	assert_int_equal(ipc_send(-1, (enum ipc_type)99, NULL, 0), -EMSGSIZE);
+}
+
+/* The reader never buffers more than one largest message. */
+static void
+test_bounded(void **state)
+{
+	struct ipc_reader r = { 0 };
+	static uint8_t chunk[1 << 20];
+	size_t total = 0;
+	int e = 0;
+
+	(void)state;
+	while (total < 64U << 20 && (e = ipc_reader_feed(&r, chunk,
+	    sizeof(chunk))) == 0)
+		total += sizeof(chunk);
+	assert_int_equal(e, -EPROTO);
+	assert_true(total <= IPC_MAX_PAYLOAD + 2 * IPC_HDR_LEN + 65536);
+	ipc_reader_free(&r);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_split),
+		cmocka_unit_test(test_bad_headers),
+		cmocka_unit_test(test_bad_payloads),
+		cmocka_unit_test(test_bounded),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
