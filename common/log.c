@@ -9,6 +9,7 @@
 static const char *log_progname = "sockwatch";
 static int log_stderr = 1;
 static int log_verbose;
+static log_hook_fn log_hook;
 
 void
 log_init(const char *progname, int to_stderr, int verbose)
@@ -18,6 +19,12 @@ log_init(const char *progname, int to_stderr, int verbose)
 	log_verbose = verbose;
 	if (!to_stderr)
 		openlog(progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void
+log_set_hook(log_hook_fn fn)
+{
+	log_hook = fn;
 }
 
 void
@@ -33,7 +40,15 @@ log_emit(int pri, int errnum, const char *fmt, va_list ap)
 	char msg[1024];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (log_stderr) {
+	if (log_hook != NULL) {
+		if (errnum >= 0) {
+			size_t n = strlen(msg);
+
+			snprintf(msg + n, sizeof(msg) - n, ": %s",
+			    strerror(errnum));
+		}
+		log_hook(pri, msg);
+	} else if (log_stderr) {
 		if (errnum >= 0)
 			fprintf(stderr, "%s: %s: %s\n", log_progname, msg,
 			    strerror(errnum));

@@ -9,6 +9,11 @@
  * logs to stderr, else to syslog. verbose > 0 enables log_debug. */
 void log_init(const char *progname, int to_stderr, int verbose);
 void log_setverbose(int verbose);
+/* Every line (syslog priority, text with strerror appended) goes to fn
+ * instead: a confined process hands its lines to its parent. NULL undoes
+ * it. */
+typedef void (*log_hook_fn)(int pri, const char *msg);
+void log_set_hook(log_hook_fn fn);
 
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -15,6 +15,7 @@
 #include "../exporter/sockjson.h"
 #include "../monitor/proc.h"
 #include "../policy/detect.h"
+#include "../common/ipc.h"
 #include "sockwatchd.h"
 
 #define ALERTS_LIMIT_DEFAULT	1000
@@ -44,25 +45,26 @@ commands_event(struct sw *sw, const char *type, json_t *body)
 static json_t *
 capture_json(struct sw *sw)
 {
-	struct traffic_counters tc;
-	struct capture_stats cs;
+	const struct ipc_stats *st = inspect_stats(sw);
 	json_t *ifs;
-	unsigned int i;
+	size_t i;
 
-	inspect_stats(sw, &cs);
-	traffic_counters(sw->traffic, &tc);
 	ifs = json_array();
-	for (i = 0; i < sw->ncaps; i++)
-		json_array_append_new(ifs,
-		    json_string(capture_name(sw->caps[i].cap)));
-	return json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I}",
+	if (sw->replay != NULL)
+		json_array_append_new(ifs, json_string(sw->replay));
+	else if (sw->insp != NULL)
+		for (i = 0; i < sw->cfg->daemon.ninterfaces; i++)
+			json_array_append_new(ifs,
+			    json_string(sw->cfg->daemon.interfaces[i]));
+	return json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
 	    "interfaces", ifs,
-	    "received", (json_int_t)cs.received,
-	    "dropped", (json_int_t)cs.dropped,
-	    "if_dropped", (json_int_t)cs.ifdropped,
-	    "peers", (json_int_t)tc.peers,
-	    "max_peers", (json_int_t)tc.max_peers,
-	    "peer_evictions", (json_int_t)tc.peer_evictions);
+	    "received", (json_int_t)st->received,
+	    "dropped", (json_int_t)st->dropped,
+	    "if_dropped", (json_int_t)st->ifdropped,
+	    "peers", (json_int_t)st->peers,
+	    "max_peers", (json_int_t)st->max_peers,
+	    "peer_evictions", (json_int_t)st->peer_evictions,
+	    "inspector", inspect_json(sw));
 }
 
 static json_t *
@@ -218,12 +220,6 @@ cmd_alerts(struct sw *sw, const json_t *req, const char **ret_error)
 	return json_pack("{s:o}", "alerts", arr);
 }
 
-static unsigned int
-peer_flags(const void *t, const struct peer *p)
-{
-	return traffic_peer_flags(t, p);
-}
-
 static json_t *
 cmd_peers(struct sw *sw, const json_t *req, const char **ret_error)
 {
@@ -245,12 +241,8 @@ cmd_peers(struct sw *sw, const json_t *req, const char **ret_error)
 		*ret_error = "sort must be packets, bytes, ports or syn";
 		return NULL;
 	}
-	arr = peerjson_top(traffic_peers(sw->traffic), sw->traffic_now_ms, by,
-	    (size_t)n, peer_flags, sw->traffic);
-	if (arr == NULL) {
-		*ret_error = "out of memory";
+	if ((arr = inspect_peers(sw, by, (unsigned int)n, ret_error)) == NULL)
 		return NULL;
-	}
 	return json_pack("{s:o}", "peers", arr);
 }
 
@@ -475,37 +467,37 @@ gauge(struct mbuf *b, const char *name, const char *help, double v)
 static void
 inspect_metrics(struct sw *sw, struct mbuf *b)
 {
-	struct traffic_counters tc;
-	struct capture_stats cs;
+	const struct ipc_stats *st = inspect_stats(sw);
 	const char *labels[3];
 	int k;
 
-	inspect_stats(sw, &cs);
-	traffic_counters(sw->traffic, &tc);
 	counter(b, "sockwatch_capture_packets_total",
-	    "Packets the kernel passed to the capture filter.", cs.received);
+	    "Packets the kernel passed to the capture filter.", st->received);
 	counter(b, "sockwatch_capture_drops_total",
-	    "Packets the kernel dropped: capture buffer full.", cs.dropped);
+	    "Packets the kernel dropped: capture buffer full.", st->dropped);
 	counter(b, "sockwatch_capture_if_drops_total",
-	    "Packets the interfaces dropped.", cs.ifdropped);
+	    "Packets the interfaces dropped.", st->ifdropped);
+	counter(b, "sockwatch_inspector_deaths_total",
+	    "Times the packet inspector process died and was started again.",
+	    inspect_deaths(sw));
 	metrics_family(b, "sockwatch_decode_skipped_total", "counter",
 	    "Captured packets not decoded, by reason.");
 	labels[0] = "reason";
 	labels[2] = NULL;
 	for (k = 1; k <= -DECODE_RESULT_MIN; k++) {
-		if (sw->decode_errors[k] == 0)
+		if (st->decode_errors[k] == 0)
 			continue;
 		labels[1] = decode_result_name(-k);
 		metrics_sample(b, "sockwatch_decode_skipped_total", labels,
-		    (double)sw->decode_errors[k]);
+		    (double)st->decode_errors[k]);
 	}
 	gauge(b, "sockwatch_peers", "Entries in the peer table.",
-	    (double)tc.peers);
+	    (double)st->peers);
 	gauge(b, "sockwatch_peers_max", "The peer table's hard cap.",
-	    (double)tc.max_peers);
+	    (double)st->max_peers);
 	counter(b, "sockwatch_peer_evictions_total",
 	    "Peers evicted from a full table (least recently seen first).",
-	    tc.peer_evictions);
+	    st->peer_evictions);
 }
 
 /* Bans and the nftables table. */

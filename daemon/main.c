@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "../common/log.h"
+#include "../common/privdrop.h"
 #include "../common/timeutil.h"
 #include "../common/util.h"
 #include "sockwatchd.h"
@@ -35,19 +37,6 @@ usage(FILE *f)
 
 /* Load the configured file, or the compiled-in default when no -c was
  * given and the default path does not exist. */
-static bool
-config_same_interfaces(const struct config *a, const struct config *b)
-{
-	size_t i;
-
-	if (a->daemon.ninterfaces != b->daemon.ninterfaces)
-		return false;
-	for (i = 0; i < a->daemon.ninterfaces; i++)
-		if (strcmp(a->daemon.interfaces[i], b->daemon.interfaces[i]))
-			return false;
-	return true;
-}
-
 static int
 load_config(const char *path, struct config **ret_cfg, char *err,
     size_t errlen)
@@ -94,32 +83,24 @@ sw_reload(struct sw *sw, char *err, size_t errlen)
 	    strcmp(cfg->daemon.database, sw->cfg->daemon.database) != 0)
 		log_warnx("reload: [daemon] socket and database changes take "
 		    "effect at the next restart");
-	if (!config_same_interfaces(cfg, sw->cfg))
-		log_warnx("reload: [daemon] interfaces changes take effect at "
-		    "the next restart");
-	/* All or nothing: on failure the detectors keep the old policy, and
-	 * so does everything else (the kernel's lists are put back). */
+	if (strcmp(cfg->daemon.user, sw->cfg->daemon.user) != 0)
+		log_warnx("reload: [daemon] user changes take effect at the "
+		    "next restart");
+	/* All or nothing: on failure everything keeps the old policy (the
+	 * kernel's lists are put back). */
 	if ((r = enforce_reconfigure(sw, cfg, msg, sizeof(msg))) < 0) {
 		config_free(cfg);
 		return reload_failed(sw, r, msg, err, errlen);
 	}
-	if (sw->traffic != NULL && (r = traffic_reconfigure(sw->traffic,
-	    cfg)) < 0) {
-		if (enforce_reconfigure(sw, sw->cfg, msg, sizeof(msg)) < 0) {
-			/* The kernel keeps the new lists until a restart. */
-			log_warnx("reload: cannot put the running nftables "
-			    "lists back: %s", msg);
-		}
-		config_free(cfg);
-		snprintf(msg, sizeof(msg), "cannot apply the detector "
-		    "settings: %s", strerror(-r));
-		return reload_failed(sw, r, msg, err, errlen);
-	}
-	if (r == 1)
-		log_info("reload: the peer table was reset (max_peers or the "
-		    "portscan window changed)");
 	config_free(sw->cfg);
 	sw->cfg = cfg;
+	/* The detectors and [daemon] interfaces take effect in a new
+	 * inspector, which starts with an empty peer table (its handles are
+	 * opened by the child before it drops privileges). A replay is not
+	 * run again. */
+	if (sw->replay == NULL && inspect_restart(sw) < 0)
+		log_warnx("reload: the packet inspector did not start again; "
+		    "retrying");
 	sw->last_reload_ok = true;
 	sw->last_reload_error[0] = '\0';
 	sw->n.reloads_ok++;
@@ -170,6 +151,8 @@ on_tick(void *arg, uint32_t events)
 	alerts_flush(sw);
 	if (sw->http != NULL)
 		metrics_http_tick(sw->http);
+	if (sw->watchdog)
+		sd_notify(0, "WATCHDOG=1");
 }
 
 /* One daemon per socket path: an flock on PATH.lock, held until exit. */
@@ -197,6 +180,40 @@ lock_instance(struct sw *sw)
 		else
 			log_warn("cannot lock %s", path);
 		return -EEXIST;
+	}
+	return 0;
+}
+
+/*
+ * What the parent keeps once its files and listening sockets are open:
+ * CAP_NET_ADMIN (nftables, sock_diag, SOCK_DESTROY), CAP_NET_RAW (each
+ * new inspector opens its capture handles before it drops), and
+ * CAP_SYS_PTRACE with CAP_DAC_READ_SEARCH (other processes' /proc fds,
+ * for attribution). While we are not yet the inspector's user, also
+ * CAP_SETUID and CAP_SETGID (for the child to become it) and CAP_KILL
+ * (to end it). Threads started later inherit this set. Fails closed.
+ */
+static int
+drop_privileges(struct sw *sw)
+{
+	int caps[8] = { CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_PTRACE,
+	    CAP_DAC_READ_SEARCH };
+	struct privdrop_user u;
+	const char *step;
+	size_t n = 4;
+	int r;
+
+	if (privdrop_lookup(sw->cfg->daemon.user, &u) == 0 &&
+	    (getuid() != u.uid || getgid() != u.gid)) {
+		caps[n++] = CAP_SETUID;
+		caps[n++] = CAP_SETGID;
+		caps[n++] = CAP_KILL;
+	}
+	if ((r = privdrop_caps(caps, n, &step)) < 0 ||
+	    (r = privdrop_no_new_privs(&step)) < 0) {
+		log_warnx("cannot drop privileges: %s: %s", step,
+		    strerror(-r));
+		return r;
 	}
 	return 0;
 }
@@ -263,6 +280,8 @@ setup(struct sw *sw)
 		log_warnx("%s", err);
 		return r;
 	}
+	if ((r = drop_privileges(sw)) < 0)
+		return r;
 	if ((r = scan_open(sw)) < 0)
 		return r;
 	if ((r = enforce_open(sw)) < 0)
@@ -365,6 +384,8 @@ main(int argc, char **argv)
 		config_free(sw.cfg);
 		return 0;
 	}
+	/* Nothing we create is anyone else's to read. */
+	umask(077);
 	if (stat("/proc/self/ns/net", &st) == 0)
 		sw.netns = (uint64_t)st.st_ino;
 	sw.start_mono_ms = time_mono_ms();
@@ -372,6 +393,7 @@ main(int argc, char **argv)
 	sw.bucket_ms = sw.start_mono_ms;
 	sw.start_wall_ms = time_now_ms();
 	sw.last_reload_ok = true;
+	sw.watchdog = sd_watchdog_enabled(0, NULL) > 0;
 	if ((r = setup(&sw)) < 0) {
 		teardown(&sw);
 		log_warnx("startup failed");

@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
 
 #include "../common/evloop.h"
 #include "../exporter/control.h"
@@ -33,13 +35,9 @@
 #define SW_ALERT_BURST	1000
 
 struct sw;
-
-struct sw_capture {
-	struct sw *sw;
-	struct capture *cap;
-	struct evsource *src;
-	uint64_t errors;
-};
+struct inspect;
+struct ipc_stats;
+struct privdrop_user;
 
 struct sw_counters {
 	uint64_t scans, resyncs, enobufs;
@@ -98,6 +96,7 @@ struct sw {
 	struct config *cfg;
 	const char *cfg_path;		/* NULL: the embedded default */
 	bool foreground;
+	bool watchdog;			/* systemd's WatchdogSec is set */
 	volatile bool stop;
 
 	struct evloop *loop;
@@ -109,20 +108,9 @@ struct sw {
 	int64_t next_scan_ms;		/* monotonic */
 	struct socklist new_listeners;	/* waiting for attribution */
 
-	/* Traffic inspection (inspect.c). */
+	/* Traffic inspection, in a child process (inspect.c). */
 	const char *replay;		/* --replay FILE instead of capture */
-	struct traffic *traffic;
-	struct sw_capture caps[SW_CAPTURES_MAX];
-	unsigned int ncaps;
-	int64_t traffic_now_ms;		/* the packets' clock */
-	struct traffic_queue tq;	/* decoded, for traffic_packet; empty
-					 * between capture batches */
-	int64_t next_local_ms;
-	uint64_t cap_packets;
-	uint64_t decode_errors[-DECODE_RESULT_MIN + 1];
-	uint8_t listen_tcp[8192], listen_udp[8192];	/* port bitmaps */
-	struct procmap *procs;		/* for alert evidence, reused */
-	int64_t procs_ms;
+	struct inspect *insp;		/* NULL: capture is off */
 
 	struct sw_enforce enf;
 
@@ -152,12 +140,39 @@ int scan_open(struct sw *sw);
 void scan_close(struct sw *sw);
 void scan_tick(struct sw *sw, int64_t now_mono);
 
-/* inspect.c: capture, decode, the traffic detectors. */
+/* inspect.c: the inspector process, from the parent's side. */
 int inspect_open(struct sw *sw);
 void inspect_close(struct sw *sw);
+/* A new child on the current configuration (after a reload). */
+int inspect_restart(struct sw *sw);
 void inspect_tick(struct sw *sw, int64_t now_mono);
+/* The listening ports, from the socket table, to the child. */
 void inspect_listeners(struct sw *sw);
-void inspect_stats(struct sw *sw, struct capture_stats *ret);
+/* The child's last counters (all zero without a child). */
+const struct ipc_stats *inspect_stats(const struct sw *sw);
+/* {pid, user, restarts, deaths}, or null without a child. */
+json_t *inspect_json(const struct sw *sw);
+uint64_t inspect_deaths(const struct sw *sw);
+/* The child's busiest peers (asked, and waited for up to 2 s), or NULL
+ * with *ret_error. */
+json_t *inspect_peers(struct sw *sw, enum peers_sort by, unsigned int limit,
+    const char **ret_error);
+
+/* inspector.c: the child. Runs inspector_main after the fork; never
+ * returns. */
+struct inspector_args {
+	const struct config *cfg;	/* its interfaces and detectors */
+	int fd;				/* its end of the socketpair */
+	const struct privdrop_user *user;
+	pid_t parent;
+	FILE *replay;			/* --replay: the open file, or NULL */
+	const char *replay_name;
+	const struct addr *local;	/* the host's addresses */
+	size_t nlocal;
+	const uint8_t *listen_tcp, *listen_udp;	/* port bitmaps */
+};
+void inspector_main(const struct inspector_args *a)
+	__attribute__((noreturn));
 
 /* enforce.c: bans, nftables, teardown, the connect policy. */
 int enforce_open(struct sw *sw);

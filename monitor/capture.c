@@ -102,26 +102,37 @@ int
 capture_open_file(const char *path, const char *filter,
     struct capture **ret_cap, char *err, size_t errlen)
 {
+	FILE *f;
+
+	/* stdin ("-") outlives the handle: libpcap must not close it. */
+	if (strcmp(path, "-") == 0)
+		return capture_open_stream(stdin, "-", filter, ret_cap, err,
+		    errlen);
+	if ((f = fopen(path, "rb")) == NULL) {
+		util_errf(err, errlen, "%s: %s", path, strerror(errno));
+		return -EINVAL;
+	}
+	return capture_open_stream(f, path, filter, ret_cap, err, errlen);
+}
+
+int
+capture_open_stream(FILE *f, const char *name, const char *filter,
+    struct capture **ret_cap, char *err, size_t errlen)
+{
 	char ebuf[PCAP_ERRBUF_SIZE] = "";
 	struct capture *c;
-	FILE *f;
 	int r;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		if (f != stdin)
+			fclose(f);
 		return -ENOMEM;
-	snprintf(c->name, sizeof(c->name), "%s", path);
-	/* A file is opened here, as pcap_open_offline would, to give the
-	 * stream a large buffer before libpcap reads from it; stdin ("-")
-	 * outlives the handle, so it keeps its own. */
-	if (strcmp(path, "-") == 0) {
-		f = stdin;
-	} else if ((f = fopen(path, "rb")) == NULL) {
-		util_errf(err, errlen, "%s: %s", path, strerror(errno));
-		r = -EINVAL;
-		goto fail;
-	} else if ((c->fbuf = malloc(CAPTURE_FILE_BUF)) != NULL) {
-		(void)setvbuf(f, c->fbuf, _IOFBF, CAPTURE_FILE_BUF);
 	}
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	/* A large buffer before libpcap reads from the stream (as
+	 * pcap_open_offline would not); stdin keeps its own. */
+	if (f != stdin && (c->fbuf = malloc(CAPTURE_FILE_BUF)) != NULL)
+		(void)setvbuf(f, c->fbuf, _IOFBF, CAPTURE_FILE_BUF);
 	c->p = pcap_fopen_offline_with_tstamp_precision(f,
 	    PCAP_TSTAMP_PRECISION_MICRO, ebuf);
 	if (c->p == NULL) {
@@ -129,10 +140,10 @@ capture_open_file(const char *path, const char *filter,
 		if (f != stdin)
 			fclose(f);
 		/* libpcap's message names the file only sometimes. */
-		if (strstr(ebuf, path) != NULL)
+		if (strstr(ebuf, name) != NULL)
 			util_errf(err, errlen, "%s", ebuf);
 		else
-			util_errf(err, errlen, "%s: %s", path, ebuf);
+			util_errf(err, errlen, "%s: %s", name, ebuf);
 		r = -EINVAL;
 		goto fail;
 	}

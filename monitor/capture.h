@@ -6,6 +6,7 @@
 #define SW_CAPTURE_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 /* Enough of every header we decode (Ethernet, two VLAN tags, IPv6 with
@@ -42,6 +43,10 @@ int capture_open_live(const char *ifname, const char *filter,
     struct capture **ret_cap, char *err, size_t errlen);
 /* A .pcap or .pcapng file. */
 int capture_open_file(const char *path, const char *filter,
+    struct capture **ret_cap, char *err, size_t errlen);
+/* A capture file already open (the handle takes over f and closes it,
+ * unless it is stdin); name is what capture_name() says. */
+int capture_open_stream(FILE *f, const char *name, const char *filter,
     struct capture **ret_cap, char *err, size_t errlen);
 void capture_close(struct capture *c);
 

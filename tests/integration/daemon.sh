@@ -89,18 +89,25 @@ swd_start() {
 	fail "sockwatchd did not answer within 5 s"
 }
 
+# reap PID SECS: wait at most SECS for our child PID to exit; sets RC to
+# its exit status; fails if it does not exit.
+reap() {
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		pid_gone "$1" && break
+		sleep 0.1
+	done
+	pid_gone "$1" || fail "pid $1 did not exit within $2 s"
+	RC=0
+	wait "$1" || RC=$?
+}
+
 # swd_stop [SIGNAL]: signal the daemon (TERM) and wait at most 5 s for it
 # to exit; sets SWD_RC to its exit status.
 swd_stop() {
-	local i
 	kill -"${1:-TERM}" "$SWD_PID"
-	for ((i = 0; i < 50; i++)); do
-		pid_gone "$SWD_PID" && break
-		sleep 0.1
-	done
-	pid_gone "$SWD_PID" || fail "sockwatchd did not stop within 5 s"
-	SWD_RC=0
-	wait "$SWD_PID" || SWD_RC=$?
+	reap "$SWD_PID" 5
+	SWD_RC=$RC
 }
 
 # listen_start NS NAME SPEC...: tests/tools/listen.py in NS holding the

@@ -1,0 +1,495 @@
+/*
+ * The inspector: the process that reads what attackers send. Forked by
+ * the parent (inspect.c) with its capture handles already open, it
+ * becomes an unprivileged user with no capabilities, no_new_privs and a
+ * seccomp allow-list, then runs decode, the peer table and the detectors
+ * and sends their alerts up the socket it shares with the parent. It
+ * holds no other descriptor of the parent's: not the control socket, the
+ * database, nftables or sock_diag. What the detectors need to know of
+ * the host (listening ports, its addresses) comes down the same socket.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/timerfd.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "../common/ipc.h"
+#include "../common/log.h"
+#include "../common/privdrop.h"
+#include "../common/sandbox.h"
+#include "../common/timeutil.h"
+#include "../exporter/peerjson.h"
+#include "sockwatchd.h"
+
+#define INSPECTOR_BATCH		256	/* packets per wake-up and handle */
+#define INSPECTOR_LOG_BURST	100	/* log lines up to the parent... */
+#define INSPECTOR_LOG_RATE	10	/* ... then this many a second */
+
+struct inspector_cap {
+	struct inspector *in;
+	struct capture *cap;
+	uint64_t errors;
+};
+
+struct inspector {
+	int fd;				/* to the parent */
+	struct evloop *loop;
+	struct traffic *traffic;
+	struct inspector_cap caps[SW_CAPTURES_MAX];
+	unsigned int ncaps;
+	bool replay;
+	int timer_fd;
+	struct traffic_queue tq;
+	int64_t now_ms;			/* the packets' clock */
+	uint64_t cap_packets;
+	uint64_t decode_errors[IPC_DECODE_KINDS];
+	uint8_t listen_tcp[IPC_PORTMAP], listen_udp[IPC_PORTMAP];
+	struct ipc_reader rd;
+	struct ipc_stats sent;		/* what the parent last got */
+	double log_tokens;
+	int64_t log_ms;
+	uint64_t log_dropped;
+	bool stop;
+};
+
+/* One process, one inspector: the log hook has no argument. */
+static struct inspector *inspector_self;
+
+_Static_assert(-DECODE_RESULT_MIN < IPC_DECODE_KINDS,
+    "decode results fit the stats message");
+
+/* Lines go to the parent, which logs them (escaped) where it logs. An
+ * attacker can make packets that make lines: a token bucket bounds them. */
+static void
+inspector_log(int pri, const char *msg)
+{
+	struct inspector *in = inspector_self;
+	int64_t now = time_mono_ms();
+
+	in->log_tokens += (double)(now - in->log_ms) * INSPECTOR_LOG_RATE /
+	    1000.0;
+	if (in->log_tokens > INSPECTOR_LOG_BURST)
+		in->log_tokens = INSPECTOR_LOG_BURST;
+	in->log_ms = now;
+	if (in->log_tokens < 1.0) {
+		in->log_dropped++;
+		return;
+	}
+	in->log_tokens -= 1.0;
+	(void)ipc_send_log(in->fd, pri, msg);
+}
+
+/* Could not become what it must be: say which step, and end. */
+static void __attribute__((noreturn))
+inspector_fail(struct inspector *in, const char *step, int err)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "%s: %s", step, strerror(err < 0 ? -err :
+	    err));
+	(void)ipc_send(in->fd, IPC_FAIL, msg, strlen(msg));
+	_exit(1);
+}
+
+static void
+inspector_send(struct inspector *in, enum ipc_type type, const void *p,
+    size_t len)
+{
+	int r;
+
+	/* The parent went away or stopped reading: nothing to do but end. */
+	if ((r = ipc_send(in->fd, type, p, len)) < 0)
+		_exit(r == -EPIPE ? 0 : 1);
+}
+
+static bool
+inspector_port_open(void *arg, uint8_t proto, uint16_t port)
+{
+	const struct inspector *in = arg;
+	const uint8_t *map = proto == IPPROTO_TCP ? in->listen_tcp :
+	    proto == IPPROTO_UDP ? in->listen_udp : NULL;
+
+	return map != NULL && (map[port >> 3] & (1U << (port & 7))) != 0;
+}
+
+static void
+inspector_alert(void *arg, struct alert *a)
+{
+	struct inspector *in = arg;
+	json_t *j;
+	char *text;
+
+	/* A replayed file's alerts happened when its packets did; a live
+	 * alert's time is the parent's to set. */
+	if (in->replay)
+		a->time_ms = in->now_ms;
+	j = alert_to_json(a);
+	text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	alert_clear(a);
+	if (text == NULL) {
+		log_warnx("out of memory: an alert was not sent");
+		return;
+	}
+	inspector_send(in, IPC_ALERT, text, strlen(text));
+	free(text);
+}
+
+static void
+inspector_process(struct inspector *in, const struct pkt *p, int64_t ms)
+{
+	in->now_ms = ms;
+	traffic_packet(in->traffic, p, ms, inspector_port_open, in,
+	    inspector_alert, in);
+}
+
+static void
+inspector_packet(void *arg, const struct capture_packet *cp)
+{
+	struct inspector *in = arg;
+	const struct pkt *p;
+	int64_t ms;
+	int r;
+
+	in->cap_packets++;
+	r = decode_packet(cp->linktype, cp->data, cp->caplen, cp->wirelen,
+	    (uint64_t)cp->ts_us, traffic_queue_slot(&in->tq));
+	if (r < 0) {
+		in->decode_errors[-r]++;
+		return;
+	}
+	if ((p = traffic_queue_push(in->traffic, &in->tq, cp->ts_us / 1000,
+	    &ms)) != NULL)
+		inspector_process(in, p, ms);
+}
+
+static void
+inspector_drain(struct inspector *in)
+{
+	const struct pkt *p;
+	int64_t ms;
+
+	while ((p = traffic_queue_pop(&in->tq, &ms)) != NULL)
+		inspector_process(in, p, ms);
+}
+
+static void
+on_capture(void *arg, uint32_t events)
+{
+	struct inspector_cap *c = arg;
+	int n;
+
+	(void)events;
+	n = capture_dispatch(c->cap, INSPECTOR_BATCH, inspector_packet, c->in);
+	inspector_drain(c->in);
+	if (n < 0 && c->errors++ % 100 == 0)
+		log_warnx("capture on %s: %s", capture_name(c->cap),
+		    capture_error(c->cap));
+}
+
+static void
+inspector_stats(struct inspector *in)
+{
+	struct traffic_counters tc;
+	struct capture_stats cs;
+	struct ipc_stats st;
+	unsigned int i;
+
+	memset(&st, 0, sizeof(st));
+	for (i = 0; i < in->ncaps; i++) {
+		if (capture_get_stats(in->caps[i].cap, &cs) < 0)
+			continue;
+		st.received += cs.received;
+		st.dropped += cs.dropped;
+		st.ifdropped += cs.ifdropped;
+	}
+	traffic_counters(in->traffic, &tc);
+	st.cap_packets = in->cap_packets;
+	memcpy(st.decode_errors, in->decode_errors, sizeof(st.decode_errors));
+	st.packets = tc.packets;
+	st.inbound = tc.inbound;
+	st.outbound = tc.outbound;
+	st.unknown = tc.unknown;
+	st.skipped = tc.skipped;
+	st.exempt = tc.exempt;
+	for (i = 0; i < TRAFFIC_NKINDS && i < 4; i++) {
+		st.alerts[i] = tc.alerts[i];
+		st.repeats[i] = tc.repeats[i];
+	}
+	st.alerts_dropped = tc.alerts_dropped;
+	st.listener_overflow = tc.listener_overflow;
+	st.peer_evictions = tc.peer_evictions;
+	st.peers = tc.peers;
+	st.max_peers = tc.max_peers;
+	st.listeners = tc.listeners;
+	st.now_ms = in->now_ms;
+	st.log_dropped = in->log_dropped;
+	if (memcmp(&st, &in->sent, sizeof(st)) == 0)
+		return;
+	in->sent = st;
+	inspector_send(in, IPC_STATS, &st, sizeof(st));
+}
+
+static void
+on_tick(void *arg, uint32_t events)
+{
+	struct inspector *in = arg;
+	uint64_t n;
+
+	(void)events;
+	if (read(in->timer_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_warn("timerfd");
+	if (in->now_ms != 0)
+		traffic_tick(in->traffic, in->now_ms, inspector_alert, in);
+	inspector_stats(in);
+}
+
+static unsigned int
+inspector_peer_flags(const void *t, const struct peer *p)
+{
+	return traffic_peer_flags(t, p);
+}
+
+static void
+inspector_peers(struct inspector *in, const struct ipc_peers_req *q)
+{
+	json_t *arr;
+	char *text = NULL;
+
+	if (q->sort > PEERS_SORT_SYN || q->limit == 0)
+		_exit(1);		/* the parent checked both */
+	arr = peerjson_top(traffic_peers(in->traffic), in->now_ms,
+	    (enum peers_sort)q->sort, q->limit > 100000 ? 100000 : q->limit,
+	    inspector_peer_flags, in->traffic);
+	if (arr != NULL)
+		text = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	if (text == NULL || strlen(text) + 4 > IPC_MAX_PAYLOAD) {
+		free(text);
+		text = strdup("null");
+	}
+	if (ipc_send_peers_reply(in->fd, q->seq, text, strlen(text)) < 0)
+		_exit(1);
+	free(text);
+}
+
+static void
+inspector_message(struct inspector *in, const struct ipc_msg *m)
+{
+	const uint8_t *tcp, *udp;
+	struct ipc_peers_req q;
+	struct addr *a;
+	size_t n;
+
+	switch (m->type) {
+	case IPC_LISTENERS:
+		if (ipc_decode_listeners(m, &tcp, &udp) == 0) {
+			memcpy(in->listen_tcp, tcp, IPC_PORTMAP);
+			memcpy(in->listen_udp, udp, IPC_PORTMAP);
+		}
+		break;
+	case IPC_LOCAL:
+		if (ipc_decode_local(m, &a, &n) == 0) {
+			/* Nothing may wait in the queue when the set changes. */
+			inspector_drain(in);
+			if (traffic_set_local(in->traffic, a, n) < 0)
+				log_warnx("out of memory: the host's addresses "
+				    "stay as they were");
+			free(a);
+		}
+		break;
+	case IPC_PEERS_REQ:
+		if (ipc_decode_peers_req(m, &q) == 0)
+			inspector_peers(in, &q);
+		break;
+	default:
+		/* The parent speaks only the three above. */
+		_exit(1);
+	}
+}
+
+static void
+on_parent(void *arg, uint32_t events)
+{
+	struct inspector *in = arg;
+	struct ipc_msg m;
+	ssize_t n;
+	int r;
+
+	(void)events;
+	n = ipc_reader_fill(&in->rd, in->fd, 1 << 16);
+	if (n == 0 || (n < 0 && n != -EAGAIN))
+		_exit(0);		/* the parent is gone */
+	while ((r = ipc_next(&in->rd, &m)) == 1)
+		inspector_message(in, &m);
+	if (r < 0)
+		_exit(1);
+}
+
+/* Every descriptor but those in keep (sorted ascending) and stdio. */
+static void
+inspector_close_rest(const int *keep, size_t n)
+{
+	unsigned int from = 3;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if ((unsigned int)keep[i] > from)
+			(void)close_range(from, (unsigned int)keep[i] - 1, 0);
+		if ((unsigned int)keep[i] + 1 > from)
+			from = (unsigned int)keep[i] + 1;
+	}
+	(void)close_range(from, ~0U, 0);
+}
+
+static int
+int_cmp(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Before the drop: only its own descriptors, the capture handles (opened
+ * here, while CAP_NET_RAW is still ours, as tcpdump does), its loop and
+ * timer, the detectors. Nothing after the drop may need to open anything.
+ * 0, or -errno with the reason in err. */
+static int
+inspector_setup(struct inspector *in, const struct inspector_args *a,
+    char *err, size_t errlen)
+{
+	struct itimerspec its = { { 0, SW_TICK_MS * 1000000L },
+	    { 0, SW_TICK_MS * 1000000L } };
+	const struct config *cfg = a->cfg;
+	int keep[2];
+	size_t nkeep = 0;
+	uint64_t seed;
+	size_t i;
+	int r;
+
+	keep[nkeep++] = in->fd;
+	if (a->replay != NULL)
+		keep[nkeep++] = fileno(a->replay);
+	qsort(keep, nkeep, sizeof(keep[0]), int_cmp);
+	inspector_close_rest(keep, nkeep);
+	snprintf(err, errlen, "setup: out of memory or descriptors");
+	if ((r = evloop_new(&in->loop)) < 0)
+		return r;
+	in->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
+	    TFD_CLOEXEC);
+	if (in->timer_fd < 0 || timerfd_settime(in->timer_fd, 0, &its,
+	    NULL) < 0)
+		return -errno;
+	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = (uint64_t)time_now_ms() ^ (uint64_t)getpid() << 32;
+	if ((r = traffic_new(cfg, seed, &in->traffic)) < 0 ||
+	    (r = traffic_set_local(in->traffic, a->local, a->nlocal)) < 0)
+		return r;
+	memcpy(in->listen_tcp, a->listen_tcp, IPC_PORTMAP);
+	memcpy(in->listen_udp, a->listen_udp, IPC_PORTMAP);
+	if ((r = evloop_add(in->loop, in->fd, EPOLLIN, on_parent, in,
+	    NULL)) < 0 || (r = evloop_add(in->loop, in->timer_fd, EPOLLIN,
+	    on_tick, in, NULL)) < 0)
+		return r;
+	for (i = 0; a->replay == NULL && i < cfg->daemon.ninterfaces; i++) {
+		if (in->ncaps == SW_CAPTURES_MAX) {
+			snprintf(err, errlen, "at most %d capture interfaces",
+			    SW_CAPTURES_MAX);
+			return -E2BIG;
+		}
+		if ((r = capture_open_live(cfg->daemon.interfaces[i], NULL,
+		    &in->caps[in->ncaps].cap, err, errlen)) < 0)
+			return r;
+		in->caps[in->ncaps].in = in;
+		if ((r = evloop_add(in->loop, capture_fd(in->caps[in->ncaps].cap),
+		    EPOLLIN, on_capture, &in->caps[in->ncaps], NULL)) < 0)
+			return r;
+		in->ncaps++;
+	}
+	return 0;
+}
+
+/* A capture file, to its end, then the results are served as live. */
+static void
+inspector_replay(struct inspector *in)
+{
+	struct capture *cap = in->caps[0].cap;
+	int n;
+
+	while ((n = capture_dispatch(cap, INSPECTOR_BATCH, inspector_packet,
+	    in)) > 0) {
+		inspector_drain(in);
+		traffic_tick(in->traffic, in->now_ms, inspector_alert, in);
+	}
+	inspector_drain(in);
+	if (n < 0)
+		log_warnx("replay: %s", capture_error(cap));
+	inspector_stats(in);
+	inspector_send(in, IPC_REPLAY_DONE, NULL, 0);
+}
+
+static int
+inspector_open_replay(struct inspector *in, const struct inspector_args *a)
+{
+	char err[512];
+	int r;
+
+	if ((r = capture_open_stream(a->replay, a->replay_name, "",
+	    &in->caps[0].cap, err, sizeof(err))) < 0) {
+		(void)ipc_send(in->fd, IPC_FAIL, err, strlen(err));
+		return r;
+	}
+	in->caps[0].in = in;
+	in->ncaps = 1;
+	return 0;
+}
+
+void
+inspector_main(const struct inspector_args *a)
+{
+	static struct inspector in;
+	char err[512];
+	const char *step;
+	int r;
+
+	in.fd = a->fd;
+	in.replay = a->replay != NULL;
+	in.log_tokens = INSPECTOR_LOG_BURST;
+	in.log_ms = time_mono_ms();
+	inspector_self = &in;
+	log_set_hook(inspector_log);
+	/* The parent's end of everything: its death is ours. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+		inspector_fail(&in, "PR_SET_PDEATHSIG", errno);
+	if (getppid() != a->parent)
+		_exit(1);
+	if ((r = inspector_setup(&in, a, err, sizeof(err))) < 0) {
+		(void)ipc_send(in.fd, IPC_FAIL, err, strlen(err));
+		_exit(1);
+	}
+	if ((r = privdrop_user(a->user, &step)) < 0)
+		inspector_fail(&in, step, r);
+	/* A capture file is parsed only once we are nobody. */
+	if (in.replay && (r = inspector_open_replay(&in, a)) < 0)
+		_exit(1);
+	if ((r = privdrop_no_new_privs(&step)) < 0 ||
+	    (r = sandbox_inspector(&step)) < 0)
+		inspector_fail(&in, step, r);
+	inspector_send(&in, IPC_HELLO, NULL, 0);
+	if (in.replay)
+		inspector_replay(&in);
+	while (!in.stop)
+		if ((r = evloop_run_once(in.loop, -1)) < 0)
+			_exit(1);
+	_exit(0);
+}
