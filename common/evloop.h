@@ -1,5 +1,9 @@
-/* One epoll loop, no threads: every fd the daemon watches is registered
- * here with a callback. Timers are timerfds registered like any fd. */
+/* One epoll loop per process: every fd a process watches is registered
+ * here with a callback, and callbacks run on the loop's thread only.
+ * Timers are timerfds registered like any fd. (The daemon's few helper
+ * threads, the reconcile dump and a big store write, hand their results
+ * back through an fd or are joined before the callback returns; they
+ * never call into a loop.) */
 #ifndef SW_EVLOOP_H
 #define SW_EVLOOP_H
 

@@ -1,5 +1,6 @@
-/* Detectors: turn what the monitor saw into alerts. No globals, no I/O:
- * the daemon feeds records in and takes alerts out. */
+/* The listener audit: a socket the monitor saw, checked against [listen]
+ * allow. No globals, no I/O: the daemon feeds records in and takes alerts
+ * out. (The traffic detectors are in traffic.h.) */
 #ifndef SW_DETECT_H
 #define SW_DETECT_H
 
