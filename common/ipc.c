@@ -13,6 +13,8 @@
 #define IPC_TEXT_MAX	4096		/* IPC_FAIL, IPC_LOG */
 #define IPC_ALERT_MAX	(256U * 1024)
 #define IPC_LOCAL_LEN	17		/* family byte, 16 address bytes */
+#define IPC_REQUEST_MAX	(128U * 1024)	/* a control line is 64 KiB */
+#define IPC_RESPONSE_MAX (512U << 20)	/* a listing of every socket */
 
 static const struct {
 	const char *name;
@@ -31,6 +33,15 @@ static const struct {
 	[IPC_LOCAL] = { "local", 0, IPC_LOCAL_MAX * IPC_LOCAL_LEN },
 	[IPC_PEERS_REQ] = { "peers-request", sizeof(struct ipc_peers_req),
 	    sizeof(struct ipc_peers_req) },
+	[IPC_REQUEST] = { "request", sizeof(struct ipc_request) + 2,
+	    IPC_REQUEST_MAX },
+	[IPC_METRICS_REQ] = { "metrics-request", 4, 4 },
+	[IPC_CONTROL_STATS] = { "control-stats",
+	    sizeof(struct ipc_control_stats),
+	    sizeof(struct ipc_control_stats) },
+	[IPC_RESPONSE] = { "response", 8 + 2, IPC_RESPONSE_MAX },
+	[IPC_EVENT] = { "event", 2, IPC_MAX_PAYLOAD },
+	[IPC_METRICS_REPLY] = { "metrics-reply", 4, 4 + IPC_MAX_PAYLOAD },
 };
 
 const char *
@@ -89,32 +100,142 @@ ipc_writev(int fd, struct iovec *iov, int n)
 }
 
 static int
-ipc_send3(int fd, enum ipc_type type, const void *a, size_t alen,
-    const void *b, size_t blen)
+ipc_header(uint8_t *hdr, enum ipc_type type, size_t len)
 {
-	uint8_t hdr[IPC_HDR_LEN];
-	struct iovec iov[3];
-	size_t len = alen + blen;
-
 	if ((unsigned int)type == 0 || (unsigned int)type > IPC_TYPE_MAX ||
 	    len < ipc_types[type].min || len > ipc_types[type].max)
 		return -EMSGSIZE;
 	ipc_put16(hdr, IPC_VERSION);
 	ipc_put16(hdr + 2, (uint16_t)type);
 	ipc_put32(hdr + 4, (uint32_t)len);
+	return 0;
+}
+
+/* The first write carries the descriptor, if any; the rest is writev. */
+int
+ipc_send_fd(int fd, enum ipc_type type, const void *a, size_t alen,
+    const void *b, size_t blen, int passfd)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	uint8_t hdr[IPC_HDR_LEN];
+	struct iovec iov[3];
+	struct msghdr mh;
+	struct iovec *v = iov;
+	ssize_t w;
+	int n = 3, r;
+
+	if ((r = ipc_header(hdr, type, alen + blen)) < 0)
+		return r;
 	iov[0].iov_base = hdr;
 	iov[0].iov_len = sizeof(hdr);
 	iov[1].iov_base = (void *)(uintptr_t)a;
 	iov[1].iov_len = alen;
 	iov[2].iov_base = (void *)(uintptr_t)b;
 	iov[2].iov_len = blen;
-	return ipc_writev(fd, iov, 3);
+	if (passfd < 0)
+		return ipc_writev(fd, iov, 3);
+	memset(&mh, 0, sizeof(mh));
+	memset(&cm, 0, sizeof(cm));
+	mh.msg_iov = iov;
+	mh.msg_iovlen = 3;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	cm.h.cmsg_level = SOL_SOCKET;
+	cm.h.cmsg_type = SCM_RIGHTS;
+	cm.h.cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(&cm.h), &passfd, sizeof(int));
+	do
+		w = sendmsg(fd, &mh, MSG_NOSIGNAL);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	while (n > 0 && (size_t)w >= v->iov_len) {
+		w -= (ssize_t)v->iov_len;
+		v++;
+		n--;
+	}
+	if (n == 0)
+		return 0;
+	v->iov_base = (uint8_t *)v->iov_base + w;
+	v->iov_len -= (size_t)w;
+	return ipc_writev(fd, v, n);
+}
+
+int
+ipc_send2(int fd, enum ipc_type type, const void *a, size_t alen,
+    const void *b, size_t blen)
+{
+	return ipc_send_fd(fd, type, a, alen, b, blen, -1);
 }
 
 int
 ipc_send(int fd, enum ipc_type type, const void *payload, size_t len)
 {
-	return ipc_send3(fd, type, payload, len, NULL, 0);
+	return ipc_send_fd(fd, type, payload, len, NULL, 0, -1);
+}
+
+int
+ipc_queue(struct ipc_outq *q, enum ipc_type type, const void *a,
+    size_t alen, const void *b, size_t blen)
+{
+	size_t need = IPC_HDR_LEN + alen + blen, cap;
+	uint8_t *p;
+	int r;
+
+	if (q->off > 0 && q->off == q->len)
+		q->off = q->len = 0;
+	if (q->len + need > q->cap) {
+		if (q->off > 0) {
+			memmove(q->buf, q->buf + q->off, q->len - q->off);
+			q->len -= q->off;
+			q->off = 0;
+		}
+		for (cap = q->cap ? q->cap : 65536; cap < q->len + need;)
+			cap *= 2;
+		if (cap > q->cap) {
+			if ((p = realloc(q->buf, cap)) == NULL)
+				return -ENOMEM;
+			q->buf = p;
+			q->cap = cap;
+		}
+	}
+	if ((r = ipc_header(q->buf + q->len, type, alen + blen)) < 0)
+		return r;
+	if (alen > 0)
+		memcpy(q->buf + q->len + IPC_HDR_LEN, a, alen);
+	if (blen > 0)
+		memcpy(q->buf + q->len + IPC_HDR_LEN + alen, b, blen);
+	q->len += need;
+	return 0;
+}
+
+int
+ipc_flush(struct ipc_outq *q, int fd)
+{
+	ssize_t w;
+
+	while (q->off < q->len) {
+		w = send(fd, q->buf + q->off, q->len - q->off,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EWOULDBLOCK ? 1 : -errno;
+		}
+		q->off += (size_t)w;
+	}
+	q->off = q->len = 0;
+	return 0;
+}
+
+void
+ipc_outq_free(struct ipc_outq *q)
+{
+	free(q->buf);
+	memset(q, 0, sizeof(*q));
 }
 
 int
@@ -127,7 +248,7 @@ ipc_send_log(int fd, int pri, const char *text)
 		text = " ", len = 1;
 	if (len > IPC_TEXT_MAX - 1)
 		len = IPC_TEXT_MAX - 1;
-	return ipc_send3(fd, IPC_LOG, &p, 1, text, len);
+	return ipc_send2(fd, IPC_LOG, &p, 1, text, len);
 }
 
 int
@@ -152,15 +273,49 @@ ipc_send_local(int fd, const struct addr *a, size_t n)
 }
 
 int
+ipc_send_seq(int fd, enum ipc_type type, uint32_t seq, const void *rest,
+    size_t len)
+{
+	uint8_t s[4];
+
+	ipc_put32(s, seq);
+	return ipc_send2(fd, type, s, sizeof(s), rest, len);
+}
+
+int
+ipc_queue_seq(struct ipc_outq *q, enum ipc_type type, uint32_t seq,
+    const void *rest, size_t len)
+{
+	uint8_t s[4];
+
+	ipc_put32(s, seq);
+	return ipc_queue(q, type, s, sizeof(s), rest, len);
+}
+
+int
 ipc_send_peers_reply(int fd, uint32_t seq, const char *json, size_t len)
 {
 	uint8_t s[4];
 
 	ipc_put32(s, seq);
-	return ipc_send3(fd, IPC_PEERS_REPLY, s, sizeof(s), json, len);
+	return ipc_send2(fd, IPC_PEERS_REPLY, s, sizeof(s), json, len);
 }
 
-/* Room for n more bytes, never more than one largest message. */
+/* The largest payload of the types r accepts. */
+static size_t
+ipc_accept_max(const struct ipc_reader *r)
+{
+	size_t max = 0;
+	unsigned int t;
+
+	for (t = 1; t <= IPC_TYPE_MAX; t++)
+		if ((r->accept & IPC_BIT(t)) && ipc_types[t].max > max)
+			max = ipc_types[t].max;
+	return max;
+}
+
+/* Room for n more bytes, never more than one largest message it
+ * accepts. */
 static int
 ipc_reserve(struct ipc_reader *r, size_t n)
 {
@@ -175,7 +330,7 @@ ipc_reserve(struct ipc_reader *r, size_t n)
 		r->off = 0;
 	}
 	want = r->len + n;
-	if (want > IPC_MAX_PAYLOAD + 2 * IPC_HDR_LEN + 65536)
+	if (want > ipc_accept_max(r) + 2 * IPC_HDR_LEN + 256 * 1024)
 		return -EPROTO;
 	if (want <= r->cap)
 		return 0;
@@ -189,21 +344,70 @@ ipc_reserve(struct ipc_reader *r, size_t n)
 	return 0;
 }
 
+/* Descriptors that came with the bytes: queued, or closed when the
+ * queue is full (the message that wanted one then finds none). */
+static void
+ipc_take_rights(struct ipc_reader *r, struct msghdr *mh)
+{
+	struct cmsghdr *c;
+	size_t i, n;
+	int fd;
+
+	for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			if (r->nfds < IPC_FDS_MAX)
+				r->fds[r->nfds++] = fd;
+			else
+				close(fd);
+		}
+	}
+}
+
 ssize_t
 ipc_reader_fill(struct ipc_reader *r, int fd, size_t max)
 {
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+	} cm;
+	struct msghdr mh;
+	struct iovec iov;
 	ssize_t n;
 	int e;
 
 	if ((e = ipc_reserve(r, max)) < 0)
 		return e;
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = r->buf + r->len;
+	iov.iov_len = max;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
 	do
-		n = recv(fd, r->buf + r->len, max, MSG_DONTWAIT);
+		n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	ipc_take_rights(r, &mh);
 	r->len += (size_t)n;
 	return n;
+}
+
+int
+ipc_reader_take_fd(struct ipc_reader *r)
+{
+	int fd;
+
+	if (r->nfds == 0)
+		return -1;
+	fd = r->fds[0];
+	memmove(r->fds, r->fds + 1, --r->nfds * sizeof(r->fds[0]));
+	return fd;
 }
 
 int
@@ -234,7 +438,8 @@ ipc_next(struct ipc_reader *r, struct ipc_msg *ret)
 	type = (unsigned int)h[2] << 8 | h[3];
 	len = ipc_get32(h + 4);
 	if (version != IPC_VERSION || type == 0 || type > IPC_TYPE_MAX ||
-	    len < ipc_types[type].min || len > ipc_types[type].max)
+	    !(r->accept & IPC_BIT(type)) || len < ipc_types[type].min ||
+	    len > ipc_types[type].max)
 		return -EPROTO;
 	if (have - IPC_HDR_LEN < len)
 		return 0;
@@ -248,8 +453,13 @@ ipc_next(struct ipc_reader *r, struct ipc_msg *ret)
 void
 ipc_reader_free(struct ipc_reader *r)
 {
+	uint32_t accept = r->accept;
+
+	while (r->nfds > 0)
+		close(r->fds[--r->nfds]);
 	free(r->buf);
 	memset(r, 0, sizeof(*r));
+	r->accept = accept;
 }
 
 static void
@@ -348,5 +558,54 @@ ipc_decode_local(const struct ipc_msg *m, struct addr **ret, size_t *ret_n)
 	}
 	*ret = a;
 	*ret_n = n;
+	return 0;
+}
+
+int
+ipc_decode_request(const struct ipc_msg *m, struct ipc_request *ret,
+    const char **ret_json, size_t *ret_len)
+{
+	if (m->type != IPC_REQUEST || m->len < sizeof(*ret) + 2)
+		return -EINVAL;
+	memcpy(ret, m->payload, sizeof(*ret));
+	if (ret->admin > 1 || ret->fd > 1)
+		return -EINVAL;
+	*ret_json = (const char *)m->payload + sizeof(*ret);
+	*ret_len = m->len - sizeof(*ret);
+	return 0;
+}
+
+int
+ipc_decode_control_stats(const struct ipc_msg *m,
+    struct ipc_control_stats *ret)
+{
+	if (m->type != IPC_CONTROL_STATS || m->len != sizeof(*ret))
+		return -EINVAL;
+	memcpy(ret, m->payload, sizeof(*ret));
+	return 0;
+}
+
+int
+ipc_decode_seq(const struct ipc_msg *m, uint32_t *ret_seq,
+    const uint8_t **ret_rest, size_t *ret_len)
+{
+	if ((m->type != IPC_METRICS_REQ && m->type != IPC_METRICS_REPLY) ||
+	    m->len < 4)
+		return -EINVAL;
+	*ret_seq = ipc_get32(m->payload);
+	*ret_rest = m->payload + 4;
+	*ret_len = m->len - 4;
+	return 0;
+}
+
+int
+ipc_decode_response(const struct ipc_msg *m, uint64_t *ret_client,
+    const char **ret_json, size_t *ret_len)
+{
+	if (m->type != IPC_RESPONSE || m->len < 8 + 2)
+		return -EINVAL;
+	memcpy(ret_client, m->payload, 8);
+	*ret_json = (const char *)m->payload + 8;
+	*ret_len = m->len - 8;
 	return 0;
 }

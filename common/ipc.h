@@ -35,7 +35,45 @@ enum ipc_type {
 	IPC_LISTENERS,		/* TCP then UDP port bitmaps */
 	IPC_LOCAL,		/* the host's addresses, 17 bytes each */
 	IPC_PEERS_REQ,		/* struct ipc_peers_req */
-	IPC_TYPE_MAX = IPC_PEERS_REQ
+	/* exporter -> parent */
+	IPC_REQUEST,		/* struct ipc_request, then the request JSON */
+	IPC_METRICS_REQ,	/* u32 sequence */
+	IPC_CONTROL_STATS,	/* struct ipc_control_stats */
+	/* parent -> exporter */
+	IPC_RESPONSE,		/* u64 client id, then the response JSON */
+	IPC_EVENT,		/* one event's JSON, for the subscribers */
+	IPC_METRICS_REPLY,	/* u32 sequence, then the exposition text */
+	IPC_TYPE_MAX = IPC_METRICS_REPLY
+};
+
+/* What each end accepts (ipc_reader.accept): a type outside the mask
+ * ends the channel like a broken header. */
+#define IPC_BIT(t)	(1U << (t))
+#define IPC_FROM_INSPECTOR (IPC_BIT(IPC_HELLO) | IPC_BIT(IPC_FAIL) | \
+	IPC_BIT(IPC_LOG) | IPC_BIT(IPC_ALERT) | IPC_BIT(IPC_STATS) | \
+	IPC_BIT(IPC_REPLAY_DONE) | IPC_BIT(IPC_PEERS_REPLY))
+#define IPC_TO_INSPECTOR (IPC_BIT(IPC_LISTENERS) | IPC_BIT(IPC_LOCAL) | \
+	IPC_BIT(IPC_PEERS_REQ))
+#define IPC_FROM_EXPORTER (IPC_BIT(IPC_HELLO) | IPC_BIT(IPC_FAIL) | \
+	IPC_BIT(IPC_LOG) | IPC_BIT(IPC_REQUEST) | IPC_BIT(IPC_METRICS_REQ) | \
+	IPC_BIT(IPC_CONTROL_STATS))
+#define IPC_TO_EXPORTER (IPC_BIT(IPC_RESPONSE) | IPC_BIT(IPC_EVENT) | \
+	IPC_BIT(IPC_METRICS_REPLY))
+
+/* A control request relayed by the exporter. The client's socket comes
+ * along (SCM_RIGHTS) when fd is 1, so that the parent can read the
+ * peer's credentials itself. */
+struct ipc_request {
+	uint64_t client;			/* the exporter's id for it */
+	uint32_t uid, pid;			/* SO_PEERCRED, as it says */
+	uint8_t admin;				/* it thinks: uid 0 */
+	uint8_t fd;				/* a descriptor came along */
+	uint8_t pad[6];
+};
+
+struct ipc_control_stats {
+	uint64_t accepted, refused, dropped_slow, bad_requests;
+	uint64_t clients, subscribers;
 };
 
 /* Counters the inspector reports every tick (fixed width, host order:
@@ -66,9 +104,21 @@ struct ipc_msg {
 	size_t len;
 };
 
+#define IPC_FDS_MAX	16		/* received descriptors waiting */
+
 struct ipc_reader {
+	uint32_t accept;		/* IPC_BIT()s of the types taken */
 	uint8_t *buf;
 	size_t len, off, cap;
+	int fds[IPC_FDS_MAX];		/* received, oldest first */
+	unsigned int nfds;
+};
+
+/* Messages framed but not yet written, for an end that must never block
+ * (the parent's, towards the exporter). */
+struct ipc_outq {
+	uint8_t *buf;
+	size_t off, len, cap;
 };
 
 const char *ipc_type_name(enum ipc_type t);
@@ -78,9 +128,29 @@ const char *ipc_type_name(enum ipc_type t);
  * the other end is not reading). */
 int ipc_send(int fd, enum ipc_type type, const void *payload, size_t len);
 
-/* Read what the socket has (at most max bytes) into the reader. Returns
- * bytes read, 0 at end of file, or -errno (-EAGAIN: nothing waiting). */
+/* The same with a descriptor passed along (SCM_RIGHTS, with the first
+ * byte). */
+int ipc_send_fd(int fd, enum ipc_type type, const void *a, size_t alen,
+    const void *b, size_t blen, int passfd);
+/* Two pieces as one payload. */
+int ipc_send2(int fd, enum ipc_type type, const void *a, size_t alen,
+    const void *b, size_t blen);
+
+/* Frame a message into q (two pieces as one payload). 0 or -ENOMEM,
+ * -EMSGSIZE. */
+int ipc_queue(struct ipc_outq *q, enum ipc_type type, const void *a,
+    size_t alen, const void *b, size_t blen);
+/* Write what the socket takes now. 0 when q is empty, 1 when bytes still
+ * wait (watch for EPOLLOUT), or -errno. */
+int ipc_flush(struct ipc_outq *q, int fd);
+void ipc_outq_free(struct ipc_outq *q);
+
+/* Read what the socket has (at most max bytes) into the reader, with any
+ * descriptors that came along. Returns bytes read, 0 at end of file, or
+ * -errno (-EAGAIN: nothing waiting). */
 ssize_t ipc_reader_fill(struct ipc_reader *r, int fd, size_t max);
+/* The oldest descriptor received and not taken, or -1. */
+int ipc_reader_take_fd(struct ipc_reader *r);
 /* Append bytes as if read (tests and the fuzz target). 0 or -ENOMEM;
  * -EPROTO when more than one message's worth would be buffered. */
 int ipc_reader_feed(struct ipc_reader *r, const void *data, size_t len);
@@ -105,9 +175,26 @@ int ipc_decode_listeners(const struct ipc_msg *m, const uint8_t **ret_tcp,
 /* Unicast IPv4 and IPv6 addresses only; the array is malloc'd. */
 int ipc_decode_local(const struct ipc_msg *m, struct addr **ret, size_t *ret_n);
 
+int ipc_decode_request(const struct ipc_msg *m, struct ipc_request *ret,
+    const char **ret_json, size_t *ret_len);
+int ipc_decode_control_stats(const struct ipc_msg *m,
+    struct ipc_control_stats *ret);
+/* u32 sequence numbers (IPC_METRICS_REQ, IPC_METRICS_REPLY), and the rest
+ * of the payload (not NUL-terminated). */
+int ipc_decode_seq(const struct ipc_msg *m, uint32_t *ret_seq,
+    const uint8_t **ret_rest, size_t *ret_len);
+/* u64 client id and the response JSON. */
+int ipc_decode_response(const struct ipc_msg *m, uint64_t *ret_client,
+    const char **ret_json, size_t *ret_len);
+
 /* Encoders for the payloads that are not plain bytes. */
 int ipc_send_log(int fd, int pri, const char *text);
 int ipc_send_local(int fd, const struct addr *a, size_t n);
 int ipc_send_peers_reply(int fd, uint32_t seq, const char *json, size_t len);
+/* A u32 sequence number, then rest (IPC_METRICS_REQ, IPC_METRICS_REPLY). */
+int ipc_send_seq(int fd, enum ipc_type type, uint32_t seq, const void *rest,
+    size_t len);
+int ipc_queue_seq(struct ipc_outq *q, enum ipc_type type, uint32_t seq,
+    const void *rest, size_t len);
 
 #endif

@@ -32,8 +32,6 @@
 #include "sockwatchd.h"
 
 #define INSPECTOR_BATCH		256	/* packets per wake-up and handle */
-#define INSPECTOR_LOG_BURST	100	/* log lines up to the parent... */
-#define INSPECTOR_LOG_RATE	10	/* ... then this many a second */
 
 struct inspector_cap {
 	struct inspector *in;
@@ -56,50 +54,11 @@ struct inspector {
 	uint8_t listen_tcp[IPC_PORTMAP], listen_udp[IPC_PORTMAP];
 	struct ipc_reader rd;
 	struct ipc_stats sent;		/* what the parent last got */
-	double log_tokens;
-	int64_t log_ms;
-	uint64_t log_dropped;
 	bool stop;
 };
 
-/* One process, one inspector: the log hook has no argument. */
-static struct inspector *inspector_self;
-
 _Static_assert(-DECODE_RESULT_MIN < IPC_DECODE_KINDS,
     "decode results fit the stats message");
-
-/* Lines go to the parent, which logs them (escaped) where it logs. An
- * attacker can make packets that make lines: a token bucket bounds them. */
-static void
-inspector_log(int pri, const char *msg)
-{
-	struct inspector *in = inspector_self;
-	int64_t now = time_mono_ms();
-
-	in->log_tokens += (double)(now - in->log_ms) * INSPECTOR_LOG_RATE /
-	    1000.0;
-	if (in->log_tokens > INSPECTOR_LOG_BURST)
-		in->log_tokens = INSPECTOR_LOG_BURST;
-	in->log_ms = now;
-	if (in->log_tokens < 1.0) {
-		in->log_dropped++;
-		return;
-	}
-	in->log_tokens -= 1.0;
-	(void)ipc_send_log(in->fd, pri, msg);
-}
-
-/* Could not become what it must be: say which step, and end. */
-static void __attribute__((noreturn))
-inspector_fail(struct inspector *in, const char *step, int err)
-{
-	char msg[256];
-
-	snprintf(msg, sizeof(msg), "%s: %s", step, strerror(err < 0 ? -err :
-	    err));
-	(void)ipc_send(in->fd, IPC_FAIL, msg, strlen(msg));
-	_exit(1);
-}
 
 static void
 inspector_send(struct inspector *in, enum ipc_type type, const void *p,
@@ -233,7 +192,7 @@ inspector_stats(struct inspector *in)
 	st.max_peers = tc.max_peers;
 	st.listeners = tc.listeners;
 	st.now_ms = in->now_ms;
-	st.log_dropped = in->log_dropped;
+	st.log_dropped = child_log_dropped();
 	if (memcmp(&st, &in->sent, sizeof(st)) == 0)
 		return;
 	in->sent = st;
@@ -336,30 +295,6 @@ on_parent(void *arg, uint32_t events)
 		_exit(1);
 }
 
-/* Every descriptor but those in keep (sorted ascending) and stdio. */
-static void
-inspector_close_rest(const int *keep, size_t n)
-{
-	unsigned int from = 3;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if ((unsigned int)keep[i] > from)
-			(void)close_range(from, (unsigned int)keep[i] - 1, 0);
-		if ((unsigned int)keep[i] + 1 > from)
-			from = (unsigned int)keep[i] + 1;
-	}
-	(void)close_range(from, ~0U, 0);
-}
-
-static int
-int_cmp(const void *a, const void *b)
-{
-	int x = *(const int *)a, y = *(const int *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* Before the drop: only its own descriptors, the capture handles (opened
  * here, while CAP_NET_RAW is still ours, as tcpdump does), its loop and
  * timer, the detectors. Nothing after the drop may need to open anything.
@@ -371,17 +306,10 @@ inspector_setup(struct inspector *in, const struct inspector_args *a,
 	struct itimerspec its = { { 0, SW_TICK_MS * 1000000L },
 	    { 0, SW_TICK_MS * 1000000L } };
 	const struct config *cfg = a->cfg;
-	int keep[2];
-	size_t nkeep = 0;
 	uint64_t seed;
 	size_t i;
 	int r;
 
-	keep[nkeep++] = in->fd;
-	if (a->replay != NULL)
-		keep[nkeep++] = fileno(a->replay);
-	qsort(keep, nkeep, sizeof(keep[0]), int_cmp);
-	inspector_close_rest(keep, nkeep);
 	snprintf(err, errlen, "setup: out of memory or descriptors");
 	if ((r = evloop_new(&in->loop)) < 0)
 		return r;
@@ -438,53 +366,41 @@ inspector_replay(struct inspector *in)
 	inspector_send(in, IPC_REPLAY_DONE, NULL, 0);
 }
 
-static int
+static void
 inspector_open_replay(struct inspector *in, const struct inspector_args *a)
 {
 	char err[512];
-	int r;
 
-	if ((r = capture_open_stream(a->replay, a->replay_name, "",
-	    &in->caps[0].cap, err, sizeof(err))) < 0) {
-		(void)ipc_send(in->fd, IPC_FAIL, err, strlen(err));
-		return r;
-	}
+	if (capture_open_stream(a->replay, a->replay_name, "",
+	    &in->caps[0].cap, err, sizeof(err)) < 0)
+		child_fail_text(in->fd, err);
 	in->caps[0].in = in;
 	in->ncaps = 1;
-	return 0;
 }
 
 void
 inspector_main(const struct inspector_args *a)
 {
 	static struct inspector in;
+	int keep[2] = { a->fd, a->replay ? fileno(a->replay) : a->fd };
 	char err[512];
 	const char *step;
 	int r;
 
+	child_begin(a->fd, a->parent, keep, 2);
 	in.fd = a->fd;
+	in.rd.accept = IPC_TO_INSPECTOR;
 	in.replay = a->replay != NULL;
-	in.log_tokens = INSPECTOR_LOG_BURST;
-	in.log_ms = time_mono_ms();
-	inspector_self = &in;
-	log_set_hook(inspector_log);
-	/* The parent's end of everything: its death is ours. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
-		inspector_fail(&in, "PR_SET_PDEATHSIG", errno);
-	if (getppid() != a->parent)
-		_exit(1);
-	if ((r = inspector_setup(&in, a, err, sizeof(err))) < 0) {
-		(void)ipc_send(in.fd, IPC_FAIL, err, strlen(err));
-		_exit(1);
-	}
+	if ((r = inspector_setup(&in, a, err, sizeof(err))) < 0)
+		child_fail_text(in.fd, err);
 	if ((r = privdrop_user(a->user, &step)) < 0)
-		inspector_fail(&in, step, r);
+		child_fail(in.fd, step, r);
 	/* A capture file is parsed only once we are nobody. */
-	if (in.replay && (r = inspector_open_replay(&in, a)) < 0)
-		_exit(1);
+	if (in.replay)
+		inspector_open_replay(&in, a);
 	if ((r = privdrop_no_new_privs(&step)) < 0 ||
 	    (r = sandbox_inspector(&step)) < 0)
-		inspector_fail(&in, step, r);
+		child_fail(in.fd, step, r);
 	inspector_send(&in, IPC_HELLO, NULL, 0);
 	if (in.replay)
 		inspector_replay(&in);

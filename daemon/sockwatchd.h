@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "../common/evloop.h"
+#include "../common/ipc.h"
 #include "../exporter/control.h"
 #include "../exporter/metrics.h"
 #include "../exporter/sinks.h"
@@ -139,6 +140,63 @@ struct sw {
 int scan_open(struct sw *sw);
 void scan_close(struct sw *sw);
 void scan_tick(struct sw *sw, int64_t now_mono);
+
+/* child.c: the confined children, both sides (see its opening). */
+struct ipc_msg;
+struct child_ops {
+	const char *name;		/* "packet inspector", for the log */
+	const char *kind;		/* the alert kind when it dies */
+	uint32_t accept;		/* IPC_BIT()s it may send */
+	bool no_restart;		/* a death is reported, that is all */
+	/* In the new process, after the fork; must not return. */
+	void (*run)(void *arg, int fd, pid_t parent);
+	/* In the parent: a message other than hello, fail and log. */
+	void (*message)(void *arg, const struct ipc_msg *m);
+	/* In the parent: after each batch of messages (may be NULL). */
+	void (*after)(void *arg);
+	/* In the parent: the child is gone, asked or not (may be NULL). */
+	void (*gone)(void *arg);
+};
+
+struct child {
+	struct sw *sw;
+	const struct child_ops *ops;
+	void *arg;
+	pid_t pid;			/* 0: not running */
+	int fd, pidfd;
+	struct evsource *fd_src, *pid_src;
+	struct ipc_reader rd;
+	bool hello, failed, closing;
+	char fail[512];			/* its IPC_FAIL text */
+	int64_t started_ms;		/* monotonic */
+	int64_t next_start_ms;		/* 0: no restart due */
+	unsigned int fails;		/* quick deaths in a row */
+	uint64_t restarts, deaths;
+};
+
+void child_init(struct child *c, struct sw *sw, const struct child_ops *ops,
+    void *arg);
+/* Fork and wait for its hello. 0, or -errno with the reason logged. */
+int child_start(struct child *c);
+/* End it; no restart, no alert. */
+void child_stop(struct child *c);
+/* End it and start a new one at once (a reload). */
+int child_restart(struct child *c);
+/* A child that misbehaved: ended, and restarted like one that died. */
+void child_kill(struct child *c);
+void child_tick(struct child *c, int64_t now_mono);
+bool child_running(const struct child *c);
+/* Read and handle its messages until *flag is set (or it fails, or dies,
+ * or ms pass; -1: no limit). 0 or -errno. */
+int child_wait(struct child *c, const bool *flag, int ms);
+/* In the child, first thing: log lines go to the parent, the parent's
+ * death ends us, every descriptor not in keep (nor stdio) is closed. */
+void child_begin(int fd, pid_t parent, int *keep, size_t nkeep);
+uint64_t child_log_dropped(void);
+/* In the child: tell the parent why, and exit 1. */
+void child_fail(int fd, const char *step, int err)
+	__attribute__((noreturn));
+void child_fail_text(int fd, const char *text) __attribute__((noreturn));
 
 /* inspect.c: the inspector process, from the parent's side. */
 int inspect_open(struct sw *sw);

@@ -21,6 +21,9 @@ static void
 decode_one(const struct ipc_msg *m)
 {
 	struct ipc_peers_req q;
+	struct ipc_request rq;
+	struct ipc_control_stats cs;
+	const uint8_t *rest;
 	struct ipc_stats st;
 	const uint8_t *tcp, *udp;
 	const char *json;
@@ -64,6 +67,17 @@ decode_one(const struct ipc_msg *m)
 	case IPC_PEERS_REQ:
 		(void)ipc_decode_peers_req(m, &q);
 		break;
+	case IPC_REQUEST:
+		if (ipc_decode_request(m, &rq, &json, &n) == 0)
+			json_decref(json_loadb(json, n,
+			    JSON_REJECT_DUPLICATES, NULL));
+		break;
+	case IPC_METRICS_REQ:
+		(void)ipc_decode_seq(m, &seq, &rest, &n);
+		break;
+	case IPC_CONTROL_STATS:
+		(void)ipc_decode_control_stats(m, &cs);
+		break;
 	default:
 		break;
 	}
@@ -79,7 +93,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	piece = (size_t)data[0] + 1;
+	/* The parent's two readers: what an inspector or an exporter may
+	 * send up (the low bit); the rest of the byte is the piece size. */
+	r.accept = data[0] & 1 ? IPC_FROM_EXPORTER : IPC_FROM_INSPECTOR;
+	piece = (size_t)(data[0] >> 1) + 1;
 	for (off = 1; off < size && e >= 0; off += piece) {
 		if (ipc_reader_feed(&r, data + off, size - off < piece ?
 		    size - off : piece) < 0)

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -37,7 +38,8 @@ drain(struct ipc_reader *r, int fd)
 static void
 test_round_trip(void **state)
 {
-	struct ipc_reader r = { 0 };
+	struct ipc_reader r = { .accept = IPC_FROM_INSPECTOR |
+	    IPC_TO_INSPECTOR };
 	struct ipc_peers_req q = { 7, 2, 100 }, q2;
 	struct ipc_stats st, st2;
 	struct ipc_msg m;
@@ -99,7 +101,7 @@ test_round_trip(void **state)
 static void
 test_split(void **state)
 {
-	struct ipc_reader r = { 0 };
+	struct ipc_reader r = { .accept = IPC_FROM_INSPECTOR };
 	struct ipc_msg m;
 	uint8_t buf[64];
 	ssize_t n;
@@ -165,11 +167,95 @@ test_bad_headers(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memset(&r, 0, sizeof(r));
+		r.accept = ~0U;
 		hdr(h, bad[i].version, bad[i].type, bad[i].len);
 		assert_int_equal(ipc_reader_feed(&r, h, sizeof(h)), 0);
 		assert_int_equal(ipc_next(&r, &m), -EPROTO);
 		ipc_reader_free(&r);
 	}
+}
+
+/* A type the end does not take is a broken frame: the inspector cannot
+ * send what only the exporter may (a control request), nor the other
+ * way round. */
+static void
+test_direction(void **state)
+{
+	struct ipc_reader r = { .accept = IPC_FROM_INSPECTOR };
+	struct ipc_request q = { 0 };
+	struct ipc_msg m;
+	int sv[2];
+
+	(void)state;
+	pair(sv);
+	assert_int_equal(ipc_send2(sv[0], IPC_REQUEST, &q, sizeof(q), "{}",
+	    2), 0);
+	drain(&r, sv[1]);
+	assert_int_equal(ipc_next(&r, &m), -EPROTO);
+	ipc_reader_free(&r);
+	r.accept = IPC_FROM_EXPORTER;
+	assert_int_equal(ipc_send(sv[0], IPC_LISTENERS, NULL, 0), -EMSGSIZE);
+	assert_int_equal(ipc_send_seq(sv[0], IPC_METRICS_REPLY, 1, "x", 1), 0);
+	drain(&r, sv[1]);
+	assert_int_equal(ipc_next(&r, &m), -EPROTO);
+	ipc_reader_free(&r);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* A descriptor passed along arrives with its message; the queue of a
+ * never-blocking end frames the same bytes as a direct send. */
+static void
+test_fd_and_queue(void **state)
+{
+	struct ipc_reader r = { .accept = IPC_FROM_EXPORTER |
+	    IPC_TO_EXPORTER };
+	struct ipc_request q = { .client = 42, .uid = 0, .fd = 1 };
+	struct ipc_outq oq = { 0 };
+	struct ipc_request got;
+	struct ipc_msg m;
+	struct stat a, b;
+	const char *json;
+	uint64_t client;
+	size_t n;
+	int sv[2], fd;
+
+	(void)state;
+	pair(sv);
+	assert_int_equal(ipc_send_fd(sv[0], IPC_REQUEST, &q, sizeof(q),
+	    "{\"cmd\":\"block\"}", 15, STDIN_FILENO), 0);
+	drain(&r, sv[1]);
+	assert_int_equal(ipc_next(&r, &m), 1);
+	assert_int_equal(ipc_decode_request(&m, &got, &json, &n), 0);
+	assert_int_equal(got.client, 42);
+	assert_int_equal(got.fd, 1);
+	assert_int_equal(n, 15);
+	fd = ipc_reader_take_fd(&r);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &a), 0);
+	assert_int_equal(fstat(STDIN_FILENO, &b), 0);
+	assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+	close(fd);
+	assert_int_equal(ipc_reader_take_fd(&r), -1);
+
+	client = 42;
+	assert_int_equal(ipc_queue(&oq, IPC_RESPONSE, &client, 8, "{}", 2), 0);
+	assert_int_equal(ipc_queue(&oq, IPC_EVENT, "{\"a\":1}", 7, NULL, 0),
+	    0);
+	assert_int_equal(ipc_queue(&oq, IPC_HELLO, "x", 1, NULL, 0),
+	    -EMSGSIZE);
+	assert_int_equal(ipc_flush(&oq, sv[0]), 0);
+	drain(&r, sv[1]);
+	assert_int_equal(ipc_next(&r, &m), 1);
+	assert_int_equal(ipc_decode_response(&m, &client, &json, &n), 0);
+	assert_int_equal(client, 42);
+	assert_int_equal(ipc_next(&r, &m), 1);
+	assert_int_equal(m.type, IPC_EVENT);
+	assert_int_equal(ipc_next(&r, &m), 0);
+	ipc_outq_free(&oq);
+	ipc_reader_free(&r);
+	close(sv[0]);
+	close(sv[1]);
 }
 
 /* Payloads that pass the framing but not their decoder. */
@@ -204,7 +290,7 @@ test_bad_payloads(void **state)
 static void
 test_bounded(void **state)
 {
-	struct ipc_reader r = { 0 };
+	struct ipc_reader r = { .accept = IPC_FROM_INSPECTOR };
 	static uint8_t chunk[1 << 20];
 	size_t total = 0;
 	int e = 0;
@@ -226,6 +312,8 @@ main(void)
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_bad_headers),
 		cmocka_unit_test(test_bad_payloads),
+		cmocka_unit_test(test_direction),
+		cmocka_unit_test(test_fd_and_queue),
 		cmocka_unit_test(test_bounded),
 	};
 
