@@ -258,8 +258,9 @@ setup(struct sw *sw)
 		return r;
 	}
 	sw->next_alert_id = store_max_alert_id(sw->store) + 1;
-	if ((r = sinks_open(sw->cfg->daemon.alerts_file, !sw->foreground,
-	    &sw->sinks, err, sizeof(err))) < 0) {
+	if ((r = sinks_open(sw->cfg->daemon.alerts_file,
+	    sw->cfg->daemon.control_group, !sw->foreground, &sw->sinks, err,
+	    sizeof(err))) < 0) {
 		log_warnx("%s", err);
 		return r;
 	}

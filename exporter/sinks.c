@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,26 +17,91 @@
 /* Alerts between two ticks stay in memory; a burst bigger than this is
  * written out early by stdio. */
 #define SINKS_FILE_BUF (256 * 1024)
+#define SINKS_NSS_MAX (1024 * 1024)	/* getgrnam_r buffer bound */
+#define SINKS_NO_GID ((gid_t)-1)
 
 struct sinks {
 	char *path;			/* NULL: no file */
 	FILE *fp;			/* NULL after a failed reopen */
+	gid_t gid;			/* the file's group, or SINKS_NO_GID */
 	int use_syslog;
 	uint64_t errors;
 };
 
+/* 0, -ENOENT (no such group) or -errno. */
 static int
-file_open(const char *path, FILE **ret_fp)
+sinks_lookup_group(const char *name, gid_t *ret_gid)
+{
+	struct group gr, *grp = NULL;
+	size_t buflen = 1024;
+	char *buf = NULL, *p;
+	int r;
+
+	for (;;) {
+		if ((p = realloc(buf, buflen)) == NULL) {
+			r = ENOMEM;
+			break;
+		}
+		buf = p;
+		r = getgrnam_r(name, &gr, buf, buflen, &grp);
+		if (r != ERANGE || buflen >= SINKS_NSS_MAX)
+			break;
+		buflen *= 2;
+	}
+	if (r == 0 && grp != NULL)
+		*ret_gid = gr.gr_gid;
+	else if (r == 0 || r == ESRCH)
+		r = ENOENT;
+	free(buf);
+	return -r;
+}
+
+/*
+ * The file is 0640 and, with a group, that group's, whatever the umask
+ * (the daemon's is 077) and whatever it was before: the mode and group
+ * are set on the descriptor, so they land on the file we opened, and
+ * O_NOFOLLOW refuses a symbolic link in its place (-ELOOP). Only a
+ * regular file is changed (not /dev/stdout, say). Without CAP_CHOWN the
+ * group must be one of ours.
+ */
+static int
+file_protect(int fd, gid_t gid, const char **ret_step)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb) < 0)
+		return -errno;
+	if (!S_ISREG(sb.st_mode))
+		return 0;
+	*ret_step = "giving it to the control group: ";
+	if (gid != SINKS_NO_GID && sb.st_gid != gid &&
+	    fchown(fd, (uid_t)-1, gid) < 0)
+		return -errno;
+	*ret_step = "making it 0640: ";
+	if ((sb.st_mode & 07777) != 0640 && fchmod(fd, 0640) < 0)
+		return -errno;
+	*ret_step = "";
+	return 0;
+}
+
+/* 0, or -errno and in *ret_step what failed ("" for opening). */
+static int
+file_open(const char *path, gid_t gid, FILE **ret_fp, const char **ret_step)
 {
 	FILE *fp;
 	int fd, r;
 
+	*ret_step = "";
 	if ((r = util_mkdir_parents(path, 0750)) < 0)
 		return r;
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
-	    0640);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC | O_NOCTTY, 0640);
 	if (fd < 0)
 		return -errno;
+	if ((r = file_protect(fd, gid, ret_step)) < 0) {
+		close(fd);
+		return r;
+	}
 	fp = fdopen(fd, "a");
 	if (fp == NULL) {
 		r = -errno;
@@ -61,9 +127,10 @@ file_close(FILE *fp)
 }
 
 int
-sinks_open(const char *alerts_file, int use_syslog,
+sinks_open(const char *alerts_file, const char *group, int use_syslog,
     struct sinks **ret_sinks, char *err, size_t errlen)
 {
+	const char *step = "";
 	struct sinks *s;
 	int r;
 
@@ -73,21 +140,31 @@ sinks_open(const char *alerts_file, int use_syslog,
 		goto fail;
 	}
 	s->use_syslog = use_syslog;
+	s->gid = SINKS_NO_GID;
 	if (alerts_file != NULL && *alerts_file != '\0') {
 		s->path = strdup(alerts_file);
 		if (s->path == NULL) {
 			r = -ENOMEM;
 			goto fail;
 		}
-		if ((r = file_open(s->path, &s->fp)) < 0)
+		if (group != NULL && (r = sinks_lookup_group(group,
+		    &s->gid)) < 0) {
+			if (err != NULL && errlen > 0)
+				snprintf(err, errlen, "%s: group \"%s\": %s",
+				    alerts_file, group, r == -ENOENT ?
+				    "no such group" : strerror(-r));
+			goto out;
+		}
+		if ((r = file_open(s->path, s->gid, &s->fp, &step)) < 0)
 			goto fail;
 	}
 	*ret_sinks = s;
 	return 0;
 fail:
 	if (err != NULL && errlen > 0)
-		snprintf(err, errlen, "%s: %s", alerts_file ? alerts_file :
-		    "sinks", strerror(-r));
+		snprintf(err, errlen, "%s: %s%s", alerts_file ? alerts_file :
+		    "sinks", step, strerror(-r));
+out:
 	if (s != NULL)
 		free(s->path);
 	free(s);
@@ -236,6 +313,7 @@ sinks_flush(struct sinks *s)
 int
 sinks_reopen(struct sinks *s)
 {
+	const char *step;
 	int r = 0, r2;
 
 	if (s->path == NULL)
@@ -245,7 +323,7 @@ sinks_reopen(struct sinks *s)
 			s->errors++;
 		s->fp = NULL;
 	}
-	if ((r2 = file_open(s->path, &s->fp)) < 0) {
+	if ((r2 = file_open(s->path, s->gid, &s->fp, &step)) < 0) {
 		s->fp = NULL;
 		s->errors++;
 		return r2;

@@ -10,9 +10,12 @@
 
 struct sinks;
 
-/* alerts_file may be NULL (no file). use_syslog != 0 sends one line per
- * alert to syslog (LOG_DAEMON, LOG_WARNING or LOG_CRIT by severity). */
-int sinks_open(const char *alerts_file, int use_syslog,
+/* alerts_file may be NULL (no file); it is opened O_NOFOLLOW and made
+ * 0640, and given to group when that is not NULL (a group we are in,
+ * without CAP_CHOWN): the daemon's control_group. use_syslog != 0 sends
+ * one line per alert to syslog (LOG_DAEMON, LOG_WARNING or LOG_CRIT by
+ * severity). */
+int sinks_open(const char *alerts_file, const char *group, int use_syslog,
     struct sinks **ret_sinks, char *err, size_t errlen);
 void sinks_close(struct sinks *s);
 
@@ -21,7 +24,8 @@ void sinks_close(struct sinks *s);
 void sinks_alert(struct sinks *s, const struct alert *a);
 /* Flush the file; 0 or -errno (the failure is counted). */
 int sinks_flush(struct sinks *s);
-/* Close and reopen the file (log rotation). 0 or -errno. */
+/* Close and reopen the file (log rotation), with the same mode and
+ * group. 0 or -errno. */
 int sinks_reopen(struct sinks *s);
 
 uint64_t sinks_errors(const struct sinks *s);

@@ -2,11 +2,14 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -252,6 +255,78 @@ finalize_bans(struct store *st)
 	st->ban_put = st->hist_put = st->ban_del = NULL;
 }
 
+/*
+ * The database holds every alert and ban: it and its -wal and -shm are
+ * 0600, whatever the umask and whatever an older sockwatchd left (0644).
+ * SQLite gives a new -wal and -shm the database's own mode, so fixing the
+ * database and any -wal and -shm already there is enough. A new database
+ * is made here, 0600 on the descriptor that created it. An existing file
+ * is only chmod'ed, never opened to read or write: closing such a
+ * descriptor would drop the POSIX locks another connection in this
+ * process may hold on it (fchmodat's O_PATH descriptor leaves them). A
+ * symbolic link is refused (-ELOOP); anything else that is not a regular
+ * file is left for SQLite to reject.
+ */
+static int
+store_protect_file(const char *path, bool create)
+{
+	struct stat sb;
+	int fd, r = 0;
+
+	if (create) {
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC | O_NOCTTY, 0600);
+		if (fd >= 0) {
+			if (fchmod(fd, 0600) < 0)
+				r = -errno;
+			close(fd);
+			return r;
+		}
+		if (errno != EEXIST)
+			return -errno;
+	}
+	if (fstatat(AT_FDCWD, path, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT && !create ? 0 : -errno;
+	if (S_ISLNK(sb.st_mode))
+		return -ELOOP;
+	if (S_ISREG(sb.st_mode) && (sb.st_mode & 07777) != 0600 &&
+	    fchmodat(AT_FDCWD, path, 0600, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The database's directory (0700 if made here), the database, its -wal
+ * and -shm. */
+static int
+store_protect(const char *path, char *err, size_t errlen)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	char name[PATH_MAX];
+	size_t i;
+	int r;
+
+	if (strcmp(path, ":memory:") == 0)
+		return 0;
+	if ((r = util_mkdir_parents(path, 0700)) < 0) {
+		util_errf(err, errlen, "%s: creating its directory: %s", path,
+		    strerror(-r));
+		return r;
+	}
+	for (i = 0; i < nitems(suffix); i++) {
+		if ((size_t)snprintf(name, sizeof(name), "%s%s", path,
+		    suffix[i]) >= sizeof(name))
+			r = -ENAMETOOLONG;
+		else
+			r = store_protect_file(name, i == 0);
+		if (r < 0) {
+			util_errf(err, errlen, "%s: making it 0600: %s", name,
+			    strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
 int
 store_open(const char *path, struct store **ret_store, char *err,
     size_t errlen)
@@ -261,11 +336,8 @@ store_open(const char *path, struct store **ret_store, char *err,
 	const char *mode;
 	int r, rc, version = 0;
 
-	if ((r = util_mkdir_parents(path, 0750)) < 0) {
-		util_errf(err, errlen, "%s: creating its directory: %s", path,
-		    strerror(-r));
+	if ((r = store_protect(path, err, errlen)) < 0)
 		goto out;
-	}
 	st = calloc(1, sizeof(*st));
 	if (st == NULL) {
 		r = -ENOMEM;

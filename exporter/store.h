@@ -33,8 +33,10 @@ struct alert_filter {
 	unsigned int limit;		/* 0: no limit; newest N */
 };
 
-/* Open or create the database (and its directory's file), migrate the
- * schema. On error returns -errno/-EIO and a message in err. */
+/* Open or create the database (and its directory, 0700 if missing),
+ * migrate the schema. The database, -wal and -shm are made 0600, whatever
+ * they were; a symbolic link there is refused (-ELOOP). On error returns
+ * -errno/-EIO and a message in err. */
 int store_open(const char *path, struct store **ret_store, char *err,
     size_t errlen);
 void store_close(struct store *st);	/* flushes first */

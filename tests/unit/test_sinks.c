@@ -5,6 +5,8 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,7 +134,7 @@ test_jsonl_file(void **state)
 	struct stat sb;
 	FILE *fp;
 
-	assert_int_equal(sinks_open(f->path, 0, &s, err, sizeof(err)), 0);
+	assert_int_equal(sinks_open(f->path, NULL, 0, &s, err, sizeof(err)), 0);
 	snprintf(dir, sizeof(dir), "%s/log", f->dir);
 	assert_int_equal(stat(dir, &sb), 0);
 	assert_int_equal(sb.st_mode & 07777, 0750);
@@ -163,7 +165,7 @@ test_jsonl_file(void **state)
 	send_alert(s, 3);
 	sinks_close(s);
 	assert_string_equal(file_ids(f->path), "1,2,3");
-	assert_int_equal(sinks_open(f->path, 0, &s, err, sizeof(err)), 0);
+	assert_int_equal(sinks_open(f->path, NULL, 0, &s, err, sizeof(err)), 0);
 	send_alert(s, 4);
 	assert_int_equal(sinks_flush(s), 0);
 	assert_string_equal(file_ids(f->path), "1,2,3,4");
@@ -179,7 +181,7 @@ test_reopen_after_rename(void **state)
 	struct sinks *s = NULL;
 
 	snprintf(old, sizeof(old), "%s.1", f->path);
-	assert_int_equal(sinks_open(f->path, 0, &s, err, sizeof(err)), 0);
+	assert_int_equal(sinks_open(f->path, NULL, 0, &s, err, sizeof(err)), 0);
 	send_alert(s, 1);
 	assert_int_equal(sinks_flush(s), 0);
 
@@ -213,7 +215,8 @@ test_errors_counted(void **state)
 	int i;
 
 	/* A full disk: counted, never fatal. */
-	assert_int_equal(sinks_open("/dev/full", 0, &s, err, sizeof(err)), 0);
+	assert_int_equal(sinks_open("/dev/full", NULL, 0, &s, err,
+	    sizeof(err)), 0);
 	send_alert(s, 1);
 	assert_int_equal(sinks_flush(s), -ENOSPC);
 	assert_int_equal(sinks_errors(s), 1);
@@ -230,13 +233,14 @@ test_errors_counted(void **state)
 	fclose(fp);
 	snprintf(path, sizeof(path), "%s/alerts.jsonl", blocker);
 	s = NULL;
-	assert_int_equal(sinks_open(path, 0, &s, err, sizeof(err)), -ENOTDIR);
+	assert_int_equal(sinks_open(path, NULL, 0, &s, err, sizeof(err)),
+	    -ENOTDIR);
 	assert_null(s);
 	assert_non_null(strstr(err, path));
 
 	/* A reopen that fails leaves the sinks usable; alerts meanwhile
 	 * are counted as lost; a later reopen recovers. */
-	assert_int_equal(sinks_open(f->path, 0, &s, err, sizeof(err)), 0);
+	assert_int_equal(sinks_open(f->path, NULL, 0, &s, err, sizeof(err)), 0);
 	send_alert(s, 1);
 	assert_int_equal(sinks_flush(s), 0);
 	snprintf(blocker, sizeof(blocker), "%s/log.moved", f->dir);
@@ -258,6 +262,89 @@ test_errors_counted(void **state)
 	sinks_close(s);
 }
 
+/* A group the file can be given that is not the one it gets anyway: for
+ * root, nogroup; for anyone else, the primary group (the mode is still
+ * checked). */
+static const struct group *
+other_group(void)
+{
+	if (geteuid() == 0)
+		return getgrnam("nogroup");
+	return getgrgid(getegid());
+}
+
+/* Mode 0640 whatever the umask or an older file said; the group set on
+ * open and on reopen; a symlink refused; an unknown group an error. */
+static void
+test_file_modes(void **state)
+{
+	struct fixture *f = *state;
+	char err[256] = "", moved[PATH_MAX + 8], lnk[PATH_MAX + 8];
+	const struct group *gr = other_group();
+	struct sinks *s = NULL;
+	struct stat sb;
+	gid_t gid;
+	int fd;
+
+	if (gr == NULL)
+		skip();
+	gid = gr->gr_gid;
+	umask(077);			/* the daemon's */
+	assert_int_equal(sinks_open(f->path, gr->gr_name, 0, &s, err,
+	    sizeof(err)), 0);
+	assert_int_equal(stat(f->path, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0640);
+	assert_int_equal(sb.st_gid, gid);
+
+	/* Rotated away: the new file gets the same mode and group. */
+	snprintf(moved, sizeof(moved), "%s.1", f->path);
+	assert_int_equal(rename(f->path, moved), 0);
+	assert_int_equal(sinks_reopen(s), 0);
+	assert_int_equal(stat(f->path, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0640);
+	assert_int_equal(sb.st_gid, gid);
+	sinks_close(s);
+
+	/* An older file, 0604 and in our own group, is put right. */
+	assert_int_equal(unlink(f->path), 0);
+	fd = open(f->path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(fchmod(fd, 0604), 0);
+	close(fd);
+	s = NULL;
+	assert_int_equal(sinks_open(f->path, gr->gr_name, 0, &s, err,
+	    sizeof(err)), 0);
+	assert_int_equal(stat(f->path, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0640);
+	assert_int_equal(sb.st_gid, gid);
+	sinks_close(s);
+
+	/* Without a group, the file keeps the one it has. */
+	s = NULL;
+	assert_int_equal(sinks_open(f->path, NULL, 0, &s, err, sizeof(err)),
+	    0);
+	assert_int_equal(stat(f->path, &sb), 0);
+	assert_int_equal(sb.st_gid, gid);
+	sinks_close(s);
+
+	/* A symlink where the file should be is not followed. */
+	snprintf(lnk, sizeof(lnk), "%s/log/link.jsonl", f->dir);
+	assert_int_equal(symlink(moved, lnk), 0);
+	s = NULL;
+	assert_int_equal(sinks_open(lnk, NULL, 0, &s, err, sizeof(err)),
+	    -ELOOP);
+	assert_null(s);
+	assert_non_null(strstr(err, lnk));
+
+	s = NULL;
+	assert_int_equal(sinks_open(f->path, "sockwatch-no-such-group", 0, &s,
+	    err, sizeof(err)), -ENOENT);
+	assert_null(s);
+	assert_non_null(strstr(err, "sockwatch-no-such-group"));
+	assert_non_null(strstr(err, "no such group"));
+	umask(022);
+}
+
 static void
 test_no_file(void **state)
 {
@@ -265,7 +352,7 @@ test_no_file(void **state)
 	char err[64];
 
 	(void)state;
-	assert_int_equal(sinks_open(NULL, 0, &s, err, sizeof(err)), 0);
+	assert_int_equal(sinks_open(NULL, NULL, 0, &s, err, sizeof(err)), 0);
 	send_alert(s, 1);
 	assert_int_equal(sinks_flush(s), 0);
 	assert_int_equal(sinks_reopen(s), 0);
@@ -308,6 +395,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reopen_after_rename,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors_counted, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_file_modes, setup,
 		    teardown),
 		cmocka_unit_test(test_no_file),
 		cmocka_unit_test(test_syslog_line),

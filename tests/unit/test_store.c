@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdio.h>
@@ -173,7 +174,7 @@ test_open_creates_schema(void **state)
 	st = open_store(f->db);
 	snprintf(parent, sizeof(parent), "%s/lib", f->dir);
 	assert_int_equal(stat(parent, &sb), 0);
-	assert_int_equal(sb.st_mode & 07777, 0750);
+	assert_int_equal(sb.st_mode & 07777, 0700);
 	assert_int_equal(store_max_alert_id(st), 0);
 	assert_sql(f->db, "PRAGMA journal_mode", "wal");
 	assert_sql(f->db, "PRAGMA user_version", "2");
@@ -231,6 +232,69 @@ test_migrate_from_1(void **state)
 	assert_int_equal(n, 0);
 	free(v);
 	store_close(st);
+}
+
+/* st_mode & 07777 of path, or -1 if it is not there. */
+static int
+file_mode(const char *path)
+{
+	struct stat sb;
+
+	return lstat(path, &sb) == 0 ? (int)(sb.st_mode & 07777) : -1;
+}
+
+/* The database, -wal and -shm are 0600 after a write, whatever the umask;
+ * files left 0644 by an older sockwatchd become 0600; a symlink in the
+ * database's place is refused. */
+static void
+test_file_modes(void **state)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	struct fixture *f = *state;
+	char name[PATH_MAX + 8], target[PATH_MAX + 8], err[256] = "";
+	struct store *st;
+	mode_t mask;
+	size_t i;
+	int fd;
+
+	mask = umask(022);		/* SQLite alone would make them 0644 */
+	st = open_store(f->db);
+	queue(st, 1, T0, "listener", NULL);
+	assert_int_equal(store_flush(st), 1);
+	for (i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "%s%s", f->db, suffix[i]);
+		assert_int_equal(file_mode(name), 0600);
+	}
+	store_close(st);
+
+	/* As an older version left them (an empty -wal and -shm are valid:
+	 * SQLite starts them afresh). */
+	for (i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "%s%s", f->db, suffix[i]);
+		fd = open(name, O_WRONLY | O_CREAT, 0644);
+		assert_true(fd >= 0);
+		assert_int_equal(fchmod(fd, 0644), 0);
+		close(fd);
+	}
+	st = open_store(f->db);
+	for (i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "%s%s", f->db, suffix[i]);
+		assert_int_equal(file_mode(name), 0600);
+	}
+	assert_string_equal(query_ids(st, &(struct alert_filter){ 0 }), "1");
+	store_close(st);
+
+	/* A symlink is not followed, and what it points at is untouched. */
+	snprintf(target, sizeof(target), "%s/elsewhere.db", f->dir);
+	assert_int_equal(rename(f->db, target), 0);
+	assert_int_equal(chmod(target, 0644), 0);
+	assert_int_equal(symlink(target, f->db), 0);
+	st = NULL;
+	assert_int_equal(store_open(f->db, &st, err, sizeof(err)), -ELOOP);
+	assert_null(st);
+	assert_non_null(strstr(err, f->db));
+	assert_int_equal(file_mode(target), 0644);
+	umask(mask);
 }
 
 static void
@@ -876,6 +940,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_open_creates_schema,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_modes,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_flush_query,
 		    setup, teardown),
