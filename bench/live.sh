@@ -125,10 +125,14 @@ time.sleep(int(sys.argv[2]))' "$PORT" $((3 * SECS + 120)) &
 PIDS+=("$!")
 
 # --- helpers ------------------------------------------------------------
-# cpu_ns PID: time on a CPU of all of PID's threads, in nanoseconds
+# cpu_ns PID: time on a CPU of all of PID's threads and of its child
+# processes' (sockwatchd's inspector and exporter), in nanoseconds
 # (schedstat: exact, where /proc/PID/stat counts 10 ms ticks).
 cpu_ns() {
-	cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { print s }'
+	local p
+	for p in "$1" $(pgrep -P "$1"); do
+		cat /proc/"$p"/task/*/schedstat
+	done | awk '{ s += $1 } END { print s }'
 }
 
 # vif_rx: packets the victim's veth received, and dropped.
@@ -171,7 +175,8 @@ blast() {
 	local perf=
 	if [ "$name" = sockwatchd ] && [ -n "${LIVE_PERF:-}" ]; then
 		# shellcheck disable=SC2086
-		perf record -q ${LIVE_PERF_OPTS:-} -o "$LIVE_PERF" -p "$pid" \
+		perf record -q ${LIVE_PERF_OPTS:-} -o "$LIVE_PERF" -p \
+		    "$(pgrep -P "$pid" | paste -sd, | sed "s/^/$pid,/;s/,$//")" \
 		    >/dev/null 2>"$WORK/perf.err" &
 		perf=$!
 		PIDS+=("$perf")

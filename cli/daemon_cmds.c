@@ -320,6 +320,11 @@ cmd_alerts(int argc, char **argv)
 	r = client_request("alerts", req, &resp);
 	if (r != EXIT_OK)
 		return r;
+	if (json_is_true(json_object_get(resp, "capped")))
+		fprintf(stderr, "sockwatch: only the newest %lld alerts: the "
+		    "daemon answers no more at once (narrow with --since, "
+		    "--kind or --peer)\n", (long long)json_integer_value(
+		    json_object_get(resp, "limit")));
 	r = views_alerts(json_object_get(resp, "alerts"), json);
 	json_decref(resp);
 	return r;

@@ -42,6 +42,7 @@ static const struct {
 	[IPC_RESPONSE] = { "response", 8 + 2, IPC_RESPONSE_MAX },
 	[IPC_EVENT] = { "event", 2, IPC_MAX_PAYLOAD },
 	[IPC_METRICS_REPLY] = { "metrics-reply", 4, 4 + IPC_MAX_PAYLOAD },
+	[IPC_READERS] = { "readers", 0, 4 * IPC_READERS_MAX },
 };
 
 const char *
@@ -607,5 +608,20 @@ ipc_decode_response(const struct ipc_msg *m, uint64_t *ret_client,
 	memcpy(ret_client, m->payload, 8);
 	*ret_json = (const char *)m->payload + 8;
 	*ret_len = m->len - 8;
+	return 0;
+}
+
+int
+ipc_decode_readers(const struct ipc_msg *m, uint32_t **ret, size_t *ret_n)
+{
+	size_t n;
+
+	if (m->type != IPC_READERS || m->len % 4 != 0)
+		return -EINVAL;
+	n = m->len / 4;
+	if ((*ret = calloc(n ? n : 1, sizeof(uint32_t))) == NULL)
+		return -ENOMEM;
+	memcpy(*ret, m->payload, m->len);
+	*ret_n = n;
 	return 0;
 }

@@ -43,7 +43,8 @@ enum ipc_type {
 	IPC_RESPONSE,		/* u64 client id, then the response JSON */
 	IPC_EVENT,		/* one event's JSON, for the subscribers */
 	IPC_METRICS_REPLY,	/* u32 sequence, then the exposition text */
-	IPC_TYPE_MAX = IPC_METRICS_REPLY
+	IPC_READERS,		/* the uids that may read: u32 each */
+	IPC_TYPE_MAX = IPC_READERS
 };
 
 /* What each end accepts (ipc_reader.accept): a type outside the mask
@@ -58,7 +59,8 @@ enum ipc_type {
 	IPC_BIT(IPC_LOG) | IPC_BIT(IPC_REQUEST) | IPC_BIT(IPC_METRICS_REQ) | \
 	IPC_BIT(IPC_CONTROL_STATS))
 #define IPC_TO_EXPORTER (IPC_BIT(IPC_RESPONSE) | IPC_BIT(IPC_EVENT) | \
-	IPC_BIT(IPC_METRICS_REPLY))
+	IPC_BIT(IPC_METRICS_REPLY) | IPC_BIT(IPC_READERS))
+#define IPC_READERS_MAX	65536		/* uids in one IPC_READERS */
 
 /* A control request relayed by the exporter. The client's socket comes
  * along (SCM_RIGHTS) when fd is 1, so that the parent can read the
@@ -183,6 +185,9 @@ int ipc_decode_control_stats(const struct ipc_msg *m,
  * of the payload (not NUL-terminated). */
 int ipc_decode_seq(const struct ipc_msg *m, uint32_t *ret_seq,
     const uint8_t **ret_rest, size_t *ret_len);
+/* The uids (host order), into a malloc'd array. */
+int ipc_decode_readers(const struct ipc_msg *m, uint32_t **ret,
+    size_t *ret_n);
 /* u64 client id and the response JSON. */
 int ipc_decode_response(const struct ipc_msg *m, uint64_t *ret_client,
     const char **ret_json, size_t *ret_len);

@@ -1,7 +1,8 @@
 /* seccomp allow-lists (sandbox.h). The inspector's list is what its loop
  * was seen to call under strace (epoll, reads of the capture handles and
  * the parent's socket, writes to it, the clock, memory), and nothing that
- * opens, connects, executes or signals. */
+ * opens, connects, executes or signals; the exporter's adds serving
+ * connections on sockets it already listens on. */
 #include "sandbox.h"
 
 #include <errno.h>
@@ -35,17 +36,36 @@ static const int sandbox_inspector_calls[] = {
 	SCMP_SYS(sched_getaffinity), SCMP_SYS(exit), SCMP_SYS(exit_group),
 };
 
+/* The exporter's, on top: it accepts and serves connections on the
+ * listening sockets it was given, and passes a client's socket up. */
+static const int sandbox_exporter_calls[] = {
+	SCMP_SYS(accept), SCMP_SYS(accept4), SCMP_SYS(sendmsg),
+	SCMP_SYS(sendto), SCMP_SYS(shutdown), SCMP_SYS(setsockopt),
+	SCMP_SYS(getsockname), SCMP_SYS(getpeername), SCMP_SYS(fcntl),
+	SCMP_SYS(timerfd_settime), SCMP_SYS(timerfd_gettime),
+};
+
 static int
-sandbox_inspector_rules(scmp_filter_ctx ctx)
+sandbox_allow(scmp_filter_ctx ctx, const int *calls, size_t n)
 {
 	size_t i;
 	int r;
 
-	for (i = 0; i < sizeof(sandbox_inspector_calls) /
-	    sizeof(sandbox_inspector_calls[0]); i++)
-		if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
-		    sandbox_inspector_calls[i], 0)) < 0)
+	for (i = 0; i < n; i++)
+		if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, calls[i], 0)) < 0)
 			return r;
+	return 0;
+}
+
+static int
+sandbox_inspector_rules(scmp_filter_ctx ctx)
+{
+	int r;
+
+	if ((r = sandbox_allow(ctx, sandbox_inspector_calls,
+	    sizeof(sandbox_inspector_calls) /
+	    sizeof(sandbox_inspector_calls[0]))) < 0)
+		return r;
 	/* Memory, but never executable. */
 	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
 	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0))) < 0 ||
@@ -67,8 +87,19 @@ sandbox_inspector_rules(scmp_filter_ctx ctx)
 	return 0;
 }
 
-int
-sandbox_inspector(const char **ret_step)
+static int
+sandbox_exporter_rules(scmp_filter_ctx ctx)
+{
+	int r;
+
+	if ((r = sandbox_inspector_rules(ctx)) < 0)
+		return r;
+	return sandbox_allow(ctx, sandbox_exporter_calls,
+	    sizeof(sandbox_exporter_calls) / sizeof(sandbox_exporter_calls[0]));
+}
+
+static int
+sandbox_load(int (*rules)(scmp_filter_ctx), const char **ret_step)
 {
 	scmp_filter_ctx ctx;
 	int r;
@@ -78,7 +109,7 @@ sandbox_inspector(const char **ret_step)
 	    (ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL)
 		return -ENOMEM;
 	*ret_step = "seccomp_rule_add";
-	if ((r = sandbox_inspector_rules(ctx)) < 0)
+	if ((r = rules(ctx)) < 0)
 		goto out;
 	/* no_new_privs is what lets an unprivileged process load a filter;
 	 * libseccomp sets it (SCMP_FLTATR_CTL_NNP defaults to on). */
@@ -87,4 +118,16 @@ sandbox_inspector(const char **ret_step)
 out:
 	seccomp_release(ctx);
 	return r;
+}
+
+int
+sandbox_inspector(const char **ret_step)
+{
+	return sandbox_load(sandbox_inspector_rules, ret_step);
+}
+
+int
+sandbox_exporter(const char **ret_step)
+{
+	return sandbox_load(sandbox_exporter_rules, ret_step);
 }

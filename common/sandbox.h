@@ -10,5 +10,8 @@
  * too. 0, or -errno with *ret_step ("seccomp_init", "seccomp_rule_add",
  * "seccomp_load"). */
 int sandbox_inspector(const char **ret_step);
+/* The exporter: the inspector's list, and accepting and serving clients
+ * on the listening sockets it holds (no socket, bind, connect). */
+int sandbox_exporter(const char **ret_step);
 
 #endif

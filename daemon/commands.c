@@ -19,12 +19,19 @@
 #include "sockwatchd.h"
 
 #define ALERTS_LIMIT_DEFAULT	1000
+#define READER_PROCS_MS		10000	/* a reader's /proc walk is reused */
+/* The most one answer holds, whatever was asked: a history of a million
+ * alerts is not one reply (narrow it with since, kind, peer). */
+#define ALERTS_LIMIT_MAX	10000
 #define SUBSCRIBE_RECENT	10
 
 #define BLOCK_MAX		10000	/* peers in one block request */
 #define BLOCK_FOR_MAX		(3650LL * 86400000)	/* ten years, in ms */
 
 const char *const commands_admin[] = { "reload", "block", "unblock", NULL };
+/* What a member of the control group may run: reading, never changing. */
+const char *const commands_reader[] = { "status", "sockets", "listeners",
+    "alerts", "peers", "bans", "subscribe", "metrics", NULL };
 
 void
 commands_event(struct sw *sw, const char *type, json_t *body)
@@ -38,7 +45,7 @@ commands_event(struct sw *sw, const char *type, json_t *body)
 	    strncmp(type, "socket", 6) == 0 ? "socket" : "ban", body);
 	if (ev == NULL)
 		return;
-	control_broadcast(sw->ctl, ev);
+	export_event(sw, ev);
 	json_decref(ev);
 }
 
@@ -109,7 +116,7 @@ cmd_status(struct sw *sw)
 	    "listeners", (json_int_t)listeners,
 	    "alerts", (json_int_t)sw->n.alerts,
 	    "last_reload", reload,
-	    "clients", (json_int_t)control_nclients(sw->ctl),
+	    "clients", (json_int_t)export_stats(sw)->clients,
 	    "store", "written", (json_int_t)st.written,
 	    "dropped", (json_int_t)st.dropped, "errors", (json_int_t)st.errors,
 	    "resyncs", (json_int_t)sw->n.resyncs,
@@ -117,9 +124,48 @@ cmd_status(struct sw *sw)
 	    "capture", capture_json(sw));
 }
 
-/* A fresh dump, so the answer is as current as the direct path's. */
+/* A reader's listing comes from the live table (as of the last scan and
+ * the events since) and a /proc walk at most READER_PROCS_MS old: a
+ * member of the control group cannot make the daemon dump and walk for
+ * every request. */
+static struct procmap *
+reader_procs(struct sw *sw)
+{
+	int64_t now = time_mono_ms();
+
+	if (sw->reader_procs == NULL ||
+	    now - sw->reader_procs_ms >= READER_PROCS_MS) {
+		procmap_free(sw->reader_procs);
+		sw->reader_procs = NULL;
+		if (procmap_build("/proc", &sw->reader_procs) < 0)
+			return NULL;
+		sw->reader_procs_ms = now;
+	}
+	return sw->reader_procs;
+}
+
+/* The table's sockets that q passes, copied into l. */
+static int
+table_sockets(struct sw *sw, const struct sockdiag_query *q,
+    struct socklist *l)
+{
+	const struct sock_info *s;
+	size_t i;
+
+	if (socklist_reserve(l, socktable_count(sw->table)) < 0)
+		return -ENOMEM;
+	for (i = 0; i < socktable_count(sw->table); i++) {
+		s = socktable_at(sw->table, i);
+		if (sockdiag_match(q, s))
+			l->v[l->n++] = *s;
+	}
+	return 0;
+}
+
+/* For root a fresh dump, so the answer is as current as the direct
+ * path's; for a reader the live table. */
 static json_t *
-cmd_sockets(struct sw *sw, const json_t *req, bool listeners,
+cmd_sockets(struct sw *sw, const json_t *req, bool listeners, bool admin,
     const char **ret_error)
 {
 	struct proc_owner owners[SOCKJSON_OWNERS_MAX] = { 0 };
@@ -137,12 +183,20 @@ cmd_sockets(struct sw *sw, const json_t *req, bool listeners,
 		q.states = (1U << TCP_LISTEN) | (1U << TCP_CLOSE);
 		procs = true;
 	}
-	if (sockdiag_dump(sw->sd, &q, &l) < 0) {
+	if (!admin) {
+		if (table_sockets(sw, &q, &l) < 0) {
+			socklist_free(&l);
+			*ret_error = "out of memory";
+			return NULL;
+		}
+	} else if (sockdiag_dump(sw->sd, &q, &l) < 0) {
 		log_warnx("%s", sockdiag_error(sw->sd));
 		*ret_error = "sock_diag dump failed";
 		return NULL;
 	}
-	if (procs && procmap_build("/proc", &pm) < 0)
+	if (procs && !admin)
+		pm = reader_procs(sw);
+	else if (procs && procmap_build("/proc", &pm) < 0)
 		pm = NULL;
 	arr = json_array();
 	for (i = 0; arr != NULL && i < l.n; i++) {
@@ -163,7 +217,8 @@ cmd_sockets(struct sw *sw, const json_t *req, bool listeners,
 		j = json_pack("{s:o, s:I, s:I}", "sockets", arr, "partial",
 		    (json_int_t)(pm ? procmap_denied(pm) : 0), "netns",
 		    (json_int_t)sw->netns);
-	procmap_free(pm);
+	if (pm != sw->reader_procs)
+		procmap_free(pm);
 	if (j == NULL)
 		*ret_error = "out of memory";
 	return j;
@@ -174,6 +229,7 @@ cmd_alerts(struct sw *sw, const json_t *req, const char **ret_error)
 {
 	struct alert_filter f = { .limit = ALERTS_LIMIT_DEFAULT };
 	json_t *v, *arr;
+	bool capped = false;
 	uint64_t ms;
 	const char *s;
 
@@ -211,13 +267,19 @@ cmd_alerts(struct sw *sw, const json_t *req, const char **ret_error)
 		}
 		f.limit = (unsigned int)json_integer_value(v);
 	}
+	if (f.limit > ALERTS_LIMIT_MAX) {
+		f.limit = ALERTS_LIMIT_MAX;
+		capped = true;
+	}
 	/* What was raised this tick is part of the answer. */
 	alerts_flush(sw);
 	if (store_query_alerts(sw->store, &f, &arr) < 0) {
 		*ret_error = "cannot read the alert history";
 		return NULL;
 	}
-	return json_pack("{s:o}", "alerts", arr);
+	return json_pack("{s:o, s:I, s:b}", "alerts", arr, "limit",
+	    (json_int_t)f.limit, "capped", capped &&
+	    json_array_size(arr) == f.limit);
 }
 
 static json_t *
@@ -393,19 +455,18 @@ cmd_unblock(struct sw *sw, const json_t *req, const char **ret_error)
 }
 
 json_t *
-commands_handle(void *arg, struct control_client *c, const char *cmd,
-    const json_t *req, const char **ret_error)
+commands_handle(struct sw *sw, const char *cmd, const json_t *req,
+    bool admin, bool *ret_subscribe, const char **ret_error)
 {
-	struct sw *sw = arg;
 	struct mbuf b = { 0 };
 	json_t *r, *v;
 
 	if (strcmp(cmd, "status") == 0)
 		return cmd_status(sw);
 	if (strcmp(cmd, "sockets") == 0)
-		return cmd_sockets(sw, req, false, ret_error);
+		return cmd_sockets(sw, req, false, admin, ret_error);
 	if (strcmp(cmd, "listeners") == 0)
-		return cmd_sockets(sw, req, true, ret_error);
+		return cmd_sockets(sw, req, true, admin, ret_error);
 	if (strcmp(cmd, "alerts") == 0)
 		return cmd_alerts(sw, req, ret_error);
 	if (strcmp(cmd, "peers") == 0)
@@ -425,7 +486,7 @@ commands_handle(void *arg, struct control_client *c, const char *cmd,
 			*ret_error = "recent must be an integer 0-1024";
 			return NULL;
 		}
-		control_subscribe(c);
+		*ret_subscribe = true;
 		return json_pack("{s:b, s:o}", "subscribed", 1, "recent",
 		    alerts_recent(sw, v ? (unsigned int)json_integer_value(v) :
 		    SUBSCRIBE_RECENT));
@@ -546,7 +607,7 @@ commands_metrics(void *arg, struct mbuf *b)
 	static const char *const fams[] = { "inet", "inet6", "unix" };
 	static const char *const protos[] = { "tcp", "udp", "unix" };
 	uint64_t by[3][3][16];
-	struct control_stats cs;
+	const struct ipc_control_stats *cs;
 	struct store_stats st;
 	struct sock_info probe;
 	struct sw *sw = arg;
@@ -623,13 +684,16 @@ commands_metrics(void *arg, struct mbuf *b)
 	counter(b, "sockwatch_netlink_overflows_total",
 	    "Times the kernel dropped destroy notifications (ENOBUFS).",
 	    sw->n.enobufs);
-	control_get_stats(sw->ctl, &cs);
+	cs = export_stats(sw);
 	counter(b, "sockwatch_events_dropped_total",
 	    "Subscribers dropped for not reading their events.",
-	    cs.dropped_slow);
+	    cs->dropped_slow);
 	counter(b, "sockwatch_control_refused_total",
 	    "Control connections refused (permission, client limit).",
-	    cs.refused);
+	    cs->refused);
+	counter(b, "sockwatch_exporter_deaths_total",
+	    "Times the exporter process died and was started again.",
+	    export_deaths(sw));
 	store_get_stats(sw->store, &st);
 	counter(b, "sockwatch_store_errors_total",
 	    "Failed database commits.", st.errors);
@@ -649,7 +713,7 @@ commands_metrics(void *arg, struct mbuf *b)
 	metrics_family(b, "sockwatch_control_clients", "gauge",
 	    "Connected control clients.");
 	metrics_sample(b, "sockwatch_control_clients", NULL,
-	    (double)control_nclients(sw->ctl));
+	    (double)cs->clients);
 	inspect_metrics(sw, b);
 	enforce_metrics(sw, b);
 	metrics_family(b, "sockwatch_uptime_seconds", "gauge",

@@ -391,7 +391,7 @@ ban_event(struct sw *sw, const char *type, const struct ban *b)
 {
 	json_t *j;
 
-	if (control_nsubscribers(sw->ctl) == 0)
+	if (export_nsubscribers(sw) == 0)
 		return;
 	if ((j = enforce_ban_json(b, time_now_ms())) != NULL)
 		commands_event(sw, type, j);

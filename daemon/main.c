@@ -104,6 +104,7 @@ sw_reload(struct sw *sw, char *err, size_t errlen)
 	sw->last_reload_ok = true;
 	sw->last_reload_error[0] = '\0';
 	sw->n.reloads_ok++;
+	export_reload(sw);
 	log_info("configuration reloaded from %s", sw->cfg_path ?
 	    sw->cfg_path : "the built-in default");
 	return 0;
@@ -149,8 +150,7 @@ on_tick(void *arg, uint32_t events)
 	inspect_tick(sw, time_mono_ms());
 	enforce_tick(sw, time_mono_ms());
 	alerts_flush(sw);
-	if (sw->http != NULL)
-		metrics_http_tick(sw->http);
+	export_tick(sw, time_mono_ms());
 	if (sw->watchdog)
 		sd_notify(0, "WATCHDOG=1");
 }
@@ -185,13 +185,15 @@ lock_instance(struct sw *sw)
 }
 
 /*
- * What the parent keeps once its files and listening sockets are open:
+ * What the parent keeps once its files are open and the exporter runs:
  * CAP_NET_ADMIN (nftables, sock_diag, SOCK_DESTROY), CAP_NET_RAW (each
  * new inspector opens its capture handles before it drops), and
  * CAP_SYS_PTRACE with CAP_DAC_READ_SEARCH (other processes' /proc fds,
- * for attribution). While we are not yet the inspector's user, also
- * CAP_SETUID and CAP_SETGID (for the child to become it) and CAP_KILL
- * (to end it). Threads started later inherit this set. Fails closed.
+ * for attribution). With a control group, CAP_CHOWN (a new exporter
+ * gives the control socket to it). While we are not yet the children's
+ * user, also CAP_SETUID and CAP_SETGID (for a child to become it) and
+ * CAP_KILL (to end one). Threads started later inherit this set. Fails
+ * closed.
  */
 static int
 drop_privileges(struct sw *sw)
@@ -203,6 +205,8 @@ drop_privileges(struct sw *sw)
 	size_t n = 4;
 	int r;
 
+	if (sw->cfg->daemon.control_group != NULL)
+		caps[n++] = CAP_CHOWN;
 	if (privdrop_lookup(sw->cfg->daemon.user, &u) == 0 &&
 	    (getuid() != u.uid || getgid() != u.gid)) {
 		caps[n++] = CAP_SETUID;
@@ -221,7 +225,6 @@ drop_privileges(struct sw *sw)
 static int
 setup(struct sw *sw)
 {
-	struct control_opts co = { 0 };
 	struct itimerspec its = { { 0, SW_TICK_MS * 1000000L },
 	    { 0, SW_TICK_MS * 1000000L } };
 	char err[512];
@@ -265,22 +268,10 @@ setup(struct sw *sw)
 		return r;
 	}
 
-	co.path = sw->cfg->daemon.socket;
-	co.group = sw->cfg->daemon.control_group;
-	co.max_clients = sw->cfg->daemon.max_clients;
-	if ((r = control_open(sw->loop, &co, commands_handle, sw, &sw->ctl,
-	    err, sizeof(err))) < 0) {
-		log_warnx("%s", err);
+	/* The exporter opens the control socket and the metrics listener
+	 * before it drops, so it is started before we drop too. */
+	if ((r = export_open(sw)) < 0)
 		return r;
-	}
-	control_set_admin_commands(sw->ctl, commands_admin);
-
-	if (sw->cfg->daemon.metrics_listen != NULL &&
-	    (r = metrics_http_open(sw->loop, sw->cfg->daemon.metrics_listen,
-	    commands_metrics, sw, &sw->http, err, sizeof(err))) < 0) {
-		log_warnx("%s", err);
-		return r;
-	}
 	if ((r = drop_privileges(sw)) < 0)
 		return r;
 	if ((r = scan_open(sw)) < 0)
@@ -296,10 +287,7 @@ teardown(struct sw *sw)
 	inspect_close(sw);
 	enforce_close(sw);
 	scan_close(sw);
-	if (sw->http != NULL)
-		metrics_http_close(sw->http);
-	if (sw->ctl != NULL)
-		control_close(sw->ctl);
+	export_close(sw);
 	if (sw->store != NULL) {
 		alerts_flush(sw);
 		store_close(sw->store);
@@ -307,6 +295,7 @@ teardown(struct sw *sw)
 	if (sw->sinks != NULL)
 		sinks_close(sw->sinks);
 	alerts_free(sw);
+	procmap_free(sw->reader_procs);
 	if (sw->loop != NULL) {
 		evloop_del(sw->loop, sw->signal_src);
 		evloop_del(sw->loop, sw->timer_src);

@@ -28,7 +28,7 @@ scan_event(struct sw *sw, const char *type, const struct sock_info *s)
 {
 	json_t *j;
 
-	if (control_nsubscribers(sw->ctl) == 0)
+	if (export_nsubscribers(sw) == 0)
 		return;
 	if ((j = sockjson_encode(s, NULL, 0, false)) != NULL)
 		commands_event(sw, type, j);
@@ -96,8 +96,9 @@ scan_audit(struct sw *sw)
 		    SOCKJSON_OWNERS_MAX) : 0;
 		if (n > SOCKJSON_OWNERS_MAX)
 			n = SOCKJSON_OWNERS_MAX;
-		/* Our own metrics listener is configured, not a surprise. */
-		if (n == 1 && owners[0].pid == getpid())
+		/* Our own metrics listener (the exporter's) is configured,
+		 * not a surprise. */
+		if (n == 1 && export_is_child(sw, owners[0].pid))
 			continue;
 		r = detect_listener(sw->cfg, s, owners, n, &a);
 		if (r > 0)

@@ -36,6 +36,7 @@
 #define SW_ALERT_BURST	1000
 
 struct sw;
+struct export;
 struct inspect;
 struct ipc_stats;
 struct privdrop_user;
@@ -117,8 +118,9 @@ struct sw {
 
 	struct store *store;
 	struct sinks *sinks;
-	struct control *ctl;
-	struct metrics_http *http;
+	struct export *exp;		/* the exporter child (export.c) */
+	struct procmap *reader_procs;	/* readers' attribution, reused */
+	int64_t reader_procs_ms;
 	int timer_fd, signal_fd, lock_fd;
 	struct evsource *timer_src, *signal_src;
 
@@ -257,6 +259,32 @@ void enforce_reconcile(struct sw *sw, const char *why);
 void enforce_reconcile_stop(struct sw *sw);
 void enforce_reconcile_lifted(struct sw *sw, const struct cidr *peer);
 
+/* export.c: the exporter process (control socket, metrics endpoint),
+ * from the parent's side. */
+int export_open(struct sw *sw);
+void export_close(struct sw *sw);
+void export_tick(struct sw *sw, int64_t now_mono);
+/* After a reload: the control group's members are read again. */
+void export_reload(struct sw *sw);
+/* One event for the subscribers (not taken). */
+void export_event(struct sw *sw, const json_t *ev);
+/* 0 means an event need not even be built. */
+unsigned int export_nsubscribers(const struct sw *sw);
+const struct ipc_control_stats *export_stats(const struct sw *sw);
+uint64_t export_deaths(const struct sw *sw);
+/* Is pid the exporter (or us)? Its metrics listener is ours. */
+bool export_is_child(const struct sw *sw, pid_t pid);
+
+/* exporter.c: the child. */
+struct exporter_args {
+	const struct config *cfg;	/* socket, group, metrics_listen */
+	int fd;				/* its end of the socketpair */
+	const struct privdrop_user *user;
+	pid_t parent;
+};
+void exporter_main(const struct exporter_args *a)
+	__attribute__((noreturn));
+
 /* alerts.c: raise an alert (takes over a->evidence). */
 void alerts_raise(struct sw *sw, struct alert *a);
 void alerts_flush(struct sw *sw);
@@ -264,9 +292,13 @@ json_t *alerts_recent(const struct sw *sw, unsigned int max);
 void alerts_free(struct sw *sw);
 
 /* commands.c: the control protocol and the metrics. */
-json_t *commands_handle(void *arg, struct control_client *c,
-    const char *cmd, const json_t *req, const char **ret_error);
+/* Answer one request (as control.h's handlers do); admin: from root (a
+ * reader's listings come from the live table); *ret_subscribe is set
+ * when the client is to receive events from now on. */
+json_t *commands_handle(struct sw *sw, const char *cmd, const json_t *req,
+    bool admin, bool *ret_subscribe, const char **ret_error);
 extern const char *const commands_admin[];
+extern const char *const commands_reader[];
 void commands_metrics(void *arg, struct mbuf *b);
 void commands_event(struct sw *sw, const char *type, json_t *body);
 

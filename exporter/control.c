@@ -12,6 +12,7 @@
 #include "control.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
@@ -54,6 +55,8 @@ struct control_client {
 	bool			 doomed;	/* close once output is sent */
 	bool			 busy;		/* inside its own callback */
 	bool			 closed;	/* fd gone; free when !busy */
+	bool			 waiting;	/* for a deferred answer */
+	uint64_t		 id;		/* unique for the daemon's life */
 	char			*in;
 	size_t			 inlen, incap;
 	size_t			 scanned;	/* leading bytes without '\n' */
@@ -77,12 +80,17 @@ struct control {
 	size_t			 max_line, max_outbuf;
 	control_handler		 fn;
 	void			*arg;
-	char			**admin;	/* NULL-terminated */
+	char			**reader;	/* NULL-terminated */
+	uint64_t		 next_id;
+	bool			 (*is_reader)(void *, uid_t);
+	void			*is_reader_arg;
 	struct control_client	*clients;
 	unsigned int		 nclients, nsubscribers;
 	struct control_stats	 stats;
 	struct ratelimit	 rl_refused, rl_dropped, rl_accept;
 };
+
+const int control_defer_token;
 
 static const char control_err_perm[] =
     "{\"ok\":false,\"error\":\"permission denied\"}\n";
@@ -160,14 +168,15 @@ bad:
 	return -EINVAL;
 }
 
+/* May a reader run cmd? Only what the list names (none without one). */
 static bool
-control_is_admin_cmd(const struct control *ctl, const char *cmd)
+control_reader_may(const struct control *ctl, const char *cmd)
 {
 	char **p;
 
-	if (ctl->admin == NULL)
+	if (ctl->reader == NULL)
 		return false;
-	for (p = ctl->admin; *p != NULL; p++)
+	for (p = ctl->reader; *p != NULL; p++)
 		if (strcmp(*p, cmd) == 0)
 			return true;
 	return false;
@@ -189,7 +198,8 @@ client_update(struct control_client *c)
 	uint32_t want = 0;
 	int r;
 
-	if (!c->eof && !c->doomed && client_pending(c) < CONTROL_OUT_LOWAT)
+	if (!c->eof && !c->doomed && !c->waiting &&
+	    client_pending(c) < CONTROL_OUT_LOWAT)
 		want |= EPOLLIN;
 	if (client_pending(c) > 0)
 		want |= EPOLLOUT;
@@ -363,12 +373,15 @@ line_is_blank(const char *s, size_t len)
 	return true;
 }
 
+static void client_answer(struct control_client *c, const char *cmd,
+    json_t *resp, const char *err);
+
 static void
 client_line(struct control_client *c, const char *line, size_t len)
 {
 	struct control *ctl = c->ctl;
 	const char *cmd, *err = NULL;
-	json_t *req, *resp, *w;
+	json_t *req, *resp;
 
 	if (line_is_blank(line, len))
 		return;
@@ -378,22 +391,38 @@ client_line(struct control_client *c, const char *line, size_t len)
 		client_error(c, err);
 		return;
 	}
-	if (c->role != CONTROL_ADMIN && control_is_admin_cmd(ctl, cmd)) {
-		/* cmd is one of our own names here, so short and valid. */
-		log_debug("control: uid %u may not %s", (unsigned int)c->uid,
-		    cmd);
+	if (c->role != CONTROL_ADMIN && !control_reader_may(ctl, cmd)) {
+		/* cmd is up to 64 KiB of the peer's: not echoed whole. */
+		log_debug("control: uid %u may not %.32s",
+		    (unsigned int)c->uid, cmd);
 		client_respond(c, json_pack("{s:b, s:s++}", "ok", 0,
-		    "error", "permission denied: ", cmd, " needs root"));
+		    "error", "permission denied: ", strlen(cmd) > 32 ? "this" :
+		    cmd, " needs root"));
 		json_decref(req);
 		return;
 	}
 	resp = ctl->fn(ctl->arg, c, cmd, req, &err);
 	json_decref(req);
+	if (resp == CONTROL_DEFER) {
+		c->waiting = true;
+		return;
+	}
 	if (c->closed) {
 		/* The handler's broadcast dropped this very client. */
 		json_decref(resp);
 		return;
 	}
+	client_answer(c, cmd, resp, err);
+}
+
+/* A handler's answer: an object ("ok": true put first unless it says),
+ * or NULL and a message. Takes the reference. */
+static void
+client_answer(struct control_client *c, const char *cmd, json_t *resp,
+    const char *err)
+{
+	json_t *w;
+
 	if (resp == NULL) {
 		client_error(c, err != NULL ? err : "internal error");
 		return;
@@ -426,7 +455,7 @@ client_process(struct control_client *c)
 	size_t start = 0, from, len;
 	char *nl;
 
-	while (!c->closed && !c->doomed &&
+	while (!c->closed && !c->doomed && !c->waiting &&
 	    client_pending(c) < CONTROL_OUT_LOWAT) {
 		from = start == 0 ? c->scanned : start;
 		nl = memchr(c->in + from, '\n', c->inlen - from);
@@ -518,7 +547,8 @@ client_settle(struct control_client *c)
 
 	if (c->closed)
 		return;
-	if (idle && (c->doomed || (c->eof && !c->subscribed)))
+	if (idle && (c->doomed || (c->eof && !c->subscribed && !c->waiting &&
+	    (c->inlen == 0 || memchr(c->in, '\n', c->inlen) == NULL))))
 		client_close(c);
 	else
 		client_update(c);
@@ -684,7 +714,9 @@ control_admit(struct control *ctl, int fd)
 	}
 	if (cr.uid == 0)
 		role = CONTROL_ADMIN;
-	else if (ctl->group != NULL && control_uid_in_group(cr.uid, ctl->gid))
+	else if (ctl->is_reader != NULL ? ctl->is_reader(ctl->is_reader_arg,
+	    cr.uid) : ctl->group != NULL && control_uid_in_group(cr.uid,
+	    ctl->gid))
 		role = CONTROL_READER;
 	else {
 		control_refuse(ctl, fd, control_err_perm,
@@ -707,6 +739,7 @@ control_admit(struct control *ctl, int fd)
 	c->uid = cr.uid;
 	c->pid = cr.pid;
 	c->role = role;
+	c->id = ++ctl->next_id;
 	c->events = EPOLLIN;
 	if ((r = evloop_add(ctl->loop, fd, EPOLLIN, client_event, c,
 	    &c->src)) < 0) {
@@ -904,6 +937,48 @@ control_lookup_group(const char *name, gid_t *ret_gid, char *err,
 	return -r;
 }
 
+/*
+ * Give the socket file just bound to the control group, and remember
+ * which file it is (control_close removes only that one). Not chown by
+ * path: in a directory others can write, the name could be swapped for
+ * a link to another file between bind and chown. The file is opened
+ * O_PATH|O_NOFOLLOW, checked to be a socket of ours, and changed through
+ * that descriptor, so a swapped name is refused rather than followed.
+ * Nobody can connect yet: there is no listen() until this is done.
+ * Without CAP_CHOWN, the group must be one we are in.
+ */
+static int
+control_set_group(struct control *ctl, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, r = 0;
+
+	fd = open(ctl->path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", ctl->path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISSOCK(st.st_mode) || st.st_uid != geteuid()) {
+		r = -EEXIST;
+		snprintf(err, errlen, "%s: replaced by another file while "
+		    "being set up", ctl->path);
+		goto out;
+	}
+	ctl->dev = st.st_dev;
+	ctl->ino = st.st_ino;
+	if (ctl->group != NULL && st.st_gid != ctl->gid &&
+	    fchownat(fd, "", (uid_t)-1, ctl->gid, AT_EMPTY_PATH) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "%s: giving it to group %s: %s",
+		    ctl->path, ctl->group, strerror(errno));
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
 int
 control_open(struct evloop *loop, const struct control_opts *o,
     control_handler fn, void *arg, struct control **ret_ctl, char *err,
@@ -911,8 +986,6 @@ control_open(struct evloop *loop, const struct control_opts *o,
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct control *ctl;
-	struct stat st;
-	bool bound = false;
 	mode_t mask;
 	int r;
 
@@ -961,8 +1034,10 @@ control_open(struct evloop *loop, const struct control_opts *o,
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		goto out;
 	}
-	/* Born 0600, so nobody connects before mode and group are set. */
-	mask = umask(0177);
+	/* The mode comes from the umask at bind: fchmod on a socket's
+	 * descriptor does not reach the file. Only at start-up, before any
+	 * thread that could create a file meanwhile. */
+	mask = umask(0117);
 	r = bind(ctl->fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(mask);
 	if (r < 0) {
@@ -970,16 +1045,8 @@ control_open(struct evloop *loop, const struct control_opts *o,
 		snprintf(err, errlen, "bind %s: %s", o->path, strerror(errno));
 		goto out;
 	}
-	bound = true;
-	if (chmod(o->path, 0660) < 0 ||
-	    (ctl->group != NULL && chown(o->path, (uid_t)-1, ctl->gid) < 0) ||
-	    lstat(o->path, &st) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "%s: %s", o->path, strerror(errno));
+	if ((r = control_set_group(ctl, err, errlen)) < 0)
 		goto out;
-	}
-	ctl->dev = st.st_dev;
-	ctl->ino = st.st_ino;
 	if (listen(ctl->fd, CONTROL_BACKLOG) < 0) {
 		r = -errno;
 		snprintf(err, errlen, "listen %s: %s", o->path,
@@ -1005,9 +1072,7 @@ out:
 	if (errlen > 0 && err[0] == '\0')
 		snprintf(err, errlen, "control socket %s: %s", o->path,
 		    strerror(-r));
-	if (bound)
-		unlink(o->path);
-	control_close(ctl);
+	control_close(ctl);	/* removes the socket file once it is known */
 	return r;
 }
 
@@ -1032,10 +1097,10 @@ control_close(struct control *ctl)
 	}
 	if (ctl->pausefd >= 0)
 		close(ctl->pausefd);
-	if (ctl->admin != NULL) {
-		for (p = ctl->admin; *p != NULL; p++)
+	if (ctl->reader != NULL) {
+		for (p = ctl->reader; *p != NULL; p++)
 			free(*p);
-		free(ctl->admin);
+		free(ctl->reader);
 	}
 	free(ctl->group);
 	free(ctl->path);
@@ -1043,7 +1108,7 @@ control_close(struct control *ctl)
 }
 
 int
-control_set_admin_commands(struct control *ctl, const char *const *cmds)
+control_set_reader_commands(struct control *ctl, const char *const *cmds)
 {
 	char **list, **p;
 	size_t n = 0, i;
@@ -1060,12 +1125,60 @@ control_set_admin_commands(struct control *ctl, const char *const *cmds)
 			return -ENOMEM;
 		}
 	}
-	if (ctl->admin != NULL) {
-		for (p = ctl->admin; *p != NULL; p++)
+	if (ctl->reader != NULL) {
+		for (p = ctl->reader; *p != NULL; p++)
 			free(*p);
-		free(ctl->admin);
+		free(ctl->reader);
 	}
-	ctl->admin = list;
+	ctl->reader = list;
+	return 0;
+}
+
+void
+control_set_reader_check(struct control *ctl, bool (*fn)(void *, uid_t),
+    void *arg)
+{
+	ctl->is_reader = fn;
+	ctl->is_reader_arg = arg;
+}
+
+uint64_t
+control_client_id(const struct control_client *c)
+{
+	return c->id;
+}
+
+int
+control_client_fd(const struct control_client *c)
+{
+	return c->fd;
+}
+
+/* The answer to a deferred request: as a handler's, then the client's
+ * next lines. A client that left meanwhile is no longer there to find. */
+int
+control_reply(struct control *ctl, uint64_t id, json_t *resp,
+    const char *err, bool subscribe)
+{
+	struct control_client *c;
+
+	for (c = ctl->clients; c != NULL && c->id != id; c = c->next)
+		;
+	if (c == NULL || !c->waiting) {
+		json_decref(resp);
+		return -ENOENT;
+	}
+	c->busy = true;
+	c->waiting = false;
+	if (subscribe && resp != NULL)
+		control_subscribe(c);
+	client_answer(c, "deferred", resp, err);
+	if (!c->closed)
+		client_process(c);
+	client_settle(c);
+	c->busy = false;
+	if (c->closed)
+		client_free(c);
 	return 0;
 }
 

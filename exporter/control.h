@@ -27,15 +27,21 @@ struct control_client;
 /* Answer one request. cmd is the "cmd" string (already checked to be a
  * string); req is the whole request object. Return a response object
  * (the control module adds "ok": true unless it has "ok" already), or
- * NULL with *ret_error set to a static message for {"ok": false}. A
- * handler may call control_subscribe() for this client. */
+ * NULL with *ret_error set to a static message for {"ok": false}, or
+ * CONTROL_DEFER: the answer comes later through control_reply(), and
+ * the client's further requests wait for it. A handler may call
+ * control_subscribe() for this client. */
+extern const int control_defer_token;
+#define CONTROL_DEFER	((json_t *)(uintptr_t)&control_defer_token)
 typedef json_t *(*control_handler)(void *arg, struct control_client *c,
     const char *cmd, const json_t *req, const char **ret_error);
 
 struct control_opts {
 	const char *path;		/* socket file; a stale one is replaced,
 					 * a live one (another daemon) is an error */
-	const char *group;		/* NULL: root only; else group name */
+	const char *group;		/* NULL: root only; else group name,
+					 * given the socket file (0660);
+					 * without CAP_CHOWN, one of ours */
 	unsigned int max_clients;	/* further connections are refused;
 					 * CONTROL_MAX_CLIENTS if 0 */
 	size_t max_line;		/* CONTROL_MAX_LINE if 0 */
@@ -53,15 +59,29 @@ int control_open(struct evloop *loop, const struct control_opts *o,
  * Not from inside a handler: set a flag and close after the callback. */
 void control_close(struct control *ctl);
 
-/* Commands that change state (reload, block, ...) need CONTROL_ADMIN;
- * the module refuses them for readers before calling the handler. */
-int control_set_admin_commands(struct control *ctl,
+/* The commands a reader (a member of the control group) may run: an
+ * allow-list, checked before the handler is called; without one readers
+ * may run nothing. CONTROL_ADMIN (uid 0) may run any. */
+int control_set_reader_commands(struct control *ctl,
     const char *const *cmds);
+/* Who is a reader, decided by fn instead of the account database (a
+ * confined process that cannot read it). */
+void control_set_reader_check(struct control *ctl,
+    bool (*fn)(void *arg, uid_t uid), void *arg);
+/* A deferred request's answer (resp as a handler's, or NULL with err);
+ * subscribe: the client receives broadcasts from now on if resp is an
+ * answer. Takes the reference. 0, or -ENOENT when the client is gone. */
+int control_reply(struct control *ctl, uint64_t id, json_t *resp,
+    const char *err, bool subscribe);
 
 enum control_role control_client_role(const struct control_client *c);
 uid_t control_client_uid(const struct control_client *c);
 /* The peer's pid at connect time (SO_PEERCRED), for logging only. */
 pid_t control_client_pid(const struct control_client *c);
+/* Unique for the life of the control object (never 0). */
+uint64_t control_client_id(const struct control_client *c);
+/* The connection itself (to pass along, never to close). */
+int control_client_fd(const struct control_client *c);
 
 /* From now on this client receives every control_broadcast() line. */
 void control_subscribe(struct control_client *c);

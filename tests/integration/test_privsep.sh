@@ -2,10 +2,11 @@
 # Privilege separation, from /proc and the kernel: sockwatchd in a victim
 # namespace with capture, its control socket and metrics listener.
 #
-#  1. More than one process; every process that holds a packet socket is
-#     a non-root user with no capability, no_new_privs and a seccomp
-#     filter (Seccomp 2); no process (or thread) has a capability outside
-#     the parent's set; the database files are 0600.
+#  1. More than one process; every process that holds a packet socket,
+#     the control socket or the metrics listener is a non-root user with
+#     no capability, no_new_privs and a seccomp filter (Seccomp 2); no
+#     process (or thread) has a capability outside the parent's set; the
+#     database files are 0600.
 #  2. SIGKILL of the inspector: reported (log and an "inspector" alert),
 #     bans stay in the kernel, capture comes back, and a port scan
 #     started afterwards is still banned.
@@ -24,10 +25,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 has_tools nmap nft || exit 0
 T=$SW_TMP
 PORT=8080
-# The parent's set: CAP_DAC_READ_SEARCH 2, CAP_KILL 5, CAP_SETGID 6,
-# CAP_SETUID 7, CAP_NET_ADMIN 12, CAP_NET_RAW 13, CAP_SYS_PTRACE 19.
-PARENT_CAPS=$(((1 << 2) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 12) |
-    (1 << 13) | (1 << 19)))
+# The parent's set: CAP_CHOWN 0, CAP_DAC_READ_SEARCH 2, CAP_KILL 5,
+# CAP_SETGID 6, CAP_SETUID 7, CAP_NET_ADMIN 12, CAP_NET_RAW 13,
+# CAP_SYS_PTRACE 19.
+PARENT_CAPS=$(((1 << 0) | (1 << 2) | (1 << 5) | (1 << 6) | (1 << 7) |
+    (1 << 12) | (1 << 13) | (1 << 19)))
 
 tr_net
 tr_conf "$T/sockwatch.conf" "tcp/$PORT"
@@ -41,9 +43,13 @@ field() {
 	awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"
 }
 
-# inspector_pid: the daemon's child (there is one).
+# inspector_pid: the daemon's child that holds a packet socket.
 inspector_pid() {
-	pgrep -P "$SWD_PID" -x sockwatchd | head -n 1
+	local p
+	for p in $(pgrep -P "$SWD_PID" -x sockwatchd); do
+		holds "$p" $(packet_inodes) && echo "$p" && return 0
+	done
+	return 1
 }
 
 # packet_inodes: the inodes of every packet socket in the victim's
@@ -52,23 +58,46 @@ packet_inodes() {
 	ip netns exec "$VNS" awk 'NR > 1 { print $NF }' /proc/net/packet
 }
 
-# holds_packet PID: PID has one of them open.
-holds_packet() {
-	local ino
-	for ino in $(packet_inodes); do
-		find "/proc/$1/fd" -lname "socket:\[$ino\]" 2>/dev/null |
+# control_inode: the listening control socket's.
+control_inode() {
+	ip netns exec "$VNS" awk -v p="$SOCK" '$NF == p && $6 == "01" {
+	    print $7 }' /proc/net/unix
+}
+
+# metrics_inode: the metrics listener's (127.0.0.1:METRICS_PORT).
+metrics_inode() {
+	ip netns exec "$VNS" awk -v a="$(printf '0100007F:%04X' \
+	    "$METRICS_PORT")" '$2 == a && $4 == "0A" { print $10 }' \
+	    /proc/net/tcp
+}
+
+# holds PID INODE...: PID has one of the sockets open.
+holds() {
+	local pid=$1 ino
+	shift
+	for ino in "$@"; do
+		find "/proc/$pid/fd" -lname "socket:\[$ino\]" 2>/dev/null |
 		    grep -q . && return 0
 	done
 	return 1
 }
 
+holds_packet() {
+	holds "$1" $(packet_inodes)
+}
+
 # ---- 1. who holds what, with which privileges ------------------------------
 swd_start "$VNS" "$T/sockwatch.conf"
 wait_for 5 inspector_pid || fail "no inspector process"
-procs=("$SWD_PID" "$(inspector_pid)")
-[ "$(pgrep -P "$SWD_PID" -x sockwatchd | wc -l)" -eq 1 ] ||
-    fail "expected one child: $(pgrep -P "$SWD_PID" -a)"
+mapfile -t procs < <(echo "$SWD_PID"; pgrep -P "$SWD_PID" -x sockwatchd)
+[ "${#procs[@]}" -eq 3 ] ||
+    fail "expected two children: $(pgrep -P "$SWD_PID" -a)"
+CTL_INO=$(control_inode)
+MET_INO=$(metrics_inode)
+[ -n "$CTL_INO" ] && [ -n "$MET_INO" ] ||
+    fail "no control socket ($CTL_INO) or metrics listener ($MET_INO)"
 npacket=0
+nserve=0
 for p in "${procs[@]}"; do
 	for task in /proc/"$p"/task/*; do
 		tid=${task##*/}
@@ -82,19 +111,20 @@ outside the parent's set $(printf %x "$PARENT_CAPS")"
 		[ "$(awk '$1 == "NoNewPrivs:" { print $2 }' "$task/status")" = 1 ] ||
 		    fail "pid $p task $tid: no_new_privs is not set"
 	done
-	if holds_packet "$p"; then
-		npacket=$((npacket + 1))
-		[ "$(field "$p" Uid)" != 0 ] || fail "pid $p holds a packet \
-socket as root"
+	holds_packet "$p" && npacket=$((npacket + 1))
+	holds "$p" "$CTL_INO" "$MET_INO" && nserve=$((nserve + 1))
+	if holds "$p" $(packet_inodes) "$CTL_INO" "$MET_INO"; then
+		[ "$(field "$p" Uid)" != 0 ] || fail "pid $p reads hostile \
+input as root"
 		[ "$(field "$p" CapEff)" = 0000000000000000 ] &&
 		    [ "$(field "$p" CapPrm)" = 0000000000000000 ] ||
-		    fail "pid $p holds a packet socket with capabilities"
-		[ "$(field "$p" Seccomp)" = 2 ] || fail "pid $p holds a packet \
-socket without a seccomp filter"
-		# It holds nothing of the parent's: no database, no control
-		# socket, no netlink socket.
-		ls -l "/proc/$p/fd" | grep -Eq 'sockwatch\.db|\.sock' &&
-		    fail "pid $p holds the parent's files: $(ls -l "/proc/$p/fd")"
+		    fail "pid $p reads hostile input with capabilities"
+		[ "$(field "$p" Seccomp)" = 2 ] || fail "pid $p reads hostile \
+input without a seccomp filter"
+		# It holds nothing else of the parent's: no database, no
+		# netlink socket.
+		ls -l "/proc/$p/fd" | grep -q 'sockwatch\.db' &&
+		    fail "pid $p holds the database: $(ls -l "/proc/$p/fd")"
 		[ "$(ip netns exec "$VNS" awk 'NR > 1 { print $NF }' \
 		    /proc/net/netlink | while read -r ino; do
 			find "/proc/$p/fd" -lname "socket:\[$ino\]"; done |
@@ -102,13 +132,16 @@ socket without a seccomp filter"
 	fi
 done
 [ "$npacket" -ge 1 ] || fail "no process holds a packet socket"
-holds_packet "$SWD_PID" && fail "the parent holds a packet socket"
+[ "$nserve" -ge 1 ] || fail "no process holds the control socket"
+holds "$SWD_PID" $(packet_inodes) "$CTL_INO" "$MET_INO" &&
+    fail "the parent holds a packet socket, the control socket or the \
+metrics listener"
 for f in "$T/sockwatch.db" "$T/sockwatch.db-wal" "$T/sockwatch.db-shm"; do
 	[ -e "$f" ] || continue
 	[ "$(stat -c %a "$f")" = 600 ] || fail "$f is $(stat -c %a "$f")"
 done
-echo "ok: $npacket confined packet reader(s); capabilities within the \
-parent's set; database 0600"
+echo "ok: $npacket confined packet reader(s), $nserve confined server(s); \
+capabilities within the parent's set; database 0600"
 
 # ---- 2. kill -9 the inspector ----------------------------------------------
 swc "$VNS" block --for 1h 198.18.5.5 >/dev/null || fail "block failed"
@@ -121,8 +154,11 @@ wait_for 5 inspector_alerted || fail "no inspector alert after kill -9"
 grep -q "packet inspector (pid $old) killed by signal 9" "$SWD_LOG" ||
     fail "the death is not in the log"
 in_set "$VNS" ban4 198.18.5.5 || fail "the ban went with the inspector"
-wait_for 5 sh -c "p=\$(pgrep -P $SWD_PID -x sockwatchd); [ -n \"\$p\" ] && \
-[ \"\$p\" != $old ]" || fail "no new inspector within 5 s"
+new_inspector() {
+	local p
+	p=$(inspector_pid) && [ "$p" != "$old" ]
+}
+wait_for 5 new_inspector || fail "no new inspector within 5 s"
 new=$(inspector_pid)
 [ "$(field "$new" Seccomp)" = 2 ] || fail "the new inspector is not confined"
 sleep 1
@@ -133,6 +169,22 @@ wait_for 5 in_set "$VNS" ban4 "$ATK4" || fail "$ATK4 not banned after the \
 restart: $(elems "$VNS" ban4)"
 echo "ok: kill -9 of the inspector reported, bans kept, capture back, \
 a later scan banned"
+
+# The exporter too: the control socket and the metrics come back, and its
+# death is in the history.
+exp=$(pgrep -P "$SWD_PID" -x sockwatchd | grep -vx "$(inspector_pid)")
+kill -9 "$exp"
+status_back() {
+	swc "$VNS" status --json | jq -e '.pid' >/dev/null
+}
+wait_for 5 status_back || fail "no control socket after the exporter died"
+swc "$VNS" alerts --json --kind exporter | jq -e 'length == 1' >/dev/null ||
+    fail "no exporter alert"
+ip netns exec "$VNS" curl -sf "http://127.0.0.1:$METRICS_PORT/metrics" \
+    >"$T/metrics.txt" || fail "metrics not back after the exporter died"
+grep -q '^sockwatch_exporter_deaths_total 1$' "$T/metrics.txt" ||
+    fail "the exporter's death is not counted"
+echo "ok: kill -9 of the exporter: control socket and metrics back, reported"
 swd_stop
 [ "$SWD_RC" -eq 0 ] || fail "sockwatchd exited with $SWD_RC"
 
@@ -168,7 +220,7 @@ echo "ok: each failed drop step, a root or missing user: refused, named"
 swd_start "$VNS" "$T/sockwatch.conf"
 end=$((SECONDS + 30))
 while ! pid_gone "$SWD_PID" && [ "$SECONDS" -lt "$end" ]; do
-	p=$(pgrep -P "$SWD_PID" -x sockwatchd || true)
+	p=$(inspector_pid || true)
 	[ -n "$p" ] && kill -9 "$p" 2>/dev/null
 	sleep 0.05
 done

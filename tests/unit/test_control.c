@@ -36,6 +36,7 @@ struct ctx {
 	unsigned int handled;
 	enum control_role last_role;
 	uid_t last_uid;
+	uint64_t later;			/* a deferred request's client */
 };
 
 /* A client as a test drives it: raw socket, buffered lines. */
@@ -71,6 +72,10 @@ test_handler(void *arg, struct control_client *c, const char *cmd,
 		    "reader");
 	if (strcmp(cmd, "reload") == 0)
 		return json_pack("{s:b}", "reloaded", 1);
+	if (strcmp(cmd, "later") == 0) {
+		x->later = control_client_id(c);
+		return CONTROL_DEFER;
+	}
 	if (strcmp(cmd, "fail") == 0)
 		return json_pack("{s:b, s:s}", "ok", 0, "error",
 		    "custom failure");
@@ -370,8 +375,12 @@ test_open_socket_file(void **state)
 	char err[256], dir[160];
 	struct stat st;
 	struct cl *a;
+	mode_t mask;
 
+	/* The daemon's umask (077) does not change the socket's mode. */
+	mask = umask(077);
 	ctx_open(x, NULL, 0, 0);
+	umask(mask);
 	assert_int_equal(lstat(x->path, &st), 0);
 	assert_true(S_ISSOCK(st.st_mode));
 	assert_int_equal(st.st_mode & 07777, 0660);
@@ -741,14 +750,14 @@ test_accept_emfile(void **state)
 static void
 test_role_root(void **state)
 {
-	static const char *const admin[] = { "reload", NULL };
+	static const char *const readers[] = { "whoami", "echo", NULL };
 	struct ctx *x = *state;
 	struct cl *a;
 
 	if (geteuid() != 0)
 		skip();
 	ctx_open(x, NULL, 0, 0);
-	assert_int_equal(control_set_admin_commands(x->ctl, admin), 0);
+	assert_int_equal(control_set_reader_commands(x->ctl, readers), 0);
 	a = cl_connect(x);
 	cl_send(x, a, "{\"cmd\":\"whoami\"}\n");
 	cl_expect(x, a, "{\"ok\":true,\"uid\":0,\"role\":\"admin\"}");
@@ -845,6 +854,10 @@ child_reader(const char *path)
 	if (!child_ask(fd, "{\"cmd\":\"echo\",\"arg\":1}\n",
 	    "{\"ok\":true,\"echo\":1}"))
 		return __LINE__;
+	/* Not on the readers' list: refused, whatever it is. */
+	if (!child_ask(fd, "{\"cmd\":\"fail\"}\n",
+	    "{\"ok\":false,\"error\":\"permission denied: fail needs root\"}"))
+		return __LINE__;
 	close(fd);
 	return 0;
 }
@@ -872,7 +885,7 @@ child_stranger(const char *path)
 static void
 test_reader_and_stranger(void **state)
 {
-	static const char *const admin[] = { "reload", "block", NULL };
+	static const char *const readers[] = { "whoami", "echo", NULL };
 	struct ctx *x = *state;
 	struct passwd *pw = NULL;
 	struct group *gr = NULL;
@@ -892,7 +905,7 @@ test_reader_and_stranger(void **state)
 		skip();
 	assert_int_equal(chmod(x->dir, 0755), 0);
 	ctx_open(x, group, 0, 0);
-	assert_int_equal(control_set_admin_commands(x->ctl, admin), 0);
+	assert_int_equal(control_set_reader_commands(x->ctl, readers), 0);
 	assert_int_equal(lstat(x->path, &st), 0);
 	assert_int_equal(st.st_gid, gid);
 	assert_int_equal(st.st_mode & 07777, 0660);
@@ -952,6 +965,42 @@ test_max_clients(void **state)
 	cl_free(b);
 	cl_free(c);
 	cl_free(d);
+}
+
+/* A deferred answer: the client's next request waits for it, an answer
+ * for a client that left finds nobody, and subscribe comes with it. */
+static void
+test_deferred(void **state)
+{
+	struct ctx *x = *state;
+	struct cl *a;
+	uint64_t gone;
+
+	ctx_open(x, NULL, 0, 0);
+	a = cl_connect(x);
+	cl_send(x, a, "{\"cmd\":\"later\"}\n{\"cmd\":\"echo\",\"arg\":2}\n");
+	assert_true(x->later != 0);
+	assert_int_equal(x->handled, 1);
+	assert_null(cl_readline(x, a) == NULL ? NULL : "an early answer");
+	assert_int_equal(control_reply(x->ctl, x->later, json_pack("{s:i}",
+	    "n", 1), NULL, true), 0);
+	cl_expect(x, a, "{\"ok\":true,\"n\":1}");
+	cl_expect(x, a, "{\"ok\":true,\"echo\":2}");
+	assert_int_equal(control_nsubscribers(x->ctl), 1);
+	assert_int_equal(control_reply(x->ctl, x->later, json_object(), NULL,
+	    false), -ENOENT);
+	/* An error answer, then a client that is gone. */
+	cl_send(x, a, "{\"cmd\":\"later\"}\n");
+	assert_int_equal(control_reply(x->ctl, x->later, NULL, "no luck",
+	    false), 0);
+	cl_expect(x, a, "{\"ok\":false,\"error\":\"no luck\"}");
+	cl_send(x, a, "{\"cmd\":\"later\"}\n");
+	gone = x->later;
+	cl_free(a);
+	pump(x);
+	assert_int_equal(control_reply(x->ctl, gone, json_object(), NULL,
+	    false), -ENOENT);
+	assert_int_equal(control_nclients(x->ctl), 0);
 }
 
 /* ---- subscriptions ----------------------------------------------------- */
@@ -1090,6 +1139,7 @@ main(void)
 		T(test_role_root),
 		T(test_reader_and_stranger),
 		T(test_max_clients),
+		T(test_deferred),
 		T(test_subscribe_broadcast),
 		T(test_slow_subscriber),
 #undef T
