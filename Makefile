@@ -220,6 +220,21 @@ install: all
 	sed 's|/usr/local/sbin/sockwatchd|$(SBINDIR)/sockwatchd|' \
 	    etc/sockwatchd.service > $(DESTDIR)$(UNITDIR)/sockwatchd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/sockwatchd.service
+	@# The unit runs sockwatchd as the system user sockwatch. A staged
+	@# install (DESTDIR set) leaves this host's accounts alone.
+	@if [ -n "$(DESTDIR)" ]; then \
+	    echo "DESTDIR set: not creating the user sockwatch"; \
+	elif getent passwd sockwatch >/dev/null; then \
+	    :; \
+	elif [ "$$(id -u)" -ne 0 ]; then \
+	    echo "no user sockwatch, and only root can create it" >&2; \
+	else \
+	    echo "creating the system user and group sockwatch"; \
+	    { getent group sockwatch >/dev/null || \
+	        groupadd --system sockwatch; } && \
+	    useradd --system --gid sockwatch --home-dir /nonexistent \
+	        --no-create-home --shell /usr/sbin/nologin sockwatch; \
+	fi
 
 clean:
 	rm -rf build build-asan
