@@ -179,67 +179,6 @@ ipc_send(int fd, enum ipc_type type, const void *payload, size_t len)
 }
 
 int
-ipc_queue(struct ipc_outq *q, enum ipc_type type, const void *a,
-    size_t alen, const void *b, size_t blen)
-{
-	size_t need = IPC_HDR_LEN + alen + blen, cap;
-	uint8_t *p;
-	int r;
-
-	if (q->off > 0 && q->off == q->len)
-		q->off = q->len = 0;
-	if (q->len + need > q->cap) {
-		if (q->off > 0) {
-			memmove(q->buf, q->buf + q->off, q->len - q->off);
-			q->len -= q->off;
-			q->off = 0;
-		}
-		for (cap = q->cap ? q->cap : 65536; cap < q->len + need;)
-			cap *= 2;
-		if (cap > q->cap) {
-			if ((p = realloc(q->buf, cap)) == NULL)
-				return -ENOMEM;
-			q->buf = p;
-			q->cap = cap;
-		}
-	}
-	if ((r = ipc_header(q->buf + q->len, type, alen + blen)) < 0)
-		return r;
-	if (alen > 0)
-		memcpy(q->buf + q->len + IPC_HDR_LEN, a, alen);
-	if (blen > 0)
-		memcpy(q->buf + q->len + IPC_HDR_LEN + alen, b, blen);
-	q->len += need;
-	return 0;
-}
-
-int
-ipc_flush(struct ipc_outq *q, int fd)
-{
-	ssize_t w;
-
-	while (q->off < q->len) {
-		w = send(fd, q->buf + q->off, q->len - q->off,
-		    MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno == EWOULDBLOCK ? 1 : -errno;
-		}
-		q->off += (size_t)w;
-	}
-	q->off = q->len = 0;
-	return 0;
-}
-
-void
-ipc_outq_free(struct ipc_outq *q)
-{
-	free(q->buf);
-	memset(q, 0, sizeof(*q));
-}
-
-int
 ipc_send_log(int fd, int pri, const char *text)
 {
 	uint8_t p = (uint8_t)pri;
@@ -281,16 +220,6 @@ ipc_send_seq(int fd, enum ipc_type type, uint32_t seq, const void *rest,
 
 	ipc_put32(s, seq);
 	return ipc_send2(fd, type, s, sizeof(s), rest, len);
-}
-
-int
-ipc_queue_seq(struct ipc_outq *q, enum ipc_type type, uint32_t seq,
-    const void *rest, size_t len)
-{
-	uint8_t s[4];
-
-	ipc_put32(s, seq);
-	return ipc_queue(q, type, s, sizeof(s), rest, len);
 }
 
 int

@@ -116,12 +116,7 @@ struct ipc_reader {
 	unsigned int nfds;
 };
 
-/* Messages framed but not yet written, for an end that must never block
- * (the parent's, towards the exporter). */
-struct ipc_outq {
-	uint8_t *buf;
-	size_t off, len, cap;
-};
+
 
 const char *ipc_type_name(enum ipc_type t);
 
@@ -138,14 +133,6 @@ int ipc_send_fd(int fd, enum ipc_type type, const void *a, size_t alen,
 int ipc_send2(int fd, enum ipc_type type, const void *a, size_t alen,
     const void *b, size_t blen);
 
-/* Frame a message into q (two pieces as one payload). 0 or -ENOMEM,
- * -EMSGSIZE. */
-int ipc_queue(struct ipc_outq *q, enum ipc_type type, const void *a,
-    size_t alen, const void *b, size_t blen);
-/* Write what the socket takes now. 0 when q is empty, 1 when bytes still
- * wait (watch for EPOLLOUT), or -errno. */
-int ipc_flush(struct ipc_outq *q, int fd);
-void ipc_outq_free(struct ipc_outq *q);
 
 /* Read what the socket has (at most max bytes) into the reader, with any
  * descriptors that came along. Returns bytes read, 0 at end of file, or
@@ -199,7 +186,6 @@ int ipc_send_peers_reply(int fd, uint32_t seq, const char *json, size_t len);
 /* A u32 sequence number, then rest (IPC_METRICS_REQ, IPC_METRICS_REPLY). */
 int ipc_send_seq(int fd, enum ipc_type type, uint32_t seq, const void *rest,
     size_t len);
-int ipc_queue_seq(struct ipc_outq *q, enum ipc_type type, uint32_t seq,
-    const void *rest, size_t len);
+
 
 #endif

@@ -36,6 +36,8 @@ struct export {
 	struct child child;
 	struct privdrop_user user;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	dev_t dev;			/* of the socket file the child made */
+	ino_t ino;
 	struct ipc_control_stats st;
 	uint64_t subscribers;		/* as last said, plus those since */
 	int64_t next_readers_ms;
@@ -286,6 +288,18 @@ export_readers(struct export *ex)
 	free(uids);
 }
 
+/* The socket file the new child made (it is there once it said hello). */
+static void
+export_note_socket(struct export *ex)
+{
+	struct stat st;
+
+	if (child_running(&ex->child) && lstat(ex->path, &st) == 0) {
+		ex->dev = st.st_dev;
+		ex->ino = st.st_ino;
+	}
+}
+
 int
 export_open(struct sw *sw)
 {
@@ -306,6 +320,7 @@ export_open(struct sw *sw)
 	}
 	if ((r = child_start(&ex->child)) < 0)
 		return r;
+	export_note_socket(ex);
 	export_readers(ex);
 	ex->next_readers_ms = time_mono_ms() + EXPORT_READERS_MS;
 	return 0;
@@ -320,8 +335,10 @@ export_close(struct sw *sw)
 	if (ex == NULL)
 		return;
 	child_stop(&ex->child);
-	/* The child made the socket file and cannot remove it any more. */
-	if (lstat(ex->path, &st) == 0 && S_ISSOCK(st.st_mode))
+	/* The child made the socket file and cannot remove it any more;
+	 * only that file goes. */
+	if (lstat(ex->path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    st.st_dev == ex->dev && st.st_ino == ex->ino)
 		unlink(ex->path);
 	free(ex);
 	sw->exp = NULL;
@@ -337,6 +354,7 @@ export_tick(struct sw *sw, int64_t now_mono)
 	if (!child_running(&ex->child) && ex->child.next_start_ms != 0 &&
 	    now_mono >= ex->child.next_start_ms) {
 		child_tick(&ex->child, now_mono);
+		export_note_socket(ex);
 		ex->next_readers_ms = 0;
 	}
 	if (child_running(&ex->child) && now_mono >= ex->next_readers_ms) {

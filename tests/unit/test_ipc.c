@@ -203,15 +203,14 @@ test_direction(void **state)
 	close(sv[1]);
 }
 
-/* A descriptor passed along arrives with its message; the queue of a
- * never-blocking end frames the same bytes as a direct send. */
+/* A descriptor passed along arrives with its message, and only one
+ * message takes it. */
 static void
-test_fd_and_queue(void **state)
+test_fd_passing(void **state)
 {
 	struct ipc_reader r = { .accept = IPC_FROM_EXPORTER |
 	    IPC_TO_EXPORTER };
 	struct ipc_request q = { .client = 42, .uid = 0, .fd = 1 };
-	struct ipc_outq oq = { 0 };
 	struct ipc_request got;
 	struct ipc_msg m;
 	struct stat a, b;
@@ -239,12 +238,10 @@ test_fd_and_queue(void **state)
 	assert_int_equal(ipc_reader_take_fd(&r), -1);
 
 	client = 42;
-	assert_int_equal(ipc_queue(&oq, IPC_RESPONSE, &client, 8, "{}", 2), 0);
-	assert_int_equal(ipc_queue(&oq, IPC_EVENT, "{\"a\":1}", 7, NULL, 0),
+	assert_int_equal(ipc_send2(sv[0], IPC_RESPONSE, &client, 8, "{}", 2),
 	    0);
-	assert_int_equal(ipc_queue(&oq, IPC_HELLO, "x", 1, NULL, 0),
-	    -EMSGSIZE);
-	assert_int_equal(ipc_flush(&oq, sv[0]), 0);
+	assert_int_equal(ipc_send(sv[0], IPC_EVENT, "{\"a\":1}", 7), 0);
+	assert_int_equal(ipc_send(sv[0], IPC_HELLO, "x", 1), -EMSGSIZE);
 	drain(&r, sv[1]);
 	assert_int_equal(ipc_next(&r, &m), 1);
 	assert_int_equal(ipc_decode_response(&m, &client, &json, &n), 0);
@@ -252,7 +249,6 @@ test_fd_and_queue(void **state)
 	assert_int_equal(ipc_next(&r, &m), 1);
 	assert_int_equal(m.type, IPC_EVENT);
 	assert_int_equal(ipc_next(&r, &m), 0);
-	ipc_outq_free(&oq);
 	ipc_reader_free(&r);
 	close(sv[0]);
 	close(sv[1]);
@@ -313,7 +309,7 @@ main(void)
 		cmocka_unit_test(test_bad_headers),
 		cmocka_unit_test(test_bad_payloads),
 		cmocka_unit_test(test_direction),
-		cmocka_unit_test(test_fd_and_queue),
+		cmocka_unit_test(test_fd_passing),
 		cmocka_unit_test(test_bounded),
 	};
 
