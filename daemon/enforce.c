@@ -456,6 +456,19 @@ prefix_overlaps(const struct sw *sw, const struct cidr *peer,
 
 static void maybe_aggregate(struct sw *sw, const struct addr *a);
 
+/* An automatic ban refused: the alert says why, and so does the log. */
+static void
+refuse_auto(struct sw *sw, struct alert *a, const char *why)
+{
+	char buf[ADDR_STRLEN];
+
+	snprintf(a->action, sizeof(a->action), "alert");
+	json_object_set_new(a->evidence, "not_banned", json_string(why));
+	sw->enf.n.refused++;
+	log_info("not banning %s: %s", addr_format(&a->peer, buf,
+	    sizeof(buf)), why);
+}
+
 /*
  * An alert asks for a block. Decide now (so the alert says what
  * happened), ban in the next flush. Evidence gets "ban": the length, or
@@ -508,12 +521,15 @@ enforce_alert(struct sw *sw, struct alert *a)
 	if (ref != BAN_OK) {
 		snprintf(why, sizeof(why), "%s%s%s", ban_refusal_reason(ref),
 		    who[0] ? ": " : "", who);
-		snprintf(a->action, sizeof(a->action), "alert");
-		json_object_set_new(a->evidence, "not_banned",
-		    json_string(why));
-		sw->enf.n.refused++;
-		log_info("not banning %s: %s", addr_format(&a->peer, buf,
-		    sizeof(buf)), why);
+		refuse_auto(sw, a, why);
+		return;
+	}
+	/* Its probes likely came from someone else: banning the address
+	 * would do the attacker's work (nmap -D, -S). */
+	if (json_object_get(a->evidence, "spoof_suspected") != NULL) {
+		refuse_auto(sw, a, "spoof suspected: the probes came over "
+		    "another hop count than the address's own handshake");
+		sw->enf.n.spoofed++;
 		return;
 	}
 	if (ban_new(sw, &peer, a->kind, a->message, base, false, true,

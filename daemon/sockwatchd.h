@@ -91,6 +91,7 @@ struct sw_enforce {
 		uint64_t nft_errors, store_errors, kill_errors;
 		uint64_t reconciles, repairs;
 		uint64_t sockets_closed, connect_blocked;
+		uint64_t spoofed;	/* not banned: spoof suspected */
 	} n;
 };
 

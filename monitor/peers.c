@@ -65,7 +65,8 @@ struct peer {
 	uint8_t family, ports_n, hosts_n, nsample;
 	uint32_t gen;			/* the latest generation */
 	uint8_t hs_open;		/* a slot has a pending handshake */
-	uint8_t spare[3];
+	uint8_t hops;			/* a handshake's hop count + 1; 0: none */
+	uint8_t hop_ok, hop_bad;	/* probes that agreed with it, or not */
 	int64_t last_ms;
 	uint64_t pkts[2];
 	/* 64 */
@@ -843,6 +844,51 @@ tcp_outbound(const struct peers *t, struct peer *p, const struct peer_obs *o,
 	p->sent[cur] |= sent_bit(t, o->lport);
 }
 
+/* Hops from a TTL: the nearest initial value at or above it (32, 64,
+ * 128, 255; what stacks start with) minus the TTL. */
+static unsigned int
+ttl_hops(uint8_t ttl)
+{
+	unsigned int init = ttl <= 32 ? 32 : ttl <= 64 ? 64 : ttl <= 128 ?
+	    128 : 255;
+
+	return init - ttl;
+}
+
+/*
+ * Return-path evidence (Hop-Count Filtering, Jin, Wang and Shin, CCS
+ * 2003): a completed handshake proves the peer saw our SYN-ACK, so its
+ * hop count is the peer's own. A probe or SYN from it later that arrives
+ * over a different number of hops was likely made by someone else.
+ */
+static void
+hops_observe(struct peer *p, uint8_t ttl, unsigned int ev)
+{
+	unsigned int h = ttl_hops(ttl), v;
+
+	if (ev & PEER_EV_HS_DONE) {
+		p->hops = (uint8_t)(h + 1 > 255 ? 255 : h + 1);
+		return;
+	}
+	if (p->hops == 0 || !(ev & (PEER_EV_PROBE | PEER_EV_SYN)))
+		return;
+	v = p->hops - 1U;
+	if (h + PEERS_HOP_SLACK >= v && h <= v + PEERS_HOP_SLACK) {
+		if (p->hop_ok < UINT8_MAX)
+			p->hop_ok++;
+	} else if (p->hop_bad < UINT8_MAX) {
+		p->hop_bad++;
+	}
+}
+
+void
+peers_hops(const struct peer *p, struct peer_hops *ret)
+{
+	ret->verified = p->hops == 0 ? -1 : (int)p->hops - 1;
+	ret->ok = p->hop_ok;
+	ret->bad = p->hop_bad;
+}
+
 int
 peers_observe(struct peers *t, const struct peer_obs *o,
     const struct peer **ret_peer, unsigned int *ret_events)
@@ -944,6 +990,8 @@ peers_observe(struct peers *t, const struct peer_obs *o,
 				ev |= PEER_EV_NEW_HOST;
 		}
 	}
+	if (o->inbound && o->ttl != 0)
+		hops_observe(p, o->ttl, ev);
 	if (ret_peer != NULL)
 		*ret_peer = p;
 	if (ret_events != NULL)

@@ -79,6 +79,7 @@
 #define PEERS_EXACT_HOSTS	20	/* distinct hosts counted exactly */
 #define PEERS_PORTS		4	/* local ports with handshake counts */
 #define PEERS_SAMPLES		8	/* recent probed ports kept as evidence */
+#define PEERS_HOP_SLACK		1	/* hops a route change may add */
 /* The sketch's error bound, 3 x 1.04 / sqrt(128): 99.5% of estimates are
  * within it (measured above); the unit tests assert it. */
 #define PEERS_SKETCH_ERROR	0.28
@@ -103,6 +104,7 @@ struct peer_obs {
 	bool inbound;			/* peer -> host (else host -> peer) */
 	bool lport_open;		/* a local socket holds lport (from
 					 * sock_diag); false when unknown */
+	uint8_t ttl;			/* TTL or hop limit; 0: unknown */
 	uint64_t hash;			/* peers_prefetch()'s hash of peer, or
 					 * 0: computed here */
 };
@@ -234,6 +236,18 @@ size_t peers_top(const struct peers *t, int64_t now_ms, enum peers_sort by,
     const struct peer **ret, size_t n);
 /* "packets", "bytes", "ports", "syn". 0 or -EINVAL. */
 int peers_sort_parse(const char *name, enum peers_sort *ret_sort);
+
+/* Return-path evidence: the hop count (from the TTL, to the nearest
+ * initial value 32, 64, 128 or 255) of the last handshake the peer
+ * completed with us, -1 if none; and how many of its probes and SYNs
+ * since came over that many hops (within PEERS_HOP_SLACK) and how many
+ * did not (each saturates at 255). A probe from a spoofed source rarely
+ * has the hop count of the real host. */
+struct peer_hops {
+	int verified;
+	unsigned int ok, bad;
+};
+void peers_hops(const struct peer *p, struct peer_hops *ret);
 const char *peers_sort_name(enum peers_sort by);
 /* "syn", "null", "fin", "xmas", "ack", "maimon", "other", "udp", "ping"
  * for one PEER_KIND_* bit; "?" otherwise. */

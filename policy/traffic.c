@@ -531,6 +531,32 @@ tr_alert_init(struct alert *a, enum traffic_kind k,
 	    config_action_name(action));
 }
 
+/*
+ * The peer's return-path evidence, for an alert about it: "hops" (the
+ * hop count a completed handshake showed, and how many of its probes
+ * since came over as many hops, or not), and "spoof_suspected" (why)
+ * when most did not: then someone else likely sent them in its name (a
+ * decoy, nmap -D or -S), and the daemon bans nobody for them.
+ */
+static void
+tr_return_path(const struct peer *p, json_t *ev)
+{
+	struct peer_hops h;
+
+	if (p == NULL || ev == NULL)
+		return;
+	peers_hops(p, &h);
+	if (h.verified < 0)
+		return;
+	json_object_set_new(ev, "hops", json_pack("{s:i, s:i, s:i}",
+	    "verified", h.verified, "agree", (int)h.ok, "differ", (int)h.bad));
+	if (h.bad > 0 && h.bad >= h.ok)
+		json_object_set_new(ev, "spoof_suspected", json_pack("s++",
+		    "its probes came over another hop count than its "
+		    "completed handshake (", h.bad > 1 ? "most of them" :
+		    "one", ")"));
+}
+
 /* Add the fields every alert has, and hand it over. */
 static void
 tr_alert_emit(struct traffic *t, struct alert *a, enum traffic_kind k,
@@ -750,6 +776,7 @@ tr_portscan_alert(struct traffic *t, struct tr_pkt *x, uint32_t ports,
 	    "synacks", (json_int_t)st.synacks,
 	    "rsts", (json_int_t)st.rsts,
 	    "icmp_unreach", (json_int_t)st.icmp_unreach);
+	tr_return_path(x->p, ev);
 	/* Closed ports weigh more: a peer that only touched ports that are
 	 * really open (a monitoring system) is less of a worry. */
 	tr_alert_init(&a, TRAFFIC_PORTSCAN,
@@ -907,6 +934,7 @@ tr_bruteforce(struct traffic *t, struct tr_pkt *x)
 	    "ports", ports,
 	    "syns_total", (json_int_t)syns,
 	    "handshakes_completed", (json_int_t)done);
+	tr_return_path(x->p, ev);
 	tr_alert_emit(t, &a, TRAFFIC_BRUTEFORCE, ev, (uint64_t)t->c.bf.window,
 	    t->c.bf.ban, repeats, x->alert_fn, x->alert_arg);
 }
@@ -1122,6 +1150,7 @@ tr_synflood_peers(struct traffic *t, struct tr_listener *l, int64_t now,
 		    "completed", (json_int_t)s->done,
 		    "listener_completed", (json_int_t)l->done,
 		    "sources", (json_int_t)tr_hll_count(l->hll));
+		tr_return_path(p, ev);
 		tr_alert_emit(t, &a, TRAFFIC_SYNFLOOD, ev,
 		    (uint64_t)t->c.sf.window, t->c.sf.ban, repeats, fn, arg);
 	}
@@ -1354,6 +1383,7 @@ traffic_packet(struct traffic *t, const struct pkt *p, int64_t now_ms,
 	x.obs.peer = inbound ? p->src : p->dst;
 	x.obs.local = inbound ? p->dst : p->src;
 	x.obs.bytes = p->ip_len;
+	x.obs.ttl = p->ttl;
 	x.obs.hash = p->peer_hash;
 	x.obs.inbound = inbound;
 	x.obs.proto = p->proto;

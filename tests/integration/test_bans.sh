@@ -141,10 +141,14 @@ grep -q connect-failed "$T/held.ready" && fail "held: $(cat "$T/held.ready")"
 sleep 2.5
 start=$(now_ms)
 # Ports in order (-r) from PORT-20: the 21st, which crosses [portscan]
-# ports = 20, is PORT, open, so the alert names its process.
+# ports = 20, is PORT, open, so the alert names its process. The probes
+# carry the TTL of the attacker's own stack (--ttl 64): by default nmap
+# gives each raw probe a random TTL, and a peer whose handshake (the held
+# connection) and probes disagree on the hop count is spoof-suspect, never
+# banned automatically (test_spoof.sh).
 timeout 60 ip netns exec "$ANS" nmap -n -Pn -sS -r -p "$((PORT - 20))-$((PORT \
-    + 79))" -T4 --max-retries 1 --host-timeout 20s "$VIC4" >"$T/nmap.out" \
-    2>&1 || fail "nmap: $(cat "$T/nmap.out")"
+    + 79))" -T4 --max-retries 1 --host-timeout 20s --ttl 64 "$VIC4" \
+    >"$T/nmap.out" 2>&1 || fail "nmap: $(cat "$T/nmap.out")"
 wait_for 5 in_set "$VNS" ban4 "$ATK4" || fail "$ATK4 not in ban4: \
 $(elems "$VNS" ban4); log: $(grep -i ban "$SWD_LOG" | tail -3)"
 swc "$VNS" alerts --json --kind portscan >"$T/ps.json"

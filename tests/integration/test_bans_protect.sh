@@ -173,10 +173,12 @@ bg ip netns exec "$ANS" python3 "$T/session.py" "$VIC4" 22 "$T/young.ready" \
 wait_file 5 "$T/young.ready" "$!" || fail "no session to sshd from $ATK3"
 wait_for 3 session_open "$ATK3" || fail "the victim does not see $ATK3's \
 session"
-# In the socket table (one scan), but younger than the window.
+# In the socket table (one scan), but younger than the window. The
+# probes carry its stack's TTL (--ttl 64), as its session's packets do:
+# nmap's default random TTL would make it spoof-suspect (test_spoof.sh).
 sleep 0.8
 timeout 60 ip netns exec "$ANS" nmap -n -Pn -sS -S "$ATK3" -e "$ATKIF" \
-    -p 1-100 -T4 --max-retries 1 --host-timeout 20s "$VIC4" \
+    -p 1-100 -T4 --max-retries 1 --host-timeout 20s --ttl 64 "$VIC4" \
     >"$T/nmap3.out" 2>&1 || fail "nmap: $(cat "$T/nmap3.out")"
 wait_for 5 in_set "$VNS" ban4 "$ATK3" || fail "$ATK3, whose session is \
 younger than its attack, not in ban4: $(swc "$VNS" alerts --json --peer \

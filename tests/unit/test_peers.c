@@ -657,6 +657,82 @@ test_user_area(void **state)
 	peers_free(t);
 }
 
+/* One TCP segment with a TTL. */
+static unsigned int
+tcp_ttl(struct peers *t, const char *peer, int64_t now, bool in,
+    uint16_t lport, uint8_t flags, uint8_t ttl)
+{
+	struct peer_obs o = pkt(peer, "198.18.0.1", now, IPPROTO_TCP, in,
+	    lport, flags, 60);
+
+	o.lport_open = true;
+	o.ttl = ttl;
+	return see(t, &o);
+}
+
+static struct peer_hops
+hops(struct peers *t, const char *peer)
+{
+	struct addr a = A(peer);
+	const struct peer *p = peers_find(t, &a);
+	struct peer_hops h;
+
+	assert_non_null(p);
+	peers_hops(p, &h);
+	return h;
+}
+
+/* Return-path evidence: the hop count of a completed handshake, then
+ * probes over the same count (within one hop) or another; table-driven
+ * over the initial TTLs stacks use. */
+static void
+test_hops(void **state)
+{
+	static const struct {
+		uint8_t hs_ttl;		/* the handshake's ACK */
+		uint8_t probe_ttl;
+		int verified;
+		bool agree;
+	} cases[] = {
+		{ 64, 64, 0, true },	/* Linux next door */
+		{ 64, 63, 0, true },	/* a route one hop longer */
+		{ 64, 50, 0, false },	/* nmap's random TTL (37-59) */
+		{ 64, 128, 0, true },	/* Windows next door: 0 hops too */
+		{ 120, 120, 8, true },	/* Windows 8 hops away */
+		{ 120, 64, 8, false },
+		{ 250, 250, 5, true },	/* a router's 255 */
+		{ 30, 28, 2, false },	/* 32 minus 2 vs 4: one hop slack */
+	};
+	char peer[32];
+	size_t i;
+	struct peer_hops h;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct peers *t = table(16, 10000, 1, 0);
+
+		snprintf(peer, sizeof(peer), "198.18.0.%zu", 10 + i);
+		/* No handshake yet: nothing to compare with. */
+		tcp_ttl(t, peer, 1000, true, 22, SYN, cases[i].hs_ttl);
+		h = hops(t, peer);
+		assert_int_equal(h.verified, -1);
+		assert_int_equal(h.ok + h.bad, 0);
+		tcp_ttl(t, peer, 1001, false, 22, SYN | ACK, 64);
+		assert_int_equal(tcp_ttl(t, peer, 1002, true, 22, ACK,
+		    cases[i].hs_ttl), PEER_EV_HS_DONE);
+		tcp_ttl(t, peer, 1003, true, 23, SYN, cases[i].probe_ttl);
+		h = hops(t, peer);
+		assert_int_equal(h.verified, cases[i].verified);
+		assert_int_equal(h.ok, cases[i].agree ? 1 : 0);
+		assert_int_equal(h.bad, cases[i].agree ? 0 : 1);
+		/* The session's own segments are not probes: not counted. */
+		tcp_ttl(t, peer, 1004, true, 22, ACK, 17);
+		h = hops(t, peer);
+		assert_int_equal(h.ok + h.bad, 1);
+		peers_free(t);
+	}
+}
+
 static void
 test_bad_input(void **state)
 {
@@ -715,6 +791,7 @@ main(void)
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_top),
 		cmocka_unit_test(test_user_area),
+		cmocka_unit_test(test_hops),
 		cmocka_unit_test(test_bad_input),
 	};
 
