@@ -54,7 +54,8 @@ endif
 LIB_SRC   := common/log.c common/addr.c common/duration.c \
              common/evloop.c common/timeutil.c common/util.c common/ipc.c \
              monitor/sockdiag.c monitor/proc.c monitor/socktable.c monitor/decode.c \
-             monitor/capture.c monitor/peers.c monitor/localaddr.c
+             monitor/capture.c monitor/peers.c monitor/localaddr.c \
+             monitor/infra.c
 # What only the daemon (and the CLI's daemon-side helpers) need.
 DLIB_SRC  := $(wildcard policy/*.c exporter/*.c) \
              common/privdrop.c common/sandbox.c

@@ -573,6 +573,9 @@ enforce_metrics(struct sw *sw, struct mbuf *b)
 	    sw->enf.n.bans);
 	counter(b, "sockwatch_bans_refused_total",
 	    "Blocks refused by the anti-lockout rules.", sw->enf.n.refused);
+	counter(b, "sockwatch_bans_rate_limited_total",
+	    "Automatic bans held back by [bans] rate.",
+	    sw->enf.n.rate_limited);
 	counter(b, "sockwatch_bans_spoof_suspected_total",
 	    "Automatic bans not made: the probes likely came from someone "
 	    "else (hop count).", sw->enf.n.spoofed);

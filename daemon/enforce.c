@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../common/duration.h"
 #include "../common/log.h"
@@ -18,6 +19,7 @@
 #include "../exporter/sockjson.h"
 #include "../monitor/localaddr.h"
 #include "../monitor/proc.h"
+#include "../monitor/infra.h"
 #include "sockwatchd.h"
 
 #define ENFORCE_KILL_ALL	16	/* flushes this small always teardown */
@@ -26,6 +28,8 @@
  * blocks those peers anyway). Manual blocks are not limited. */
 #define ENFORCE_AUTO_MAX	1000000
 #define ENFORCE_CACHE_MS	1000	/* own addresses, remote set: reuse */
+#define ENFORCE_INFRA_MS	30000	/* gateways and resolvers: read again */
+#define ENFORCE_HELD_MS		60000	/* at most one "held back" alert */
 #define ENFORCE_LOG_EACH	16	/* bigger flushes log one line */
 #define ENFORCE_PARALLEL	256	/* bigger flushes write the store in a
 					 * thread while the kernel works */
@@ -193,14 +197,58 @@ on_nft_event(void *arg, uint32_t events)
 /* ---- sockets: protection and teardown ----------------------------------- */
 
 static bool
-is_protected_name(const struct config *cfg, const char *comm)
+is_protected_name(const struct config *cfg, const char *name)
 {
 	size_t i;
 
 	for (i = 0; i < cfg->bans.nprotect; i++)
-		if (strcmp(cfg->bans.protect[i], comm) == 0)
+		if (strcmp(cfg->bans.protect[i], name) == 0)
 			return true;
 	return false;
+}
+
+/* Does a root-owned socket listen on TCP port? */
+static bool
+root_listens(const struct sw *sw, uint16_t port)
+{
+	const struct sock_info *l;
+	size_t i;
+
+	for (i = 0; i < socktable_count(sw->table); i++) {
+		l = socktable_at(sw->table, i);
+		if (l->proto == IPPROTO_TCP && l->state == TCP_LISTEN &&
+		    l->lport == port && l->uid == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Is s, held by o, an administrator's session to a protected program?
+ * Not because the process calls itself sshd (any user can name a process
+ * so): the socket is root's, it was accepted on a port where a root-owned
+ * socket listens, and the process runs the program the name says
+ * (/proc/PID/exe, which the process cannot choose after exec).
+ */
+static bool
+is_protected_session(const struct sw *sw, const struct proc_owner *o,
+    const struct sock_info *s)
+{
+	char path[64], exe[4096], *base;
+	ssize_t n;
+
+	if (!is_protected_name(sw->cfg, o->comm) || s->uid != 0 ||
+	    !root_listens(sw, s->lport))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)o->pid);
+	if ((n = readlink(path, exe, sizeof(exe) - 1)) <= 0)
+		return false;
+	exe[n] = '\0';
+	/* A program replaced since it started reads "... (deleted)". */
+	if (n > 10 && strcmp(exe + n - 10, " (deleted)") == 0)
+		exe[n - 10] = '\0';
+	base = strrchr(exe, '/');
+	return is_protected_name(sw->cfg, base != NULL ? base + 1 : exe);
 }
 
 /* The remote addresses of the socket table as a set of hosts, rebuilt
@@ -286,7 +334,7 @@ holds_protected(struct sw *sw, const struct cidr *peer, int64_t since_ms,
 			continue;
 		n = procmap_lookup(pm, s->inode, o, SOCKJSON_OWNERS_MAX);
 		for (j = 0; j < n && j < SOCKJSON_OWNERS_MAX && !found; j++) {
-			if (!is_protected_name(sw->cfg, o[j].comm) ||
+			if (!is_protected_session(sw, &o[j], s) ||
 			    proc_start_time_ms("/proc", o[j].pid,
 			    &started) < 0 || started >= since_ms)
 				continue;
@@ -456,6 +504,70 @@ prefix_overlaps(const struct sw *sw, const struct cidr *peer,
 
 static void maybe_aggregate(struct sw *sw, const struct addr *a);
 
+/*
+ * Does peer (a host or a prefix) overlap what the host cannot do
+ * without: a default gateway, a resolver, link-local, or [bans]
+ * protect_peers? The routing table and resolv.conf are read again every
+ * ENFORCE_INFRA_MS. why says which, for a message.
+ */
+static bool
+infra_protects(struct sw *sw, const struct cidr *peer, char *why,
+    size_t whylen)
+{
+	static const struct infra_paths paths = INFRA_PATHS_DEFAULT;
+	int64_t now = time_mono_ms();
+	struct infra_entry *v;
+	char buf[ADDR_STRLEN];
+	const struct cidr *c;
+	size_t i, n;
+
+	if (sw->enf.infra_ms == 0 || now - sw->enf.infra_ms >=
+	    ENFORCE_INFRA_MS) {
+		if (infra_list(&paths, &v, &n) == 0) {
+			free(sw->enf.infra);
+			sw->enf.infra = v;
+			sw->enf.ninfra = n;
+		}
+		sw->enf.infra_ms = now;
+	}
+	for (i = 0; i < sw->enf.ninfra + sw->cfg->bans.nprotect_peers; i++) {
+		c = i < sw->enf.ninfra ? &sw->enf.infra[i].net :
+		    &sw->cfg->bans.protect_peers[i - sw->enf.ninfra];
+		if (!cidr_contains(c, &peer->addr) &&
+		    !cidr_contains(peer, &c->addr))
+			continue;
+		snprintf(why, whylen, "%s (%s)", i < sw->enf.ninfra ?
+		    infra_kind_name(sw->enf.infra[i].kind) :
+		    "in [bans] protect_peers", cidr_format(c, buf,
+		    sizeof(buf)));
+		return true;
+	}
+	return false;
+}
+
+/* A token for one automatic ban, [bans] rate a second (a second's worth
+ * at once): a spoofed flood through a blocking detector must not turn
+ * into a storm of bans. */
+static bool
+ban_rate_pass(struct sw *sw)
+{
+	int64_t now = time_mono_ms();
+	double rate = sw->cfg->bans.rate;
+
+	if (sw->enf.tokens_ms == 0)
+		sw->enf.tokens = rate;
+	else
+		sw->enf.tokens += (double)(now - sw->enf.tokens_ms) * rate /
+		    1000.0;
+	if (sw->enf.tokens > rate)
+		sw->enf.tokens = rate;
+	sw->enf.tokens_ms = now;
+	if (sw->enf.tokens < 1.0)
+		return false;
+	sw->enf.tokens -= 1.0;
+	return true;
+}
+
 /* An automatic ban refused: the alert says why, and so does the log. */
 static void
 refuse_auto(struct sw *sw, struct alert *a, const char *why)
@@ -513,6 +625,7 @@ enforce_alert(struct sw *sw, struct alert *a)
 		if (sw->enf.n.refused++ % 10000 == 0)
 			log_warnx("%zu bans in force: no more automatic bans",
 			    bans_count(sw->enf.bans));
+		sw->enf.held_full++;
 		return;
 	}
 	prot = holds_protected(sw, &peer, a->time_ms - (int64_t)window,
@@ -530,6 +643,19 @@ enforce_alert(struct sw *sw, struct alert *a)
 		refuse_auto(sw, a, "spoof suspected: the probes came over "
 		    "another hop count than the address's own handshake");
 		sw->enf.n.spoofed++;
+		return;
+	}
+	if (infra_protects(sw, &peer, who, sizeof(who))) {
+		snprintf(why, sizeof(why), "protected: %s", who);
+		refuse_auto(sw, a, why);
+		return;
+	}
+	if (!ban_rate_pass(sw)) {
+		snprintf(why, sizeof(why), "held back: more than %u automatic "
+		    "bans a second ([bans] rate)", sw->cfg->bans.rate);
+		refuse_auto(sw, a, why);
+		sw->enf.n.rate_limited++;
+		sw->enf.held_rate++;
 		return;
 	}
 	if (ban_new(sw, &peer, a->kind, a->message, base, false, true,
@@ -749,6 +875,12 @@ enforce_block(struct sw *sw, const struct cidr *peer, uint64_t length_ms,
 		    cidr_format(peer, buf, sizeof(buf)),
 		    cidr_format(&other, obuf, sizeof(obuf)));
 		return -EEXIST;
+	}
+	if (!force && infra_protects(sw, peer, who, sizeof(who))) {
+		snprintf(err, errlen, "refusing to block %s: it is %s; use "
+		    "--force to block anyway", cidr_format(peer, buf,
+		    sizeof(buf)), who);
+		return -EPERM;
 	}
 	prot = holds_protected(sw, peer, time_now_ms(), &socks, who,
 	    sizeof(who));
@@ -1043,9 +1175,41 @@ enforce_close(struct sw *sw)
 	prefixset_free(sw->enf.connect);
 	prefixset_free(sw->enf.remotes);
 	free(sw->enf.own);
+	free(sw->enf.infra);
 	free(sw->enf.pending);
 	free(sw->enf.gone);
 	memset(&sw->enf, 0, sizeof(sw->enf));
+}
+
+/* Automatic bans held back (the rate, the full table) are an alert of
+ * their own, at most one every ENFORCE_HELD_MS: the administrator must
+ * know that detectors ask for bans that are not made. */
+static void
+held_alert(struct sw *sw, int64_t now_mono)
+{
+	struct alert a;
+
+	if ((sw->enf.held_rate == 0 && sw->enf.held_full == 0) ||
+	    (sw->enf.held_ms != 0 && now_mono - sw->enf.held_ms <
+	    ENFORCE_HELD_MS))
+		return;
+	memset(&a, 0, sizeof(a));
+	snprintf(a.kind, sizeof(a.kind), "bans");
+	a.severity = ALERT_CRITICAL;
+	snprintf(a.message, sizeof(a.message), "automatic bans held back: "
+	    "%llu over [bans] rate (%u a second), %llu with the ban table "
+	    "full", (unsigned long long)sw->enf.held_rate, sw->cfg->bans.rate,
+	    (unsigned long long)sw->enf.held_full);
+	snprintf(a.action, sizeof(a.action), "alert");
+	a.evidence = json_pack("{s:I, s:I, s:i, s:I}", "rate_limited",
+	    (json_int_t)sw->enf.held_rate, "table_full",
+	    (json_int_t)sw->enf.held_full, "rate", (int)sw->cfg->bans.rate,
+	    "bans", (json_int_t)bans_count(sw->enf.bans));
+	if (a.evidence == NULL)
+		a.evidence = json_object();
+	sw->enf.held_rate = sw->enf.held_full = 0;
+	sw->enf.held_ms = now_mono;
+	alerts_raise(sw, &a);
 }
 
 void
@@ -1054,6 +1218,7 @@ enforce_tick(struct sw *sw, int64_t now_mono)
 	if (sw->enf.bans == NULL)
 		return;
 	enforce_flush(sw);
+	held_alert(sw, now_mono);
 	bans_expire(sw->enf.bans, time_now_ms(), expired, sw);
 	/* nftables was not there at start (a module still loading, say):
 	 * try again every reconcile interval. */

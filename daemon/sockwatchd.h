@@ -92,7 +92,15 @@ struct sw_enforce {
 		uint64_t reconciles, repairs;
 		uint64_t sockets_closed, connect_blocked;
 		uint64_t spoofed;	/* not banned: spoof suspected */
+		uint64_t rate_limited;	/* not banned: over [bans] rate */
 	} n;
+	struct infra_entry *infra;	/* gateways, resolvers, link-local */
+	size_t ninfra;
+	int64_t infra_ms;
+	double tokens;			/* automatic bans ([bans] rate) */
+	int64_t tokens_ms;
+	uint64_t held_rate, held_full;	/* held back since the last alert */
+	int64_t held_ms;
 };
 
 struct sw {

@@ -140,6 +140,10 @@ static const struct cfg_key cfg_keys[] = {
 	{ "bans", "protect", &cfg_names, CFG_OFF(bans.protect),
 	    .noff = CFG_OFF(bans.nprotect), .optional = true,
 	    .def = "sshd" },
+	{ "bans", "protect_peers", &cfg_cidrs, CFG_OFF(bans.protect_peers),
+	    .noff = CFG_OFF(bans.nprotect_peers), .optional = true },
+	{ "bans", "rate", &cfg_uint, CFG_OFF(bans.rate),
+	    .min = 1, .max = 100000, .def = "20" },
 	{ "bans", "kill_connections", &cfg_bool,
 	    CFG_OFF(bans.kill_connections), .def = "yes" },
 	{ "bans", "aggregate_v4", &cfg_uint, CFG_OFF(bans.aggregate_v4),
@@ -731,6 +735,7 @@ config_free(struct config *cfg)
 	free(cfg->deny.file);
 	free(cfg->deny.file_peers);
 	free(cfg->allow.peers);
+	free(cfg->bans.protect_peers);
 	cfg_free_names(cfg->bans.protect, cfg->bans.nprotect);
 	free(cfg->connect.deny);
 	free(cfg->connect.file);

@@ -94,6 +94,9 @@ struct config {
 		uint64_t max_ms;	/* cap of escalated lengths */
 		char **protect;		/* process names whose sessions */
 		size_t nprotect;	/* keep a peer from automatic bans */
+		struct cidr *protect_peers;	/* never banned automatically */
+		size_t nprotect_peers;
+		unsigned int rate;	/* automatic bans a second, at most */
 		bool kill_connections;	/* SOCK_DESTROY the peer's sockets */
 		unsigned int aggregate_v4;	/* prefix length; 0: off */
 		unsigned int aggregate_v6;

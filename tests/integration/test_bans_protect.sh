@@ -21,6 +21,10 @@
 #  4. A third attacker address opens a session to sshd after the start of
 #     the detector window (but more than one scan before the alert): it
 #     does not protect; the peer is banned and the session reset.
+#  5. A user's process that calls itself sshd (prctl), connected out to a
+#     fourth attacker address since before the window: it is no session
+#     to sshd (not root's, not accepted on root's listener, not
+#     /usr/sbin/sshd), so that attacker's scan is banned.
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh disable=SC1091
 . "$here/lib.sh"
@@ -33,6 +37,7 @@ has_tools nmap nft ssh-keygen || exit 0
 T=$SW_TMP
 ATK2=198.18.0.4
 ATK3=198.18.0.5
+ATK5=198.18.0.6
 # The portscan window: longer than traffic.sh's 2 s, so that case 4's
 # session (opened 0.8 s before its scan) is well inside it.
 WINDOW_MS=4000
@@ -192,6 +197,36 @@ wait_file 3 "$T/young.out" 0 || fail "$ATK3's session is still open"
     fail "$ATK3's session ended with $(cat "$T/young.out"), want reset"
 echo "ok: a scan from $ATK3, with a session younger than the attack:" \
     "banned, the session reset"
+# ---- 5. a process that only calls itself sshd -------------------------------
+ip -n "$ANS" addr add "$ATK5/24" dev "$ATKIF"
+bg ip netns exec "$ANS" python3 "$TOOLS/holdconn.py" server "$ATK5" 9999 \
+    "$T/fake-srv.ready"
+wait_file 5 "$T/fake-srv.ready" "$!" || fail "no listener on $ATK5"
+# A directory nobody may write its ready file into.
+mkdir -m 0777 "$T/nobody"
+chmod 0755 "$T"
+bg ip netns exec "$VNS" setpriv --reuid=65534 --regid=65534 --clear-groups \
+    /usr/bin/python3 -c 'import ctypes, socket, sys, time
+ctypes.CDLL(None).prctl(15, b"sshd", 0, 0, 0)
+s = socket.create_connection((sys.argv[1], 9999), timeout=5)
+open(sys.argv[2] + ".tmp", "w").write("ok\n")
+__import__("os").rename(sys.argv[2] + ".tmp", sys.argv[2])
+time.sleep(90)' "$ATK5" "$T/nobody/fake.ready"
+FAKE=$!
+wait_file 5 "$T/nobody/fake.ready" "$FAKE" ||
+    fail "the fake sshd did not connect"
+[ "$(cat "/proc/$FAKE/comm")" = sshd ] || fail "the fake is named \
+$(cat "/proc/$FAKE/comm")"
+# Older than the detector window, as a real admin session would be.
+sleep $((WINDOW_MS / 1000 + 1))
+timeout 60 ip netns exec "$ANS" nmap -n -Pn -sS -S "$ATK5" -e "$ATKIF" \
+    -p 1-100 -T4 --max-retries 1 --host-timeout 20s "$VIC4" \
+    >"$T/nmap5.out" 2>&1 || fail "nmap: $(cat "$T/nmap5.out")"
+wait_for 5 in_set "$VNS" ban4 "$ATK5" || fail "$ATK5, to which a process \
+named sshd is connected, not in ban4: $(swc "$VNS" alerts --json --peer \
+"$ATK5" | jq -c '.[0].evidence.not_banned')"
+echo "ok: a user process named sshd connected out to $ATK5 does not keep \
+it from a ban"
 pid_gone "$SSHD_PID" && fail "sshd died"
 pid_gone "$SWD_PID" && fail "sockwatchd died"
 echo "all checks passed"

@@ -130,6 +130,8 @@ static const char *const defaults_printed =
     "escalate = 2\n"
     "max = 7d\n"
     "protect = sshd\n"
+    "protect_peers =\n"
+    "rate = 20\n"
     "kill_connections = yes\n"
     "aggregate_v4 = 0\n"
     "aggregate_v6 = 0\n"
@@ -821,7 +823,14 @@ static const struct {
 	    "1s and 365d)" },
 	{ "[portscan]\nrate = 5\n",
 	    "t.conf:2: [portscan] rate: unknown key (it belongs in "
-	    "[synflood])" },
+	    "[synflood] or [bans])" },
+	{ "[bans]\nrate = 0\n",
+	    "t.conf:2: [bans] rate: 0 is out of range (must be between 1 "
+	    "and 100000)" },
+	{ "[bans]\nprotect_peers = 198.18.0.1, gateway\n",
+	    "t.conf:2: [bans] protect_peers: invalid address or CIDR "
+	    "'gateway' (expected e.g. 198.18.0.1, 198.18.0.0/15 or "
+	    "2001:db8::/32)" },
 	{ "[synflood]\nrate = 0\n",
 	    "t.conf:2: [synflood] rate: 0 is out of range (must be between 1 "
 	    "and 10000000)" },

@@ -1,0 +1,176 @@
+/* The host's gateways and resolvers (infra.h). The route files are the
+ * kernel's (/proc/net/route: hex, host byte order; ipv6_route: 32 hex
+ * digits per address); resolv.conf is the administrator's, read as the C
+ * library reads it: "nameserver ADDR" lines. */
+#include "infra.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define INFRA_MAX	256		/* entries kept at most */
+
+struct infra_list {
+	struct infra_entry *v;
+	size_t n, cap;
+};
+
+const char *
+infra_kind_name(enum infra_kind k)
+{
+	switch (k) {
+	case INFRA_GATEWAY:
+		return "a default gateway";
+	case INFRA_RESOLVER:
+		return "a resolver in resolv.conf";
+	case INFRA_LINK_LOCAL:
+		return "link-local";
+	}
+	return "infrastructure";
+}
+
+static int
+infra_add(struct infra_list *l, const struct cidr *c, enum infra_kind k)
+{
+	struct infra_entry *v;
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (cidr_compare(&l->v[i].net, c) == 0)
+			return 0;
+	if (l->n == INFRA_MAX)
+		return 0;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 8;
+		if ((v = realloc(l->v, l->cap * sizeof(*v))) == NULL)
+			return -ENOMEM;
+		l->v = v;
+	}
+	l->v[l->n].net = *c;
+	l->v[l->n].kind = k;
+	l->n++;
+	return 0;
+}
+
+static int
+infra_add_host(struct infra_list *l, const struct addr *a, enum infra_kind k)
+{
+	struct cidr c = { .addr = *a, .len = a->family == AF_INET ? 32 : 128 };
+
+	if (!addr_is_unicast(a) || addr_is_loopback(a))
+		return 0;
+	return infra_add(l, &c, k);
+}
+
+/* "Iface Destination Gateway Flags ...": a default route (destination
+ * 0) through a gateway (RTF_GATEWAY, 0x2). */
+static int
+infra_route4(struct infra_list *l, const char *path)
+{
+	char line[512], ifname[64];
+	unsigned int dst, gw, flags;
+	struct addr a;
+	FILE *f;
+	int r = 0;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	while (r == 0 && fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "%63s %x %x %x", ifname, &dst, &gw,
+		    &flags) != 4 || dst != 0 || gw == 0 || !(flags & 0x2))
+			continue;
+		addr_from_raw(&a, AF_INET, &gw);
+		r = infra_add_host(l, &a, INFRA_GATEWAY);
+	}
+	fclose(f);
+	return r;
+}
+
+static bool
+hex16(const char *s, uint8_t out[16])
+{
+	unsigned int b;
+	int i;
+
+	if (strlen(s) != 32)
+		return false;
+	for (i = 0; i < 16; i++) {
+		if (sscanf(s + 2 * i, "%2x", &b) != 1)
+			return false;
+		out[i] = (uint8_t)b;
+	}
+	return true;
+}
+
+/* "DST DSTLEN SRC SRCLEN NEXTHOP METRIC ...": ::/0 through a next hop. */
+static int
+infra_route6(struct infra_list *l, const char *path)
+{
+	char line[512], dst[40], src[40], hop[40];
+	unsigned int dlen, slen;
+	uint8_t d[16], h[16];
+	struct addr a;
+	FILE *f;
+	int r = 0;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	while (r == 0 && fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "%39s %x %39s %x %39s", dst, &dlen, src, &slen,
+		    hop) != 5 || dlen != 0 || !hex16(dst, d) ||
+		    !hex16(hop, h))
+			continue;
+		addr_from_raw(&a, AF_INET6, h);
+		r = infra_add_host(l, &a, INFRA_GATEWAY);
+	}
+	fclose(f);
+	return r;
+}
+
+static int
+infra_resolv(struct infra_list *l, const char *path)
+{
+	char line[512], word[32], val[128], *pct;
+	struct addr a;
+	FILE *f;
+	int r = 0;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	while (r == 0 && fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, " %31s %127s", word, val) != 2 ||
+		    strcmp(word, "nameserver") != 0)
+			continue;
+		if ((pct = strchr(val, '%')) != NULL)
+			*pct = '\0';	/* fe80::1%eth0 */
+		if (addr_parse(val, &a) == 0)
+			r = infra_add_host(l, &a, INFRA_RESOLVER);
+	}
+	fclose(f);
+	return r;
+}
+
+int
+infra_list(const struct infra_paths *paths, struct infra_entry **ret,
+    size_t *ret_n)
+{
+	struct infra_list l = { 0 };
+	struct cidr c;
+	int r;
+
+	if ((r = cidr_parse("169.254.0.0/16", &c)) < 0 ||
+	    (r = infra_add(&l, &c, INFRA_LINK_LOCAL)) < 0 ||
+	    (r = cidr_parse("fe80::/10", &c)) < 0 ||
+	    (r = infra_add(&l, &c, INFRA_LINK_LOCAL)) < 0 ||
+	    (r = infra_route4(&l, paths->route)) < 0 ||
+	    (r = infra_route6(&l, paths->route6)) < 0 ||
+	    (r = infra_resolv(&l, paths->resolv)) < 0) {
+		free(l.v);
+		return r;
+	}
+	*ret = l.v;
+	*ret_n = l.n;
+	return 0;
+}
