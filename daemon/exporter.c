@@ -89,21 +89,22 @@ exporter_is_admin_cmd(const char *cmd)
 	return false;
 }
 
-/* Every request goes up, re-serialised (what reaches the parent is JSON
- * jansson wrote, at most a line long). */
+/* Every request goes up as its line (JSON that parsed, at most
+ * CONTROL_MAX_LINE long). */
 static json_t *
 exporter_handle(void *arg, struct control_client *c, const char *cmd,
     const json_t *req, const char **ret_error)
 {
 	struct exporter *ex = arg;
 	struct ipc_request q;
-	char *text;
+	const char *text;
+	size_t len;
 	bool admin_cmd = exporter_is_admin_cmd(cmd);
 
-	if ((text = json_dumps(req, JSON_COMPACT)) == NULL) {
-		*ret_error = "out of memory";
-		return NULL;
-	}
+	/* The line as it came: it parsed (control.c), the parent parses it
+	 * again, strictly; writing it anew would only cost time. */
+	(void)req;
+	text = control_client_line(c, &len);
 	memset(&q, 0, sizeof(q));
 	q.client = control_client_id(c);
 	q.uid = (uint32_t)control_client_uid(c);
@@ -112,7 +113,6 @@ exporter_handle(void *arg, struct control_client *c, const char *cmd,
 	q.fd = admin_cmd;
 	if (strcmp(cmd, "subscribe") == 0) {
 		if (ex->nsubs == EXPORTER_SUBS_MAX) {
-			free(text);
 			*ret_error = "too many subscriptions at once";
 			return NULL;
 		}
@@ -120,9 +120,8 @@ exporter_handle(void *arg, struct control_client *c, const char *cmd,
 	}
 	/* status counts the clients: the figures first. */
 	exporter_stats(ex);
-	exporter_send(ex, IPC_REQUEST, &q, sizeof(q), text, strlen(text),
+	exporter_send(ex, IPC_REQUEST, &q, sizeof(q), text, len,
 	    admin_cmd ? control_client_fd(c) : -1);
-	free(text);
 	return CONTROL_DEFER;
 }
 
@@ -151,7 +150,12 @@ exporter_response(struct exporter *ex, const struct ipc_msg *m)
 
 	if (ipc_decode_response(m, &id, &json, &len) < 0)
 		_exit(1);
-	sub = exporter_take_sub(ex, id);
+	/* The parent's text goes out as it is (a listing can be megabytes);
+	 * only a subscription's answer is read, for whether it succeeded. */
+	if (!(sub = exporter_take_sub(ex, id))) {
+		(void)control_reply_line(ex->ctl, id, json, len);
+		return;
+	}
 	resp = json_loadb(json, len, 0, NULL);
 	if (!json_is_object(resp)) {
 		json_decref(resp);

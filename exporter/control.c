@@ -56,6 +56,8 @@ struct control_client {
 	bool			 busy;		/* inside its own callback */
 	bool			 closed;	/* fd gone; free when !busy */
 	bool			 waiting;	/* for a deferred answer */
+	const char		*line;		/* the request being handled */
+	size_t			 linelen;
 	uint64_t		 id;		/* unique for the daemon's life */
 	char			*in;
 	size_t			 inlen, incap;
@@ -401,7 +403,10 @@ client_line(struct control_client *c, const char *line, size_t len)
 		json_decref(req);
 		return;
 	}
+	c->line = line;
+	c->linelen = len;
 	resp = ctl->fn(ctl->arg, c, cmd, req, &err);
+	c->line = NULL;
 	json_decref(req);
 	if (resp == CONTROL_DEFER) {
 		c->waiting = true;
@@ -1148,6 +1153,13 @@ control_client_id(const struct control_client *c)
 	return c->id;
 }
 
+const char *
+control_client_line(const struct control_client *c, size_t *ret_len)
+{
+	*ret_len = c->linelen;
+	return c->line;
+}
+
 int
 control_client_fd(const struct control_client *c)
 {
@@ -1156,6 +1168,8 @@ control_client_fd(const struct control_client *c)
 
 /* The answer to a deferred request: as a handler's, then the client's
  * next lines. A client that left meanwhile is no longer there to find. */
+static void client_resume(struct control_client *c);
+
 int
 control_reply(struct control *ctl, uint64_t id, json_t *resp,
     const char *err, bool subscribe)
@@ -1173,12 +1187,44 @@ control_reply(struct control *ctl, uint64_t id, json_t *resp,
 	if (subscribe && resp != NULL)
 		control_subscribe(c);
 	client_answer(c, "deferred", resp, err);
+	client_resume(c);
+	return 0;
+}
+
+/* After a deferred answer: the client's next lines, then what to watch.
+ * The caller set busy. */
+static void
+client_resume(struct control_client *c)
+{
 	if (!c->closed)
 		client_process(c);
 	client_settle(c);
 	c->busy = false;
 	if (c->closed)
 		client_free(c);
+}
+
+int
+control_reply_line(struct control *ctl, uint64_t id, const char *line,
+    size_t len)
+{
+	struct control_client *c;
+	char *buf;
+
+	for (c = ctl->clients; c != NULL && c->id != id; c = c->next)
+		;
+	if (c == NULL || !c->waiting)
+		return -ENOENT;
+	/* One send with its newline: a client waits for the whole line. */
+	if ((buf = malloc(len + 1)) == NULL)
+		return control_reply(ctl, id, NULL, "out of memory", false);
+	memcpy(buf, line, len);
+	buf[len] = '\n';
+	c->busy = true;
+	c->waiting = false;
+	(void)client_send(c, buf, len + 1, SIZE_MAX);
+	free(buf);
+	client_resume(c);
 	return 0;
 }
 

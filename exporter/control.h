@@ -73,6 +73,10 @@ void control_set_reader_check(struct control *ctl,
  * answer. Takes the reference. 0, or -ENOENT when the client is gone. */
 int control_reply(struct control *ctl, uint64_t id, json_t *resp,
     const char *err, bool subscribe);
+/* The same with the answer as one line of JSON text already (no newline
+ * in it; one is added), sent as is: a relay need not parse it again. */
+int control_reply_line(struct control *ctl, uint64_t id, const char *line,
+    size_t len);
 
 enum control_role control_client_role(const struct control_client *c);
 uid_t control_client_uid(const struct control_client *c);
@@ -80,6 +84,10 @@ uid_t control_client_uid(const struct control_client *c);
 pid_t control_client_pid(const struct control_client *c);
 /* Unique for the life of the control object (never 0). */
 uint64_t control_client_id(const struct control_client *c);
+/* Inside the handler: the request line as it came (valid JSON, without
+ * its newline), for a relay that passes it on as is. */
+const char *control_client_line(const struct control_client *c,
+    size_t *ret_len);
 /* The connection itself (to pass along, never to close). */
 int control_client_fd(const struct control_client *c);
 

@@ -989,6 +989,11 @@ test_deferred(void **state)
 	assert_int_equal(control_nsubscribers(x->ctl), 1);
 	assert_int_equal(control_reply(x->ctl, x->later, json_object(), NULL,
 	    false), -ENOENT);
+	/* An answer that is a line of text already, sent as it is. */
+	cl_send(x, a, "{\"cmd\":\"later\"}\n");
+	assert_int_equal(control_reply_line(x->ctl, x->later,
+	    "{\"ok\":true,\"raw\":1}", 19), 0);
+	cl_expect(x, a, "{\"ok\":true,\"raw\":1}");
 	/* An error answer, then a client that is gone. */
 	cl_send(x, a, "{\"cmd\":\"later\"}\n");
 	assert_int_equal(control_reply(x->ctl, x->later, NULL, "no luck",
