@@ -14,7 +14,7 @@
 #define IPC_ALERT_MAX	(256U * 1024)
 #define IPC_LOCAL_LEN	17		/* family byte, 16 address bytes */
 #define IPC_REQUEST_MAX	(128U * 1024)	/* a control line is 64 KiB */
-#define IPC_RESPONSE_MAX (512U << 20)	/* a listing of every socket */
+#define IPC_RESPONSE_MAX (256U << 20)	/* a listing of every socket */
 
 static const struct {
 	const char *name;
@@ -179,6 +179,72 @@ ipc_send(int fd, enum ipc_type type, const void *payload, size_t len)
 }
 
 int
+ipc_queue(struct ipc_outq *q, enum ipc_type type, const void *a,
+    size_t alen, const void *b, size_t blen)
+{
+	size_t need = IPC_HDR_LEN + alen + blen, cap;
+	uint8_t hdr[IPC_HDR_LEN], *p;
+	int r;
+
+	if ((r = ipc_header(hdr, type, alen + blen)) < 0)
+		return r;
+	if (q->off > 0 && q->off == q->len)
+		q->off = q->len = 0;
+	if (q->off > 0 && q->len + need > q->cap) {
+		memmove(q->buf, q->buf + q->off, q->len - q->off);
+		q->len -= q->off;
+		q->off = 0;
+	}
+	if (q->len + need > q->cap) {
+		for (cap = q->cap ? q->cap : 65536; cap < q->len + need;)
+			cap *= 2;
+		if ((p = realloc(q->buf, cap)) == NULL)
+			return -ENOMEM;
+		q->buf = p;
+		q->cap = cap;
+	}
+	memcpy(q->buf + q->len, hdr, IPC_HDR_LEN);
+	if (alen > 0)
+		memcpy(q->buf + q->len + IPC_HDR_LEN, a, alen);
+	if (blen > 0)
+		memcpy(q->buf + q->len + IPC_HDR_LEN + alen, b, blen);
+	q->len += need;
+	return 0;
+}
+
+int
+ipc_flush(struct ipc_outq *q, int fd)
+{
+	ssize_t w;
+
+	while (q->off < q->len) {
+		w = send(fd, q->buf + q->off, q->len - q->off,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EWOULDBLOCK ? 1 : -errno;
+		}
+		q->off += (size_t)w;
+	}
+	q->off = q->len = 0;
+	return 0;
+}
+
+size_t
+ipc_outq_pending(const struct ipc_outq *q)
+{
+	return q->len - q->off;
+}
+
+void
+ipc_outq_free(struct ipc_outq *q)
+{
+	free(q->buf);
+	memset(q, 0, sizeof(*q));
+}
+
+int
 ipc_send_log(int fd, int pri, const char *text)
 {
 	uint8_t p = (uint8_t)pri;
@@ -254,14 +320,17 @@ ipc_reserve(struct ipc_reader *r, size_t n)
 
 	if (r->off > 0 && r->off == r->len)
 		r->off = r->len = 0;
+	/* What is not consumed yet, and what comes: never more than one
+	 * largest message and a read's worth. */
+	if (r->len - r->off + n > ipc_accept_max(r) + 2 * IPC_HDR_LEN +
+	    256 * 1024)
+		return -EPROTO;
 	if (r->off > 0 && r->len + n > r->cap) {
 		memmove(r->buf, r->buf + r->off, r->len - r->off);
 		r->len -= r->off;
 		r->off = 0;
 	}
 	want = r->len + n;
-	if (want > ipc_accept_max(r) + 2 * IPC_HDR_LEN + 256 * 1024)
-		return -EPROTO;
 	if (want <= r->cap)
 		return 0;
 	cap = r->cap ? r->cap : 65536;

@@ -108,6 +108,13 @@ struct ipc_msg {
 
 #define IPC_FDS_MAX	16		/* received descriptors waiting */
 
+/* Messages framed but not yet written, for an end that must never block
+ * (the parent's, towards the exporter). */
+struct ipc_outq {
+	uint8_t *buf;
+	size_t off, len, cap;
+};
+
 struct ipc_reader {
 	uint32_t accept;		/* IPC_BIT()s of the types taken */
 	uint8_t *buf;
@@ -133,6 +140,16 @@ int ipc_send_fd(int fd, enum ipc_type type, const void *a, size_t alen,
 int ipc_send2(int fd, enum ipc_type type, const void *a, size_t alen,
     const void *b, size_t blen);
 
+
+/* Frame a message into q (two pieces as one payload). 0, -ENOMEM or
+ * -EMSGSIZE. */
+int ipc_queue(struct ipc_outq *q, enum ipc_type type, const void *a,
+    size_t alen, const void *b, size_t blen);
+/* Write what the socket takes now, without waiting. 0 when q is empty, 1
+ * when bytes still wait (watch for EPOLLOUT), or -errno. */
+int ipc_flush(struct ipc_outq *q, int fd);
+size_t ipc_outq_pending(const struct ipc_outq *q);
+void ipc_outq_free(struct ipc_outq *q);
 
 /* Read what the socket has (at most max bytes) into the reader, with any
  * descriptors that came along. Returns bytes read, 0 at end of file, or

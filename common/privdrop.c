@@ -15,12 +15,25 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+static const char *privdrop_role = "";
+
+void
+privdrop_set_role(const char *role)
+{
+	privdrop_role = role;
+}
+
 bool
 privdrop_fail_here(const char *step)
 {
 	const char *s = getenv("SOCKWATCHD_FAIL_STEP");
+	size_t n = strlen(privdrop_role);
 
-	return s != NULL && strcmp(s, step) == 0;
+	if (s == NULL)
+		return false;
+	if (n > 0 && strncmp(s, privdrop_role, n) == 0 && s[n] == ':')
+		s += n + 1;
+	return strcmp(s, step) == 0;
 }
 
 /* Run one step: the seam first, then the call's own result. */

@@ -3,9 +3,10 @@
  * "PR_SET_NO_NEW_PRIVS", ...) and the caller must not go on: these
  * functions never leave a process half dropped without saying so.
  *
- * Test seam: when $SOCKWATCHD_FAIL_STEP names a step, that step fails
- * with EPERM as if the kernel had refused it (it can only make a drop
- * fail, never skip one). */
+ * Test seam: when $SOCKWATCHD_FAIL_STEP names a step ("setresuid"), or a
+ * process's role and a step ("inspector:setresuid"), that step fails with
+ * EPERM as if the kernel had refused it (it can only make a drop fail,
+ * never skip one). */
 #ifndef SW_PRIVDROP_H
 #define SW_PRIVDROP_H
 
@@ -37,7 +38,9 @@ int privdrop_caps(const int *caps, size_t n, const char **ret_step);
 /* prctl(PR_SET_NO_NEW_PRIVS): no exec can give privilege back. */
 int privdrop_no_new_privs(const char **ret_step);
 
-/* The seam: true when $SOCKWATCHD_FAIL_STEP is step. */
+/* The seam: true when $SOCKWATCHD_FAIL_STEP is step, or ROLE:step. */
 bool privdrop_fail_here(const char *step);
+/* This process's role for the seam ("parent", "inspector", ...). */
+void privdrop_set_role(const char *role);
 
 #endif

@@ -41,7 +41,7 @@ static const int sandbox_inspector_calls[] = {
 static const int sandbox_exporter_calls[] = {
 	SCMP_SYS(accept), SCMP_SYS(accept4), SCMP_SYS(sendmsg),
 	SCMP_SYS(sendto), SCMP_SYS(shutdown), SCMP_SYS(setsockopt),
-	SCMP_SYS(getsockname), SCMP_SYS(getpeername), SCMP_SYS(fcntl),
+	SCMP_SYS(getsockname), SCMP_SYS(getpeername),
 	SCMP_SYS(timerfd_settime), SCMP_SYS(timerfd_gettime),
 };
 
@@ -87,12 +87,32 @@ sandbox_inspector_rules(scmp_filter_ctx ctx)
 	return 0;
 }
 
+/* fcntl only to read and set a descriptor's flags: F_SETOWN and F_SETSIG
+ * with O_ASYNC would have the kernel signal a process of our choosing
+ * (the parent, same user under the unit). */
+static int
+sandbox_fcntl_rules(scmp_filter_ctx ctx)
+{
+	static const int cmds[] = { F_GETFL, F_GETFD, F_SETFD };
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+		    SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)cmds[i]))) < 0)
+			return r;
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 2,
+	    SCMP_A1(SCMP_CMP_EQ, F_SETFL),
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, O_ASYNC, 0));
+}
+
 static int
 sandbox_exporter_rules(scmp_filter_ctx ctx)
 {
 	int r;
 
-	if ((r = sandbox_inspector_rules(ctx)) < 0)
+	if ((r = sandbox_inspector_rules(ctx)) < 0 ||
+	    (r = sandbox_fcntl_rules(ctx)) < 0)
 		return r;
 	return sandbox_allow(ctx, sandbox_exporter_calls,
 	    sizeof(sandbox_exporter_calls) / sizeof(sandbox_exporter_calls[0]));

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,6 +36,7 @@
 #define CHILD_FAILS_MAX		5	/* quick deaths in a row: give up */
 #define CHILD_LOG_BURST		100	/* log lines up to the parent... */
 #define CHILD_LOG_RATE		10	/* ... then this many a second */
+#define CHILD_OUT_MAX		(256U << 20)	/* bytes waiting for a child */
 
 static void child_reap(struct child *c, bool expected);
 
@@ -150,12 +152,52 @@ child_wait(struct child *c, const bool *flag, int ms)
 	return c->failed ? -EPERM : c->pid == 0 ? -EPIPE : 0;
 }
 
+/* Write what waits for the child; watch for room while some is left. */
+static int
+child_flush(struct child *c)
+{
+	uint32_t want;
+	int r;
+
+	if ((r = ipc_flush(&c->out, c->fd)) < 0) {
+		child_kill(c);
+		return r;
+	}
+	want = EPOLLIN | (r == 1 ? EPOLLOUT : 0);
+	if (c->fd_src != NULL && want != c->events &&
+	    evloop_mod(c->sw->loop, c->fd_src, want) == 0)
+		c->events = want;
+	return 0;
+}
+
+int
+child_send(struct child *c, enum ipc_type type, const void *a, size_t alen,
+    const void *b, size_t blen)
+{
+	int r;
+
+	if (c->pid == 0)
+		return -EPIPE;
+	if (ipc_outq_pending(&c->out) + alen + blen > CHILD_OUT_MAX) {
+		log_warnx("the %s does not read what it is sent: ended",
+		    c->ops->name);
+		child_kill(c);
+		return -ENOBUFS;
+	}
+	if ((r = ipc_queue(&c->out, type, a, alen, b, blen)) < 0)
+		return r;
+	return child_flush(c);
+}
+
 static void
 on_child_msg(void *arg, uint32_t events)
 {
 	struct child *c = arg;
 
-	(void)events;
+	if ((events & EPOLLOUT) && child_flush(c) < 0)
+		return;
+	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return;
 	if (child_read(c) < 0 && c->fd_src != NULL) {
 		evloop_del(c->sw->loop, c->fd_src);
 		c->fd_src = NULL;
@@ -215,6 +257,9 @@ child_start(struct child *c)
 	    on_child_msg, c, &c->fd_src)) < 0 || (r = evloop_add(c->sw->loop,
 	    c->pidfd, EPOLLIN, on_child_exit, c, &c->pid_src)) < 0))
 		log_warnx("the %s: %s", c->ops->name, strerror(-r));
+	c->events = EPOLLIN;
+	if (r == 0)
+		r = child_flush(c);
 	else if (r < 0 && c->failed)
 		log_warnx("the %s could not start: %s", c->ops->name, c->fail);
 	else if (r < 0)
@@ -308,6 +353,7 @@ child_reap(struct child *c, bool expected)
 	c->fd = c->pidfd = -1;
 	c->pid = 0;
 	ipc_reader_free(&c->rd);
+	ipc_outq_free(&c->out);
 	if (c->ops->gone != NULL)
 		c->ops->gone(c->arg);
 	if (!expected && !c->closing) {
@@ -403,6 +449,7 @@ child_begin(int fd, pid_t parent, int *keep, size_t nkeep)
 {
 	unsigned int from = 3;
 	size_t i;
+	int null;
 
 	child_up.fd = fd;
 	child_up.tokens = CHILD_LOG_BURST;
@@ -415,12 +462,21 @@ child_begin(int fd, pid_t parent, int *keep, size_t nkeep)
 	 * netlink sockets or the other child's channel. */
 	qsort(keep, nkeep, sizeof(keep[0]), int_cmp);
 	for (i = 0; i < nkeep; i++) {
-		if ((unsigned int)keep[i] > from)
-			(void)close_range(from, (unsigned int)keep[i] - 1, 0);
+		if ((unsigned int)keep[i] > from &&
+		    close_range(from, (unsigned int)keep[i] - 1, 0) < 0)
+			child_fail(fd, "close_range", errno);
 		if ((unsigned int)keep[i] + 1 > from)
 			from = (unsigned int)keep[i] + 1;
 	}
-	(void)close_range(from, ~0U, 0);
+	if (close_range(from, ~0U, 0) < 0)
+		child_fail(fd, "close_range", errno);
+	/* Not even stdio: under systemd stderr is the journal, where a line
+	 * of ours would skip the parent's escaping and rate limit. */
+	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0 ||
+	    dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+		child_fail(fd, "/dev/null", errno);
+	if (null > 2)
+		close(null);
 }
 
 void

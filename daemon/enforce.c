@@ -678,6 +678,7 @@ static void
 maybe_aggregate(struct sw *sw, const struct addr *a)
 {
 	char reason[BAN_REASON_MAX], buf[ADDR_STRLEN], obuf[ADDR_STRLEN];
+	char why[96];
 	struct cidr prefix, other;
 	enum ban_refusal ref;
 
@@ -687,6 +688,12 @@ maybe_aggregate(struct sw *sw, const struct addr *a)
 		log_info("not banning %s (its banned hosts reached the "
 		    "threshold): %s", cidr_format(&prefix, buf, sizeof(buf)),
 		    ban_refusal_reason(ref));
+		return;
+	}
+	if (infra_protects(sw, &prefix, why, sizeof(why))) {
+		log_info("not banning %s (its banned hosts reached the "
+		    "threshold): it holds %s", cidr_format(&prefix, buf,
+		    sizeof(buf)), why);
 		return;
 	}
 	if (prefix_overlaps(sw, &prefix, &other)) {

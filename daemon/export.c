@@ -5,10 +5,11 @@
  * send down the events for its subscribers and the uids that may read.
  *
  * The child may be compromised: a request is parsed again and held to
- * the same rules. A command that changes state must come with the
- * client's own socket, whose peer credentials are read here (uid 0, and
- * connected to our control socket); a reader's is answered only for the
- * commands readers may run.
+ * the same rules. A root client's request comes with the client's own
+ * socket, whose peer credentials are read here (uid 0, and connected to
+ * our control socket); only then may it change state or have the root
+ * answers (a fresh dump). Anything else is a reader's, answered only for
+ * the commands readers may run.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include "../common/ipc.h"
@@ -73,6 +75,17 @@ export_peer_is_root(const struct export *ex, int fd)
 	return strncmp(sun.sun_path, ex->path, sizeof(sun.sun_path)) == 0;
 }
 
+/* An answer over the framing's limit: the client hears why. */
+static void
+export_too_big(struct export *ex, uint64_t client)
+{
+	static const char msg[] = "{\"ok\":false,\"error\":\"the answer is "
+	    "too large: narrow the request\"}";
+
+	(void)child_send(&ex->child, IPC_RESPONSE, &client, sizeof(client),
+	    msg, sizeof(msg) - 1);
+}
+
 static void
 export_answer(struct export *ex, uint64_t client, json_t *resp)
 {
@@ -97,13 +110,11 @@ export_answer(struct export *ex, uint64_t client, json_t *resp)
 		text = strdup("{\"ok\":false,\"error\":\"out of memory\"}");
 	if (text == NULL)
 		return;
-	r = ipc_send2(ex->child.fd, IPC_RESPONSE, &client, sizeof(client),
+	r = child_send(&ex->child, IPC_RESPONSE, &client, sizeof(client),
 	    text, strlen(text));
 	free(text);
-	if (r < 0) {
-		log_warnx("the exporter does not read its answers: ended");
-		child_kill(&ex->child);
-	}
+	if (r == -EMSGSIZE)
+		export_too_big(ex, client);
 }
 
 static json_t *
@@ -117,6 +128,7 @@ static void
 export_request(struct export *ex, const struct ipc_msg *m)
 {
 	const char *json, *cmd, *err = NULL;
+	struct linger nolinger = { 0, 0 };
 	struct ipc_request q;
 	json_t *req, *resp;
 	bool sub = false, root;
@@ -133,18 +145,22 @@ export_request(struct export *ex, const struct ipc_msg *m)
 	}
 	fd = q.fd ? ipc_reader_take_fd(&ex->child.rd) : -1;
 	root = export_peer_is_root(ex, fd);
-	if (fd >= 0)
+	if (fd >= 0) {
+		/* Whatever it is, closing it must not wait (SO_LINGER). */
+		(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &nolinger,
+		    sizeof(nolinger));
 		close(fd);
+	}
 	cmd = json_string_value(json_object_get(req, "cmd"));
 	if (!json_is_object(req) || cmd == NULL || strlen(cmd) > 32)
 		resp = json_pack("{s:b, s:s}", "ok", 0, "error",
 		    "bad request");
 	else if (export_listed(commands_admin, cmd) && !root)
 		resp = export_refuse("permission denied: ", cmd);
-	else if (!q.admin && !export_listed(commands_reader, cmd))
+	else if (!root && !export_listed(commands_reader, cmd))
 		resp = export_refuse("permission denied: ", cmd);
 	else {
-		resp = commands_handle(ex->sw, cmd, req, q.admin, &sub, &err);
+		resp = commands_handle(ex->sw, cmd, req, root, &sub, &err);
 		if (resp == NULL)
 			resp = json_pack("{s:b, s:s}", "ok", 0, "error",
 			    err != NULL ? err : "internal error");
@@ -166,8 +182,9 @@ export_metrics(struct export *ex, const struct ipc_msg *m)
 	if (ipc_decode_seq(m, &seq, &rest, &n) < 0)
 		return;
 	commands_metrics(ex->sw, &b);
-	if (b.oom || ipc_send_seq(ex->child.fd, IPC_METRICS_REPLY, seq,
-	    b.buf, b.len) < 0)
+	seq = htonl(seq);
+	if (b.oom || child_send(&ex->child, IPC_METRICS_REPLY, &seq,
+	    sizeof(seq), b.buf, b.len) < 0)
 		log_warnx("cannot answer a metrics scrape");
 	mbuf_free(&b);
 }
@@ -295,9 +312,9 @@ export_readers(struct export *ex)
 		endpwent();
 	}
 	free(buf);
-	if (child_running(&ex->child) && ipc_send(ex->child.fd, IPC_READERS,
-	    uids, n * sizeof(*uids)) < 0)
-		child_kill(&ex->child);
+	if (child_running(&ex->child))
+		(void)child_send(&ex->child, IPC_READERS, uids,
+		    n * sizeof(*uids), NULL, 0);
 	free(uids);
 }
 
@@ -393,10 +410,7 @@ export_event(struct sw *sw, const json_t *ev)
 		return;
 	if ((text = json_dumps(ev, JSON_COMPACT)) == NULL)
 		return;
-	if (ipc_send(ex->child.fd, IPC_EVENT, text, strlen(text)) < 0) {
-		log_warnx("the exporter does not read its events: ended");
-		child_kill(&ex->child);
-	}
+	(void)child_send(&ex->child, IPC_EVENT, text, strlen(text), NULL, 0);
 	free(text);
 }
 

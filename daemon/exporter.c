@@ -78,17 +78,6 @@ exporter_is_reader(void *arg, uid_t uid)
 
 static void exporter_stats(struct exporter *ex);
 
-static bool
-exporter_is_admin_cmd(const char *cmd)
-{
-	const char *const *p;
-
-	for (p = commands_admin; *p != NULL; p++)
-		if (strcmp(*p, cmd) == 0)
-			return true;
-	return false;
-}
-
 /* Every request goes up as its line (JSON that parsed, at most
  * CONTROL_MAX_LINE long). */
 static json_t *
@@ -99,18 +88,20 @@ exporter_handle(void *arg, struct control_client *c, const char *cmd,
 	struct ipc_request q;
 	const char *text;
 	size_t len;
-	bool admin_cmd = exporter_is_admin_cmd(cmd);
 
 	/* The line as it came: it parsed (control.c), the parent parses it
 	 * again, strictly; writing it anew would only cost time. */
 	(void)req;
+	(void)cmd;
 	text = control_client_line(c, &len);
 	memset(&q, 0, sizeof(q));
 	q.client = control_client_id(c);
 	q.uid = (uint32_t)control_client_uid(c);
 	q.pid = (uint32_t)control_client_pid(c);
 	q.admin = control_client_role(c) == CONTROL_ADMIN;
-	q.fd = admin_cmd;
+	/* Root's requests come with root's socket: the parent believes the
+	 * kernel's word on the peer, not ours. */
+	q.fd = q.admin;
 	if (strcmp(cmd, "subscribe") == 0) {
 		if (ex->nsubs == EXPORTER_SUBS_MAX) {
 			*ret_error = "too many subscriptions at once";
@@ -121,7 +112,7 @@ exporter_handle(void *arg, struct control_client *c, const char *cmd,
 	/* status counts the clients: the figures first. */
 	exporter_stats(ex);
 	exporter_send(ex, IPC_REQUEST, &q, sizeof(q), text, len,
-	    admin_cmd ? control_client_fd(c) : -1);
+	    q.fd ? control_client_fd(c) : -1);
 	return CONTROL_DEFER;
 }
 
@@ -335,6 +326,7 @@ exporter_main(const struct exporter_args *a)
 	const char *step;
 	int r;
 
+	privdrop_set_role("exporter");
 	child_begin(a->fd, a->parent, keep, 1);
 	ex.fd = a->fd;
 	ex.rd.accept = IPC_TO_EXPORTER;

@@ -387,6 +387,7 @@ inspector_main(const struct inspector_args *a)
 	const char *step;
 	int r;
 
+	privdrop_set_role("inspector");
 	child_begin(a->fd, a->parent, keep, 2);
 	in.fd = a->fd;
 	in.rd.accept = IPC_TO_INSPECTOR;

@@ -190,7 +190,8 @@ lock_instance(struct sw *sw)
  * new inspector opens its capture handles before it drops), and
  * CAP_SYS_PTRACE with CAP_DAC_READ_SEARCH (other processes' /proc fds,
  * for attribution). With a control group, CAP_CHOWN (a new exporter
- * gives the control socket to it). While we are not yet the children's
+ * gives the control socket to it); with a metrics port under 1024,
+ * CAP_NET_BIND_SERVICE (a new exporter binds it). While we are not yet the children's
  * user, also CAP_SETUID and CAP_SETGID (for a child to become it) and
  * CAP_KILL (to end one). Threads started later inherit this set. Fails
  * closed.
@@ -198,15 +199,20 @@ lock_instance(struct sw *sw)
 static int
 drop_privileges(struct sw *sw)
 {
-	int caps[8] = { CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_PTRACE,
+	int caps[9] = { CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_PTRACE,
 	    CAP_DAC_READ_SEARCH };
 	struct privdrop_user u;
-	const char *step;
+	const char *step, *p;
 	size_t n = 4;
 	int r;
 
 	if (sw->cfg->daemon.control_group != NULL)
 		caps[n++] = CAP_CHOWN;
+	/* A new exporter binds the metrics port again. */
+	if (sw->cfg->daemon.metrics_listen != NULL &&
+	    (p = strrchr(sw->cfg->daemon.metrics_listen, ':')) != NULL &&
+	    atoi(p + 1) < 1024)
+		caps[n++] = CAP_NET_BIND_SERVICE;
 	if (privdrop_lookup(sw->cfg->daemon.user, &u) == 0 &&
 	    (getuid() != u.uid || getgid() != u.gid)) {
 		caps[n++] = CAP_SETUID;
@@ -376,6 +382,7 @@ main(int argc, char **argv)
 	}
 	/* Nothing we create is anyone else's to read. */
 	umask(077);
+	privdrop_set_role("parent");
 	if (stat("/proc/self/ns/net", &st) == 0)
 		sw.netns = (uint64_t)st.st_ino;
 	sw.start_mono_ms = time_mono_ms();

@@ -176,7 +176,9 @@ struct child {
 	pid_t pid;			/* 0: not running */
 	int fd, pidfd;
 	struct evsource *fd_src, *pid_src;
+	uint32_t events;		/* what fd_src watches */
 	struct ipc_reader rd;
+	struct ipc_outq out;		/* to the child, not written yet */
 	bool hello, failed, closing;
 	char fail[512];			/* its IPC_FAIL text */
 	int64_t started_ms;		/* monotonic */
@@ -193,6 +195,11 @@ int child_start(struct child *c);
 void child_stop(struct child *c);
 /* End it and start a new one at once (a reload). */
 int child_restart(struct child *c);
+/* Queue a message to the child and write what its socket takes; the rest
+ * goes when there is room, the loop never waits. A child that lets too
+ * much wait is ended. 0 or -errno. */
+int child_send(struct child *c, enum ipc_type type, const void *a,
+    size_t alen, const void *b, size_t blen);
 /* A child that misbehaved: ended, and restarted like one that died. */
 void child_kill(struct child *c);
 void child_tick(struct child *c, int64_t now_mono);

@@ -468,6 +468,15 @@ gen_rotate(struct peer *p, uint32_t g)
 	half_clear(p, g & 1);
 	if (p->gen + 1 != g)
 		half_clear(p, (g & 1) ^ 1);
+	/* The hop counts judge the probes of about the last two windows:
+	 * halved each window, gone after two. A busy peer's agreeing SYNs
+	 * of an hour ago cannot outvote the spoofed probes of now. */
+	if (p->gen + 1 == g) {
+		p->hop_ok >>= 1;
+		p->hop_bad >>= 1;
+	} else {
+		p->hop_ok = p->hop_bad = 0;
+	}
 	p->gen = g;
 	if (p->ports_n == SKETCH && hll_empty(p->ports.reg))
 		p->ports_n = 0;

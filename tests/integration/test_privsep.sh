@@ -203,9 +203,18 @@ start_fails() {
 	    fail "the log does not name '$what': $(cat "$T/fail.log")"
 }
 cp "$T/sockwatch.conf" "$T/fail.conf"
-for step in "bounding set" setgroups setresgid setresuid capng_apply \
-    verify PR_SET_NO_NEW_PRIVS seccomp_init seccomp_load; do
-	start_fails "$step" SOCKWATCHD_FAIL_STEP="$step"
+# Each child's steps, and the parent's own drop, one process at a time.
+for who in inspector exporter; do
+	name=$([ "$who" = inspector ] && echo "packet inspector" || echo exporter)
+	for step in "bounding set" setgroups setresgid setresuid capng_apply \
+	    verify PR_SET_NO_NEW_PRIVS seccomp_init seccomp_load; do
+		start_fails "the $name could not start: $step" \
+		    SOCKWATCHD_FAIL_STEP="$who:$step"
+	done
+done
+for step in capng_apply PR_SET_NO_NEW_PRIVS; do
+	start_fails "cannot drop privileges: $step" \
+	    SOCKWATCHD_FAIL_STEP="parent:$step"
 done
 ip netns exec "$VNS" nft list table inet sockwatch >/dev/null 2>&1 &&
     ip netns exec "$VNS" nft delete table inet sockwatch

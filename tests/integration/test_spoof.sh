@@ -4,14 +4,15 @@
 # namespace) holds an HTTP-like session to the victim; an attacker runs
 # nmap with the innocent as a decoy, then spoofing it outright.
 #
-#  1. nmap -sS -D INNOCENT,ME: the attacker is banned; the innocent is
-#     alerted for (its address did scan) but not banned, its evidence says
-#     spoof_suspected (its handshake came over 0 hops, the decoy probes
-#     over others: nmap sends raw probes with a random TTL), and its
-#     session is still up.
-#  2. nmap -sS -S INNOCENT: the same for the innocent; the scanner is not
-#     seen at all.
-#  3. A scanner with no session to compare against is banned as before.
+#  1. nmap -sS -D INNOCENT,ME: the attacker, which has no handshake to
+#     compare with, is banned as before; the innocent is alerted for (its
+#     address did scan) but not banned, its evidence says spoof_suspected
+#     (its handshake came over 0 hops, the decoy probes over others: nmap
+#     sends raw probes with a random TTL), and its session is still up.
+#  2. Two windows later (the hop counts judge about the last two), nmap
+#     -sS -S INNOCENT: the same for the innocent; the scanner is not seen
+#     at all.
+#  3. The refusals are counted in the metrics.
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh disable=SC1091
 . "$here/lib.sh"

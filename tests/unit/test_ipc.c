@@ -21,6 +21,9 @@
 
 #include "../../common/ipc.h"
 
+/* A control line's largest size, as the exporter relays it. */
+#define IPC_REQUEST_MAX_TEST	(64 * 1024)
+
 static void
 pair(int sv[2])
 {
@@ -300,6 +303,58 @@ test_bounded(void **state)
 	ipc_reader_free(&r);
 }
 
+/* A long stream of messages of many sizes, read the way the parent reads
+ * (a read's worth at a time, every whole message consumed): the buffer
+ * never refuses what is within the limits, however the reads fall. */
+static void
+test_stream(void **state)
+{
+	struct ipc_reader r = { .accept = IPC_FROM_EXPORTER };
+	static char body[IPC_REQUEST_MAX_TEST];
+	struct ipc_request q = { 0 };
+	uint8_t hdr[IPC_HDR_LEN];
+	struct ipc_msg m;
+	size_t i, len, sent = 0, got = 0, off, piece;
+	uint32_t x = 12345;
+	uint8_t *wire;
+	size_t wlen = 0, wcap = 64U << 20;
+
+	(void)state;
+	memset(body, 'a', sizeof(body));
+	wire = malloc(wcap);
+	assert_non_null(wire);
+	for (i = 0; i < 400; i++) {
+		x = x * 1103515245 + 12345;
+		len = 2 + x % (sizeof(body) - 2);
+		hdr[0] = 0;
+		hdr[1] = IPC_VERSION;
+		hdr[2] = 0;
+		hdr[3] = IPC_REQUEST;
+		hdr[4] = (uint8_t)((sizeof(q) + len) >> 24);
+		hdr[5] = (uint8_t)((sizeof(q) + len) >> 16);
+		hdr[6] = (uint8_t)((sizeof(q) + len) >> 8);
+		hdr[7] = (uint8_t)(sizeof(q) + len);
+		assert_true(wlen + sizeof(hdr) + sizeof(q) + len <= wcap);
+		memcpy(wire + wlen, hdr, sizeof(hdr));
+		memcpy(wire + wlen + sizeof(hdr), &q, sizeof(q));
+		memcpy(wire + wlen + sizeof(hdr) + sizeof(q), body, len);
+		wlen += sizeof(hdr) + sizeof(q) + len;
+		sent++;
+	}
+	for (off = 0; off < wlen; off += piece) {
+		x = x * 1103515245 + 12345;
+		piece = 1 + x % (256 * 1024);
+		if (piece > wlen - off)
+			piece = wlen - off;
+		assert_int_equal(ipc_reader_feed(&r, wire + off, piece), 0);
+		while (ipc_next(&r, &m) == 1)
+			got++;
+	}
+	assert_int_equal(got, sent);
+	free(wire);
+	ipc_reader_free(&r);
+}
+
 int
 main(void)
 {
@@ -311,6 +366,7 @@ main(void)
 		cmocka_unit_test(test_direction),
 		cmocka_unit_test(test_fd_passing),
 		cmocka_unit_test(test_bounded),
+		cmocka_unit_test(test_stream),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

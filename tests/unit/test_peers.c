@@ -733,6 +733,34 @@ test_hops(void **state)
 	}
 }
 
+/* The counts judge about the last two windows (10 s here). */
+static void
+test_hops_decay(void **state)
+{
+	struct peers *t = table(16, 10000, 1, 0);
+	struct peer_hops h;
+	int i;
+
+	(void)state;
+	tcp_ttl(t, "198.18.0.9", 1000, true, 22, SYN, 64);
+	tcp_ttl(t, "198.18.0.9", 1001, false, 22, SYN | ACK, 64);
+	tcp_ttl(t, "198.18.0.9", 1002, true, 22, ACK, 64);
+	for (i = 0; i < 4; i++)
+		tcp_ttl(t, "198.18.0.9", 1003, true, (uint16_t)(100 + i), SYN,
+		    45);
+	h = hops(t, "198.18.0.9");
+	assert_int_equal(h.bad, 4);
+	tcp_ttl(t, "198.18.0.9", 10500, true, 200, SYN, 45);	/* next */
+	h = hops(t, "198.18.0.9");
+	assert_int_equal(h.bad, 2 + 1);
+	tcp_ttl(t, "198.18.0.9", 40000, true, 201, SYN, 64);	/* later */
+	h = hops(t, "198.18.0.9");
+	assert_int_equal(h.verified, 0);
+	assert_int_equal(h.bad, 0);
+	assert_int_equal(h.ok, 1);
+	peers_free(t);
+}
+
 static void
 test_bad_input(void **state)
 {
@@ -792,6 +820,7 @@ main(void)
 		cmocka_unit_test(test_top),
 		cmocka_unit_test(test_user_area),
 		cmocka_unit_test(test_hops),
+		cmocka_unit_test(test_hops_decay),
 		cmocka_unit_test(test_bad_input),
 	};
 

@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,11 +38,17 @@ enum probe {
 	PROBE_MMAP_EXEC,	/* forbidden: executable memory */
 	PROBE_OPEN,		/* refused with EACCES, not killed */
 	PROBE_SETUID,		/* forbidden */
+	PROBE_MPROTECT_EXEC,	/* forbidden */
+	PROBE_TGKILL_OTHER,	/* forbidden: a signal other than SIGABRT */
+	PROBE_FCNTL_SETFL,	/* the exporter: allowed */
+	PROBE_FCNTL_ASYNC,	/* the exporter: forbidden (O_ASYNC) */
+	PROBE_FCNTL_SETOWN,	/* the exporter: forbidden */
+	PROBE_ACCEPT,		/* the exporter: allowed (fails: EINVAL) */
 };
 
-/* Run probe in a confined child; its wait status. */
+/* Run probe in a child confined by filter; its wait status. */
 static int
-run_confined(enum probe probe)
+run_filtered(int (*filter)(const char **), enum probe probe)
 {
 	char *argv[] = { "/bin/true", NULL };
 	const char *step;
@@ -53,7 +60,7 @@ run_confined(enum probe probe)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		if (sandbox_inspector(&step) < 0)
+		if (filter(&step) < 0)
 			_exit(100);
 		switch (probe) {
 		case PROBE_NONE:
@@ -88,6 +95,28 @@ run_confined(enum probe probe)
 			if (setuid(0) == 0)
 				_exit(103);
 			break;
+		case PROBE_MPROTECT_EXEC:
+			m = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE |
+			    MAP_ANONYMOUS, -1, 0);
+			(void)mprotect(m, 4096, PROT_READ | PROT_EXEC);
+			break;
+		case PROBE_TGKILL_OTHER:
+			(void)syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid),
+			    SIGUSR1);
+			break;
+		case PROBE_FCNTL_SETFL:
+			if (fcntl(pfd[1], F_SETFL, O_NONBLOCK) < 0)
+				_exit(104);
+			break;
+		case PROBE_FCNTL_ASYNC:
+			(void)fcntl(pfd[1], F_SETFL, O_NONBLOCK | O_ASYNC);
+			break;
+		case PROBE_FCNTL_SETOWN:
+			(void)fcntl(pfd[1], F_SETOWN, getppid());
+			break;
+		case PROBE_ACCEPT:
+			(void)accept(pfd[1], NULL, NULL);
+			break;
 		}
 		_exit(0);
 	}
@@ -95,6 +124,30 @@ run_confined(enum probe probe)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	close(pfd[0]);
 	return status;
+}
+
+static int
+run_confined(enum probe probe)
+{
+	return run_filtered(sandbox_inspector, probe);
+}
+
+static void
+assert_killed_by(int (*filter)(const char **), enum probe p)
+{
+	int st = run_filtered(filter, p);
+
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGSYS);
+}
+
+static void
+assert_exits_0_with(int (*filter)(const char **), enum probe p)
+{
+	int st = run_filtered(filter, p);
+
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
 static void
@@ -134,6 +187,29 @@ test_forbidden(void **state)
 	assert_killed(PROBE_KILL);
 	assert_killed(PROBE_MMAP_EXEC);
 	assert_killed(PROBE_SETUID);
+	assert_killed(PROBE_MPROTECT_EXEC);
+	assert_killed(PROBE_TGKILL_OTHER);
+	/* The inspector serves nobody. */
+	assert_killed(PROBE_ACCEPT);
+	assert_killed(PROBE_FCNTL_SETFL);
+}
+
+/* The exporter's list: the inspector's, and serving clients, but no
+ * fcntl that would have the kernel signal someone (F_SETOWN, O_ASYNC). */
+static void
+test_exporter(void **state)
+{
+	(void)state;
+	assert_exits_0_with(sandbox_exporter, PROBE_NONE);
+	assert_exits_0_with(sandbox_exporter, PROBE_WRITE);
+	assert_exits_0_with(sandbox_exporter, PROBE_FCNTL_SETFL);
+	assert_exits_0_with(sandbox_exporter, PROBE_ACCEPT);
+	assert_killed_by(sandbox_exporter, PROBE_FCNTL_ASYNC);
+	assert_killed_by(sandbox_exporter, PROBE_FCNTL_SETOWN);
+	assert_killed_by(sandbox_exporter, PROBE_SOCKET);
+	assert_killed_by(sandbox_exporter, PROBE_EXECVE);
+	assert_killed_by(sandbox_exporter, PROBE_KILL);
+	assert_killed_by(sandbox_exporter, PROBE_MMAP_EXEC);
 }
 
 /* The whole drop, as the inspector makes it, in a child; its status. A
@@ -236,6 +312,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_allowed),
 		cmocka_unit_test(test_forbidden),
+		cmocka_unit_test(test_exporter),
 		cmocka_unit_test(test_drop),
 		cmocka_unit_test(test_drop_fails_closed),
 		cmocka_unit_test(test_lookup),
