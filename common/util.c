@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +10,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+
+#define UTIL_NSS_MAX	(1024 * 1024)	/* getgrnam_r buffer bound */
 
 int
 util_mkdir_parents(const char *path, mode_t mode)
@@ -95,4 +98,31 @@ util_hll_estimate(unsigned int m, double alpha, double sum,
 	if (e <= 2.5 * m && zeros > 0)
 		e = m * log((double)m / zeros);
 	return e;
+}
+
+int
+util_group_gid(const char *name, gid_t *ret_gid)
+{
+	struct group gr, *grp = NULL;
+	size_t buflen = 1024;
+	char *buf = NULL, *p;
+	int r;
+
+	for (;;) {
+		if ((p = realloc(buf, buflen)) == NULL) {
+			r = ENOMEM;
+			break;
+		}
+		buf = p;
+		r = getgrnam_r(name, &gr, buf, buflen, &grp);
+		if (r != ERANGE || buflen >= UTIL_NSS_MAX)
+			break;
+		buflen *= 2;
+	}
+	if (r == 0 && grp != NULL)
+		*ret_gid = gr.gr_gid;
+	else if (r == 0 || r == ENOENT || r == ESRCH)
+		r = ENOENT;
+	free(buf);
+	return -r;
 }

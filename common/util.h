@@ -11,6 +11,10 @@
  * -errno (-ENOTDIR if the last part exists and is not a directory). */
 int util_mkdir_parents(const char *path, mode_t mode);
 
+/* The gid of group name, from the account database. 0, -ENOENT (no such
+ * group) or -errno. */
+int util_group_gid(const char *name, gid_t *ret_gid);
+
 /* snprintf into an optional error buffer (err may be NULL). */
 void util_errf(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -90,20 +90,10 @@ static void
 export_answer(struct export *ex, uint64_t client, json_t *resp)
 {
 	char *text;
-	json_t *w;
 	int r;
 
-	/* The exporter sends this text as it is: "ok" first, as control.c
-	 * puts it for people reading the stream. */
-	if (resp != NULL && json_object_get(resp, "ok") == NULL) {
-		w = json_pack("{s:b}", "ok", 1);
-		if (w == NULL || json_object_update(w, resp) < 0) {
-			json_decref(w);
-			w = NULL;
-		}
-		json_decref(resp);
-		resp = w;
-	}
+	/* The exporter sends this text as it is. */
+	resp = control_ok_first(resp);
 	text = resp != NULL ? json_dumps(resp, JSON_COMPACT) : NULL;
 	json_decref(resp);
 	if (text == NULL)

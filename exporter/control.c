@@ -426,8 +426,6 @@ static void
 client_answer(struct control_client *c, const char *cmd, json_t *resp,
     const char *err)
 {
-	json_t *w;
-
 	if (resp == NULL) {
 		client_error(c, err != NULL ? err : "internal error");
 		return;
@@ -439,17 +437,23 @@ client_answer(struct control_client *c, const char *cmd, json_t *resp,
 		client_error(c, "internal error");
 		return;
 	}
-	if (json_object_get(resp, "ok") == NULL) {
-		/* "ok" first, for people reading the stream. */
-		w = json_pack("{s:b}", "ok", 1);
-		if (w == NULL || json_object_update(w, resp) < 0) {
-			json_decref(w);
-			w = NULL;
-		}
-		json_decref(resp);
-		resp = w;
+	client_respond(c, control_ok_first(resp));
+}
+
+json_t *
+control_ok_first(json_t *resp)
+{
+	json_t *w;
+
+	if (resp == NULL || json_object_get(resp, "ok") != NULL)
+		return resp;
+	w = json_pack("{s:b}", "ok", 1);
+	if (w == NULL || json_object_update(w, resp) < 0) {
+		json_decref(w);
+		w = NULL;
 	}
-	client_respond(c, resp);
+	json_decref(resp);
+	return w;
 }
 
 /* Answer the complete lines buffered, as long as the client keeps up. */
@@ -913,33 +917,15 @@ static int
 control_lookup_group(const char *name, gid_t *ret_gid, char *err,
     size_t errlen)
 {
-	struct group gr, *grp = NULL;
-	size_t buflen = 1024;
-	char *buf = NULL, *p;
 	int r;
 
-	for (;;) {
-		if ((p = realloc(buf, buflen)) == NULL) {
-			r = ENOMEM;
-			break;
-		}
-		buf = p;
-		r = getgrnam_r(name, &gr, buf, buflen, &grp);
-		if (r != ERANGE || buflen >= CONTROL_NSS_MAX)
-			break;
-		buflen *= 2;
-	}
-	if (r == 0 && grp != NULL)
-		*ret_gid = gr.gr_gid;
-	else if (r == 0 || r == ENOENT || r == ESRCH) {
+	if ((r = util_group_gid(name, ret_gid)) == -ENOENT)
 		snprintf(err, errlen, "control group \"%s\": no such group",
 		    name);
-		r = ENOENT;
-	} else
+	else if (r < 0)
 		snprintf(err, errlen, "control group \"%s\": %s", name,
-		    strerror(r));
-	free(buf);
-	return -r;
+		    strerror(-r));
+	return r;
 }
 
 /*

@@ -106,6 +106,11 @@ unsigned int control_nclients(const struct control *ctl);
 /* Subscribed clients; 0 means an event need not even be built. */
 unsigned int control_nsubscribers(const struct control *ctl);
 
+/* An answer with "ok": true first (for people reading the stream),
+ * unless it says "ok" itself. Takes the reference; NULL when out of
+ * memory. */
+json_t *control_ok_first(json_t *resp);
+
 /* Parse one request line: 0 with *ret_req (an object with a string
  * "cmd") and *ret_cmd, or -EINVAL with a message in *ret_error. */
 int control_parse_request(const char *line, size_t len, json_t **ret_req,

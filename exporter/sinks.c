@@ -17,7 +17,6 @@
 /* Alerts between two ticks stay in memory; a burst bigger than this is
  * written out early by stdio. */
 #define SINKS_FILE_BUF (256 * 1024)
-#define SINKS_NSS_MAX (1024 * 1024)	/* getgrnam_r buffer bound */
 #define SINKS_NO_GID ((gid_t)-1)
 
 struct sinks {
@@ -28,33 +27,6 @@ struct sinks {
 	uint64_t errors;
 };
 
-/* 0, -ENOENT (no such group) or -errno. */
-static int
-sinks_lookup_group(const char *name, gid_t *ret_gid)
-{
-	struct group gr, *grp = NULL;
-	size_t buflen = 1024;
-	char *buf = NULL, *p;
-	int r;
-
-	for (;;) {
-		if ((p = realloc(buf, buflen)) == NULL) {
-			r = ENOMEM;
-			break;
-		}
-		buf = p;
-		r = getgrnam_r(name, &gr, buf, buflen, &grp);
-		if (r != ERANGE || buflen >= SINKS_NSS_MAX)
-			break;
-		buflen *= 2;
-	}
-	if (r == 0 && grp != NULL)
-		*ret_gid = gr.gr_gid;
-	else if (r == 0 || r == ESRCH)
-		r = ENOENT;
-	free(buf);
-	return -r;
-}
 
 /*
  * The file is 0640 and, with a group, that group's, whatever the umask
@@ -147,7 +119,7 @@ sinks_open(const char *alerts_file, const char *group, int use_syslog,
 			r = -ENOMEM;
 			goto fail;
 		}
-		if (group != NULL && (r = sinks_lookup_group(group,
+		if (group != NULL && (r = util_group_gid(group,
 		    &s->gid)) < 0) {
 			if (err != NULL && errlen > 0)
 				snprintf(err, errlen, "%s: group \"%s\": %s",
