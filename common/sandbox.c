@@ -34,6 +34,8 @@ static const int sandbox_inspector_calls[] = {
 	SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask),
 	SCMP_SYS(restart_syscall), SCMP_SYS(sched_yield),
 	SCMP_SYS(sched_getaffinity), SCMP_SYS(exit), SCMP_SYS(exit_group),
+	/* the sanitizer runtimes (make asan) look at the signal stack */
+	SCMP_SYS(sigaltstack),
 };
 
 /* The exporter's, on top: it accepts and serves connections on the

@@ -3,7 +3,7 @@
  * (fork, then wait for its hello or the step that failed), reads what it
  * sends, and supervises it: a child that dies unasked is logged, raised
  * as a critical alert and started again after a backoff that doubles;
- * INSPECT_FAILS_MAX quick deaths in a row end the daemon rather than let
+ * CHILD_FAILS_MAX quick deaths in a row end the daemon rather than let
  * it run on without the child's work. The child's side: close what is
  * not its own, send its log lines up (rate-limited), fail naming the step.
  */

@@ -68,6 +68,13 @@ reload_failed(struct sw *sw, int r, const char *msg, char *err,
 	return r;
 }
 
+/* Two optional strings differ. */
+static bool
+changed(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
 int
 sw_reload(struct sw *sw, char *err, size_t errlen)
 {
@@ -83,6 +90,11 @@ sw_reload(struct sw *sw, char *err, size_t errlen)
 	    strcmp(cfg->daemon.database, sw->cfg->daemon.database) != 0)
 		log_warnx("reload: [daemon] socket and database changes take "
 		    "effect at the next restart");
+	if (changed(cfg->daemon.metrics_listen,
+	    sw->cfg->daemon.metrics_listen) ||
+	    changed(cfg->daemon.control_group, sw->cfg->daemon.control_group))
+		log_warnx("reload: [daemon] metrics_listen and control_group "
+		    "changes take effect at the next restart");
 	if (strcmp(cfg->daemon.user, sw->cfg->daemon.user) != 0)
 		log_warnx("reload: [daemon] user changes take effect at the "
 		    "next restart");
@@ -191,10 +203,10 @@ lock_instance(struct sw *sw)
  * CAP_SYS_PTRACE with CAP_DAC_READ_SEARCH (other processes' /proc fds,
  * for attribution). With a control group, CAP_CHOWN (a new exporter
  * gives the control socket to it); with a metrics port under 1024,
- * CAP_NET_BIND_SERVICE (a new exporter binds it). While we are not yet the children's
- * user, also CAP_SETUID and CAP_SETGID (for a child to become it) and
- * CAP_KILL (to end one). Threads started later inherit this set. Fails
- * closed.
+ * CAP_NET_BIND_SERVICE (a new exporter binds it). While we are not yet
+ * the children's user, also CAP_SETUID and CAP_SETGID (for a child to
+ * become it) and CAP_KILL (to end one). Threads started later inherit
+ * this set. Fails closed.
  */
 static int
 drop_privileges(struct sw *sw)
