@@ -37,6 +37,13 @@
 #define CHILD_LOG_BURST		100	/* log lines up to the parent... */
 #define CHILD_LOG_RATE		10	/* ... then this many a second */
 #define CHILD_OUT_MAX		(256U << 20)	/* bytes waiting for a child */
+/* A sanitizer build (make asan) keeps the children's stderr: that is
+ * where a finding would be reported, and the tests read it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CHILD_KEEP_STDERR	1
+#else
+#define CHILD_KEEP_STDERR	0
+#endif
 
 static void child_reap(struct child *c, bool expected);
 
@@ -473,7 +480,8 @@ child_begin(int fd, pid_t parent, int *keep, size_t nkeep)
 	/* Not even stdio: under systemd stderr is the journal, where a line
 	 * of ours would skip the parent's escaping and rate limit. */
 	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0 ||
-	    dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+	    dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
+	    (!CHILD_KEEP_STDERR && dup2(null, 2) < 0))
 		child_fail(fd, "/dev/null", errno);
 	if (null > 2)
 		close(null);
