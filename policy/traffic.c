@@ -536,10 +536,13 @@ tr_alert_init(struct alert *a, enum traffic_kind k,
  * hop count a completed handshake showed, and how many of its probes
  * since came over as many hops, or not), and "spoof_suspected" (why)
  * when most did not: then someone else likely sent them in its name (a
- * decoy, nmap -D or -S), and the daemon bans nobody for them.
+ * decoy, nmap -D or -S), and the daemon bans nobody for them. Not when
+ * the attack itself is proven to come from the peer (proven: as many
+ * completed handshakes as the detector's limit): junk SYNs with another
+ * TTL must not buy a brute-forcer its way out.
  */
 static void
-tr_return_path(const struct peer *p, json_t *ev)
+tr_return_path(const struct peer *p, json_t *ev, bool proven)
 {
 	struct peer_hops h;
 
@@ -550,7 +553,7 @@ tr_return_path(const struct peer *p, json_t *ev)
 		return;
 	json_object_set_new(ev, "hops", json_pack("{s:i, s:i, s:i}",
 	    "verified", h.verified, "agree", (int)h.ok, "differ", (int)h.bad));
-	if (h.bad > 0 && h.bad >= h.ok)
+	if (h.bad > 0 && h.bad >= h.ok && !proven)
 		json_object_set_new(ev, "spoof_suspected", json_pack("s++",
 		    "its probes came over another hop count than its "
 		    "completed handshake (", h.bad > 1 ? "most of them" :
@@ -776,7 +779,7 @@ tr_portscan_alert(struct traffic *t, struct tr_pkt *x, uint32_t ports,
 	    "synacks", (json_int_t)st.synacks,
 	    "rsts", (json_int_t)st.rsts,
 	    "icmp_unreach", (json_int_t)st.icmp_unreach);
-	tr_return_path(x->p, ev);
+	tr_return_path(x->p, ev, false);
 	/* Closed ports weigh more: a peer that only touched ports that are
 	 * really open (a monitoring system) is less of a worry. */
 	tr_alert_init(&a, TRAFFIC_PORTSCAN,
@@ -934,7 +937,7 @@ tr_bruteforce(struct traffic *t, struct tr_pkt *x)
 	    "ports", ports,
 	    "syns_total", (json_int_t)syns,
 	    "handshakes_completed", (json_int_t)done);
-	tr_return_path(x->p, ev);
+	tr_return_path(x->p, ev, done >= t->c.bf.attempts);
 	tr_alert_emit(t, &a, TRAFFIC_BRUTEFORCE, ev, (uint64_t)t->c.bf.window,
 	    t->c.bf.ban, repeats, x->alert_fn, x->alert_arg);
 }
@@ -1150,7 +1153,7 @@ tr_synflood_peers(struct traffic *t, struct tr_listener *l, int64_t now,
 		    "completed", (json_int_t)s->done,
 		    "listener_completed", (json_int_t)l->done,
 		    "sources", (json_int_t)tr_hll_count(l->hll));
-		tr_return_path(p, ev);
+		tr_return_path(p, ev, false);
 		tr_alert_emit(t, &a, TRAFFIC_SYNFLOOD, ev,
 		    (uint64_t)t->c.sf.window, t->c.sf.ban, repeats, fn, arg);
 	}

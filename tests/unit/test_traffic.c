@@ -42,6 +42,7 @@ struct sim {
 	int64_t now;
 	bool use_cb;			/* pass the listener table */
 	bool dir_known;			/* set pkt.dir, as a cooked capture */
+	uint8_t ttl;			/* of every packet; 0: unknown */
 	uint8_t open[65536 / 8];	/* listening TCP and UDP ports */
 	size_t nal;
 	struct alert al[MAXAL];
@@ -144,6 +145,7 @@ sim_pkt(struct sim *s, const char *src, uint16_t sport, const char *dst,
 	p.family = (uint8_t)p.src.family;
 	p.proto = proto;
 	p.ip_len = 60;
+	p.ttl = s->ttl;
 	p.pkttype = PKT_TYPE_UNKNOWN;
 	if (s->dir_known)
 		p.dir = strcmp(dst, HOST) == 0 ? PKT_DIR_IN : PKT_DIR_OUT;
@@ -853,6 +855,65 @@ ssh_conn(struct sim *s, const char *peer, uint16_t sport, uint16_t port)
 	sim_pkt(s, peer, sport, HOST, port, IPPROTO_TCP, F_ACK);
 }
 
+/* Return-path evidence: a peer whose handshake came over 0 hops, then a
+ * scan in its name over 14 (nmap -D): spoof_suspected, with the hops.
+ * A brute-forcer's own completed connections prove it, whatever junk
+ * SYNs with another TTL it adds. */
+static void
+test_traffic_spoof(void **state)
+{
+	const json_t *h;
+	struct sim s;
+	int i;
+
+	(void)state;
+	sim_start(&s, NULL);
+	s.ttl = 64;
+	ssh_conn(&s, "198.18.0.70", 40000, 22);
+	s.ttl = 50;
+	for (i = 0; i < 25; i++)
+		sim_pkt(&s, "198.18.0.70", 50000, HOST, (uint16_t)(1000 + i),
+		    IPPROTO_TCP, F_SYN);
+	assert_int_equal(s.nal, 1);
+	assert_string_equal(s.al[0].kind, "portscan");
+	assert_non_null(json_object_get(s.al[0].evidence, "spoof_suspected"));
+	h = json_object_get(s.al[0].evidence, "hops");
+	assert_int_equal(json_integer_value(json_object_get(h, "verified")), 0);
+	assert_true(json_integer_value(json_object_get(h, "differ")) >= 20);
+	/* A scanner that never completed a handshake: nothing to compare. */
+	for (i = 0; i < 25; i++)
+		sim_pkt(&s, "198.18.0.71", 50000, HOST, (uint16_t)(1000 + i),
+		    IPPROTO_TCP, F_SYN);
+	assert_int_equal(s.nal, 2);
+	assert_null(json_object_get(s.al[1].evidence, "spoof_suspected"));
+	assert_null(json_object_get(s.al[1].evidence, "hops"));
+	sim_stop(&s);
+
+	/* The brute-forcer: once its own completed connections reach the
+	 * limit, junk SYNs with another TTL do not make it spoof-suspect. */
+	sim_start(&s, NULL);
+	s.ttl = 64;
+	for (i = 0; i < 10; i++) {
+		ssh_conn(&s, "198.18.0.72", (uint16_t)(40000 + i), 22);
+		s.now += 100;
+	}
+	assert_int_equal(s.nal, 0);
+	/* More junk than real SYNs (as retransmissions: not connections,
+	 * but SYNs over another hop count all the same)... */
+	s.ttl = 200;
+	for (i = 0; i < 15; i++)
+		sim_pkt(&s, "198.18.0.72", 40009, HOST, 22, IPPROTO_TCP,
+		    F_SYN);
+	assert_int_equal(s.nal, 0);
+	/* ... then the 11th connection, its own. */
+	s.ttl = 64;
+	sim_pkt(&s, "198.18.0.72", 40010, HOST, 22, IPPROTO_TCP, F_SYN);
+	assert_int_equal(s.nal, 1);
+	assert_string_equal(s.al[0].kind, "bruteforce");
+	assert_null(json_object_get(s.al[0].evidence, "spoof_suspected"));
+	sim_stop(&s);
+}
+
 static void
 test_traffic_bruteforce(void **state)
 {
@@ -1244,6 +1305,7 @@ main(void)
 		cmocka_unit_test(test_traffic_benign),
 		cmocka_unit_test(test_traffic_synflood_spoofed),
 		cmocka_unit_test(test_traffic_synflood_few),
+		cmocka_unit_test(test_traffic_spoof),
 		cmocka_unit_test(test_traffic_bruteforce),
 		cmocka_unit_test(test_traffic_deny),
 		cmocka_unit_test(test_traffic_allow),
