@@ -12,7 +12,7 @@ pkgs=(
 	libcmocka-dev clang libclang-rt-14-dev
 	# integration tests and benchmarks
 	iproute2 python3 procps hyperfine curl jq sqlite3 prometheus nmap tcpdump
-	openssh-server sshpass nftables
+	openssh-server sshpass nftables hydra
 )
 
 # sockwatchd's unprivileged processes run as this system user ([daemon]

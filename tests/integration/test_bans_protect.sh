@@ -3,17 +3,18 @@
 # session to sshd, opened before its attack, is not banned automatically,
 # and a manual block of it needs --force.
 #
-# In the victim namespace: sshd (its own config, host key and pid file in
-# the test's temp dir) on the victim's address, port 22, and sockwatchd
-# with [portscan] action = block, ban = 30s and scan_interval = 500ms.
+# In the victim namespace: sshd with Debian's shipped configuration (only
+# its address, host key and pid file in the test's temp dir) on the
+# victim's address, port 22, and sockwatchd with [portscan] action =
+# block, ban = 30s and scan_interval = 500ms.
 # From the attacker namespace:
 #
-#  1. A TCP connection to sshd:22, held open (pre-auth: sshd waits
-#     LoginGraceTime, 120 s, for the client's banner) for longer than the
-#     detector window plus one scan; then nmap -sS -p 1-100 from the same
-#     address. The attacker is not in ban4, the portscan alert's action is
-#     "alert", its evidence.not_banned names sshd, and the session is
-#     still open.
+#  1. A TCP connection to sshd:22, held open (pre-auth: sshd waits its
+#     default LoginGraceTime, 120 s, for the client's banner) for longer
+#     than the detector window plus one scan; then nmap -sS -p 1-100 from
+#     the same address. The attacker is not in ban4, the portscan
+#     alert's action is "alert", its evidence.not_banned names sshd, and
+#     the session is still open.
 #  2. sockwatch block ATTACKER is refused (exit 1, pointing at --force);
 #     sockwatch block --force ATTACKER bans it and the session is reset.
 #  3. Control: a second attacker address without a session scans and is
@@ -34,6 +35,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/traffic.sh"
 has_tools nmap nft ssh-keygen || exit 0
 [ -x /usr/sbin/sshd ] || { echo "skip: /usr/sbin/sshd is not installed"; exit 0; }
+[ -r /etc/ssh/sshd_config ] || { echo "skip: no /etc/ssh/sshd_config"; exit 0; }
 T=$SW_TMP
 ATK2=198.18.0.4
 ATK3=198.18.0.5
@@ -49,8 +51,9 @@ ATKIF=$(ns_ifname "$ANS")
 ip -n "$ANS" addr add "$ATK2/24" dev "$ATKIF"
 ip -n "$ANS" addr add "$ATK3/24" dev "$ATKIF"
 
-sshd_start "PasswordAuthentication no" "KbdInteractiveAuthentication no" \
-    "UsePAM no" "LoginGraceTime 120" "LogLevel VERBOSE"
+# Debian's sshd as the package ships it (PAM, LoginGraceTime 120 by
+# default): only the address, host key and pid file are ours.
+sshd_start "Include /etc/ssh/sshd_config"
 
 SCAN=500ms tr_conf "$T/sockwatch.conf" "tcp/22 sshd" "$WINDOW_MS"
 cat >>"$T/sockwatch.conf" <<EOF
