@@ -25,8 +25,7 @@ static const struct {
 	[IPC_LOG] = { "log", 2, IPC_TEXT_MAX },
 	[IPC_ALERT] = { "alert", 2, IPC_ALERT_MAX },
 	[IPC_BATCH_END] = { "batch-end", 0, 0 },
-	[IPC_STATS] = { "stats", sizeof(struct ipc_stats),
-	    sizeof(struct ipc_stats) },
+	[IPC_STATS] = { "stats", 1, IPC_FIXED_MAX },
 	[IPC_REPLAY_DONE] = { "replay-done", 0, 0 },
 	[IPC_PEERS_REPLY] = { "peers-reply", 4 + 2, IPC_MAX_PAYLOAD },
 	[IPC_LISTENERS] = { "listeners", 2 * IPC_PORTMAP, 2 * IPC_PORTMAP },
@@ -36,9 +35,7 @@ static const struct {
 	[IPC_REQUEST] = { "request", sizeof(struct ipc_request) + 2,
 	    IPC_REQUEST_MAX },
 	[IPC_METRICS_REQ] = { "metrics-request", 4, 4 },
-	[IPC_CONTROL_STATS] = { "control-stats",
-	    sizeof(struct ipc_control_stats),
-	    sizeof(struct ipc_control_stats) },
+	[IPC_CONTROL_STATS] = { "control-stats", 1, IPC_FIXED_MAX },
 	[IPC_RESPONSE] = { "response", 8 + 2, IPC_RESPONSE_MAX },
 	[IPC_EVENT] = { "event", 2, IPC_MAX_PAYLOAD },
 	[IPC_METRICS_REPLY] = { "metrics-reply", 4, 4 + IPC_MAX_PAYLOAD },
@@ -496,11 +493,12 @@ ipc_decode_log(const struct ipc_msg *m, int *ret_pri, char *buf,
 }
 
 int
-ipc_decode_stats(const struct ipc_msg *m, struct ipc_stats *ret)
+ipc_decode_fixed(const struct ipc_msg *m, enum ipc_type type, void *ret,
+    size_t len)
 {
-	if (m->type != IPC_STATS || m->len != sizeof(*ret))
+	if (m->type != type || m->len != len)
 		return -EINVAL;
-	memcpy(ret, m->payload, sizeof(*ret));
+	memcpy(ret, m->payload, len);
 	return 0;
 }
 
@@ -571,16 +569,6 @@ ipc_decode_request(const struct ipc_msg *m, struct ipc_request *ret,
 		return -EINVAL;
 	*ret_json = (const char *)m->payload + sizeof(*ret);
 	*ret_len = m->len - sizeof(*ret);
-	return 0;
-}
-
-int
-ipc_decode_control_stats(const struct ipc_msg *m,
-    struct ipc_control_stats *ret)
-{
-	if (m->type != IPC_CONTROL_STATS || m->len != sizeof(*ret))
-		return -EINVAL;
-	memcpy(ret, m->payload, sizeof(*ret));
 	return 0;
 }
 

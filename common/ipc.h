@@ -19,7 +19,7 @@
 #define IPC_MAX_PAYLOAD	(16U << 20)
 #define IPC_PORTMAP	8192		/* bytes of one listening-port bitmap */
 #define IPC_LOCAL_MAX	4096		/* addresses in one IPC_LOCAL */
-#define IPC_DECODE_KINDS 24		/* decode result counters carried */
+#define IPC_FIXED_MAX	4096		/* a fixed struct's payload */
 
 enum ipc_type {
 	/* inspector -> parent */
@@ -28,7 +28,7 @@ enum ipc_type {
 	IPC_LOG,		/* one byte of priority, then text */
 	IPC_ALERT,		/* an alert, as alert_to_json() text */
 	IPC_BATCH_END,		/* a capture batch ended: flush its bans */
-	IPC_STATS,		/* struct ipc_stats */
+	IPC_STATS,		/* its counters: a fixed struct */
 	IPC_REPLAY_DONE,	/* the capture file is read; no payload */
 	IPC_PEERS_REPLY,	/* u32 sequence, then JSON array text */
 	/* parent -> inspector */
@@ -38,7 +38,7 @@ enum ipc_type {
 	/* exporter -> parent */
 	IPC_REQUEST,		/* struct ipc_request, then the request JSON */
 	IPC_METRICS_REQ,	/* u32 sequence */
-	IPC_CONTROL_STATS,	/* struct ipc_control_stats */
+	IPC_CONTROL_STATS,	/* its counters: a fixed struct */
 	/* parent -> exporter */
 	IPC_RESPONSE,		/* u64 client id, then the response JSON */
 	IPC_EVENT,		/* one event's JSON, for the subscribers */
@@ -73,24 +73,10 @@ struct ipc_request {
 	uint8_t pad[6];
 };
 
-struct ipc_control_stats {
-	uint64_t accepted, refused, dropped_slow, bad_requests;
-	uint64_t clients, subscribers;
-};
 
-/* Counters the inspector reports every tick (fixed width, host order:
- * both ends are the same binary). */
-struct ipc_stats {
-	uint64_t received, dropped, ifdropped;	/* capture, all handles */
-	uint64_t cap_packets;			/* handed to the decoder */
-	uint64_t decode_errors[IPC_DECODE_KINDS];
-	uint64_t packets, inbound, outbound, unknown, skipped, exempt;
-	uint64_t alerts[4], repeats[4];
-	uint64_t alerts_dropped, listener_overflow, peer_evictions;
-	uint64_t peers, max_peers, listeners;
-	int64_t now_ms;				/* the packets' clock */
-	uint64_t log_dropped;			/* log lines over the rate */
-};
+/* IPC_STATS and IPC_CONTROL_STATS carry a struct of the daemon's own
+ * (both ends are the same binary): the framing knows only its limit,
+ * the decoder its exact size. */
 
 struct ipc_peers_req {
 	uint32_t seq;
@@ -171,7 +157,9 @@ void ipc_reader_free(struct ipc_reader *r);
 int ipc_decode_text(const struct ipc_msg *m, char *buf, size_t buflen);
 int ipc_decode_log(const struct ipc_msg *m, int *ret_pri, char *buf,
     size_t buflen);
-int ipc_decode_stats(const struct ipc_msg *m, struct ipc_stats *ret);
+/* A fixed struct of len bytes, for type. */
+int ipc_decode_fixed(const struct ipc_msg *m, enum ipc_type type, void *ret,
+    size_t len);
 int ipc_decode_peers_req(const struct ipc_msg *m, struct ipc_peers_req *ret);
 /* The sequence number and the JSON text (not NUL-terminated). */
 int ipc_decode_peers_reply(const struct ipc_msg *m, uint32_t *ret_seq,
@@ -183,8 +171,6 @@ int ipc_decode_local(const struct ipc_msg *m, struct addr **ret, size_t *ret_n);
 
 int ipc_decode_request(const struct ipc_msg *m, struct ipc_request *ret,
     const char **ret_json, size_t *ret_len);
-int ipc_decode_control_stats(const struct ipc_msg *m,
-    struct ipc_control_stats *ret);
 /* u32 sequence numbers (IPC_METRICS_REQ, IPC_METRICS_REPLY), and the rest
  * of the payload (not NUL-terminated). */
 int ipc_decode_seq(const struct ipc_msg *m, uint32_t *ret_seq,

@@ -126,3 +126,19 @@ util_group_gid(const char *name, gid_t *ret_gid)
 	free(buf);
 	return -r;
 }
+
+bool
+tokens_take(struct tokens *t, double rate, double burst, int64_t now_ms)
+{
+	if (t->ms == 0)
+		t->n = burst;
+	else if (now_ms > t->ms)
+		t->n += (double)(now_ms - t->ms) * rate / 1000.0;
+	if (t->n > burst)
+		t->n = burst;
+	t->ms = now_ms;
+	if (t->n < 1.0)
+		return false;
+	t->n -= 1.0;
+	return true;
+}

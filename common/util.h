@@ -2,6 +2,7 @@
 #ifndef SW_UTIL_H
 #define SW_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -10,6 +11,16 @@
  * Directories it creates get exactly mode, whatever the umask. 0, or
  * -errno (-ENOTDIR if the last part exists and is not a directory). */
 int util_mkdir_parents(const char *path, mode_t mode);
+
+/* A token bucket: rate tokens a second, at most burst at once. Zero it
+ * to start full. */
+struct tokens {
+	double n;
+	int64_t ms;			/* last refill; 0: never */
+};
+/* Take one token at now_ms (monotonic): true, or false when none is
+ * left. */
+bool tokens_take(struct tokens *t, double rate, double burst, int64_t now_ms);
 
 /* The gid of group name, from the account database. 0, -ENOENT (no such
  * group) or -errno. */

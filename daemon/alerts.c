@@ -31,16 +31,9 @@ alerts_count(struct sw *sw, const char *kind)
 static bool
 alerts_admit(struct sw *sw)
 {
-	int64_t now = time_mono_ms();
-
-	sw->bucket += (double)(now - sw->bucket_ms) * SW_ALERT_RATE / 1000.0;
-	if (sw->bucket > SW_ALERT_BURST)
-		sw->bucket = SW_ALERT_BURST;
-	sw->bucket_ms = now;
-	if (sw->bucket >= 1.0) {
-		sw->bucket -= 1.0;
+	if (tokens_take(&sw->alert_tokens, SW_ALERT_RATE, SW_ALERT_BURST,
+	    time_mono_ms()))
 		return true;
-	}
 	if (sw->n.alerts_suppressed++ % 1000 == 0)
 		log_warnx("more than %d alerts a second: %llu suppressed so "
 		    "far (counted in sockwatch_alerts_suppressed_total)",

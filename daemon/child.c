@@ -316,10 +316,10 @@ child_died(struct child *c, pid_t pid, const char *why)
 	delay = (int64_t)CHILD_BACKOFF_MS << (c->fails ? c->fails - 1 : 0);
 	if (delay > CHILD_BACKOFF_MAX_MS)
 		delay = CHILD_BACKOFF_MAX_MS;
-	c->next_start_ms = c->ops->no_restart ? 0 : now + delay;
+	c->next_start_ms = c->no_restart ? 0 : now + delay;
 	log_warnx("the %s (pid %d) %s; %s in %lld ms (bans in the kernel "
 	    "stay in force)", c->ops->name, (int)pid, why,
-	    c->ops->no_restart ? "not restarted" : "restarting",
+	    c->no_restart ? "not restarted" : "restarting",
 	    (long long)delay);
 	memset(&a, 0, sizeof(a));
 	snprintf(a.kind, sizeof(a.kind), "%s", c->ops->kind);
@@ -412,28 +412,20 @@ child_tick(struct child *c, int64_t now_mono)
 /* One process, one channel: the log hook has no argument. */
 static struct {
 	int fd;
-	double tokens;
-	int64_t ms;
+	struct tokens tokens;
 	uint64_t dropped;
-} child_up = { -1, 0, 0, 0 };
+} child_up = { -1, { 0, 0 }, 0 };
 
 /* Lines go to the parent, which logs them (escaped) where it logs. An
  * attacker can make input that makes lines: a token bucket bounds them. */
 static void
 child_log_up(int pri, const char *msg)
 {
-	int64_t now = time_mono_ms();
-
-	child_up.tokens += (double)(now - child_up.ms) * CHILD_LOG_RATE /
-	    1000.0;
-	if (child_up.tokens > CHILD_LOG_BURST)
-		child_up.tokens = CHILD_LOG_BURST;
-	child_up.ms = now;
-	if (child_up.tokens < 1.0) {
+	if (!tokens_take(&child_up.tokens, CHILD_LOG_RATE, CHILD_LOG_BURST,
+	    time_mono_ms())) {
 		child_up.dropped++;
 		return;
 	}
-	child_up.tokens -= 1.0;
 	(void)ipc_send_log(child_up.fd, pri, msg);
 }
 
@@ -459,8 +451,6 @@ child_begin(int fd, pid_t parent, int *keep, size_t nkeep)
 	int null;
 
 	child_up.fd = fd;
-	child_up.tokens = CHILD_LOG_BURST;
-	child_up.ms = time_mono_ms();
 	log_set_hook(child_log_up);
 	/* The parent's end is ours: its death is ours too. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)

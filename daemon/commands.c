@@ -52,7 +52,7 @@ commands_event(struct sw *sw, const char *type, json_t *body)
 static json_t *
 capture_json(struct sw *sw)
 {
-	const struct ipc_stats *st = inspect_stats(sw);
+	const struct inspect_stats *st = inspect_stats(sw);
 	json_t *ifs;
 	size_t i;
 
@@ -65,12 +65,12 @@ capture_json(struct sw *sw)
 			    json_string(sw->cfg->daemon.interfaces[i]));
 	return json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
 	    "interfaces", ifs,
-	    "received", (json_int_t)st->received,
-	    "dropped", (json_int_t)st->dropped,
-	    "if_dropped", (json_int_t)st->ifdropped,
-	    "peers", (json_int_t)st->peers,
-	    "max_peers", (json_int_t)st->max_peers,
-	    "peer_evictions", (json_int_t)st->peer_evictions,
+	    "received", (json_int_t)st->cap.received,
+	    "dropped", (json_int_t)st->cap.dropped,
+	    "if_dropped", (json_int_t)st->cap.ifdropped,
+	    "peers", (json_int_t)st->traffic.peers,
+	    "max_peers", (json_int_t)st->traffic.max_peers,
+	    "peer_evictions", (json_int_t)st->traffic.peer_evictions,
 	    "inspector", inspect_json(sw));
 }
 
@@ -528,16 +528,16 @@ gauge(struct mbuf *b, const char *name, const char *help, double v)
 static void
 inspect_metrics(struct sw *sw, struct mbuf *b)
 {
-	const struct ipc_stats *st = inspect_stats(sw);
+	const struct inspect_stats *st = inspect_stats(sw);
 	const char *labels[3];
 	int k;
 
 	counter(b, "sockwatch_capture_packets_total",
-	    "Packets the kernel passed to the capture filter.", st->received);
+	    "Packets the kernel passed to the capture filter.", st->cap.received);
 	counter(b, "sockwatch_capture_drops_total",
-	    "Packets the kernel dropped: capture buffer full.", st->dropped);
+	    "Packets the kernel dropped: capture buffer full.", st->cap.dropped);
 	counter(b, "sockwatch_capture_if_drops_total",
-	    "Packets the interfaces dropped.", st->ifdropped);
+	    "Packets the interfaces dropped.", st->cap.ifdropped);
 	counter(b, "sockwatch_inspector_deaths_total",
 	    "Times the packet inspector process died and was started again.",
 	    inspect_deaths(sw));
@@ -553,12 +553,12 @@ inspect_metrics(struct sw *sw, struct mbuf *b)
 		    (double)st->decode_errors[k]);
 	}
 	gauge(b, "sockwatch_peers", "Entries in the peer table.",
-	    (double)st->peers);
+	    (double)st->traffic.peers);
 	gauge(b, "sockwatch_peers_max", "The peer table's hard cap.",
-	    (double)st->max_peers);
+	    (double)st->traffic.max_peers);
 	counter(b, "sockwatch_peer_evictions_total",
 	    "Peers evicted from a full table (least recently seen first).",
-	    st->peer_evictions);
+	    st->traffic.peer_evictions);
 }
 
 /* Bans and the nftables table. */
@@ -613,7 +613,7 @@ commands_metrics(void *arg, struct mbuf *b)
 	static const char *const fams[] = { "inet", "inet6", "unix" };
 	static const char *const protos[] = { "tcp", "udp", "unix" };
 	uint64_t by[3][3][16];
-	const struct ipc_control_stats *cs;
+	const struct export_stats *cs;
 	struct store_stats st;
 	struct sock_info probe;
 	struct sw *sw = arg;
@@ -693,10 +693,10 @@ commands_metrics(void *arg, struct mbuf *b)
 	cs = export_stats(sw);
 	counter(b, "sockwatch_events_dropped_total",
 	    "Subscribers dropped for not reading their events.",
-	    cs->dropped_slow);
+	    cs->control.dropped_slow);
 	counter(b, "sockwatch_control_refused_total",
 	    "Control connections refused (permission, client limit).",
-	    cs->refused);
+	    cs->control.refused);
 	counter(b, "sockwatch_exporter_deaths_total",
 	    "Times the exporter process died and was started again.",
 	    export_deaths(sw));

@@ -551,21 +551,8 @@ infra_protects(struct sw *sw, const struct cidr *peer, char *why,
 static bool
 ban_rate_pass(struct sw *sw)
 {
-	int64_t now = time_mono_ms();
-	double rate = sw->cfg->bans.rate;
-
-	if (sw->enf.tokens_ms == 0)
-		sw->enf.tokens = rate;
-	else
-		sw->enf.tokens += (double)(now - sw->enf.tokens_ms) * rate /
-		    1000.0;
-	if (sw->enf.tokens > rate)
-		sw->enf.tokens = rate;
-	sw->enf.tokens_ms = now;
-	if (sw->enf.tokens < 1.0)
-		return false;
-	sw->enf.tokens -= 1.0;
-	return true;
+	return tokens_take(&sw->enf.ban_tokens, sw->cfg->bans.rate,
+	    sw->cfg->bans.rate, time_mono_ms());
 }
 
 /* An automatic ban refused: the alert says why, and so does the log. */

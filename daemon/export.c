@@ -40,7 +40,7 @@ struct export {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	dev_t dev;			/* of the socket file the child made */
 	ino_t ino;
-	struct ipc_control_stats st;
+	struct export_stats st;
 	uint64_t subscribers;		/* as last said, plus those since */
 	int64_t next_readers_ms;
 };
@@ -192,7 +192,8 @@ export_message(void *arg, const struct ipc_msg *m)
 		export_metrics(ex, m);
 		break;
 	case IPC_CONTROL_STATS:
-		if (ipc_decode_control_stats(m, &ex->st) == 0)
+		if (ipc_decode_fixed(m, IPC_CONTROL_STATS, &ex->st,
+		    sizeof(ex->st)) == 0)
 			ex->subscribers = ex->st.subscribers;
 		break;
 	default:
@@ -410,10 +411,10 @@ export_nsubscribers(const struct sw *sw)
 	return sw->exp != NULL ? (unsigned int)sw->exp->subscribers : 0;
 }
 
-const struct ipc_control_stats *
+const struct export_stats *
 export_stats(const struct sw *sw)
 {
-	static const struct ipc_control_stats none;
+	static const struct export_stats none;
 
 	return sw->exp != NULL ? &sw->exp->st : &none;
 }

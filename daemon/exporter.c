@@ -42,7 +42,7 @@ struct exporter {
 	uint32_t metrics_seq;
 	struct mbuf *metrics_out;	/* the scrape being answered */
 	bool metrics_done;
-	struct ipc_control_stats sent;
+	struct export_stats sent;
 };
 
 static void
@@ -246,15 +246,10 @@ exporter_metrics(void *arg, struct mbuf *b)
 static void
 exporter_stats(struct exporter *ex)
 {
-	struct ipc_control_stats st;
-	struct control_stats cs;
+	struct export_stats st;
 
-	control_get_stats(ex->ctl, &cs);
 	memset(&st, 0, sizeof(st));
-	st.accepted = cs.accepted;
-	st.refused = cs.refused;
-	st.dropped_slow = cs.dropped_slow;
-	st.bad_requests = cs.bad_requests;
+	control_get_stats(ex->ctl, &st.control);
 	st.clients = control_nclients(ex->ctl);
 	st.subscribers = control_nsubscribers(ex->ctl);
 	if (memcmp(&st, &ex->sent, sizeof(st)) == 0)

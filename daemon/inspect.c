@@ -36,7 +36,7 @@ struct inspect {
 	uint32_t seq;			/* of peers queries */
 	json_t *reply;			/* the answer being waited for */
 	bool replied;
-	struct ipc_stats st;
+	struct inspect_stats st;
 	uint8_t listen_tcp[IPC_PORTMAP], listen_udp[IPC_PORTMAP];
 	int64_t next_local_ms;
 	struct procmap *procs;		/* for alert evidence, reused */
@@ -210,7 +210,7 @@ inspect_message(void *arg, const struct ipc_msg *m)
 		inspect_alert(in, m);
 		break;
 	case IPC_STATS:
-		ipc_decode_stats(m, &in->st);
+		ipc_decode_fixed(m, IPC_STATS, &in->st, sizeof(in->st));
 		break;
 	case IPC_REPLAY_DONE:
 		in->replay_done = true;
@@ -261,16 +261,6 @@ static const struct child_ops inspect_ops = {
 	.name = "packet inspector",
 	.kind = "inspector",
 	.accept = IPC_FROM_INSPECTOR,
-	.run = inspect_run,
-	.message = inspect_message,
-	.after = inspect_after,
-};
-
-static const struct child_ops inspect_replay_ops = {
-	.name = "packet inspector",
-	.kind = "inspector",
-	.accept = IPC_FROM_INSPECTOR,
-	.no_restart = true,
 	.run = inspect_run,
 	.message = inspect_message,
 	.after = inspect_after,
@@ -341,8 +331,9 @@ inspect_open(struct sw *sw)
 	if ((in = calloc(1, sizeof(*in))) == NULL)
 		return -ENOMEM;
 	in->sw = sw;
-	child_init(&in->child, sw, sw->replay ? &inspect_replay_ops :
-	    &inspect_ops, in);
+	child_init(&in->child, sw, &inspect_ops, in);
+	/* A replay is not run twice. */
+	in->child.no_restart = sw->replay != NULL;
 	sw->insp = in;
 	if ((r = privdrop_lookup(sw->cfg->daemon.user, &in->user)) < 0) {
 		log_warnx("[daemon] user %s: %s", sw->cfg->daemon.user,
@@ -466,10 +457,10 @@ inspect_tick(struct sw *sw, int64_t now_mono)
 	}
 }
 
-const struct ipc_stats *
+const struct inspect_stats *
 inspect_stats(const struct sw *sw)
 {
-	static const struct ipc_stats none;
+	static const struct inspect_stats none;
 
 	return sw->insp != NULL ? &sw->insp->st : &none;
 }

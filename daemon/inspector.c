@@ -50,15 +50,12 @@ struct inspector {
 	struct traffic_queue tq;
 	int64_t now_ms;			/* the packets' clock */
 	uint64_t cap_packets;
-	uint64_t decode_errors[IPC_DECODE_KINDS];
+	uint64_t decode_errors[-DECODE_RESULT_MIN + 1];
 	uint8_t listen_tcp[IPC_PORTMAP], listen_udp[IPC_PORTMAP];
 	struct ipc_reader rd;
-	struct ipc_stats sent;		/* what the parent last got */
+	struct inspect_stats sent;	/* what the parent last got */
 	bool stop;
 };
-
-_Static_assert(-DECODE_RESULT_MIN < IPC_DECODE_KINDS,
-    "decode results fit the stats message");
 
 static void
 inspector_send(struct inspector *in, enum ipc_type type, const void *p,
@@ -159,39 +156,21 @@ on_capture(void *arg, uint32_t events)
 static void
 inspector_stats(struct inspector *in)
 {
-	struct traffic_counters tc;
 	struct capture_stats cs;
-	struct ipc_stats st;
+	struct inspect_stats st;
 	unsigned int i;
 
 	memset(&st, 0, sizeof(st));
 	for (i = 0; i < in->ncaps; i++) {
 		if (capture_get_stats(in->caps[i].cap, &cs) < 0)
 			continue;
-		st.received += cs.received;
-		st.dropped += cs.dropped;
-		st.ifdropped += cs.ifdropped;
+		st.cap.received += cs.received;
+		st.cap.dropped += cs.dropped;
+		st.cap.ifdropped += cs.ifdropped;
 	}
-	traffic_counters(in->traffic, &tc);
+	traffic_counters(in->traffic, &st.traffic);
 	st.cap_packets = in->cap_packets;
 	memcpy(st.decode_errors, in->decode_errors, sizeof(st.decode_errors));
-	st.packets = tc.packets;
-	st.inbound = tc.inbound;
-	st.outbound = tc.outbound;
-	st.unknown = tc.unknown;
-	st.skipped = tc.skipped;
-	st.exempt = tc.exempt;
-	for (i = 0; i < TRAFFIC_NKINDS && i < 4; i++) {
-		st.alerts[i] = tc.alerts[i];
-		st.repeats[i] = tc.repeats[i];
-	}
-	st.alerts_dropped = tc.alerts_dropped;
-	st.listener_overflow = tc.listener_overflow;
-	st.peer_evictions = tc.peer_evictions;
-	st.peers = tc.peers;
-	st.max_peers = tc.max_peers;
-	st.listeners = tc.listeners;
-	st.now_ms = in->now_ms;
 	st.log_dropped = child_log_dropped();
 	if (memcmp(&st, &in->sent, sizeof(st)) == 0)
 		return;

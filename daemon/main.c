@@ -398,8 +398,6 @@ main(int argc, char **argv)
 	if (stat("/proc/self/ns/net", &st) == 0)
 		sw.netns = (uint64_t)st.st_ino;
 	sw.start_mono_ms = time_mono_ms();
-	sw.bucket = SW_ALERT_BURST;
-	sw.bucket_ms = sw.start_mono_ms;
 	sw.start_wall_ms = time_now_ms();
 	sw.last_reload_ok = true;
 	sw.watchdog = sd_watchdog_enabled(0, NULL) > 0;

@@ -10,6 +10,7 @@
 
 #include "../common/evloop.h"
 #include "../common/ipc.h"
+#include "../common/util.h"
 #include "../exporter/control.h"
 #include "../exporter/metrics.h"
 #include "../exporter/sinks.h"
@@ -38,8 +39,25 @@
 struct sw;
 struct export;
 struct inspect;
-struct ipc_stats;
 struct privdrop_user;
+
+/* What the inspector reports every tick (IPC_STATS). */
+struct inspect_stats {
+	struct capture_stats cap;	/* all handles together */
+	struct traffic_counters traffic;
+	uint64_t cap_packets;		/* handed to the decoder */
+	uint64_t decode_errors[-DECODE_RESULT_MIN + 1];
+	uint64_t log_dropped;		/* its log lines over the rate */
+};
+
+/* What the exporter reports when it changes (IPC_CONTROL_STATS). */
+struct export_stats {
+	struct control_stats control;
+	uint64_t clients, subscribers;
+};
+
+_Static_assert(sizeof(struct inspect_stats) <= IPC_FIXED_MAX &&
+    sizeof(struct export_stats) <= IPC_FIXED_MAX, "a fixed IPC payload");
 
 struct sw_counters {
 	uint64_t scans, resyncs, enobufs;
@@ -97,8 +115,7 @@ struct sw_enforce {
 	struct infra_entry *infra;	/* gateways, resolvers, link-local */
 	size_t ninfra;
 	int64_t infra_ms;
-	double tokens;			/* automatic bans ([bans] rate) */
-	int64_t tokens_ms;
+	struct tokens ban_tokens;	/* automatic bans ([bans] rate) */
 	uint64_t held_rate, held_full;	/* held back since the last alert */
 	int64_t held_ms;
 };
@@ -134,8 +151,7 @@ struct sw {
 	struct evsource *timer_src, *signal_src;
 
 	uint64_t next_alert_id;
-	double bucket;			/* alert tokens */
-	int64_t bucket_ms;
+	struct tokens alert_tokens;	/* alerts_admit */
 	json_t *ring[SW_RING_MAX];	/* alert objects, oldest first */
 	unsigned int ring_len, ring_head;
 
@@ -158,7 +174,6 @@ struct child_ops {
 	const char *name;		/* "packet inspector", for the log */
 	const char *kind;		/* the alert kind when it dies */
 	uint32_t accept;		/* IPC_BIT()s it may send */
-	bool no_restart;		/* a death is reported, that is all */
 	/* In the new process, after the fork; must not return. */
 	void (*run)(void *arg, int fd, pid_t parent);
 	/* In the parent: a message other than hello, fail and log. */
@@ -180,6 +195,7 @@ struct child {
 	struct ipc_reader rd;
 	struct ipc_outq out;		/* to the child, not written yet */
 	bool hello, failed, closing;
+	bool no_restart;		/* a death is reported, that is all */
 	char fail[512];			/* its IPC_FAIL text */
 	int64_t started_ms;		/* monotonic */
 	int64_t next_start_ms;		/* 0: no restart due */
@@ -225,7 +241,7 @@ void inspect_tick(struct sw *sw, int64_t now_mono);
 /* The listening ports, from the socket table, to the child. */
 void inspect_listeners(struct sw *sw);
 /* The child's last counters (all zero without a child). */
-const struct ipc_stats *inspect_stats(const struct sw *sw);
+const struct inspect_stats *inspect_stats(const struct sw *sw);
 /* {pid, user, restarts, deaths}, or null without a child. */
 json_t *inspect_json(const struct sw *sw);
 uint64_t inspect_deaths(const struct sw *sw);
@@ -286,7 +302,7 @@ void export_reload(struct sw *sw);
 void export_event(struct sw *sw, const json_t *ev);
 /* 0 means an event need not even be built. */
 unsigned int export_nsubscribers(const struct sw *sw);
-const struct ipc_control_stats *export_stats(const struct sw *sw);
+const struct export_stats *export_stats(const struct sw *sw);
 uint64_t export_deaths(const struct sw *sw);
 /* Is pid the exporter (or us)? Its metrics listener is ours. */
 bool export_is_child(const struct sw *sw, pid_t pid);

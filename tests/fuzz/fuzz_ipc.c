@@ -22,9 +22,9 @@ decode_one(const struct ipc_msg *m)
 {
 	struct ipc_peers_req q;
 	struct ipc_request rq;
-	struct ipc_control_stats cs;
+
 	const uint8_t *rest;
-	struct ipc_stats st;
+	uint8_t st[IPC_FIXED_MAX];
 	const uint8_t *tcp, *udp;
 	const char *json;
 	struct alert a;
@@ -50,7 +50,7 @@ decode_one(const struct ipc_msg *m)
 		json_decref(j);
 		break;
 	case IPC_STATS:
-		(void)ipc_decode_stats(m, &st);
+		(void)ipc_decode_fixed(m, IPC_STATS, st, 400);
 		break;
 	case IPC_PEERS_REPLY:
 		if (ipc_decode_peers_reply(m, &seq, &json, &n) == 0)
@@ -76,7 +76,7 @@ decode_one(const struct ipc_msg *m)
 		(void)ipc_decode_seq(m, &seq, &rest, &n);
 		break;
 	case IPC_CONTROL_STATS:
-		(void)ipc_decode_control_stats(m, &cs);
+		(void)ipc_decode_fixed(m, IPC_CONTROL_STATS, st, 48);
 		break;
 	default:
 		break;

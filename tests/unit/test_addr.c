@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../../common/addr.h"
+#include "../../common/util.h"
 #include "../../common/duration.h"
 
 static void
@@ -234,6 +235,26 @@ test_duration_format(void **state)
 	    "1s250ms");
 }
 
+/* The token bucket (common/util.h): full at first, then rate a second,
+ * never more than burst. */
+static void
+test_tokens(void **state)
+{
+	struct tokens t = { 0, 0 };
+	int i, n = 0;
+
+	(void)state;
+	for (i = 0; i < 10; i++)
+		n += tokens_take(&t, 2, 3, 1000);
+	assert_int_equal(n, 3);			/* the burst */
+	assert_false(tokens_take(&t, 2, 3, 1400));	/* 0.8 of one */
+	assert_true(tokens_take(&t, 2, 3, 1500));	/* a whole one */
+	for (n = 0, i = 0; i < 10; i++)
+		n += tokens_take(&t, 2, 3, 60000);	/* long idle: capped */
+	assert_int_equal(n, 3);
+	assert_false(tokens_take(&t, 2, 3, 50000));	/* time going back */
+}
+
 int
 main(void)
 {
@@ -248,6 +269,7 @@ main(void)
 		cmocka_unit_test(test_addr_is_unicast),
 		cmocka_unit_test(test_duration_parse),
 		cmocka_unit_test(test_duration_format),
+		cmocka_unit_test(test_tokens),
 	};
 
 	return cmocka_run_group_tests_name("addr", tests, NULL, NULL);
