@@ -64,28 +64,38 @@ infra_add_host(struct infra_list *l, const struct addr *a, enum infra_kind k)
 	return infra_add(l, &c, k);
 }
 
-/* "Iface Destination Gateway Flags ...": a default route (destination
- * 0) through a gateway (RTF_GATEWAY, 0x2). */
+/* Each line of path to fn, until it fails. A file that is not there
+ * adds nothing. */
 static int
-infra_route4(struct infra_list *l, const char *path)
+infra_lines(struct infra_list *l, const char *path,
+    int (*fn)(struct infra_list *, const char *))
 {
-	char line[512], ifname[64];
-	unsigned int dst, gw, flags;
-	struct addr a;
+	char line[512];
 	FILE *f;
 	int r = 0;
 
 	if ((f = fopen(path, "re")) == NULL)
 		return 0;
-	while (r == 0 && fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, "%63s %x %x %x", ifname, &dst, &gw,
-		    &flags) != 4 || dst != 0 || gw == 0 || !(flags & 0x2))
-			continue;
-		addr_from_raw(&a, AF_INET, &gw);
-		r = infra_add_host(l, &a, INFRA_GATEWAY);
-	}
+	while (r == 0 && fgets(line, sizeof(line), f) != NULL)
+		r = fn(l, line);
 	fclose(f);
 	return r;
+}
+
+/* "Iface Destination Gateway Flags ...": a default route (destination
+ * 0) through a gateway (RTF_GATEWAY, 0x2). */
+static int
+infra_route4(struct infra_list *l, const char *line)
+{
+	unsigned int dst, gw, flags;
+	char ifname[64];
+	struct addr a;
+
+	if (sscanf(line, "%63s %x %x %x", ifname, &dst, &gw, &flags) != 4 ||
+	    dst != 0 || gw == 0 || !(flags & 0x2))
+		return 0;
+	addr_from_raw(&a, AF_INET, &gw);
+	return infra_add_host(l, &a, INFRA_GATEWAY);
 }
 
 static bool
@@ -106,50 +116,35 @@ hex16(const char *s, uint8_t out[16])
 
 /* "DST DSTLEN SRC SRCLEN NEXTHOP METRIC ...": ::/0 through a next hop. */
 static int
-infra_route6(struct infra_list *l, const char *path)
+infra_route6(struct infra_list *l, const char *line)
 {
-	char line[512], dst[40], src[40], hop[40];
+	char dst[40], src[40], hop[40];
 	unsigned int dlen, slen;
 	uint8_t d[16], h[16];
 	struct addr a;
-	FILE *f;
-	int r = 0;
 
-	if ((f = fopen(path, "re")) == NULL)
+	if (sscanf(line, "%39s %x %39s %x %39s", dst, &dlen, src, &slen,
+	    hop) != 5 || dlen != 0 || !hex16(dst, d) || !hex16(hop, h))
 		return 0;
-	while (r == 0 && fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, "%39s %x %39s %x %39s", dst, &dlen, src, &slen,
-		    hop) != 5 || dlen != 0 || !hex16(dst, d) ||
-		    !hex16(hop, h))
-			continue;
-		addr_from_raw(&a, AF_INET6, h);
-		r = infra_add_host(l, &a, INFRA_GATEWAY);
-	}
-	fclose(f);
-	return r;
+	addr_from_raw(&a, AF_INET6, h);
+	return infra_add_host(l, &a, INFRA_GATEWAY);
 }
 
+/* "nameserver ADDR", as the C library reads resolv.conf. */
 static int
-infra_resolv(struct infra_list *l, const char *path)
+infra_resolv(struct infra_list *l, const char *line)
 {
-	char line[512], word[32], val[128], *pct;
+	char word[32], val[128], *pct;
 	struct addr a;
-	FILE *f;
-	int r = 0;
 
-	if ((f = fopen(path, "re")) == NULL)
+	if (sscanf(line, " %31s %127s", word, val) != 2 ||
+	    strcmp(word, "nameserver") != 0)
 		return 0;
-	while (r == 0 && fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, " %31s %127s", word, val) != 2 ||
-		    strcmp(word, "nameserver") != 0)
-			continue;
-		if ((pct = strchr(val, '%')) != NULL)
-			*pct = '\0';	/* fe80::1%eth0 */
-		if (addr_parse(val, &a) == 0)
-			r = infra_add_host(l, &a, INFRA_RESOLVER);
-	}
-	fclose(f);
-	return r;
+	if ((pct = strchr(val, '%')) != NULL)
+		*pct = '\0';	/* fe80::1%eth0 */
+	if (addr_parse(val, &a) < 0)
+		return 0;
+	return infra_add_host(l, &a, INFRA_RESOLVER);
 }
 
 int
@@ -164,9 +159,9 @@ infra_list(const struct infra_paths *paths, struct infra_entry **ret,
 	    (r = infra_add(&l, &c, INFRA_LINK_LOCAL)) < 0 ||
 	    (r = cidr_parse("fe80::/10", &c)) < 0 ||
 	    (r = infra_add(&l, &c, INFRA_LINK_LOCAL)) < 0 ||
-	    (r = infra_route4(&l, paths->route)) < 0 ||
-	    (r = infra_route6(&l, paths->route6)) < 0 ||
-	    (r = infra_resolv(&l, paths->resolv)) < 0) {
+	    (r = infra_lines(&l, paths->route, infra_route4)) < 0 ||
+	    (r = infra_lines(&l, paths->route6, infra_route6)) < 0 ||
+	    (r = infra_lines(&l, paths->resolv, infra_resolv)) < 0) {
 		free(l.v);
 		return r;
 	}
