@@ -99,8 +99,16 @@ static const struct cfg_key cfg_keys[] = {
 
 	{ "bruteforce", "enabled", &cfg_bool, CFG_OFF(bruteforce.enabled),
 	    .def = "yes" },
+	{ "bruteforce", "connections", &cfg_uint,
+	    CFG_OFF(bruteforce.connections), .min = 1, .max = 65535,
+	    .def = "10" },
 	{ "bruteforce", "attempts", &cfg_uint, CFG_OFF(bruteforce.attempts),
-	    .min = 1, .max = 65535, .def = "10" },
+	    .min = 1, .max = 65535, .def = "6" },
+	{ "bruteforce", "log", &cfg_path, CFG_OFF(bruteforce.log),
+	    .max = PATH_MAX - 1, .optional = true },
+	{ "bruteforce", "log_attempts", &cfg_uint,
+	    CFG_OFF(bruteforce.log_attempts), .min = 1, .max = 65535,
+	    .def = "2" },
 	{ "bruteforce", "ports", &cfg_ports, CFG_OFF(bruteforce.ports),
 	    .noff = CFG_OFF(bruteforce.nports), .optional = true,
 	    .def = "22" },
@@ -731,6 +739,7 @@ config_free(struct config *cfg)
 	free(cfg->listen.allow);
 	cfg_reset_interfaces(NULL, cfg);
 	free(cfg->bruteforce.ports);
+	free(cfg->bruteforce.log);
 	free(cfg->deny.peers);
 	free(cfg->deny.file);
 	free(cfg->deny.file_peers);

@@ -64,7 +64,10 @@ struct config {
 	} synflood;
 	struct {
 		bool enabled;
-		unsigned int attempts;	/* alert above this many connections */
+		unsigned int connections; /* alert above this many new ones */
+		unsigned int attempts;	/* ... failed logins seen in packets */
+		unsigned int log_attempts; /* ... failures read from the log */
+		char *log;		/* NULL: none; "journal" or a file */
 		uint16_t *ports;	/* to one of these ports, in window */
 		size_t nports;
 		uint64_t window_ms;

@@ -103,7 +103,7 @@ struct tr_conf {
 	} sf;
 	struct {
 		bool enabled;
-		unsigned int attempts;
+		unsigned int connections;
 		int64_t window;
 		enum config_action action;
 		uint64_t ban;
@@ -260,7 +260,7 @@ tr_conf_from(struct tr_conf *c, const struct config *cfg)
 	c->sf.action = cfg->synflood.action;
 	c->sf.ban = cfg->synflood.ban_ms;
 	c->bf.enabled = cfg->bruteforce.enabled;
-	c->bf.attempts = cfg->bruteforce.attempts;
+	c->bf.connections = cfg->bruteforce.connections;
 	c->bf.window = (int64_t)cfg->bruteforce.window_ms;
 	c->bf.action = cfg->bruteforce.action;
 	c->bf.ban = cfg->bruteforce.ban_ms;
@@ -909,7 +909,7 @@ tr_bruteforce(struct traffic *t, struct tr_pkt *x)
 			u->bf_nport++;
 	}
 	count = tr_bf_count(t, u, x->obs.now_ms);
-	if (count <= t->c.bf.attempts)
+	if (count <= t->c.bf.connections)
 		return;
 	if (!tr_rl_cross(t, &u->rl[TRAFFIC_BRUTEFORCE], TRAFFIC_BRUTEFORCE,
 	    x->obs.now_ms, t->c.bf.window, &repeats))
@@ -930,14 +930,15 @@ tr_bruteforce(struct traffic *t, struct tr_pkt *x)
 	    "%u: %u connections within %s (limit %u)",
 	    addr_format(&x->obs.peer, pbuf, sizeof(pbuf)), lport, count,
 	    duration_format((uint64_t)t->c.bf.window, wbuf, sizeof(wbuf)),
-	    t->c.bf.attempts);
-	ev = json_pack("{s:i, s:i, s:o*, s:I, s:I}",
-	    "attempts", (int)count,
-	    "attempts_limit", (int)t->c.bf.attempts,
+	    t->c.bf.connections);
+	ev = json_pack("{s:s, s:i, s:i, s:o*, s:I, s:I}",
+	    "signal", "connections",
+	    "connections", (int)count,
+	    "connections_limit", (int)t->c.bf.connections,
 	    "ports", ports,
 	    "syns_total", (json_int_t)syns,
 	    "handshakes_completed", (json_int_t)done);
-	tr_return_path(x->p, ev, done >= t->c.bf.attempts);
+	tr_return_path(x->p, ev, done >= t->c.bf.connections);
 	tr_alert_emit(t, &a, TRAFFIC_BRUTEFORCE, ev, (uint64_t)t->c.bf.window,
 	    t->c.bf.ban, repeats, x->alert_fn, x->alert_arg);
 }

@@ -12,7 +12,7 @@ pkgs=(
 	libcmocka-dev clang libclang-rt-14-dev
 	# integration tests and benchmarks
 	iproute2 python3 procps hyperfine curl jq sqlite3 prometheus nmap tcpdump
-	openssh-server sshpass nftables hydra
+	openssh-server sshpass nftables hydra medusa ncrack hping3 iperf3 expect
 )
 
 # sockwatchd's unprivileged processes run as this system user ([daemon]

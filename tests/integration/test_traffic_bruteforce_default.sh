@@ -54,7 +54,7 @@ conns=$(grep -c "Connection from $ATK4" "$SW_TMP/sshd.log" || true)
 total=$(n_failed)
 swc "$VNS" alerts --json --kind bruteforce >"$T/bf.json"
 jq -e --arg p "$ATK4" '.[0] | .peer == $p and .local_port == 22 and
-    .action == "block" and .evidence.attempts > 10' "$T/bf.json" >/dev/null ||
+    .action == "block" and .evidence.connections > 10' "$T/bf.json" >/dev/null ||
     fail "alert: $(jq -c '.[0]' "$T/bf.json")"
 echo "hydra: $(grep -c . "$T/hydra.out") lines, $(grep -Eo \
 '[0-9]+ of [0-9]+ target' "$T/hydra.out" | tail -1)"

@@ -107,7 +107,10 @@ static const char *const defaults_printed =
     "\n"
     "[bruteforce]\n"
     "enabled = yes\n"
-    "attempts = 10\n"
+    "connections = 10\n"
+    "attempts = 6\n"
+    "log =\n"
+    "log_attempts = 2\n"
     "ports = 22\n"
     "window = 1m\n"
     "action = alert\n"
@@ -178,7 +181,7 @@ test_config_defaults(void **state)
 	assert_int_equal(cfg->synflood.window_ms, 10000);
 	assert_int_equal(cfg->synflood.ban_ms, 3600000);
 	assert_true(cfg->bruteforce.enabled);
-	assert_int_equal(cfg->bruteforce.attempts, 10);
+	assert_int_equal(cfg->bruteforce.connections, 10);
 	assert_int_equal(cfg->bruteforce.nports, 1);
 	assert_int_equal(cfg->bruteforce.ports[0], 22);
 	assert_int_equal(cfg->bruteforce.window_ms, 60000);
@@ -390,7 +393,8 @@ test_config_interfaces(void **state)
 	assert_int_equal(cfg->bruteforce.nports, 0);
 	out = print_config(cfg);
 	assert_non_null(strstr(out, "[bruteforce]\nenabled = yes\n"
-	    "attempts = 10\nports =\n"));
+	    "connections = 10\nattempts = 6\nlog =\nlog_attempts = 2\n"
+	    "ports =\n"));
 	assert_non_null(strstr(out, "[synflood]\nenabled = no\n"));
 	free(out);
 	config_free(cfg);

@@ -936,8 +936,8 @@ test_traffic_bruteforce(void **state)
 	assert_int_equal(s.al[0].severity, ALERT_CRITICAL);
 	assert_string_equal(s.al[0].message, "brute force from 198.18.0.80 "
 	    "on port 22: 11 connections within 1m (limit 10)");
-	assert_int_equal(ev_int(&s.al[0], "attempts"), 11);
-	assert_int_equal(ev_int(&s.al[0], "attempts_limit"), 10);
+	assert_int_equal(ev_int(&s.al[0], "connections"), 11);
+	assert_int_equal(ev_int(&s.al[0], "connections_limit"), 10);
 	assert_int_equal(ev_int(&s.al[0], "window"), 60);
 	/* The alert came with the 11th SYN, before its handshake. */
 	assert_int_equal(ev_int(&s.al[0], "handshakes_completed"), 10);
