@@ -187,8 +187,11 @@ on_tick(void *arg, uint32_t events)
 	(void)events;
 	if (read(in->timer_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		log_warn("timerfd");
+	/* Live, the clock goes on when no packet comes (a login waiting
+	 * for the server's answer); a replay's clock is its packets'. */
 	if (in->now_ms != 0)
-		traffic_tick(in->traffic, in->now_ms, inspector_alert, in);
+		traffic_tick(in->traffic, in->replay ? in->now_ms :
+		    time_now_ms(), inspector_alert, in);
 	inspector_stats(in);
 }
 

@@ -19,12 +19,17 @@
 
 #define TR_BF_BUCKETS	16	/* brute force: buckets per window */
 #define TR_BF_SPORTS	4	/* source ports remembered (retransmits) */
-#define TR_BF_PORTS	4	/* watched ports hit, for the evidence */
 #define TR_LSLOTS	(2 * TRAFFIC_LISTENERS)
 #define TR_HLL		64	/* registers of the per-second source count */
 #define TR_IDLE_MIN_MS	10000	/* keep a quiet listener at least this */
 #define TR_LOCAL_FAST	8	/* host addresses compared without the set */
 #define TR_SPORT_VOTES	4	/* SYN probes that name a scan by source port */
+#define TR_AUTH_CONNS	1024	/* connections followed while they log in */
+#define TR_AUTH_WAYS	4	/* slots one of them may take */
+#define TR_AUTH_SEGS	64	/* client segments: past this, a session */
+#define TR_AUTH_AGE_MS	120000	/* sshd's LoginGraceTime */
+#define TR_AUTH_SLOW_MS	1000	/* an answer this late: a failed login */
+#define TR_AUTH_LATE_MS	30000	/* ... and not later than this */
 
 /* Rate limit of one (detector, peer) or listener. */
 struct tr_rl {
@@ -33,10 +38,14 @@ struct tr_rl {
 	uint32_t raised;	/* last_ms is valid */
 };
 
-/* Per-peer state, in the peer table's user area (zeroed for a new peer). */
+/* Per-peer state, in the peer table's user area (zeroed for a new peer).
+ * Its fields are ordered to leave no padding: every byte of it is in
+ * every peer entry. */
 struct tr_peer {
 	uint32_t gen;		/* t->gen that flags were computed for */
-	uint32_t flags;		/* TRAFFIC_PEER_* */
+	uint8_t flags;		/* TRAFFIC_PEER_* */
+	uint8_t bf_nsport;
+	uint16_t syn_sport;	/* see sport_same below */
 	struct tr_rl rl[TRAFFIC_NKINDS];
 	/* Port scan: probes that found a new port or host, by kind; probes
 	 * to open and to closed ports; handshakes completed. In the two
@@ -45,17 +54,19 @@ struct tr_peer {
 	uint32_t sgen[2];
 	uint16_t kind[2][PEER_KIND_COUNT];
 	uint16_t open[2], closed[2], hs[2];
-	/* Brute force: new connections to watched ports in sixteenths of
-	 * the window, a ring whose newest bucket is bf_last. */
-	int64_t bf_last;
+	/* Brute force: new connections to watched ports and failed logins
+	 * on them, in sixteenths of the window: two rings whose newest
+	 * bucket is bf_last (modulo 2^32: tr_bf_count). Failed logins
+	 * take a second or more each, so a byte per bucket holds them (it
+	 * saturates; the window's sum stops at 16 * 255). */
+	uint32_t bf_last;
 	uint16_t bf_count[TR_BF_BUCKETS];
-	uint16_t bf_sport[TR_BF_SPORTS];
-	uint16_t bf_port[TR_BF_PORTS];
-	uint8_t bf_nsport, bf_nport;
-	/* SYN probes from the same source port as the one before, or from
-	 * another: a raw scanner (nmap -sS) reuses one, connect() does not.
-	 * Reset with the generations. */
-	uint16_t syn_sport, sport_same, sport_diff;
+	uint8_t bf_fail[TR_BF_BUCKETS];
+	uint16_t bf_sport[TR_BF_SPORTS];	/* retransmitted SYNs */
+	/* SYN probes from the same source port as the one before
+	 * (syn_sport), or from another: a raw scanner (nmap -sS) reuses
+	 * one, connect() does not. Reset with the generations. */
+	uint16_t sport_same, sport_diff;
 };
 
 /* The user area is part of every peer entry: 192 bytes, so an entry
@@ -84,6 +95,29 @@ struct tr_listener {
 	struct tr_rl rl;
 };
 
+/*
+ * A connection to a watched port, from its SYN until it closes, carried
+ * more than TR_AUTH_SEGS client segments or lived TR_AUTH_AGE_MS: the
+ * time it may spend logging in. asked is when the client sent data the
+ * server has not answered yet; a wait of a second or more is the
+ * server's failure delay (PAM's, 2-3 s), which a correct password and
+ * everything else before the session do not have. It is counted once
+ * the wait has lasted TR_AUTH_SLOW_MS (traffic_tick), not when the
+ * answer comes: by then a guesser with several connections has its
+ * next guesses on the way.
+ */
+struct tr_auth {
+	struct addr peer, local;
+	uint16_t pport, lport;
+	int64_t born;		/* its SYN */
+	int64_t asked;		/* valid with waiting */
+	uint8_t segs;		/* client data segments */
+	bool used;
+	bool waiting;		/* for the server's answer to asked */
+	bool counted;		/* ... and that wait is counted already */
+	bool answered;		/* the server sent data: not a spoofed SYN */
+};
+
 /* What the detectors take from the config. */
 struct tr_conf {
 	size_t max_peers;
@@ -103,7 +137,7 @@ struct tr_conf {
 	} sf;
 	struct {
 		bool enabled;
-		unsigned int connections;
+		unsigned int connections, attempts;
 		int64_t window;
 		enum config_action action;
 		uint64_t ban;
@@ -136,6 +170,7 @@ struct traffic {
 	struct tr_listener lst[TRAFFIC_LISTENERS];
 	uint16_t lslot[TR_LSLOTS];	/* index + 1 into lst; 0: empty */
 	size_t nlst;
+	struct tr_auth auth[TR_AUTH_CONNS];	/* TR_AUTH_WAYS-way sets */
 	struct traffic_counters n;
 };
 
@@ -261,6 +296,7 @@ tr_conf_from(struct tr_conf *c, const struct config *cfg)
 	c->sf.ban = cfg->synflood.ban_ms;
 	c->bf.enabled = cfg->bruteforce.enabled;
 	c->bf.connections = cfg->bruteforce.connections;
+	c->bf.attempts = cfg->bruteforce.attempts;
 	c->bf.window = (int64_t)cfg->bruteforce.window_ms;
 	c->bf.action = cfg->bruteforce.action;
 	c->bf.ban = cfg->bruteforce.ban_ms;
@@ -373,6 +409,7 @@ traffic_reconfigure(struct traffic *t, const struct config *cfg)
 			if (u == NULL)		/* never: the table has the area */
 				break;
 			memset(u->bf_count, 0, sizeof(u->bf_count));
+			memset(u->bf_fail, 0, sizeof(u->bf_fail));
 			u->bf_last = 0;
 		}
 	}
@@ -854,43 +891,101 @@ tr_watched(const struct traffic *t, uint16_t port)
 	return (t->c.bf.watch[port / 8] >> (port % 8)) & 1;
 }
 
-/* Record one new connection; returns the count in the window: the
- * current bucket and the 15 before it, so an attempt counts for at least
- * 15/16 of the window and never longer than the window. */
+/* Count one new connection (or, with fail, one failed login) and return
+ * the window's count of them: the current bucket and the 15 before it,
+ * so each counts for at least 15/16 of the window and never longer. The
+ * buckets between the newest and now's are emptied first; bf_last is
+ * kept modulo 2^32 (time only moves on, and a new peer's rings are
+ * empty whatever it says). */
 static unsigned int
-tr_bf_count(const struct traffic *t, struct tr_peer *u, int64_t now)
+tr_bf_count(const struct traffic *t, struct tr_peer *u, int64_t now,
+    bool fail)
 {
-	int64_t w = t->c.bf.window / TR_BF_BUCKETS, i;
-	int64_t b = now == t->clk_now ? t->clk_bf : now / w;
+	int64_t w = t->c.bf.window / TR_BF_BUCKETS;
+	uint32_t b = (uint32_t)(now == t->clk_now ? t->clk_bf : now / w);
+	uint32_t d = b - u->bf_last, i;
 	unsigned int sum = 0, k;
 
-	if (b - u->bf_last >= TR_BF_BUCKETS) {
+	if (d >= TR_BF_BUCKETS) {
 		memset(u->bf_count, 0, sizeof(u->bf_count));
+		memset(u->bf_fail, 0, sizeof(u->bf_fail));
 	} else {
-		for (i = u->bf_last + 1; i <= b; i++)
-			u->bf_count[i % TR_BF_BUCKETS] = 0;
+		for (i = 1; i <= d; i++) {
+			u->bf_count[(u->bf_last + i) % TR_BF_BUCKETS] = 0;
+			u->bf_fail[(u->bf_last + i) % TR_BF_BUCKETS] = 0;
+		}
 	}
-	if (b > u->bf_last)
-		u->bf_last = b;
-	inc16(&u->bf_count[b % TR_BF_BUCKETS]);
+	u->bf_last = b;
+	b %= TR_BF_BUCKETS;
+	if (!fail)
+		inc16(&u->bf_count[b]);
+	else if (u->bf_fail[b] != UINT8_MAX)
+		u->bf_fail[b]++;
 	for (k = 0; k < TR_BF_BUCKETS; k++)
-		sum += u->bf_count[k];
+		sum += fail ? u->bf_fail[k] : u->bf_count[k];
 	return sum;
 }
 
+/* count of the signal (new connections, or failed logins with fail) in
+ * the window: an alert when it is over the limit. */
 static void
-tr_bruteforce(struct traffic *t, struct tr_pkt *x)
+tr_bf_alert(struct traffic *t, struct tr_pkt *x, bool fail,
+    unsigned int count)
 {
 	char pbuf[ADDR_STRLEN], wbuf[32];
-	struct tr_peer *u = x->u;
-	uint16_t lport = x->obs.lport;
-	unsigned int i, count;
+	const char *signal = fail ? "attempts" : "connections";
+	unsigned int limit = fail ? t->c.bf.attempts : t->c.bf.connections, i;
 	uint32_t repeats, done = 0, syns = 0;
 	struct peer_stats st;
 	struct alert a;
 	json_t *ev, *ports;
 
-	/* A SYN again from a source port just seen is a retransmission. */
+	if (count <= limit)
+		return;
+	if (!tr_rl_cross(t, &x->u->rl[TRAFFIC_BRUTEFORCE], TRAFFIC_BRUTEFORCE,
+	    x->obs.now_ms, t->c.bf.window, &repeats))
+		return;
+	peers_stats(t->peers, x->p, x->obs.now_ms, &st);
+	ports = json_array();
+	for (i = 0; i < st.nports; i++) {
+		if (!tr_watched(t, st.port[i].port))
+			continue;
+		syns += st.port[i].syns;
+		done += st.port[i].completed;
+		if (ports != NULL)
+			json_array_append_new(ports,
+			    json_integer(st.port[i].port));
+	}
+	tr_alert_init(&a, TRAFFIC_BRUTEFORCE, ALERT_CRITICAL, &x->obs.peer,
+	    &x->obs.local, x->obs.lport, t->c.bf.action);
+	snprintf(a.message, sizeof(a.message), "brute force from %s on port "
+	    "%u: %u %s within %s (limit %u)",
+	    addr_format(&x->obs.peer, pbuf, sizeof(pbuf)), x->obs.lport,
+	    count, fail ? "failed logins" : "connections",
+	    duration_format((uint64_t)t->c.bf.window, wbuf, sizeof(wbuf)),
+	    limit);
+	ev = json_pack("{s:s, s:i, s:i, s:o*, s:I, s:I}",
+	    "signal", signal,
+	    signal, (int)count,
+	    fail ? "attempts_limit" : "connections_limit", (int)limit,
+	    "ports", ports,
+	    "syns_total", (json_int_t)syns,
+	    "handshakes_completed", (json_int_t)done);
+	/* A failed login is counted from the server's answer on a
+	 * connection the peer completed: it proves the peer's own. */
+	tr_return_path(x->p, ev, fail || done >= t->c.bf.connections);
+	tr_alert_emit(t, &a, TRAFFIC_BRUTEFORCE, ev, (uint64_t)t->c.bf.window,
+	    t->c.bf.ban, repeats, x->alert_fn, x->alert_arg);
+}
+
+/* A new connection: counted unless a SYN from its source port was just
+ * seen (a retransmission). */
+static void
+tr_bf_connect(struct traffic *t, struct tr_pkt *x)
+{
+	struct tr_peer *u = x->u;
+	unsigned int i;
+
 	for (i = 0; i < u->bf_nsport; i++)
 		if (u->bf_sport[i] == x->sport)
 			return;
@@ -899,48 +994,170 @@ tr_bruteforce(struct traffic *t, struct tr_pkt *x)
 	u->bf_sport[0] = x->sport;
 	if (u->bf_nsport < TR_BF_SPORTS)
 		u->bf_nsport++;
-	for (i = 0; i < u->bf_nport && u->bf_port[i] != lport; i++)
-		;
-	if (i == u->bf_nport) {
-		memmove(&u->bf_port[1], &u->bf_port[0],
-		    (TR_BF_PORTS - 1) * sizeof(u->bf_port[0]));
-		u->bf_port[0] = lport;
-		if (u->bf_nport < TR_BF_PORTS)
-			u->bf_nport++;
-	}
-	count = tr_bf_count(t, u, x->obs.now_ms);
-	if (count <= t->c.bf.connections)
-		return;
-	if (!tr_rl_cross(t, &u->rl[TRAFFIC_BRUTEFORCE], TRAFFIC_BRUTEFORCE,
-	    x->obs.now_ms, t->c.bf.window, &repeats))
-		return;
-	peers_stats(t->peers, x->p, x->obs.now_ms, &st);
-	for (i = 0; i < st.nports; i++) {
-		if (tr_watched(t, st.port[i].port)) {
-			syns += st.port[i].syns;
-			done += st.port[i].completed;
+	tr_bf_alert(t, x, false, tr_bf_count(t, u, x->obs.now_ms, false));
+}
+
+/* Is a to be forgotten before b? Those the server never sent data on
+ * first (what a flood of spoofed SYNs makes), then the oldest. */
+static bool
+tr_auth_sooner(const struct tr_auth *a, const struct tr_auth *b)
+{
+	if (a->answered != b->answered)
+		return !a->answered;
+	return a->born < b->born;
+}
+
+/* A slot for x's connection, from its SYN. */
+static void
+tr_auth_init(struct tr_auth *c, const struct tr_pkt *x)
+{
+	memset(c, 0, sizeof(*c));
+	c->used = true;
+	c->peer = x->obs.peer;
+	c->local = x->obs.local;
+	c->pport = x->sport;
+	c->lport = x->obs.lport;
+	c->born = x->obs.now_ms;
+}
+
+/* The slot of x's connection (the peer, its port, ours), or NULL. With
+ * create, one is made if missing, in a free slot of its set or in place
+ * of the one tr_auth_sooner names (counted in auth_evictions). Slots
+ * past TR_AUTH_AGE_MS are freed on the way. */
+static struct tr_auth *
+tr_auth_slot(struct traffic *t, const struct tr_pkt *x, bool create)
+{
+	uint64_t h = addr_hash(t->seed, &x->obs.peer) ^
+	    ((uint64_t)x->sport << 16 | x->obs.lport);
+	struct tr_auth *set, *c, *victim = NULL;
+	unsigned int i;
+
+	set = &t->auth[util_mix64(h) % (TR_AUTH_CONNS / TR_AUTH_WAYS) *
+	    TR_AUTH_WAYS];
+	for (i = 0; i < TR_AUTH_WAYS; i++) {
+		c = &set[i];
+		if (c->used && x->obs.now_ms - c->born >= TR_AUTH_AGE_MS)
+			c->used = false;
+		if (!c->used) {
+			if (victim == NULL || victim->used)
+				victim = c;
+			continue;
 		}
+		if (c->pport == x->sport && c->lport == x->obs.lport &&
+		    tr_addr_eq(&c->peer, &x->obs.peer))
+			return c;
+		if (victim == NULL || (victim->used &&
+		    tr_auth_sooner(c, victim)))
+			victim = c;
 	}
-	ports = json_array();
-	for (i = 0; ports != NULL && i < u->bf_nport; i++)
-		json_array_append_new(ports, json_integer(u->bf_port[i]));
-	tr_alert_init(&a, TRAFFIC_BRUTEFORCE, ALERT_CRITICAL, &x->obs.peer,
-	    &x->obs.local, lport, t->c.bf.action);
-	snprintf(a.message, sizeof(a.message), "brute force from %s on port "
-	    "%u: %u connections within %s (limit %u)",
-	    addr_format(&x->obs.peer, pbuf, sizeof(pbuf)), lport, count,
-	    duration_format((uint64_t)t->c.bf.window, wbuf, sizeof(wbuf)),
-	    t->c.bf.connections);
-	ev = json_pack("{s:s, s:i, s:i, s:o*, s:I, s:I}",
-	    "signal", "connections",
-	    "connections", (int)count,
-	    "connections_limit", (int)t->c.bf.connections,
-	    "ports", ports,
-	    "syns_total", (json_int_t)syns,
-	    "handshakes_completed", (json_int_t)done);
-	tr_return_path(x->p, ev, done >= t->c.bf.connections);
-	tr_alert_emit(t, &a, TRAFFIC_BRUTEFORCE, ev, (uint64_t)t->c.bf.window,
-	    t->c.bf.ban, repeats, x->alert_fn, x->alert_arg);
+	if (!create)
+		return NULL;
+	if (victim->used)
+		t->n.auth_evictions++;
+	tr_auth_init(victim, x);
+	return victim;
+}
+
+/*
+ * Failed logins, timed from the packets both ways (struct tr_auth): a
+ * password guesser retries inside one connection (MaxAuthTries, 6), so
+ * counting connections misses it. Each wait of a second or more (at
+ * most TR_AUTH_LATE_MS) for the server's answer to the client's data is
+ * one, counted by tr_auth_tick while it lasts, or here when the answer
+ * comes first (a replay's ticks are a second apart). An
+ * established session could have one too (a command whose output comes
+ * late after the client's last data): TR_AUTH_SEGS and TR_AUTH_AGE_MS
+ * bound how many a connection can count, and interactive use is
+ * answered at once (the echo of each key).
+ */
+static void
+tr_bf_auth(struct traffic *t, struct tr_pkt *x, uint32_t payload)
+{
+	uint8_t f = x->obs.tcp_flags;
+	struct tr_auth *c;
+	int64_t waited;
+
+	if (x->ev & PEER_EV_SYN) {
+		/* The same SYN again is a retransmission; after data, the
+		 * peer's port is used again, by a new connection. */
+		c = tr_auth_slot(t, x, true);
+		if (c->segs > 0 || c->answered)
+			tr_auth_init(c, x);
+		return;
+	}
+	if (payload == 0 && !(f & (PKT_TCP_FIN | PKT_TCP_RST)))
+		return;				/* an ACK */
+	if ((c = tr_auth_slot(t, x, false)) == NULL)
+		return;
+	if (payload > 0 && x->obs.inbound) {
+		if (++c->segs > TR_AUTH_SEGS) {
+			c->used = false;	/* a session */
+			return;
+		}
+		/* The first data unanswered starts the clock: neither its
+		 * retransmission nor more of the same request restarts it. */
+		if (!c->waiting) {
+			c->waiting = true;
+			c->counted = false;
+			c->asked = x->obs.now_ms;
+		}
+	} else if (payload > 0) {
+		c->answered = true;
+		waited = x->obs.now_ms - c->asked;
+		/* Not counted by a tick yet (a replay's ticks are a second
+		 * apart): counted now. */
+		if (c->waiting && !c->counted && waited >= TR_AUTH_SLOW_MS &&
+		    waited <= TR_AUTH_LATE_MS)
+			tr_bf_alert(t, x, true, tr_bf_count(t, x->u,
+			    x->obs.now_ms, true));
+		c->waiting = false;
+	}
+	if (f & (PKT_TCP_FIN | PKT_TCP_RST))
+		c->used = false;
+}
+
+/* The waits that have lasted TR_AUTH_SLOW_MS by now: each one a failed
+ * login of its peer, counted once. Only on connections the server spoke
+ * on (a handshake the peer completed). */
+static void
+tr_auth_tick(struct traffic *t, int64_t now, traffic_alert_fn fn, void *arg)
+{
+	struct tr_auth *c;
+	struct tr_pkt x;
+	size_t i;
+
+	if (!t->c.bf.enabled)
+		return;
+	for (i = 0; i < TR_AUTH_CONNS; i++) {
+		c = &t->auth[i];
+		if (!c->used || !c->waiting || c->counted || !c->answered ||
+		    now - c->asked < TR_AUTH_SLOW_MS ||
+		    now - c->asked > TR_AUTH_LATE_MS)
+			continue;
+		c->counted = true;
+		memset(&x, 0, sizeof(x));
+		if ((x.p = peers_find(t->peers, &c->peer)) == NULL)
+			continue;
+		x.u = peers_user(t->peers, x.p);
+		x.obs.now_ms = now;
+		x.obs.peer = c->peer;
+		x.obs.local = c->local;
+		x.obs.lport = c->lport;
+		x.obs.proto = IPPROTO_TCP;
+		x.sport = c->pport;
+		x.alert_fn = fn;
+		x.alert_arg = arg;
+		tr_bf_alert(t, &x, true, tr_bf_count(t, x.u, now, true));
+	}
+}
+
+/* A TCP packet to or from a watched port, either way. */
+static void
+tr_bruteforce(struct traffic *t, struct tr_pkt *x, uint32_t payload)
+{
+	if (x->ev & PEER_EV_SYN)
+		tr_bf_connect(t, x);
+	tr_bf_auth(t, x, payload);
 }
 
 /* ---- SYN floods ------------------------------------------------------------- */
@@ -1343,7 +1560,7 @@ traffic_packet(struct traffic *t, const struct pkt *p, int64_t now_ms,
     traffic_alert_fn alert_fn, void *alert_arg)
 {
 	struct tr_pkt x;
-	bool inbound, ports, open_known = false;
+	bool inbound, ports, bf, open_known = false;
 
 	t->n.packets++;
 	if (now_ms > t->now)
@@ -1425,7 +1642,7 @@ traffic_packet(struct traffic *t, const struct pkt *p, int64_t now_ms,
 
 	x.u = peers_user(t->peers, x.p);
 	if (x.u->gen != t->gen) {
-		x.u->flags = tr_classify(t, &x.obs.peer);
+		x.u->flags = (uint8_t)tr_classify(t, &x.obs.peer);
 		x.u->gen = t->gen;
 	}
 	if (x.u->flags & (TRAFFIC_PEER_ALLOWED | TRAFFIC_PEER_LOCAL)) {
@@ -1434,15 +1651,21 @@ traffic_packet(struct traffic *t, const struct pkt *p, int64_t now_ms,
 	}
 	if (x.u->flags & TRAFFIC_PEER_DENIED)
 		tr_denylist(t, &x);
-	if (!inbound)
+	/* Brute force looks at both ways: the server's answers time the
+	 * logins. */
+	bf = t->c.bf.enabled && x.obs.proto == IPPROTO_TCP &&
+	    tr_watched(t, x.obs.lport);
+	if (!inbound) {
+		if (bf)
+			tr_bruteforce(t, &x, p->payload_len);
 		return;
+	}
 	if (t->c.ps.enabled)
 		tr_portscan(t, &x, port_open, port_arg);
 	if (x.obs.proto != IPPROTO_TCP)
 		return;
-	if (t->c.bf.enabled && (x.ev & PEER_EV_SYN) &&
-	    tr_watched(t, x.obs.lport))
-		tr_bruteforce(t, &x);
+	if (bf)
+		tr_bruteforce(t, &x, p->payload_len);
 	if (t->c.sf.enabled && (x.ev & (PEER_EV_SYN | PEER_EV_HS_DONE)))
 		tr_synflood(t, &x, port_open != NULL ? open_known : false);
 }
@@ -1455,6 +1678,7 @@ traffic_tick(struct traffic *t, int64_t now_ms, traffic_alert_fn alert_fn,
 		t->now = now_ms;
 	tr_clock(t);
 	tr_flush(t, t->now, alert_fn, alert_arg);
+	tr_auth_tick(t, t->now, alert_fn, alert_arg);
 }
 
 /* ---- reading ---------------------------------------------------------------- */

@@ -6,7 +6,8 @@
  * analyze` drive it the same way. It owns the peer table (monitor/peers.h,
  * sized by [daemon] max_peers, windowed by [portscan] window), the [deny]
  * and [allow] prefix sets, per-peer detector state in the table's user
- * area, and a bounded table of listening ports for the flood detector.
+ * area, a bounded table of listening ports for the flood detector and
+ * one of connections logging in for the brute-force detector.
  *
  * Who is never alerted for: [allow] peers, loopback, and the host's own
  * addresses (traffic_set_local). Their packets are counted, nothing more.
@@ -18,11 +19,19 @@
  * detector's window after it only add to a count, carried as "repeats" in
  * the next alert's evidence once the window has passed.
  *
+ * Brute force has two signals per peer, on TCP connections to the
+ * watched ports: new connections (SYNs), and failed logins, timed from
+ * the packets both ways: a server answer that came 1 to 30 s after the
+ * client's data (PAM's failure delay; all else is answered at once), on
+ * a connection followed from its SYN while it may still be logging in
+ * (a bounded table; traffic_counters.auth_evictions).
+ *
  * Alerts: kind "portscan", "synflood", "bruteforce" or "denylist"; peer
  * set except for a synflood from many sources; evidence holds the numbers
  * that crossed the threshold, the limit, the window and "ban" (seconds)
- * and "repeats"; action "alert" or "block" from the config. time_ms and
- * id are left 0 for the caller. */
+ * and "repeats" (a bruteforce alert also "signal": "connections" or
+ * "attempts", naming the count that crossed); action "alert" or "block"
+ * from the config. time_ms and id are left 0 for the caller. */
 #ifndef SW_TRAFFIC_H
 #define SW_TRAFFIC_H
 
@@ -70,6 +79,7 @@ struct traffic_counters {
 	uint64_t alerts_dropped;	/* no memory for the evidence */
 	uint64_t listener_overflow;	/* SYNs to an untracked listener */
 	uint64_t peer_evictions;	/* peers_evictions() */
+	uint64_t auth_evictions;	/* logins followed, dropped for room */
 	size_t peers, max_peers, listeners;
 };
 
@@ -171,7 +181,8 @@ unsigned int traffic_peer_flags(const struct traffic *t,
 /* "portscan", "synflood", "bruteforce", "denylist"; "?" otherwise. */
 const char *traffic_kind_name(enum traffic_kind k);
 
-/* Bytes allocated: the peer table, prefix sets, listener table. */
+/* Bytes allocated: the peer table, prefix sets, listener and login
+ * tables. */
 size_t traffic_memory(const struct traffic *t);
 
 #endif

@@ -132,14 +132,15 @@ sim_stop(struct sim *s)
 	config_free(s->cfg);
 }
 
-/* One packet from src:sport to dst:dport. */
+/* One packet from src:sport to dst:dport, with len bytes of payload. */
 static void
-sim_pkt(struct sim *s, const char *src, uint16_t sport, const char *dst,
-    uint16_t dport, uint8_t proto, uint8_t flags)
+sim_pkt_len(struct sim *s, const char *src, uint16_t sport, const char *dst,
+    uint16_t dport, uint8_t proto, uint8_t flags, uint32_t len)
 {
 	struct pkt p;
 
 	memset(&p, 0, sizeof(p));
+	p.payload_len = len;
 	p.src = A(src);
 	p.dst = A(dst);
 	p.family = (uint8_t)p.src.family;
@@ -160,6 +161,13 @@ sim_pkt(struct sim *s, const char *src, uint16_t sport, const char *dst,
 	}
 	traffic_packet(s->t, &p, s->now, s->use_cb ? port_open : NULL, s,
 	    collect, s);
+}
+
+static void
+sim_pkt(struct sim *s, const char *src, uint16_t sport, const char *dst,
+    uint16_t dport, uint8_t proto, uint8_t flags)
+{
+	sim_pkt_len(s, src, sport, dst, dport, proto, flags, 0);
 }
 
 static bool
@@ -1019,6 +1027,254 @@ test_traffic_bruteforce(void **state)
 	sim_stop(&s);
 }
 
+/* An ssh connection as hydra makes it against Debian's sshd (payload
+ * sizes as captured): the handshake, then banners, key exchange and the
+ * "none" method, each answered at once, 1 ms apart. */
+static void
+ssh_open(struct sim *s, const char *peer, uint16_t sport)
+{
+	static const struct {
+		bool client;
+		uint32_t len;
+	} pre[] = {
+		{ true, 32 }, { false, 32 }, { true, 904 }, { false, 1088 },
+		{ true, 48 }, { false, 524 }, { true, 16 }, { true, 44 },
+		{ false, 44 }, { true, 68 }, { false, 52 },
+	};
+	size_t i;
+
+	sim_pkt(s, peer, sport, HOST, 22, IPPROTO_TCP, F_SYN);
+	sim_pkt(s, HOST, 22, peer, sport, IPPROTO_TCP, F_SYN | F_ACK);
+	sim_pkt(s, peer, sport, HOST, 22, IPPROTO_TCP, F_ACK);
+	for (i = 0; i < sizeof(pre) / sizeof(pre[0]); i++) {
+		s->now += 1;
+		if (pre[i].client)
+			sim_pkt_len(s, peer, sport, HOST, 22, IPPROTO_TCP,
+			    F_PSH | F_ACK, pre[i].len);
+		else
+			sim_pkt_len(s, HOST, 22, peer, sport, IPPROTO_TCP,
+			    F_PSH | F_ACK, pre[i].len);
+	}
+}
+
+/* The client's data (a password), ACKed at once. */
+static void
+ssh_ask(struct sim *s, const char *peer, uint16_t sport, uint32_t len)
+{
+	sim_pkt_len(s, peer, sport, HOST, 22, IPPROTO_TCP, F_PSH | F_ACK, len);
+	s->now += 1;
+	sim_pkt(s, HOST, 22, peer, sport, IPPROTO_TCP, F_ACK);
+}
+
+/* The server's answer, ACKed at once. */
+static void
+ssh_answer(struct sim *s, const char *peer, uint16_t sport)
+{
+	sim_pkt_len(s, HOST, 22, peer, sport, IPPROTO_TCP, F_PSH | F_ACK, 52);
+	sim_pkt(s, peer, sport, HOST, 22, IPPROTO_TCP, F_ACK);
+}
+
+/* A password, answered wait_ms after it. */
+static void
+ssh_guess(struct sim *s, const char *peer, uint16_t sport, int64_t wait_ms)
+{
+	int64_t t = s->now;
+
+	ssh_ask(s, peer, sport, 84);
+	s->now = t + wait_ms;
+	ssh_answer(s, peer, sport);
+	s->now += 1;
+}
+
+static void
+ssh_close(struct sim *s, const char *peer, uint16_t sport)
+{
+	sim_pkt(s, peer, sport, HOST, 22, IPPROTO_TCP, F_FIN | F_ACK);
+	sim_pkt(s, HOST, 22, peer, sport, IPPROTO_TCP, F_FIN | F_ACK);
+	sim_pkt(s, peer, sport, HOST, 22, IPPROTO_TCP, F_ACK);
+}
+
+/* Failed logins, timed from the packets: the server answers a wrong
+ * password after PAM's failure delay (2.72 s measured), everything else
+ * at once. */
+static void
+test_traffic_bruteforce_attempts(void **state)
+{
+	const char *P = "198.18.0.90";
+	struct traffic_counters n;
+	struct sim s;
+	int i;
+
+	(void)state;
+	/* One connection, 7 guesses: the 7th is over the limit of 6. */
+	sim_start(&s, NULL);
+	ssh_open(&s, P, 40000);
+	for (i = 0; i < 7; i++) {
+		assert_int_equal(s.nal, 0);
+		ssh_guess(&s, P, 40000, 2720);
+	}
+	assert_int_equal(s.nal, 1);
+	assert_string_equal(s.al[0].kind, "bruteforce");
+	assert_peer(&s.al[0], P);
+	assert_int_equal(s.al[0].local_port, 22);
+	assert_string_equal(s.al[0].message, "brute force from 198.18.0.90 "
+	    "on port 22: 7 failed logins within 1m (limit 6)");
+	assert_string_equal(ev_str(&s.al[0], "signal"), "attempts");
+	assert_int_equal(ev_int(&s.al[0], "attempts"), 7);
+	assert_int_equal(ev_int(&s.al[0], "attempts_limit"), 6);
+	assert_int_equal(ev_int(&s.al[0], "syns_total"), 1);
+	assert_int_equal(ev_int(&s.al[0], "handshakes_completed"), 1);
+	assert_int_equal(ev_int(&s.al[0], "window"), 60);
+	assert_int_equal(json_array_size(json_object_get(s.al[0].evidence,
+	    "ports")), 1);
+	assert_null(json_object_get(s.al[0].evidence, "connections"));
+	/* More in the window: repeats, whichever signal (the 8th guess;
+	 * the 11th and 12th connection). */
+	ssh_guess(&s, P, 40000, 2720);
+	ssh_close(&s, P, 40000);
+	for (i = 0; i < 11; i++)
+		ssh_conn(&s, P, (uint16_t)(40100 + i), 22);
+	assert_int_equal(s.nal, 1);
+	traffic_counters(s.t, &n);
+	assert_int_equal(n.repeats[TRAFFIC_BRUTEFORCE], 3);
+	sim_stop(&s);
+
+	/* Answered at once (a correct password, an interactive session,
+	 * keystrokes and their echo): never counted. */
+	sim_start(&s, NULL);
+	for (i = 0; i < 8; i++) {
+		int k;
+
+		ssh_open(&s, P, (uint16_t)(40200 + i));
+		for (k = 0; k < 40; k++)
+			ssh_guess(&s, P, (uint16_t)(40200 + i), 5);
+		/* Idle, then a keystroke and its echo. */
+		s.now += 20000;
+		ssh_guess(&s, P, (uint16_t)(40200 + i), 30);
+	}
+	assert_int_equal(s.nal, 0);
+	sim_stop(&s);
+
+	/* A retransmitted password does not restart the clock: 1.5 s from
+	 * the first, 0.9 s from the retransmission, counted. */
+	sim_start(&s, NULL);
+	ssh_open(&s, P, 40300);
+	for (i = 0; i < 7; i++) {
+		int64_t t = s.now;
+
+		sim_pkt_len(&s, P, 40300, HOST, 22, IPPROTO_TCP,
+		    F_PSH | F_ACK, 84);
+		s.now = t + 600;
+		sim_pkt_len(&s, P, 40300, HOST, 22, IPPROTO_TCP,
+		    F_PSH | F_ACK, 84);
+		s.now = t + 1500;
+		ssh_answer(&s, P, 40300);
+		s.now += 1;
+	}
+	assert_int_equal(s.nal, 1);
+	assert_int_equal(ev_int(&s.al[0], "attempts"), 7);
+	sim_stop(&s);
+
+	/* Two connections at once (hydra -t 2) add up. */
+	sim_start(&s, NULL);
+	ssh_open(&s, P, 40400);
+	ssh_open(&s, P, 40401);
+	for (i = 0; i < 4; i++) {
+		int64_t t = s.now;
+
+		ssh_ask(&s, P, 40400, 84);
+		ssh_ask(&s, P, 40401, 84);
+		s.now = t + 2720;
+		ssh_answer(&s, P, 40400);
+		if (i < 3)
+			assert_int_equal(s.nal, 0);
+		ssh_answer(&s, P, 40401);
+		s.now += 1;
+	}
+	assert_int_equal(s.nal, 1);
+	assert_int_equal(ev_int(&s.al[0], "attempts"), 7);
+	sim_stop(&s);
+
+	/* FIN forgets the connection: what the same ports carry after it
+	 * (without a SYN) is not followed. */
+	sim_start(&s, NULL);
+	ssh_open(&s, P, 40500);
+	for (i = 0; i < 3; i++)
+		ssh_guess(&s, P, 40500, 2720);
+	sim_pkt(&s, P, 40500, HOST, 22, IPPROTO_TCP, F_FIN | F_ACK);
+	for (i = 0; i < 10; i++)
+		ssh_guess(&s, P, 40500, 2720);
+	/* ... and so does RST (and a SYN again makes a new one). */
+	ssh_open(&s, P, 40501);
+	for (i = 0; i < 3; i++)
+		ssh_guess(&s, P, 40501, 2720);
+	sim_pkt(&s, HOST, 22, P, 40501, IPPROTO_TCP, F_RST);
+	for (i = 0; i < 10; i++)
+		ssh_guess(&s, P, 40501, 2720);
+	assert_int_equal(s.nal, 0);
+	sim_stop(&s);
+
+	/* Answers more than 30 s late are not a failure delay; up to 30 s
+	 * they are (7 connections at once, each waiting the same). */
+	sim_start(&s, NULL);
+	for (i = 0; i < 7; i++)
+		ssh_open(&s, P, (uint16_t)(40600 + i));
+	for (i = 0; i < 7; i++)
+		ssh_ask(&s, P, (uint16_t)(40600 + i), 84);
+	s.now += 30002;
+	for (i = 0; i < 7; i++)
+		ssh_answer(&s, P, (uint16_t)(40600 + i));
+	assert_int_equal(s.nal, 0);
+	for (i = 0; i < 7; i++)
+		ssh_ask(&s, P, (uint16_t)(40600 + i), 84);
+	s.now += 29990;
+	for (i = 0; i < 7; i++)
+		ssh_answer(&s, P, (uint16_t)(40600 + i));
+	assert_int_equal(s.nal, 1);
+	sim_stop(&s);
+
+	/* A connection past 64 client segments is a session: it stops
+	 * counting. ssh_open sends 6; then 51 quick ones and 7 slow make
+	 * 64 (all counted), 52 and 7 make the 7th slow one the 65th. */
+	for (i = 51; i <= 52; i++) {
+		int k;
+
+		sim_start(&s, NULL);
+		ssh_open(&s, P, 40700);
+		for (k = 0; k < i; k++)
+			ssh_guess(&s, P, 40700, 2);
+		for (k = 0; k < 7; k++)
+			ssh_guess(&s, P, 40700, 2720);
+		assert_int_equal(s.nal, i == 51 ? 1 : 0);
+		sim_stop(&s);
+	}
+
+	/* Nor after sshd's LoginGraceTime, 120 s from the SYN. */
+	sim_start(&s, NULL);
+	ssh_open(&s, P, 40800);
+	s.now += 120000;
+	for (i = 0; i < 7; i++)
+		ssh_guess(&s, P, 40800, 2720);
+	assert_int_equal(s.nal, 0);
+	sim_stop(&s);
+
+	/* Limits: attempts = 2 alerts at the 3rd; a port not watched is
+	 * not followed. */
+	sim_start(&s, "[bruteforce]\nattempts = 2\n");
+	ssh_open(&s, P, 40900);
+	for (i = 0; i < 3; i++)
+		ssh_guess(&s, P, 40900, 2720);
+	assert_int_equal(s.nal, 1);
+	assert_int_equal(ev_int(&s.al[0], "attempts_limit"), 2);
+	sim_stop(&s);
+	sim_start(&s, "[bruteforce]\nports = 2222\n");
+	ssh_open(&s, P, 41000);
+	for (i = 0; i < 7; i++)
+		ssh_guess(&s, P, 41000, 2720);
+	assert_int_equal(s.nal, 0);
+	sim_stop(&s);
+}
+
 /* ---- deny and allow --------------------------------------------------------- */
 
 static void
@@ -1307,6 +1563,7 @@ main(void)
 		cmocka_unit_test(test_traffic_synflood_few),
 		cmocka_unit_test(test_traffic_spoof),
 		cmocka_unit_test(test_traffic_bruteforce),
+		cmocka_unit_test(test_traffic_bruteforce_attempts),
 		cmocka_unit_test(test_traffic_deny),
 		cmocka_unit_test(test_traffic_allow),
 		cmocka_unit_test(test_traffic_direction),
