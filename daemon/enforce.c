@@ -5,6 +5,7 @@
  * Reconciliation (reconcile.c) puts back what someone else removed from
  * our table. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -224,11 +225,40 @@ root_listens(const struct sw *sw, uint16_t port)
 }
 
 /*
+ * Has sshd's process pid logged its client in? sshd names its processes
+ * (setproctitle) "sshd: USER [priv]", "sshd: USER [net]", "sshd:
+ * [accepted]" while the client is still to log in, and "sshd: USER" or
+ * "sshd: USER@TTY" once it has. A connection held open at the password
+ * prompt is no administrator's session: it would let a guesser protect
+ * its own address by waiting out the detector's window first.
+ */
+static bool
+sshd_logged_in(pid_t pid)
+{
+	char path[64], title[256];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	n = read(fd, title, sizeof(title) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	title[n] = '\0';		/* the title is the first string */
+	n = (ssize_t)strlen(title);
+	return n > 6 && strncmp(title, "sshd: ", 6) == 0 &&
+	    title[n - 1] != ']';
+}
+
+/*
  * Is s, held by o, an administrator's session to a protected program?
  * Not because the process calls itself sshd (any user can name a process
  * so): the socket is root's, it was accepted on a port where a root-owned
  * socket listens, and the process runs the program the name says
- * (/proc/PID/exe, which the process cannot choose after exec).
+ * (/proc/PID/exe, which the process cannot choose after exec). For sshd,
+ * also: the process holds a logged-in client (sshd_logged_in).
  */
 static bool
 is_protected_session(const struct sw *sw, const struct proc_owner *o,
@@ -248,7 +278,10 @@ is_protected_session(const struct sw *sw, const struct proc_owner *o,
 	if (n > 10 && strcmp(exe + n - 10, " (deleted)") == 0)
 		exe[n - 10] = '\0';
 	base = strrchr(exe, '/');
-	return is_protected_name(sw->cfg, base != NULL ? base + 1 : exe);
+	base = base != NULL ? base + 1 : exe;
+	if (!is_protected_name(sw->cfg, base))
+		return false;
+	return strcmp(base, "sshd") != 0 || sshd_logged_in(o->pid);
 }
 
 /* The remote addresses of the socket table as a set of hosts, rebuilt

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# [bans] protect against a real sshd: a peer that holds an established
+# [bans] protect against a real sshd: a peer that holds a logged-in
 # session to sshd, opened before its attack, is not banned automatically,
-# and a manual block of it needs --force.
+# and a manual block of it needs --force; a connection that has not
+# logged in protects nobody.
 #
 # In the victim namespace: sshd with Debian's shipped configuration (only
 # its address, host key and pid file in the test's temp dir) on the
@@ -9,23 +10,26 @@
 # block, ban = 30s and scan_interval = 500ms.
 # From the attacker namespace:
 #
-#  1. A TCP connection to sshd:22, held open (pre-auth: sshd waits its
-#     default LoginGraceTime, 120 s, for the client's banner) for longer
-#     than the detector window plus one scan; then nmap -sS -p 1-100 from
-#     the same address. The attacker is not in ban4, the portscan
-#     alert's action is "alert", its evidence.not_banned names sshd, and
-#     the session is still open.
+#  1. An ssh login (ssh -N, a test user's password) held open for
+#     longer than the detector window plus one scan; then nmap -sS -p
+#     1-100 from the same address. The attacker is not in ban4, the
+#     portscan alert's action is "alert", its evidence.not_banned names
+#     sshd, and the session is still open.
 #  2. sockwatch block ATTACKER is refused (exit 1, pointing at --force);
 #     sockwatch block --force ATTACKER bans it and the session is reset.
 #  3. Control: a second attacker address without a session scans and is
 #     banned.
-#  4. A third attacker address opens a session to sshd after the start of
-#     the detector window (but more than one scan before the alert): it
-#     does not protect; the peer is banned and the session reset.
+#  4. A third attacker address opens a connection to sshd after the start
+#     of the detector window (but more than one scan before the alert):
+#     it does not protect; the peer is banned and the connection reset.
 #  5. A user's process that calls itself sshd (prctl), connected out to a
 #     fourth attacker address since before the window: it is no session
 #     to sshd (not root's, not accepted on root's listener, not
 #     /usr/sbin/sshd), so that attacker's scan is banned.
+#  6. A connection to sshd held at the login (pre-auth: sshd waits its
+#     default LoginGraceTime, 120 s) for longer than the window: it has
+#     not logged in, so it protects nobody (else a guesser would wait out
+#     the window before it starts); the peer is banned.
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh disable=SC1091
 . "$here/lib.sh"
@@ -33,13 +37,16 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/daemon.sh"
 # shellcheck source=traffic.sh disable=SC1091
 . "$here/traffic.sh"
-has_tools nmap nft ssh-keygen || exit 0
+has_tools nmap nft ssh-keygen sshpass chpasswd || exit 0
 [ -x /usr/sbin/sshd ] || { echo "skip: /usr/sbin/sshd is not installed"; exit 0; }
 [ -r /etc/ssh/sshd_config ] || { echo "skip: no /etc/ssh/sshd_config"; exit 0; }
 T=$SW_TMP
 ATK2=198.18.0.4
 ATK3=198.18.0.5
 ATK5=198.18.0.6
+ATK7=198.18.0.7
+U=swtest-prot
+PASS="Pw-$(head -c 9 /dev/urandom | base64 | tr -d '/+=')"
 # The portscan window: longer than traffic.sh's 2 s, so that case 4's
 # session (opened 0.8 s before its scan) is well inside it.
 WINDOW_MS=4000
@@ -50,6 +57,9 @@ tr_net
 ATKIF=$(ns_ifname "$ANS")
 ip -n "$ANS" addr add "$ATK2/24" dev "$ATKIF"
 ip -n "$ANS" addr add "$ATK3/24" dev "$ATKIF"
+ip -n "$ANS" addr add "$ATK7/24" dev "$ATKIF"
+sw_user_add "$U"
+echo "$U:$PASS" | chpasswd
 
 # Debian's sshd as the package ships it (PAM, LoginGraceTime 120 by
 # default): only the address, host key and pid file are ours.
@@ -97,12 +107,14 @@ write(out, what)
 EOF
 
 # ---- 1. a scan from a peer with an sshd session --------------------------
-bg ip netns exec "$ANS" python3 "$T/session.py" "$VIC4" 22 "$T/held.ready" \
-    "$T/held.out" "$ATK4"
-wait_file 5 "$T/held.ready" "$!" || fail "no session to sshd"
-grep -q " SSH-2.0-" "$T/held.ready" || fail "no ssh banner: \
-$(cat "$T/held.ready")"
-wait_for 3 session_open "$ATK4" || fail "the victim does not see the session"
+# Logged in; -N: no command (the test user's shell is nologin).
+bg ip netns exec "$ANS" sshpass -p "$PASS" ssh -N -o BatchMode=no \
+    -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+    -o PubkeyAuthentication=no -b "$ATK4" "$U@$VIC4"
+HELD=$!
+wait_for 10 session_open "$ATK4" || fail "no session to sshd"
+wait_for 10 pgrep -x -f "sshd: $U" >/dev/null || fail "the login did not \
+complete: $(grep -v '^debug' "$SW_TMP/sshd.log" | tail -3)"
 # The session must be in the daemon's socket table (one scan, 0.5 s), and
 # its sshd process must have started before the alert's detector window
 # began.
@@ -130,7 +142,7 @@ swc "$VNS" bans --json | jq -e 'length == 0' >/dev/null ||
 swc "$VNS" metrics >"$T/metrics.txt" || fail "sockwatch metrics failed"
 grep -q '^sockwatch_bans_refused_total [1-9]' "$T/metrics.txt" ||
     fail "refusal not counted: $(grep refused "$T/metrics.txt")"
-[ -e "$T/held.out" ] && fail "the session ended: $(cat "$T/held.out")"
+pid_gone "$HELD" && fail "the session ended"
 session_open "$ATK4" || fail "the session is gone"
 echo "ok: a scan from $ATK4, holding an sshd session: alert, not banned" \
     "($(jq -r '.[0].evidence.not_banned' "$T/ps.json"))"
@@ -149,10 +161,8 @@ echo "ok: block $ATK4 refused: $(cat "$T/block.err")"
 swc "$VNS" block --force --reason "forced" "$ATK4" >"$T/block.out" \
     2>"$T/block.err" || fail "block --force $ATK4: $(cat "$T/block.err")"
 in_set "$VNS" ban4 "$ATK4" || fail "$ATK4 not in ban4 after block --force"
-wait_file 3 "$T/held.out" 0 || fail "the session is still open after \
+wait_for 3 pid_gone "$HELD" || fail "the session is still open after \
 block --force"
-[ "$(cat "$T/held.out")" = reset ] ||
-    fail "the session ended with $(cat "$T/held.out"), want reset"
 wait_for 3 sh -c "! ip netns exec $VNS ss -Htn state established \
 '( sport = :22 and dst $ATK4 )' | grep -q ." ||
     fail "sshd's side of the session is still established"
@@ -230,6 +240,22 @@ named sshd is connected, not in ban4: $(swc "$VNS" alerts --json --peer \
 "$ATK5" | jq -c '.[0].evidence.not_banned')"
 echo "ok: a user process named sshd connected out to $ATK5 does not keep \
 it from a ban"
+
+# ---- 6. a connection held at the login ---------------------------------
+bg ip netns exec "$ANS" python3 "$T/session.py" "$VIC4" 22 "$T/pre.ready" \
+    "$T/pre.out" "$ATK7"
+wait_file 5 "$T/pre.ready" "$!" || fail "no connection to sshd from $ATK7"
+wait_for 3 session_open "$ATK7" || fail "the victim does not see $ATK7's \
+connection"
+sleep $((WINDOW_MS / 1000 + 1))
+timeout 60 ip netns exec "$ANS" nmap -n -Pn -sS -S "$ATK7" -e "$ATKIF" \
+    -p 1-100 -T4 --max-retries 1 --host-timeout 20s --ttl 64 "$VIC4" \
+    >"$T/nmap6.out" 2>&1 || fail "nmap: $(cat "$T/nmap6.out")"
+wait_for 5 in_set "$VNS" ban4 "$ATK7" || fail "$ATK7, holding a connection \
+that never logged in, not in ban4: $(swc "$VNS" alerts --json --peer \
+"$ATK7" | jq -c '.[0].evidence.not_banned')"
+wait_file 3 "$T/pre.out" 0 || fail "$ATK7's connection is still open"
+echo "ok: a connection held at sshd's login prompt does not protect $ATK7"
 pid_gone "$SSHD_PID" && fail "sshd died"
 pid_gone "$SWD_PID" && fail "sockwatchd died"
 echo "all checks passed"
