@@ -202,6 +202,13 @@ $(BUILD)/fuzz/fuzz_ipc: tests/fuzz/fuzz_ipc.c $(LIB_SRC) policy/alert.c
 	@mkdir -p $(dir $@)
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# sshd's log lines: policy/authlog.c.
+$(BUILD)/fuzz/fuzz_authlog: tests/fuzz/fuzz_authlog.c $(LIB_SRC) \
+    policy/authlog.c
+	$(call msg,FUZZ,$@)
+	@mkdir -p $(dir $@)
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $^ $(PKG_LIBS)
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \

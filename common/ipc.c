@@ -40,6 +40,8 @@ static const struct {
 	[IPC_EVENT] = { "event", 2, IPC_MAX_PAYLOAD },
 	[IPC_METRICS_REPLY] = { "metrics-reply", 4, 4 + IPC_MAX_PAYLOAD },
 	[IPC_READERS] = { "readers", 0, 4 * IPC_READERS_MAX },
+	[IPC_AUTHLOG] = { "authlog", 1, IPC_AUTHLOG_MAX },
+	[IPC_AUTH] = { "auth", 1, IPC_FIXED_MAX },
 };
 
 const char *

@@ -44,7 +44,11 @@ enum ipc_type {
 	IPC_EVENT,		/* one event's JSON, for the subscribers */
 	IPC_METRICS_REPLY,	/* u32 sequence, then the exposition text */
 	IPC_READERS,		/* the uids that may read: u32 each */
-	IPC_TYPE_MAX = IPC_READERS
+	/* parent -> inspector: bytes of sshd's log, as read */
+	IPC_AUTHLOG,
+	/* inspector -> parent: what a line of it says, a fixed struct */
+	IPC_AUTH,
+	IPC_TYPE_MAX = IPC_AUTH
 };
 
 /* What each end accepts (ipc_reader.accept): a type outside the mask
@@ -52,9 +56,11 @@ enum ipc_type {
 #define IPC_BIT(t)	(1U << (t))
 #define IPC_FROM_INSPECTOR (IPC_BIT(IPC_HELLO) | IPC_BIT(IPC_FAIL) | \
 	IPC_BIT(IPC_LOG) | IPC_BIT(IPC_ALERT) | IPC_BIT(IPC_STATS) | \
-	IPC_BIT(IPC_REPLAY_DONE) | IPC_BIT(IPC_PEERS_REPLY))
+	IPC_BIT(IPC_REPLAY_DONE) | IPC_BIT(IPC_PEERS_REPLY) | \
+	IPC_BIT(IPC_AUTH))
 #define IPC_TO_INSPECTOR (IPC_BIT(IPC_LISTENERS) | IPC_BIT(IPC_LOCAL) | \
-	IPC_BIT(IPC_PEERS_REQ))
+	IPC_BIT(IPC_PEERS_REQ) | IPC_BIT(IPC_AUTHLOG))
+#define IPC_AUTHLOG_MAX	65536		/* log bytes in one IPC_AUTHLOG */
 #define IPC_FROM_EXPORTER (IPC_BIT(IPC_HELLO) | IPC_BIT(IPC_FAIL) | \
 	IPC_BIT(IPC_LOG) | IPC_BIT(IPC_REQUEST) | IPC_BIT(IPC_METRICS_REQ) | \
 	IPC_BIT(IPC_CONTROL_STATS))

@@ -101,7 +101,8 @@ cmd_status(struct sw *sw)
 	    json_string(time_format_rfc3339(sw->last_reload_ms, when,
 	    sizeof(when))) : json_null());
 	return json_pack("{s:s, s:i, s:s, s:I, s:s, s:I, s:{s:I, s:I, s:I, "
-	    "s:I}, s:I, s:I, s:o, s:I, s:{s:I, s:I, s:I}, s:I, s:I, s:o}",
+	    "s:I}, s:I, s:I, s:o, s:I, s:{s:I, s:I, s:I}, s:I, s:I, s:o, "
+	    "s:o}",
 	    "version", SW_VERSION,
 	    "pid", (int)getpid(),
 	    "started", time_format_rfc3339(sw->start_wall_ms, started,
@@ -121,7 +122,8 @@ cmd_status(struct sw *sw)
 	    "dropped", (json_int_t)st.dropped, "errors", (json_int_t)st.errors,
 	    "resyncs", (json_int_t)sw->n.resyncs,
 	    "netns", (json_int_t)sw->netns,
-	    "capture", capture_json(sw));
+	    "capture", capture_json(sw),
+	    "authlog", authlog_json(sw));
 }
 
 /* A reader's listing comes from the live table (as of the last scan and
@@ -566,6 +568,7 @@ static void
 enforce_metrics(struct sw *sw, struct mbuf *b)
 {
 	struct nft_counters nc = { 0 };
+	struct authlog_stats al;
 
 	gauge(b, "sockwatch_bans", "Bans in force.", sw->enf.bans ?
 	    (double)bans_count(sw->enf.bans) : 0);
@@ -576,6 +579,17 @@ enforce_metrics(struct sw *sw, struct mbuf *b)
 	counter(b, "sockwatch_bans_rate_limited_total",
 	    "Automatic bans held back by [bans] rate.",
 	    sw->enf.n.rate_limited);
+	authlog_stats(sw, &al);
+	counter(b, "sockwatch_bruteforce_log_events_total",
+	    "Logins and failures read from sshd's log ([bruteforce] log).",
+	    al.events);
+	counter(b, "sockwatch_bruteforce_log_unverified_total",
+	    "Of those, not counted: no such connection to a watched port "
+	    "(forged, or over the rate of checks).",
+	    al.unverified + al.unchecked);
+	counter(b, "sockwatch_bruteforce_log_forgiven_total",
+	    "Logins that forgave their address's earlier failures.",
+	    al.forgiven);
 	counter(b, "sockwatch_bans_spoof_suspected_total",
 	    "Automatic bans not made: the probes likely came from someone "
 	    "else (hop count).", sw->enf.n.spoofed);

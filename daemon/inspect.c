@@ -215,6 +215,9 @@ inspect_message(void *arg, const struct ipc_msg *m)
 	case IPC_REPLAY_DONE:
 		in->replay_done = true;
 		break;
+	case IPC_AUTH:
+		authlog_event(in->sw, m);
+		break;
 	case IPC_PEERS_REPLY:
 		if (ipc_decode_peers_reply(m, &seq, &json, &len) == 0 &&
 		    seq == in->seq && !in->replied) {
@@ -519,4 +522,26 @@ inspect_peers(struct sw *sw, enum peers_sort by, unsigned int limit,
 		return NULL;
 	}
 	return reply;
+}
+
+bool
+inspect_running(const struct sw *sw)
+{
+	return sw->insp != NULL && child_running(&sw->insp->child);
+}
+
+int
+inspect_send(struct sw *sw, enum ipc_type type, const void *p, size_t len)
+{
+	struct inspect *in = sw->insp;
+	int r;
+
+	if (!inspect_running(sw))
+		return -ENOTCONN;
+	if ((r = ipc_send(in->child.fd, type, p, len)) < 0) {
+		log_warnx("the packet inspector does not read: %s",
+		    strerror(-r));
+		child_kill(&in->child);
+	}
+	return r;
 }

@@ -29,6 +29,7 @@
 #include "../common/sandbox.h"
 #include "../common/timeutil.h"
 #include "../exporter/peerjson.h"
+#include "../policy/authlog.h"
 #include "sockwatchd.h"
 
 #define INSPECTOR_BATCH		256	/* packets per wake-up and handle */
@@ -54,6 +55,11 @@ struct inspector {
 	uint8_t listen_tcp[IPC_PORTMAP], listen_udp[IPC_PORTMAP];
 	struct ipc_reader rd;
 	struct inspect_stats sent;	/* what the parent last got */
+	/* sshd's log, a line at a time: the part of one not ended yet, or
+	 * a line too long to be sshd's being skipped to its end. */
+	char line[AUTHLOG_LINE_MAX + 1];
+	size_t linelen;
+	bool skipline;
 	bool stop;
 };
 
@@ -224,6 +230,38 @@ inspector_peers(struct inspector *in, const struct ipc_peers_req *q)
 	free(text);
 }
 
+/* Bytes of sshd's log as the parent read them: each whole line that
+ * reports a login or a failure goes back up as a fixed struct, for the
+ * parent to check against the kernel's sockets and count. */
+static void
+inspector_authlog(struct inspector *in, const uint8_t *p, size_t len)
+{
+	struct authlog_event ev;
+	const uint8_t *nl;
+	size_t n;
+
+	while (len > 0) {
+		nl = memchr(p, '\n', len);
+		n = nl != NULL ? (size_t)(nl - p) : len;
+		if (!in->skipline && in->linelen + n <= AUTHLOG_LINE_MAX) {
+			memcpy(in->line + in->linelen, p, n);
+			in->linelen += n;
+		} else {
+			in->skipline = true;
+			in->linelen = 0;
+		}
+		if (nl == NULL)
+			break;
+		if (!in->skipline && authlog_parse(in->line, in->linelen,
+		    &ev) == 0)
+			inspector_send(in, IPC_AUTH, &ev, sizeof(ev));
+		in->linelen = 0;
+		in->skipline = false;
+		p += n + 1;
+		len -= n + 1;
+	}
+}
+
 static void
 inspector_message(struct inspector *in, const struct ipc_msg *m)
 {
@@ -253,8 +291,11 @@ inspector_message(struct inspector *in, const struct ipc_msg *m)
 		if (ipc_decode_peers_req(m, &q) == 0)
 			inspector_peers(in, &q);
 		break;
+	case IPC_AUTHLOG:
+		inspector_authlog(in, m->payload, m->len);
+		break;
 	default:
-		/* The parent speaks only the three above. */
+		/* The parent speaks only the four above. */
 		_exit(1);
 	}
 }

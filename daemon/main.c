@@ -113,6 +113,8 @@ sw_reload(struct sw *sw, char *err, size_t errlen)
 	if (sw->replay == NULL && inspect_restart(sw) < 0)
 		log_warnx("reload: the packet inspector did not start again; "
 		    "retrying");
+	if (authlog_reload(sw) < 0)
+		log_warnx("reload: [bruteforce] log is not followed");
 	sw->last_reload_ok = true;
 	sw->last_reload_error[0] = '\0';
 	sw->n.reloads_ok++;
@@ -160,6 +162,7 @@ on_tick(void *arg, uint32_t events)
 		log_warn("timerfd");
 	scan_tick(sw, time_mono_ms());
 	inspect_tick(sw, time_mono_ms());
+	authlog_tick(sw, time_mono_ms());
 	enforce_tick(sw, time_mono_ms());
 	alerts_flush(sw);
 	export_tick(sw, time_mono_ms());
@@ -296,12 +299,15 @@ setup(struct sw *sw)
 		return r;
 	if ((r = enforce_open(sw)) < 0)
 		return r;
-	return inspect_open(sw);
+	if ((r = inspect_open(sw)) < 0)
+		return r;
+	return authlog_open(sw);
 }
 
 static void
 teardown(struct sw *sw)
 {
+	authlog_close(sw);
 	inspect_close(sw);
 	enforce_close(sw);
 	scan_close(sw);

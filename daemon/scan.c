@@ -142,15 +142,24 @@ scan_full(struct sw *sw, bool initial)
 static void
 on_destroy(void *arg, uint32_t events)
 {
-	struct sw *sw = arg;
+	(void)events;
+	scan_events(arg);
+}
+
+void
+scan_events(struct sw *sw)
+{
 	struct socklist l = { 0 };
 	size_t i;
 	int r;
 
-	(void)events;
+	if (sw->events == NULL)
+		return;
 	r = sockdiag_events_read(sw->events, &l, EVENTS_BATCH);
-	for (i = 0; i < l.n; i++)
+	for (i = 0; i < l.n; i++) {
+		authlog_closed(sw, &l.v[i]);
 		socktable_remove(sw->table, l.v[i].cookie, scan_changed, sw);
+	}
 	socklist_free(&l);
 	if (r == -ENOBUFS) {
 		/* Notifications were lost: only a full dump is the truth. */

@@ -39,6 +39,7 @@
 struct sw;
 struct export;
 struct inspect;
+struct authlog;
 struct privdrop_user;
 
 /* What the inspector reports every tick (IPC_STATS). */
@@ -139,6 +140,7 @@ struct sw {
 	/* Traffic inspection, in a child process (inspect.c). */
 	const char *replay;		/* --replay FILE instead of capture */
 	struct inspect *insp;		/* NULL: capture is off */
+	struct authlog *alog;		/* NULL: [bruteforce] log is off */
 
 	struct sw_enforce enf;
 
@@ -163,10 +165,32 @@ struct sw {
 	struct sw_counters n;
 };
 
+/* authlog.c: [bruteforce] log, sshd's log as a brute-force signal. */
+struct authlog_stats {
+	uint64_t bytes;			/* read and handed to the inspector */
+	uint64_t opened, rotations, truncations, open_errors;
+	uint64_t events;		/* lines that reported a login or not */
+	uint64_t unchecked;		/* over the rate of kernel checks */
+	uint64_t unverified;		/* no such connection: not counted */
+	uint64_t forgiven;		/* logins that forgave failures */
+	uint64_t alerts, dropped;
+};
+
+int authlog_open(struct sw *sw);
+void authlog_close(struct sw *sw);
+int authlog_reload(struct sw *sw);
+void authlog_tick(struct sw *sw, int64_t now_mono);
+void authlog_closed(struct sw *sw, const struct sock_info *s);
+void authlog_event(struct sw *sw, const struct ipc_msg *m);
+void authlog_stats(const struct sw *sw, struct authlog_stats *ret);
+json_t *authlog_json(const struct sw *sw);
+
 /* scan.c: the live socket table. */
 int scan_open(struct sw *sw);
 void scan_close(struct sw *sw);
 void scan_tick(struct sw *sw, int64_t now_mono);
+/* Read the destroy notifications waiting, now (else the loop does). */
+void scan_events(struct sw *sw);
 
 /* child.c: the confined children, both sides (see its opening). */
 struct ipc_msg;
@@ -237,6 +261,11 @@ int inspect_open(struct sw *sw);
 void inspect_close(struct sw *sw);
 /* A new child on the current configuration (after a reload). */
 int inspect_restart(struct sw *sw);
+/* Is the inspector up (it said hello)? Send it a message: 0, or
+ * -ENOTCONN when it is not running, or the failed send's -errno. */
+bool inspect_running(const struct sw *sw);
+int inspect_send(struct sw *sw, enum ipc_type type, const void *p,
+    size_t len);
 void inspect_tick(struct sw *sw, int64_t now_mono);
 /* The listening ports, from the socket table, to the child. */
 void inspect_listeners(struct sw *sw);

@@ -107,7 +107,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ "bruteforce", "log", &cfg_path, CFG_OFF(bruteforce.log),
 	    .max = PATH_MAX - 1, .optional = true },
 	{ "bruteforce", "log_attempts", &cfg_uint,
-	    CFG_OFF(bruteforce.log_attempts), .min = 1, .max = 65535,
+	    CFG_OFF(bruteforce.log_attempts), .min = 1, .max = 31,
 	    .def = "2" },
 	{ "bruteforce", "ports", &cfg_ports, CFG_OFF(bruteforce.ports),
 	    .noff = CFG_OFF(bruteforce.nports), .optional = true,
