@@ -587,6 +587,10 @@ enforce_metrics(struct sw *sw, struct mbuf *b)
 	    "Of those, not counted: no such connection to a watched port "
 	    "(forged, or over the rate of checks).",
 	    al.unverified + al.unchecked);
+	counter(b, "sockwatch_bruteforce_session_waits_total",
+	    "Failed-login counts from the packets not alerted for: the peer "
+	    "holds a logged-in session (its own slow answers).",
+	    inspect_session_waits_total(sw));
 	counter(b, "sockwatch_bruteforce_log_forgiven_total",
 	    "Logins that forgave their address's earlier failures.",
 	    al.forgiven);

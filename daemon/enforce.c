@@ -381,6 +381,21 @@ holds_protected(struct sw *sw, const struct cidr *peer, int64_t since_ms,
 	return found;
 }
 
+/* Does peer hold a logged-in session to a protected program now, of any
+ * age? (The failed logins the packets show are then its own session's
+ * late answers: inspect.c.) */
+bool
+enforce_logged_in(struct sw *sw, const struct addr *peer, char *who,
+    size_t wholen)
+{
+	struct cidr c;
+	size_t socks;
+
+	host_cidr(peer, &c);
+	return holds_protected(sw, &c, time_now_ms() + 1, &socks, who,
+	    wholen);
+}
+
 /* End the peer's sockets; record how many and who held them. When the
  * socket table knows some (known), the owners are looked up first: a
  * process may close an ended socket at once. */

@@ -41,6 +41,7 @@ struct inspect {
 	int64_t next_local_ms;
 	struct procmap *procs;		/* for alert evidence, reused */
 	int64_t procs_ms;
+	uint64_t session_waits;		/* inspect_session_waits */
 };
 
 static void inspect_portmaps(const struct sw *sw, uint8_t *tcp,
@@ -179,6 +180,28 @@ inspect_check_alert(const struct inspect *in, const struct ipc_msg *m,
 	return 0;
 }
 
+/*
+ * Failed logins seen in the packets are waits of a second or more for
+ * sshd's answer; a logged-in session has them too (a command that takes
+ * its time, fed over ssh -T). When the peer holds such a session now,
+ * the waits were not failed logins: no alert, counted. A guesser cannot
+ * hold one without a password; one that has a password is in already.
+ */
+static bool
+inspect_session_waits(struct inspect *in, const struct alert *a)
+{
+	const char *signal;
+	char who[128];
+
+	if (strcmp(a->kind, "bruteforce") != 0 || !a->has_peer ||
+	    (signal = json_string_value(json_object_get(a->evidence,
+	    "signal"))) == NULL || strcmp(signal, "attempts") != 0 ||
+	    !enforce_logged_in(in->sw, &a->peer, who, sizeof(who)))
+		return false;
+	in->session_waits++;
+	return true;
+}
+
 static void
 inspect_alert(struct inspect *in, const struct ipc_msg *m)
 {
@@ -188,6 +211,10 @@ inspect_alert(struct inspect *in, const struct ipc_msg *m)
 		log_warnx("the packet inspector sent an alert that does not "
 		    "check: ended");
 		child_kill(&in->child);
+		return;
+	}
+	if (inspect_session_waits(in, &a)) {
+		alert_clear(&a);
 		return;
 	}
 	inspect_owner(in, &a);
@@ -485,6 +512,12 @@ uint64_t
 inspect_deaths(const struct sw *sw)
 {
 	return sw->insp != NULL ? sw->insp->child.deaths : 0;
+}
+
+uint64_t
+inspect_session_waits_total(const struct sw *sw)
+{
+	return sw->insp != NULL ? sw->insp->session_waits : 0;
 }
 
 json_t *

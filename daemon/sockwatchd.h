@@ -274,6 +274,8 @@ const struct inspect_stats *inspect_stats(const struct sw *sw);
 /* {pid, user, restarts, deaths}, or null without a child. */
 json_t *inspect_json(const struct sw *sw);
 uint64_t inspect_deaths(const struct sw *sw);
+/* Failed-login alerts dropped: the peer holds a logged-in session. */
+uint64_t inspect_session_waits_total(const struct sw *sw);
 /* The child's busiest peers (asked, and waited for up to 2 s), or NULL
  * with *ret_error. */
 json_t *inspect_peers(struct sw *sw, enum peers_sort by, unsigned int limit,
@@ -302,6 +304,8 @@ void enforce_tick(struct sw *sw, int64_t now_mono);
 bool enforce_active(const struct sw *sw);
 int enforce_nft_setup(struct sw *sw);
 void enforce_alert(struct sw *sw, struct alert *a);
+bool enforce_logged_in(struct sw *sw, const struct addr *peer, char *who,
+    size_t wholen);
 void enforce_flush(struct sw *sw);
 void enforce_socket(struct sw *sw, const struct sock_info *s);
 int enforce_block(struct sw *sw, const struct cidr *peer, uint64_t length_ms,
