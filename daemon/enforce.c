@@ -634,9 +634,17 @@ enforce_alert(struct sw *sw, struct alert *a)
 	const struct ban *cur;
 
 	/* A [connect] destination is blocked by its own set already. */
-	if (sw->enf.bans == NULL || !a->has_peer ||
-	    strcmp(a->action, "block") != 0 || strcmp(a->kind, "connect") == 0)
+	if (sw->enf.bans == NULL || strcmp(a->action, "block") != 0 ||
+	    strcmp(a->kind, "connect") == 0)
 		return;
+	/* A flood from many sources names nobody to ban: the alert must
+	 * not say it blocked. */
+	if (!a->has_peer) {
+		snprintf(a->action, sizeof(a->action), "alert");
+		json_object_set_new(a->evidence, "not_banned", json_string(
+		    "no single peer: the sources are many, likely spoofed"));
+		return;
+	}
 	host_cidr(&a->peer, &peer);
 	/* Seconds, whole or not (json_seconds). */
 	if ((v = json_object_get(a->evidence, "ban")) != NULL &&
