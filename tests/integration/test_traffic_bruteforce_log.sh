@@ -13,7 +13,10 @@
 #     within a minute, is not banned;
 #  3. the guessers, each with its defaults but the task count, are
 #     banned with at most MAX_GUESSES guesses ("Failed password" lines)
-#     through, hydra -t 1 with at most MAX_GUESSES_T1.
+#     through, hydra -t 1 with at most MAX_GUESSES_T1;
+#  4. the file is followed through a rotation (renamed, a new one made)
+#     and a truncation: lines for a connection the attacker holds, written
+#     to the new file and after the truncation, ban it each time.
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh disable=SC1091
 . "$here/lib.sh"
@@ -150,10 +153,46 @@ guesser medusa-t4 "$MAX_GUESSES" medusa -h "$VIC4" -u "$U" -P "$T/words" \
 guesser ncrack "$MAX_GUESSES" ncrack --user "$U" -P "$T/words" \
     "ssh://$VIC4"
 
+# 4. Rotation, truncation. The lines name a connection the attacker holds
+# (from a port of our choosing), so they count.
+hold() {
+	bg ip netns exec "$ANS" /usr/bin/python3 -c "
+import socket, time
+s = socket.create_connection(('$VIC4', 22), source_address=('$ATK4', $1))
+s.recv(64)
+time.sleep(20)"
+	HOLD=$!
+	wait_for 5 sh -c "ip netns exec $VNS ss -Htn state established \
+	    '( sport = :22 and dport = :$1 )' | grep -q ." ||
+	    fail "no connection from port $1"
+}
+lines() {
+	for i in 1 2 3; do
+		echo "Failed password for $U from $ATK4 port $1 ssh2"
+	done >>"$LOG"
+}
+hold 40999
+mv "$LOG" "$LOG.1"
+: >"$LOG"
+lines 40999
+wait_for 5 in_set "$VNS" ban4 "$ATK4" || fail "not banned from the new \
+file: $(swc "$VNS" status --json | jq -c .authlog)"
+kill "$HOLD"
+swc "$VNS" unblock "$ATK4" >/dev/null
+hold 40998
+: >"$LOG"
+lines 40998
+wait_for 5 in_set "$VNS" ban4 "$ATK4" || fail "not banned after the \
+truncation: $(swc "$VNS" status --json | jq -c .authlog)"
+kill "$HOLD"
+swc "$VNS" status --json | jq -e '.authlog | .rotations == 1 and
+    .truncations == 1' >/dev/null || fail "status: $(swc "$VNS" status \
+--json | jq -c .authlog)"
+echo "ok: followed through a rotation and a truncation"
+
 swc "$VNS" alerts --json --kind bruteforce >"$T/bf.json"
 jq -c '.[] | [.time, .peer, .evidence.signal, .evidence.attempts,
     .evidence.last, .evidence.connection]' "$T/bf.json"
-grep -E "from $ATK4|$ATK4 port" "$LOG" | cut -c1-100
 jq -e --arg p "$ATK4" '[.[] | select(.peer == $p and
     .evidence.signal == "log" and .evidence.attempts > 2 and
     .local_port == 22)] | length >= 4' "$T/bf.json" >/dev/null ||
