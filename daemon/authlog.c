@@ -14,6 +14,11 @@
  * sshd. Then policy/authlog.c counts it, and above log_attempts within
  * the window the peer is alerted for (and banned, with action = block)
  * as the packet detectors' alerts are.
+ *
+ * log = journal reads sshd's entries from the journal instead: only
+ * those whose trusted fields (set by journald, not by the sender) say
+ * uid 0 and the program sshd, so that a line sent with logger never
+ * reaches the parser; the rest goes the same way.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +31,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include "../common/duration.h"
@@ -55,6 +61,8 @@ struct authlog {
 	off_t off;
 	int ino_fd;			/* inotify, on the directory */
 	struct evsource *ino_src;
+	sd_journal *journal;		/* log = journal: instead of a file */
+	struct evsource *journal_src;
 	int64_t next_poll_ms;
 	struct authlog_count *count;
 	struct authlog_closed recent[AUTHLOG_RECENT];
@@ -62,6 +70,8 @@ struct authlog {
 	struct tokens checks;
 	struct authlog_stats n;
 };
+
+static void journal_read(struct sw *sw);
 
 static bool
 watched(const struct sw *sw, uint16_t port)
@@ -116,6 +126,10 @@ authlog_read(struct sw *sw)
 	struct stat st, now;
 	ssize_t n;
 
+	if (al->journal != NULL) {
+		journal_read(sw);
+		return;
+	}
 	if (al->fd < 0) {
 		authlog_reopen(al, false);
 		if (al->fd < 0)
@@ -148,6 +162,117 @@ authlog_read(struct sw *sw)
 		authlog_reopen(al, false);
 		authlog_read(sw);
 	}
+}
+
+/* A journal field's value ("NAME=value"), or NULL. */
+static const char *
+journal_field(sd_journal *j, const char *name, size_t *ret_len)
+{
+	const void *d;
+	size_t len, n = strlen(name);
+
+	if (sd_journal_get_data(j, name, &d, &len) < 0 || len <= n ||
+	    memcmp(d, name, n) != 0 || ((const char *)d)[n] != '=')
+		return NULL;
+	*ret_len = len - n - 1;
+	return (const char *)d + n + 1;
+}
+
+/* Is the entry sshd's own (trusted fields: root, sshd's program)? */
+static bool
+journal_from_sshd(sd_journal *j)
+{
+	const char *v, *base;
+	size_t len;
+
+	if ((v = journal_field(j, "_UID", &len)) == NULL || len != 1 ||
+	    v[0] != '0' || (v = journal_field(j, "_EXE", &len)) == NULL)
+		return false;
+	for (base = v + len; base > v && base[-1] != '/'; base--)
+		;
+	len -= (size_t)(base - v);
+	return (len == 4 && memcmp(base, "sshd", 4) == 0) ||
+	    (len == 12 && memcmp(base, "sshd-session", 12) == 0);
+}
+
+/* The journal's new sshd entries, as lines, for the inspector. Left for
+ * later while it is down: the journal keeps them. */
+static void
+journal_read(struct sw *sw)
+{
+	struct authlog *al = sw->alog;
+	static char buf[IPC_AUTHLOG_MAX];
+	size_t off = 0, len, i;
+	unsigned int k;
+	const char *msg;
+
+	if (!inspect_running(sw))
+		return;
+	if (sd_journal_process(al->journal) < 0)
+		return;
+	for (k = 0; k < AUTHLOG_READ_MAX / 64; k++) {
+		if (sd_journal_next(al->journal) <= 0)
+			break;
+		if (!journal_from_sshd(al->journal) ||
+		    (msg = journal_field(al->journal, "MESSAGE", &len)) == NULL)
+			continue;
+		if (len >= AUTHLOG_LINE_MAX)
+			continue;		/* not sshd's: it is shorter */
+		if (off + len + 1 > sizeof(buf)) {
+			if (inspect_send(sw, IPC_AUTHLOG, buf, off) < 0)
+				return;
+			off = 0;
+		}
+		/* One line each, whatever the message holds. */
+		for (i = 0; i < len; i++)
+			buf[off + i] = msg[i] == '\n' ? ' ' : msg[i];
+		buf[off + len] = '\n';
+		off += len + 1;
+		al->n.bytes += len + 1;
+	}
+	if (off > 0)
+		inspect_send(sw, IPC_AUTHLOG, buf, off);
+}
+
+static void
+on_journal(void *arg, uint32_t events)
+{
+	(void)events;
+	journal_read(arg);
+}
+
+/* log = journal: sshd's entries from now on. */
+static int
+journal_open(struct sw *sw, struct authlog *al)
+{
+	int fd, r;
+
+	if ((r = sd_journal_open(&al->journal, SD_JOURNAL_LOCAL_ONLY |
+	    SD_JOURNAL_SYSTEM)) < 0) {
+		log_warnx("[bruteforce] log: cannot open the journal: %s",
+		    strerror(-r));
+		return r;
+	}
+	if ((r = sd_journal_add_match(al->journal, "_COMM=sshd", 0)) < 0 ||
+	    (r = sd_journal_add_disjunction(al->journal)) < 0 ||
+	    (r = sd_journal_add_match(al->journal, "_COMM=sshd-session",
+	    0)) < 0 || (r = sd_journal_seek_tail(al->journal)) < 0)
+		goto fail;
+	/* At the last entry: the next one is new. */
+	sd_journal_previous(al->journal);
+	if ((fd = sd_journal_get_fd(al->journal)) < 0) {
+		r = fd;
+		goto fail;
+	}
+	if ((r = evloop_add(sw->loop, fd, EPOLLIN, on_journal, sw,
+	    &al->journal_src)) < 0)
+		goto fail;
+	return 0;
+fail:
+	log_warnx("[bruteforce] log: the journal: %s", strerror(-r));
+	sd_journal_close(al->journal);
+	al->journal = NULL;
+	return r;
 }
 
 static void
@@ -186,12 +311,6 @@ authlog_open(struct sw *sw)
 
 	if (path == NULL || !sw->cfg->bruteforce.enabled || sw->replay != NULL)
 		return 0;
-	if (strcmp(path, "journal") == 0) {
-		log_warnx("[bruteforce] log = journal is not read by this build "
-		    "(no journal reader yet): name the file sshd or syslog "
-		    "writes");
-		return 0;
-	}
 	if ((al = calloc(1, sizeof(*al))) == NULL ||
 	    (al->path = strdup(path)) == NULL || (d = strdup(path)) == NULL ||
 	    (b = strdup(path)) == NULL ||
@@ -203,6 +322,11 @@ authlog_open(struct sw *sw)
 	}
 	al->fd = -1;
 	al->ino_fd = -1;
+	if (strcmp(path, "journal") == 0) {
+		if ((r = journal_open(sw, al)) < 0)
+			goto fail;
+		goto done;
+	}
 	if ((al->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0 ||
 	    inotify_add_watch(al->ino_fd, al->dir, IN_MODIFY | IN_CREATE |
 	    IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CLOSE_WRITE) < 0) {
@@ -215,6 +339,7 @@ authlog_open(struct sw *sw)
 	    &al->ino_src)) < 0)
 		goto fail;
 	authlog_reopen(al, true);
+done:
 	free(d);
 	free(b);
 	sw->alog = al;
@@ -244,9 +369,14 @@ authlog_close(struct sw *sw)
 		return;
 	if (al->ino_src != NULL)
 		evloop_del(sw->loop, al->ino_src);
-	close(al->ino_fd);
+	if (al->ino_fd >= 0)
+		close(al->ino_fd);
 	if (al->fd >= 0)
 		close(al->fd);
+	if (al->journal_src != NULL)
+		evloop_del(sw->loop, al->journal_src);
+	if (al->journal != NULL)
+		sd_journal_close(al->journal);
 	authlog_count_free(al->count);
 	free(al->path);
 	free(al->dir);
@@ -461,7 +591,7 @@ authlog_json(const struct sw *sw)
 		return json_null();
 	return json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	    "file", al->path,
-	    "open", al->fd >= 0,
+	    "open", al->fd >= 0 || al->journal != NULL,
 	    "bytes", (json_int_t)al->n.bytes,
 	    "rotations", (json_int_t)al->n.rotations,
 	    "truncations", (json_int_t)al->n.truncations,

@@ -96,6 +96,26 @@ const struct cfg_type cfg_path = {
 	.format = cfg_format_string,
 };
 
+/* [bruteforce] log: "journal", or an absolute path. */
+static int
+cfg_parse_log(const struct cfg_key *k, struct config *cfg, const char *val,
+    char *why, size_t whylen)
+{
+	if (strcmp(val, "journal") == 0)
+		return cfg_set_string(CFG_FIELD(cfg, k, char *), val);
+	if (val[0] != '\0' && val[0] != '/') {
+		cfg_why(why, whylen, "'%.64s' is neither journal nor an "
+		    "absolute path", val);
+		return -EINVAL;
+	}
+	return cfg_parse_path(k, cfg, val, why, whylen);
+}
+
+const struct cfg_type cfg_log = {
+	.parse = cfg_parse_log,
+	.format = cfg_format_string,
+};
+
 static int
 cfg_parse_duration(const struct cfg_key *k, struct config *cfg,
     const char *val, char *why, size_t whylen)

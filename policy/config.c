@@ -104,10 +104,11 @@ static const struct cfg_key cfg_keys[] = {
 	    .def = "10" },
 	{ "bruteforce", "attempts", &cfg_uint, CFG_OFF(bruteforce.attempts),
 	    .min = 1, .max = 65535, .def = "6" },
-	{ "bruteforce", "log", &cfg_path, CFG_OFF(bruteforce.log),
+	{ "bruteforce", "log", &cfg_log, CFG_OFF(bruteforce.log),
 	    .max = PATH_MAX - 1, .optional = true },
 	{ "bruteforce", "log_attempts", &cfg_uint,
-	    CFG_OFF(bruteforce.log_attempts), .min = 1, .max = 31,
+	    CFG_OFF(bruteforce.log_attempts), .min = 1,
+	    .max = 31,				/* < AUTHLOG_KEEP */
 	    .def = "2" },
 	{ "bruteforce", "ports", &cfg_ports, CFG_OFF(bruteforce.ports),
 	    .noff = CFG_OFF(bruteforce.nports), .optional = true,

@@ -58,6 +58,7 @@ struct cfg_key {
 	((const T *)(const void *)((const char *)(cfg) + (k)->off))
 
 extern const struct cfg_type cfg_path;
+extern const struct cfg_type cfg_log;
 extern const struct cfg_type cfg_duration;
 extern const struct cfg_type cfg_uint;
 extern const struct cfg_type cfg_enum;

@@ -843,6 +843,9 @@ static const struct {
 	{ "[bruteforce]\nattempts = 0\n",
 	    "t.conf:2: [bruteforce] attempts: 0 is out of range (must be "
 	    "between 1 and 65535)" },
+	{ "[bruteforce]\nlog = auth.log\n",
+	    "t.conf:2: [bruteforce] log: 'auth.log' is neither journal nor an "
+	    "absolute path" },
 	{ "[bruteforce]\nports = 22, ssh\n",
 	    "t.conf:2: [bruteforce] ports: invalid port 'ssh' (must be "
 	    "between 1 and 65535)" },
