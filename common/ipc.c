@@ -42,6 +42,7 @@ static const struct {
 	[IPC_READERS] = { "readers", 0, 4 * IPC_READERS_MAX },
 	[IPC_AUTHLOG] = { "authlog", 1, IPC_AUTHLOG_MAX },
 	[IPC_AUTH] = { "auth", 1, IPC_FIXED_MAX },
+	[IPC_ROUTES] = { "routes", 0, 1U << 20 },
 };
 
 const char *
@@ -501,6 +502,22 @@ ipc_decode_fixed(const struct ipc_msg *m, enum ipc_type type, void *ret,
 	if (m->type != type || m->len != len)
 		return -EINVAL;
 	memcpy(ret, m->payload, len);
+	return 0;
+}
+
+int
+ipc_decode_array(const struct ipc_msg *m, enum ipc_type type, size_t size,
+    void **ret, size_t *ret_n)
+{
+	void *v;
+
+	if (m->type != type || size == 0 || m->len % size != 0)
+		return -EINVAL;
+	if ((v = malloc(m->len ? m->len : 1)) == NULL)
+		return -ENOMEM;
+	memcpy(v, m->payload, m->len);
+	*ret = v;
+	*ret_n = m->len / size;
 	return 0;
 }
 

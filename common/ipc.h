@@ -48,7 +48,9 @@ enum ipc_type {
 	IPC_AUTHLOG,
 	/* inspector -> parent: what a line of it says, a fixed struct */
 	IPC_AUTH,
-	IPC_TYPE_MAX = IPC_AUTH
+	/* parent -> inspector: the routes back, an array of fixed structs */
+	IPC_ROUTES,
+	IPC_TYPE_MAX = IPC_ROUTES
 };
 
 /* What each end accepts (ipc_reader.accept): a type outside the mask
@@ -59,7 +61,7 @@ enum ipc_type {
 	IPC_BIT(IPC_REPLAY_DONE) | IPC_BIT(IPC_PEERS_REPLY) | \
 	IPC_BIT(IPC_AUTH))
 #define IPC_TO_INSPECTOR (IPC_BIT(IPC_LISTENERS) | IPC_BIT(IPC_LOCAL) | \
-	IPC_BIT(IPC_PEERS_REQ) | IPC_BIT(IPC_AUTHLOG))
+	IPC_BIT(IPC_PEERS_REQ) | IPC_BIT(IPC_AUTHLOG) | IPC_BIT(IPC_ROUTES))
 #define IPC_AUTHLOG_MAX	65536		/* log bytes in one IPC_AUTHLOG */
 #define IPC_FROM_EXPORTER (IPC_BIT(IPC_HELLO) | IPC_BIT(IPC_FAIL) | \
 	IPC_BIT(IPC_LOG) | IPC_BIT(IPC_REQUEST) | IPC_BIT(IPC_METRICS_REQ) | \
@@ -166,6 +168,10 @@ int ipc_decode_log(const struct ipc_msg *m, int *ret_pri, char *buf,
 /* A fixed struct of len bytes, for type. */
 int ipc_decode_fixed(const struct ipc_msg *m, enum ipc_type type, void *ret,
     size_t len);
+/* Fixed structs of size bytes each, copied into a malloc'd array (the
+ * payload is not aligned for them). -EINVAL unless whole ones. */
+int ipc_decode_array(const struct ipc_msg *m, enum ipc_type type,
+    size_t size, void **ret, size_t *ret_n);
 int ipc_decode_peers_req(const struct ipc_msg *m, struct ipc_peers_req *ret);
 /* The sequence number and the JSON text (not NUL-terminated). */
 int ipc_decode_peers_reply(const struct ipc_msg *m, uint32_t *ret_seq,

@@ -682,9 +682,10 @@ enforce_alert(struct sw *sw, struct alert *a)
 	}
 	/* Its probes likely came from someone else: banning the address
 	 * would do the attacker's work (nmap -D, -S). */
-	if (json_object_get(a->evidence, "spoof_suspected") != NULL) {
-		refuse_auto(sw, a, "spoof suspected: the probes came over "
-		    "another hop count than the address's own handshake");
+	if ((v = json_object_get(a->evidence, "spoof_suspected")) != NULL) {
+		snprintf(why, sizeof(why), "spoof suspected: %s",
+		    json_is_string(v) ? json_string_value(v) : "?");
+		refuse_auto(sw, a, why);
 		sw->enf.n.spoofed++;
 		return;
 	}

@@ -8,6 +8,7 @@
  * in the kernel stay in force meanwhile.
  */
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "../common/log.h"
 #include "../common/privdrop.h"
 #include "../common/timeutil.h"
+#include "../monitor/infra.h"
 #include "../monitor/localaddr.h"
 #include "../monitor/proc.h"
 #include "sockwatchd.h"
@@ -296,6 +298,34 @@ static const struct child_ops inspect_ops = {
 	.after = inspect_after,
 };
 
+/* The routes back, with the addresses: the ingress check's table. */
+static void
+inspect_send_routes(struct inspect *in)
+{
+	const struct infra_paths paths = INFRA_PATHS_DEFAULT;
+	struct infra_route *r;
+	struct traffic_route *v;
+	size_t i, n, k = 0;
+
+	if (!child_running(&in->child) || infra_routes(&paths, &r, &n) < 0)
+		return;
+	if ((v = calloc(n ? n : 1, sizeof(*v))) == NULL) {
+		free(r);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		v[k].net = r[i].net;
+		if ((v[k].ifindex = if_nametoindex(r[i].ifname)) != 0)
+			k++;
+	}
+	if (ipc_send(in->child.fd, IPC_ROUTES, v, k * sizeof(*v)) < 0) {
+		log_warnx("the packet inspector does not read: ended");
+		child_kill(&in->child);
+	}
+	free(v);
+	free(r);
+}
+
 static void
 inspect_send_local(struct inspect *in)
 {
@@ -313,6 +343,7 @@ inspect_send_local(struct inspect *in)
 		child_kill(&in->child);
 	}
 	free(a);
+	inspect_send_routes(in);
 }
 
 /* What the child must know of the host from its first packet on (a
@@ -340,7 +371,8 @@ inspect_start(struct inspect *in)
 	if ((r = child_start(&in->child)) == 0 && in->replay != NULL &&
 	    (r = child_wait(&in->child, &in->replay_done, -1)) < 0)
 		log_warnx("the packet inspector did not finish the replay");
-	in->next_local_ms = time_mono_ms() + INSPECT_LOCAL_MS;
+	/* The routes at the next tick (with the addresses again). */
+	in->next_local_ms = time_mono_ms();
 out:
 	if (in->replay != NULL)
 		fclose(in->replay);
@@ -479,7 +511,7 @@ inspect_tick(struct sw *sw, int64_t now_mono)
 		child_tick(&in->child, now_mono);
 		free(in->local);
 		in->local = NULL;
-		in->next_local_ms = now_mono + INSPECT_LOCAL_MS;
+		in->next_local_ms = now_mono;
 	}
 	if (child_running(&in->child) && now_mono >= in->next_local_ms) {
 		inspect_send_local(in);

@@ -262,6 +262,26 @@ inspector_authlog(struct inspector *in, const uint8_t *p, size_t len)
 	}
 }
 
+/* The routes back, for the ingress check: checked as they come. */
+static void
+inspector_routes(struct inspector *in, const struct ipc_msg *m)
+{
+	struct traffic_route *v;
+	size_t i, n;
+	void *p;
+
+	if (ipc_decode_array(m, IPC_ROUTES, sizeof(*v), &p, &n) < 0)
+		return;
+	v = p;
+	for (i = 0; i < n; i++)
+		if ((v[i].net.addr.family != AF_INET || v[i].net.len > 32) &&
+		    (v[i].net.addr.family != AF_INET6 || v[i].net.len > 128))
+			break;
+	if (i == n && traffic_set_routes(in->traffic, v, n) < 0)
+		log_warnx("out of memory: the routes stay as they were");
+	free(v);
+}
+
 static void
 inspector_message(struct inspector *in, const struct ipc_msg *m)
 {
@@ -294,8 +314,11 @@ inspector_message(struct inspector *in, const struct ipc_msg *m)
 	case IPC_AUTHLOG:
 		inspector_authlog(in, m->payload, m->len);
 		break;
+	case IPC_ROUTES:
+		inspector_routes(in, m);
+		break;
 	default:
-		/* The parent speaks only the four above. */
+		/* The parent speaks only the five above. */
 		_exit(1);
 	}
 }

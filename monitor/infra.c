@@ -67,8 +67,7 @@ infra_add_host(struct infra_list *l, const struct addr *a, enum infra_kind k)
 /* Each line of path to fn, until it fails. A file that is not there
  * adds nothing. */
 static int
-infra_lines(struct infra_list *l, const char *path,
-    int (*fn)(struct infra_list *, const char *))
+infra_lines(void *l, const char *path, int (*fn)(void *, const char *))
 {
 	char line[512];
 	FILE *f;
@@ -85,7 +84,7 @@ infra_lines(struct infra_list *l, const char *path,
 /* "Iface Destination Gateway Flags ...": a default route (destination
  * 0) through a gateway (RTF_GATEWAY, 0x2). */
 static int
-infra_route4(struct infra_list *l, const char *line)
+infra_route4(void *l, const char *line)
 {
 	unsigned int dst, gw, flags;
 	char ifname[64];
@@ -116,7 +115,7 @@ hex16(const char *s, uint8_t out[16])
 
 /* "DST DSTLEN SRC SRCLEN NEXTHOP METRIC ...": ::/0 through a next hop. */
 static int
-infra_route6(struct infra_list *l, const char *line)
+infra_route6(void *l, const char *line)
 {
 	char dst[40], src[40], hop[40];
 	unsigned int dlen, slen;
@@ -132,7 +131,7 @@ infra_route6(struct infra_list *l, const char *line)
 
 /* "nameserver ADDR", as the C library reads resolv.conf. */
 static int
-infra_resolv(struct infra_list *l, const char *line)
+infra_resolv(void *l, const char *line)
 {
 	char word[32], val[128], *pct;
 	struct addr a;
@@ -162,6 +161,89 @@ infra_list(const struct infra_paths *paths, struct infra_entry **ret,
 	    (r = infra_lines(&l, paths->route, infra_route4)) < 0 ||
 	    (r = infra_lines(&l, paths->route6, infra_route6)) < 0 ||
 	    (r = infra_lines(&l, paths->resolv, infra_resolv)) < 0) {
+		free(l.v);
+		return r;
+	}
+	*ret = l.v;
+	*ret_n = l.n;
+	return 0;
+}
+
+/* ---- the routes, for the ingress check ----------------------------------- */
+
+struct route_list {
+	struct infra_route *v;
+	size_t n, cap;
+};
+
+static int
+route_add(struct route_list *l, const struct addr *dst, unsigned int len,
+    const char *ifname)
+{
+	struct infra_route *v;
+
+	if (strcmp(ifname, "lo") == 0 || strlen(ifname) >= sizeof(v->ifname) ||
+	    l->n == INFRA_ROUTES_MAX)
+		return 0;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		if ((v = realloc(l->v, l->cap * sizeof(*v))) == NULL)
+			return -ENOMEM;
+		l->v = v;
+	}
+	v = &l->v[l->n++];
+	memset(v, 0, sizeof(*v));
+	v->net.addr = *dst;		/* the kernel's: host bits zero */
+	v->net.len = len;
+	memcpy(v->ifname, ifname, strlen(ifname) + 1);
+	return 0;
+}
+
+/* "Iface Destination Gateway Flags RefCnt Use Metric Mask ...": a route
+ * that is up (RTF_UP, 0x1). */
+static int
+route4_line(void *l, const char *line)
+{
+	unsigned int dst, gw, flags, refcnt, use, metric, mask, len;
+	char ifname[64];
+	struct addr a;
+
+	if (sscanf(line, "%63s %x %x %x %u %u %u %x", ifname, &dst, &gw,
+	    &flags, &refcnt, &use, &metric, &mask) != 8 || !(flags & 0x1))
+		return 0;
+	len = (unsigned int)__builtin_popcount(mask);
+	addr_from_raw(&a, AF_INET, &dst);
+	return route_add(l, &a, len, ifname);
+}
+
+/* "DST DSTLEN SRC SRCLEN NEXTHOP METRIC REFCNT USE FLAGS IFACE". */
+static int
+route6_line(void *l, const char *line)
+{
+	char dst[40], src[40], hop[40], ifname[64];
+	unsigned int dlen, slen, metric, refcnt, use, flags;
+	uint8_t d[16];
+	struct addr a;
+
+	if (sscanf(line, "%39s %x %39s %x %39s %x %x %x %x %63s", dst, &dlen,
+	    src, &slen, hop, &metric, &refcnt, &use, &flags, ifname) != 10 ||
+	    !hex16(dst, d) || dlen > 128 || !(flags & 0x1))
+		return 0;
+	addr_from_raw(&a, AF_INET6, d);
+	if (!addr_is_unicast(&a) && dlen > 0)
+		return 0;		/* multicast: on every interface */
+	return route_add(l, &a, dlen, ifname);
+}
+
+int
+infra_routes(const struct infra_paths *paths, struct infra_route **ret,
+    size_t *ret_n)
+{
+	struct route_list l = { 0 };
+	int r;
+
+	if ((r = infra_lines(&l, paths->route, route4_line)) < 0 ||
+	    (r = infra_lines(&l, paths->route6, route6_line)) < 0) {
 		free(l.v);
 		return r;
 	}

@@ -34,4 +34,18 @@ int infra_list(const struct infra_paths *paths, struct infra_entry **ret,
 
 const char *infra_kind_name(enum infra_kind k);
 
+/* The routing table's routes that are up, but loopback's and multicast:
+ * where the route back to a source leaves (the ingress check of
+ * policy/traffic.h). At most INFRA_ROUTES_MAX; *ret is malloc'd. 0 or
+ * -ENOMEM. */
+#define INFRA_ROUTES_MAX	4096
+
+struct infra_route {
+	struct cidr net;
+	char ifname[16];		/* IFNAMSIZ */
+};
+
+int infra_routes(const struct infra_paths *paths, struct infra_route **ret,
+    size_t *ret_n);
+
 #endif

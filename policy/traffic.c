@@ -155,6 +155,11 @@ struct traffic {
 	uint64_t seed;
 	struct peers *peers;
 	struct prefixset *deny_peers, *deny_file, *allow, *local;
+	/* The routes back (traffic_set_routes): the set finds the longest
+	 * prefix, the sorted array its interface (0: several). */
+	struct prefixset *routes;
+	struct traffic_route *route_v;
+	size_t nroutes;
 	/* The host's addresses again, as a short list, when there are at
 	 * most TR_LOCAL_FAST and none is IPv4-mapped: every packet asks. */
 	struct addr local_fast[TR_LOCAL_FAST];
@@ -178,6 +183,7 @@ struct traffic {
 struct tr_pkt {
 	struct peer_obs obs;
 	uint16_t sport;			/* the peer's port */
+	uint32_t ifindex;		/* where it came in; 0: unknown */
 	const struct peer *p;
 	struct tr_peer *u;
 	unsigned int ev;
@@ -367,6 +373,8 @@ traffic_free(struct traffic *t)
 	prefixset_free(t->deny_file);
 	prefixset_free(t->allow);
 	prefixset_free(t->local);
+	prefixset_free(t->routes);
+	free(t->route_v);
 	free(t);
 }
 
@@ -463,6 +471,73 @@ traffic_set_local(struct traffic *t, const struct addr *addrs, size_t n)
 fail:
 	prefixset_free(s);
 	return r == -EINVAL ? -ENOMEM : r;
+}
+
+static int
+route_cmp(const void *a, const void *b)
+{
+	return cidr_compare(&((const struct traffic_route *)a)->net,
+	    &((const struct traffic_route *)b)->net);
+}
+
+int
+traffic_set_routes(struct traffic *t, const struct traffic_route *v,
+    size_t n)
+{
+	struct prefixset *s = NULL;
+	struct traffic_route *c = NULL;
+	size_t i, k = 0;
+	bool two = false;
+	int r;
+
+	for (i = 1; i < n && !two; i++)
+		two = v[i].ifindex != v[0].ifindex;
+	if (two) {
+		if ((c = malloc(n * sizeof(*c))) == NULL ||
+		    (r = prefixset_new(&s)) < 0) {
+			free(c);
+			return -ENOMEM;
+		}
+		memcpy(c, v, n * sizeof(*c));
+		qsort(c, n, sizeof(*c), route_cmp);
+		/* One entry a prefix; over several interfaces: 0. */
+		for (i = 0; i < n; i++) {
+			if (k > 0 && cidr_compare(&c[k - 1].net,
+			    &c[i].net) == 0) {
+				if (c[k - 1].ifindex != c[i].ifindex)
+					c[k - 1].ifindex = 0;
+				continue;
+			}
+			c[k++] = c[i];
+			if ((r = prefixset_add(s, &c[i].net)) < 0)
+				goto fail;
+		}
+		if ((r = prefixset_build(s)) < 0)
+			goto fail;
+	}
+	prefixset_free(t->routes);
+	free(t->route_v);
+	t->routes = s;
+	t->route_v = c;
+	t->nroutes = k;
+	return 0;
+fail:
+	prefixset_free(s);
+	free(c);
+	return -ENOMEM;
+}
+
+/* The interface the route back to a leaves by; 0: unknown or several. */
+static uint32_t
+tr_route_back(const struct traffic *t, const struct addr *a)
+{
+	struct traffic_route key, *hit;
+
+	if (t->routes == NULL ||
+	    !prefixset_contains(t->routes, a, &key.net))
+		return 0;
+	hit = bsearch(&key, t->route_v, t->nroutes, sizeof(key), route_cmp);
+	return hit != NULL ? hit->ifindex : 0;
 }
 
 /* ---- classification --------------------------------------------------------- */
@@ -579,10 +654,26 @@ tr_alert_init(struct alert *a, enum traffic_kind k,
  * TTL must not buy a brute-forcer its way out.
  */
 static void
-tr_return_path(const struct peer *p, json_t *ev, bool proven)
+tr_return_path(const struct traffic *t, const struct peer *p,
+    const struct addr *peer, uint32_t ifindex, json_t *ev, bool proven)
 {
 	struct peer_hops h;
+	uint32_t back;
 
+	if (ev == NULL || proven)
+		goto hops;
+	/* The packet that crossed the limit came in where the route back
+	 * to its source does not leave. */
+	if (ifindex != 0 && (back = tr_route_back(t, peer)) != 0 &&
+	    back != ifindex) {
+		json_object_set_new(ev, "ingress", json_pack("{s:I, s:I}",
+		    "interface", (json_int_t)ifindex,
+		    "route_back", (json_int_t)back));
+		json_object_set_new(ev, "spoof_suspected", json_string(
+		    "it came in on another interface than the route back to "
+		    "it leaves by"));
+	}
+hops:
 	if (p == NULL || ev == NULL)
 		return;
 	peers_hops(p, &h);
@@ -590,7 +681,8 @@ tr_return_path(const struct peer *p, json_t *ev, bool proven)
 		return;
 	json_object_set_new(ev, "hops", json_pack("{s:i, s:i, s:i}",
 	    "verified", h.verified, "agree", (int)h.ok, "differ", (int)h.bad));
-	if (h.bad > 0 && h.bad >= h.ok && !proven)
+	if (h.bad > 0 && h.bad >= h.ok && !proven &&
+	    json_object_get(ev, "spoof_suspected") == NULL)
 		json_object_set_new(ev, "spoof_suspected", json_pack("s++",
 		    "its probes came over another hop count than its "
 		    "completed handshake (", h.bad > 1 ? "most of them" :
@@ -816,7 +908,7 @@ tr_portscan_alert(struct traffic *t, struct tr_pkt *x, uint32_t ports,
 	    "synacks", (json_int_t)st.synacks,
 	    "rsts", (json_int_t)st.rsts,
 	    "icmp_unreach", (json_int_t)st.icmp_unreach);
-	tr_return_path(x->p, ev, false);
+	tr_return_path(t, x->p, &x->obs.peer, x->ifindex, ev, false);
 	/* Closed ports weigh more: a peer that only touched ports that are
 	 * really open (a monitoring system) is less of a worry. */
 	tr_alert_init(&a, TRAFFIC_PORTSCAN,
@@ -973,7 +1065,8 @@ tr_bf_alert(struct traffic *t, struct tr_pkt *x, bool fail,
 	    "handshakes_completed", (json_int_t)done);
 	/* A failed login is counted from the server's answer on a
 	 * connection the peer completed: it proves the peer's own. */
-	tr_return_path(x->p, ev, fail || done >= t->c.bf.connections);
+	tr_return_path(t, x->p, &x->obs.peer, x->ifindex, ev,
+	    fail || done >= t->c.bf.connections);
 	tr_alert_emit(t, &a, TRAFFIC_BRUTEFORCE, ev, (uint64_t)t->c.bf.window,
 	    t->c.bf.ban, repeats, x->alert_fn, x->alert_arg);
 }
@@ -1371,7 +1464,7 @@ tr_synflood_peers(struct traffic *t, struct tr_listener *l, int64_t now,
 		    "completed", (json_int_t)s->done,
 		    "listener_completed", (json_int_t)l->done,
 		    "sources", (json_int_t)tr_hll_count(l->hll));
-		tr_return_path(p, ev, false);
+		tr_return_path(t, p, NULL, 0, ev, false);
 		tr_alert_emit(t, &a, TRAFFIC_SYNFLOOD, ev,
 		    (uint64_t)t->c.sf.window, t->c.sf.ban, repeats, fn, arg);
 	}
@@ -1605,6 +1698,7 @@ traffic_packet(struct traffic *t, const struct pkt *p, int64_t now_ms,
 	x.obs.local = inbound ? p->dst : p->src;
 	x.obs.bytes = p->ip_len;
 	x.obs.ttl = p->ttl;
+	x.ifindex = p->ifindex;
 	x.obs.hash = p->peer_hash;
 	x.obs.inbound = inbound;
 	x.obs.proto = p->proto;

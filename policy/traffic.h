@@ -110,6 +110,25 @@ int traffic_reconfigure(struct traffic *t, const struct config *cfg);
  * stays). */
 int traffic_set_local(struct traffic *t, const struct addr *addrs, size_t n);
 
+/* Where the route back to a source leaves: the host's routes (not
+ * loopback's), each with its interface index. A probe that came in on
+ * another interface than the route back to its source uses was likely
+ * sent by someone else in that source's name (what the kernel's strict
+ * reverse-path filter drops, and `fib saddr . iif oif missing` matches):
+ * its alert says spoof_suspected ("ingress"), and it is never banned
+ * automatically. Only when the routes leave by two interfaces or more,
+ * and only for packets whose interface the capture gives (cooked
+ * captures, `interfaces = any`). A prefix routed over several
+ * interfaces checks nothing. Replaces the last set; 0 or -ENOMEM (the
+ * old set stays). */
+struct traffic_route {
+	struct cidr net;
+	uint32_t ifindex;
+};
+
+int traffic_set_routes(struct traffic *t, const struct traffic_route *v,
+    size_t n);
+
 /* One decoded packet seen at now_ms (any monotonic millisecond clock, or
  * the capture's timestamps on replay; earlier than a time already seen
  * counts as that time). port_open may be NULL (offline: a port then

@@ -43,6 +43,7 @@ struct sim {
 	bool use_cb;			/* pass the listener table */
 	bool dir_known;			/* set pkt.dir, as a cooked capture */
 	uint8_t ttl;			/* of every packet; 0: unknown */
+	uint32_t ifindex;		/* where every packet came in */
 	uint8_t open[65536 / 8];	/* listening TCP and UDP ports */
 	size_t nal;
 	struct alert al[MAXAL];
@@ -147,6 +148,7 @@ sim_pkt_len(struct sim *s, const char *src, uint16_t sport, const char *dst,
 	p.proto = proto;
 	p.ip_len = 60;
 	p.ttl = s->ttl;
+	p.ifindex = s->ifindex;
 	p.pkttype = PKT_TYPE_UNKNOWN;
 	if (s->dir_known)
 		p.dir = strcmp(dst, HOST) == 0 ? PKT_DIR_IN : PKT_DIR_OUT;
@@ -922,6 +924,71 @@ test_traffic_spoof(void **state)
 	sim_stop(&s);
 }
 
+/* The ingress check: a scan in the name of an address whose route
+ * leaves by another interface than the one it came in on. */
+static void
+test_traffic_ingress(void **state)
+{
+	struct traffic_route r[4];
+	const json_t *in;
+	struct sim s;
+	int i;
+
+	(void)state;
+	memset(r, 0, sizeof(r));
+	assert_int_equal(cidr_parse("198.18.0.0/24", &r[0].net), 0);
+	r[0].ifindex = 2;
+	assert_int_equal(cidr_parse("198.18.1.0/24", &r[1].net), 0);
+	r[1].ifindex = 3;
+	/* A prefix over two interfaces checks nothing. */
+	assert_int_equal(cidr_parse("198.18.2.0/24", &r[2].net), 0);
+	r[2].ifindex = 2;
+	r[3].net = r[2].net;
+	r[3].ifindex = 3;
+	sim_start(&s, NULL);
+	assert_int_equal(traffic_set_routes(s.t, r, 4), 0);
+	s.ttl = 64;
+	s.ifindex = 2;
+	for (i = 0; i < 25; i++)
+		sim_pkt(&s, "198.18.1.9", 50000, HOST, (uint16_t)(1000 + i),
+		    IPPROTO_TCP, F_SYN);
+	assert_int_equal(s.nal, 1);
+	assert_non_null(json_object_get(s.al[0].evidence, "spoof_suspected"));
+	in = json_object_get(s.al[0].evidence, "ingress");
+	assert_int_equal(json_integer_value(json_object_get(in, "interface")),
+	    2);
+	assert_int_equal(json_integer_value(json_object_get(in,
+	    "route_back")), 3);
+	/* Where its route leaves: taken as it is. */
+	for (i = 0; i < 25; i++)
+		sim_pkt(&s, "198.18.0.9", 50000, HOST, (uint16_t)(1000 + i),
+		    IPPROTO_TCP, F_SYN);
+	/* Several interfaces; no route at all; no interface known. */
+	for (i = 0; i < 25; i++)
+		sim_pkt(&s, "198.18.2.9", 50000, HOST, (uint16_t)(1000 + i),
+		    IPPROTO_TCP, F_SYN);
+	for (i = 0; i < 25; i++)
+		sim_pkt(&s, "198.19.0.9", 50000, HOST, (uint16_t)(1000 + i),
+		    IPPROTO_TCP, F_SYN);
+	s.ifindex = 0;
+	for (i = 0; i < 25; i++)
+		sim_pkt(&s, "198.18.1.10", 50000, HOST, (uint16_t)(1000 + i),
+		    IPPROTO_TCP, F_SYN);
+	assert_int_equal(s.nal, 5);
+	for (i = 1; i < 5; i++)
+		assert_null(json_object_get(s.al[i].evidence,
+		    "spoof_suspected"));
+	/* Routes over one interface only: no check. */
+	assert_int_equal(traffic_set_routes(s.t, r, 1), 0);
+	s.ifindex = 3;
+	for (i = 0; i < 25; i++)
+		sim_pkt(&s, "198.18.0.11", 50000, HOST, (uint16_t)(1000 + i),
+		    IPPROTO_TCP, F_SYN);
+	assert_int_equal(s.nal, 6);
+	assert_null(json_object_get(s.al[5].evidence, "spoof_suspected"));
+	sim_stop(&s);
+}
+
 static void
 test_traffic_bruteforce(void **state)
 {
@@ -1562,6 +1629,7 @@ main(void)
 		cmocka_unit_test(test_traffic_synflood_spoofed),
 		cmocka_unit_test(test_traffic_synflood_few),
 		cmocka_unit_test(test_traffic_spoof),
+		cmocka_unit_test(test_traffic_ingress),
 		cmocka_unit_test(test_traffic_bruteforce),
 		cmocka_unit_test(test_traffic_bruteforce_attempts),
 		cmocka_unit_test(test_traffic_deny),
