@@ -59,6 +59,10 @@ struct authlog {
 	dev_t dev;
 	ino_t ino;
 	off_t off;
+	/* The last bytes read, up to off: if the file no longer has them
+	 * there, it was truncated and written again past off meanwhile. */
+	uint8_t tail[64];
+	size_t ntail;
 	int ino_fd;			/* inotify, on the directory */
 	struct evsource *ino_src;
 	sd_journal *journal;		/* log = journal: instead of a file */
@@ -99,8 +103,9 @@ authlog_reopen(struct authlog *al, bool at_end)
 		return;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		log_warnx("[bruteforce] log: %s is not a regular file",
-		    al->path);
+		if (al->n.open_errors++ == 0)
+			log_warnx("[bruteforce] log: %s is not a regular file "
+			    "(retrying)", al->path);
 		close(fd);
 		return;
 	}
@@ -110,8 +115,39 @@ authlog_reopen(struct authlog *al, bool at_end)
 	al->dev = st.st_dev;
 	al->ino = st.st_ino;
 	al->off = at_end ? st.st_size : 0;
+	al->ntail = 0;
 	al->n.open_errors = 0;
 	al->n.opened++;
+}
+
+static void
+authlog_keep_tail(struct authlog *al, const uint8_t *p, size_t n)
+{
+	size_t keep = sizeof(al->tail);
+
+	if (n >= keep) {
+		memcpy(al->tail, p + n - keep, keep);
+		al->ntail = keep;
+		return;
+	}
+	if (al->ntail + n > keep) {
+		memmove(al->tail, al->tail + al->ntail + n - keep,
+		    keep - n);
+		al->ntail = keep - n;
+	}
+	memcpy(al->tail + al->ntail, p, n);
+	al->ntail += n;
+}
+
+static bool
+authlog_same_tail(const struct authlog *al)
+{
+	uint8_t now[sizeof(al->tail)];
+
+	if (al->ntail == 0)
+		return true;
+	return pread(al->fd, now, al->ntail, al->off - (off_t)al->ntail) ==
+	    (ssize_t)al->ntail && memcmp(now, al->tail, al->ntail) == 0;
 }
 
 /* Read what was appended, for the inspector; follow a truncation (from
@@ -137,9 +173,11 @@ authlog_read(struct sw *sw)
 	}
 	if (!inspect_running(sw))
 		return;			/* read when it is back */
-	if (fstat(al->fd, &st) == 0 && st.st_size < al->off) {
+	if ((fstat(al->fd, &st) == 0 && st.st_size < al->off) ||
+	    !authlog_same_tail(al)) {
 		al->n.truncations++;
 		al->off = 0;
+		al->ntail = 0;
 	}
 	while (total < AUTHLOG_READ_MAX) {
 		n = pread(al->fd, buf, sizeof(buf), al->off);
@@ -152,14 +190,19 @@ authlog_read(struct sw *sw)
 		al->off += n;
 		al->n.bytes += (uint64_t)n;
 		total += (size_t)n;
+		authlog_keep_tail(al, buf, (size_t)n);
 	}
 	if (total >= AUTHLOG_READ_MAX)
 		return;			/* the rest on the next wake-up */
 	/* At the end of this file: is the name someone else's now? */
 	if (stat(al->path, &now) == 0 && (now.st_ino != al->ino ||
 	    now.st_dev != al->dev)) {
-		al->n.rotations++;
 		authlog_reopen(al, false);
+		/* Not a file we can follow (a directory, a FIFO): the old one
+		 * stays, and the next look tries again. */
+		if (al->ino != now.st_ino || al->dev != now.st_dev)
+			return;
+		al->n.rotations++;
 		authlog_read(sw);
 	}
 }
