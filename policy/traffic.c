@@ -28,7 +28,7 @@
 #define TR_AUTH_WAYS	4	/* slots one of them may take */
 #define TR_AUTH_SEGS	64	/* client segments: past this, a session */
 #define TR_AUTH_AGE_MS	120000	/* sshd's LoginGraceTime */
-#define TR_AUTH_SLOW_MS	1000	/* an answer this late: a failed login */
+#define TR_AUTH_SLOW_MS	500	/* a wait this long: a failed login */
 #define TR_AUTH_LATE_MS	30000	/* ... and not later than this */
 
 /* Rate limit of one (detector, peer) or listener. */
@@ -57,7 +57,7 @@ struct tr_peer {
 	/* Brute force: new connections to watched ports and failed logins
 	 * on them, in sixteenths of the window: two rings whose newest
 	 * bucket is bf_last (modulo 2^32: tr_bf_count). Failed logins
-	 * take a second or more each, so a byte per bucket holds them (it
+	 * take two seconds or more each, so a byte per bucket holds them (it
 	 * saturates; the window's sum stops at 16 * 255). */
 	uint32_t bf_last;
 	uint16_t bf_count[TR_BF_BUCKETS];
@@ -99,12 +99,18 @@ struct tr_listener {
  * A connection to a watched port, from its SYN until it closes, carried
  * more than TR_AUTH_SEGS client segments or lived TR_AUTH_AGE_MS: the
  * time it may spend logging in. asked is when the client sent data the
- * server has not answered yet; a wait of a second or more is the
- * server's failure delay (PAM's, 2-3 s), which a correct password and
- * everything else before the session do not have. It is counted once
+ * server has not answered yet; a wait of half a second or more is the
+ * server's failure delay (PAM's, 2-3 s), which a correct password (its
+ * hash takes ~0.1 s) and everything else before the session do not
+ * have: the server's own time, not the round trip's, as the capture is
+ * the server's. It is counted once
  * the wait has lasted TR_AUTH_SLOW_MS (traffic_tick), not when the
  * answer comes: by then a guesser with several connections has its
- * next guesses on the way.
+ * next guesses on the way. After a failed login, the connection's next
+ * request is the next guess, counted as it arrives (ahead), taken back
+ * if the server answers it at once (a correct password); a count is
+ * alerted for only when a wait is confirmed (it lasted), so that a
+ * pending correct password never crosses the limit.
  */
 struct tr_auth {
 	struct addr peer, local;
@@ -116,6 +122,10 @@ struct tr_auth {
 	bool waiting;		/* for the server's answer to asked */
 	bool counted;		/* ... and that wait is counted already */
 	bool answered;		/* the server sent data: not a spoofed SYN */
+	bool failed;		/* a wait of it was a failed login */
+	bool confirmed;		/* this wait is one too (it lasted) */
+	bool ahead;		/* this wait was counted when it began */
+	uint32_t ahead_bucket;	/* ... in this bucket (tr_bf_bucket) */
 };
 
 /* What the detectors take from the config. */
@@ -989,9 +999,25 @@ tr_watched(const struct traffic *t, uint16_t port)
  * buckets between the newest and now's are emptied first; bf_last is
  * kept modulo 2^32 (time only moves on, and a new peer's rings are
  * empty whatever it says). */
+/* The brute-force bucket of now (tr_bf_count's). */
+static uint32_t
+tr_bf_bucket(const struct traffic *t, int64_t now)
+{
+	return (uint32_t)(now == t->clk_now ? t->clk_bf :
+	    now / (t->c.bf.window / TR_BF_BUCKETS));
+}
+
+/* Take back a failed login counted in bucket b, if b is in the ring. */
+static void
+tr_bf_uncount(struct tr_peer *u, uint32_t b)
+{
+	if (u->bf_last - b < TR_BF_BUCKETS && u->bf_fail[b % TR_BF_BUCKETS])
+		u->bf_fail[b % TR_BF_BUCKETS]--;
+}
+
 static unsigned int
 tr_bf_count(const struct traffic *t, struct tr_peer *u, int64_t now,
-    bool fail)
+    bool fail, bool add)
 {
 	int64_t w = t->c.bf.window / TR_BF_BUCKETS;
 	uint32_t b = (uint32_t)(now == t->clk_now ? t->clk_bf : now / w);
@@ -1009,7 +1035,9 @@ tr_bf_count(const struct traffic *t, struct tr_peer *u, int64_t now,
 	}
 	u->bf_last = b;
 	b %= TR_BF_BUCKETS;
-	if (!fail)
+	if (!add)
+		;
+	else if (!fail)
 		inc16(&u->bf_count[b]);
 	else if (u->bf_fail[b] != UINT8_MAX)
 		u->bf_fail[b]++;
@@ -1087,7 +1115,8 @@ tr_bf_connect(struct traffic *t, struct tr_pkt *x)
 	u->bf_sport[0] = x->sport;
 	if (u->bf_nsport < TR_BF_SPORTS)
 		u->bf_nsport++;
-	tr_bf_alert(t, x, false, tr_bf_count(t, u, x->obs.now_ms, false));
+	tr_bf_alert(t, x, false, tr_bf_count(t, u, x->obs.now_ms, false,
+	    true));
 }
 
 /* Is a to be forgotten before b? Those the server never sent data on
@@ -1154,7 +1183,7 @@ tr_auth_slot(struct traffic *t, const struct tr_pkt *x, bool create)
 /*
  * Failed logins, timed from the packets both ways (struct tr_auth): a
  * password guesser retries inside one connection (MaxAuthTries, 6), so
- * counting connections misses it. Each wait of a second or more (at
+ * counting connections misses it. Each wait of TR_AUTH_SLOW_MS or more (at
  * most TR_AUTH_LATE_MS) for the server's answer to the client's data is
  * one, counted by tr_auth_tick while it lasts, or here when the answer
  * comes first (a replay's ticks are a second apart). An
@@ -1184,6 +1213,8 @@ tr_bf_auth(struct traffic *t, struct tr_pkt *x, uint32_t payload)
 		return;
 	if (payload > 0 && x->obs.inbound) {
 		if (++c->segs > TR_AUTH_SEGS) {
+			if (c->waiting && c->ahead && !c->confirmed)
+				tr_bf_uncount(x->u, c->ahead_bucket);
 			c->used = false;	/* a session */
 			return;
 		}
@@ -1191,22 +1222,43 @@ tr_bf_auth(struct traffic *t, struct tr_pkt *x, uint32_t payload)
 		 * retransmission nor more of the same request restarts it. */
 		if (!c->waiting) {
 			c->waiting = true;
-			c->counted = false;
+			c->counted = c->ahead = c->confirmed = false;
 			c->asked = x->obs.now_ms;
+			/* Counted now, alerted for once it is a failure:
+			 * the administrator's correct password after two
+			 * typos must not be the one over the limit. */
+			if (c->failed) {
+				c->counted = c->ahead = true;
+				c->ahead_bucket = tr_bf_bucket(t,
+				    x->obs.now_ms);
+				tr_bf_count(t, x->u, x->obs.now_ms, true, true);
+			}
 		}
 	} else if (payload > 0) {
 		c->answered = true;
 		waited = x->obs.now_ms - c->asked;
-		/* Not counted by a tick yet (a replay's ticks are a second
-		 * apart): counted now. */
-		if (c->waiting && !c->counted && waited >= TR_AUTH_SLOW_MS &&
-		    waited <= TR_AUTH_LATE_MS)
-			tr_bf_alert(t, x, true, tr_bf_count(t, x->u,
-			    x->obs.now_ms, true));
-		c->waiting = false;
+		if (c->waiting && waited >= TR_AUTH_SLOW_MS &&
+		    waited <= TR_AUTH_LATE_MS) {
+			c->failed = true;
+			/* Not confirmed by a tick yet (a replay's ticks are a
+			 * second apart): now. */
+			if (!c->confirmed)
+				tr_bf_alert(t, x, true, tr_bf_count(t, x->u,
+				    x->obs.now_ms, true, !c->counted));
+		} else if (c->waiting && c->ahead) {
+			/* Answered at once: a login, not a guess. */
+			tr_bf_uncount(x->u, c->ahead_bucket);
+			c->failed = false;
+		}
+		c->waiting = c->ahead = false;
 	}
-	if (f & (PKT_TCP_FIN | PKT_TCP_RST))
+	if (f & (PKT_TCP_FIN | PKT_TCP_RST)) {
+		/* What was counted ahead and never turned out a failure
+		 * (the client's last words, unanswered) is taken back. */
+		if (c->waiting && c->ahead && !c->confirmed)
+			tr_bf_uncount(x->u, c->ahead_bucket);
 		c->used = false;
+	}
 }
 
 /* The waits that have lasted TR_AUTH_SLOW_MS by now: each one a failed
@@ -1218,16 +1270,18 @@ tr_auth_tick(struct traffic *t, int64_t now, traffic_alert_fn fn, void *arg)
 	struct tr_auth *c;
 	struct tr_pkt x;
 	size_t i;
+	bool add;
 
 	if (!t->c.bf.enabled)
 		return;
 	for (i = 0; i < TR_AUTH_CONNS; i++) {
 		c = &t->auth[i];
-		if (!c->used || !c->waiting || c->counted || !c->answered ||
+		if (!c->used || !c->waiting || c->confirmed || !c->answered ||
 		    now - c->asked < TR_AUTH_SLOW_MS ||
 		    now - c->asked > TR_AUTH_LATE_MS)
 			continue;
-		c->counted = true;
+		add = !c->counted;
+		c->counted = c->confirmed = c->failed = true;
 		memset(&x, 0, sizeof(x));
 		if ((x.p = peers_find(t->peers, &c->peer)) == NULL)
 			continue;
@@ -1240,7 +1294,7 @@ tr_auth_tick(struct traffic *t, int64_t now, traffic_alert_fn fn, void *arg)
 		x.sport = c->pport;
 		x.alert_fn = fn;
 		x.alert_arg = arg;
-		tr_bf_alert(t, &x, true, tr_bf_count(t, x.u, now, true));
+		tr_bf_alert(t, &x, true, tr_bf_count(t, x.u, now, true, add));
 	}
 }
 

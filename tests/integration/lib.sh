@@ -55,6 +55,12 @@ sw_cleanup() {
 			groupdel "$g" 2>/dev/null || true
 		done <"$SW_TMP/groups"
 	fi
+	# ncrack, when stopped, saves a restore file in the user's home
+	# (~/.ncrack, whatever HOME says): ours name our temp dir.
+	local home
+	home=$(getent passwd "$(id -u)" | cut -d: -f6)
+	grep -ls -- "$SW_TMP/" "$home"/.ncrack/restore.* 2>/dev/null |
+	    xargs -r rm -f
 	rm -rf "$SW_TMP"
 }
 trap sw_cleanup EXIT

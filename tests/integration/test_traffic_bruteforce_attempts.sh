@@ -12,10 +12,12 @@
 # its 32 s response timeout after sshd's disconnect), and few guesses
 # ("Failed password" lines in sshd's log) reached sshd, counted until PAM
 # answered what was under way at the ban: at most 8 (the issue's bound).
-# A wait for the server's answer is counted once it has lasted a second,
-# while PAM still delays: a tool with N connections has N guesses counted
-# a second into each round, so the 7th crosses attempts = 6 in the second
-# round, before its answers let the next guesses go (8 for N = 4).
+# A wait for the server's answer is counted once it has lasted half a
+# second, while PAM still delays: a tool with N connections in step has N
+# guesses counted early in each round, so the 7th crosses attempts = 6 in
+# the second round, before its answers let the next guesses go (8 for
+# N = 4; connections out of step may add one that started less than half
+# a second before the ban).
 # Between tools the attacker is unblocked and sockwatchd restarted (its
 # per-peer counts and the one-alert-per-window limit start afresh).
 # Prints per tool the guesses that reached sshd and the time to the ban.
@@ -26,7 +28,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/daemon.sh"
 # shellcheck source=traffic.sh disable=SC1091
 . "$here/traffic.sh"
-has_tools hydra medusa ncrack ssh-keygen chpasswd || exit 0
+has_tools hydra medusa ncrack expect ssh ssh-keygen chpasswd || exit 0
 if [ ! -x /usr/sbin/sshd ] || [ ! -r /etc/ssh/sshd_config ]; then
 	echo "skip: no Debian sshd"
 	exit 0
@@ -36,7 +38,8 @@ BF_USER=swtest-bfa
 
 tr_net
 sw_user_add "$BF_USER"
-echo "$BF_USER:$(head -c 18 /dev/urandom | base64)" | chpasswd
+PASS="Right-$(head -c 9 /dev/urandom | base64 | tr -d '/+=')"
+echo "$BF_USER:$PASS" | chpasswd
 sshd_start "Include /etc/ssh/sshd_config"
 
 tr_conf "$T/sockwatch.conf" "tcp/22" default
@@ -93,6 +96,39 @@ sshd, want at most $max"
 }
 
 [ "$(n_failed)" -eq 0 ] || fail "guesses before the attack"
+
+# An administrator who mistypes twice and then logs in, three times in a
+# minute: six failed logins, not more than attempts (6); and the packets
+# do not show the logins. Not banned, not alerted for.
+cat >"$T/admin.exp" <<EOF
+set timeout 20
+spawn ip netns exec $ANS ssh -o StrictHostKeyChecking=no \
+    -o UserKnownHostsFile=/dev/null -o PubkeyAuthentication=no \
+    $BF_USER@$VIC4 true
+expect "password:"; send "typo-1\r"
+expect "password:"; send "typo-2\r"
+expect "password:"; send "$PASS\r"
+expect {
+	"not available" { exit 0 }
+	timeout { exit 1 }
+	eof { exit 0 }
+}
+EOF
+swd_start "$VNS" "$T/sockwatch.conf"
+for i in 1 2 3; do
+	expect -f "$T/admin.exp" >>"$T/admin.out" 2>&1 ||
+	    fail "admin login $i: $(tail -3 "$T/admin.out")"
+done
+sleep 3
+[ "$(grep -c "Accepted password for $BF_USER" "$SW_TMP/sshd.log")" -eq 3 ] ||
+    fail "want 3 logins: $(grep -v '^debug' "$SW_TMP/sshd.log" | tail -5)"
+in_set "$VNS" ban4 "$ATK4" && fail "the administrator was banned"
+[ "$(swc "$VNS" alerts --json --kind bruteforce | jq length)" -eq 0 ] ||
+    fail "the administrator was alerted for: $(swc "$VNS" alerts --json \
+--kind bruteforce | jq -c '.[0].message')"
+echo "ok: two typos and a login, three times in a minute: not alerted for"
+swd_stop
+rm -f "$SW_TMP/sockwatch.db" "$SW_TMP/alerts.jsonl"
 # (-I: no restore file of an earlier run.)
 attack "hydra -t 1" 60 8 hydra -I -t 1 -l "$BF_USER" -P "$T/words" \
     "ssh://$VIC4"

@@ -1219,11 +1219,74 @@ test_traffic_bruteforce_attempts(void **state)
 		s.now += 20000;
 		ssh_guess(&s, P, (uint16_t)(40200 + i), 30);
 	}
+	/* A correct password's hash takes its time: still not a failure. */
+	ssh_open(&s, P, 40250);
+	for (i = 0; i < 10; i++)
+		ssh_guess(&s, P, 40250, 400);
 	assert_int_equal(s.nal, 0);
 	sim_stop(&s);
 
-	/* A retransmitted password does not restart the clock: 1.5 s from
-	 * the first, 0.9 s from the retransmission, counted. */
+	/* An administrator mistypes twice and logs in, three times: the
+	 * password after a typo is counted as it is sent and taken back
+	 * when it is answered at once; six in all, not over 6. A seventh
+	 * typo is. */
+	sim_start(&s, NULL);
+	for (i = 0; i < 3; i++) {
+		ssh_open(&s, P, (uint16_t)(40260 + i));
+		ssh_guess(&s, P, (uint16_t)(40260 + i), 2720);
+		ssh_guess(&s, P, (uint16_t)(40260 + i), 2720);
+		ssh_guess(&s, P, (uint16_t)(40260 + i), 80);
+		/* The session's first requests, answered at once. */
+		ssh_guess(&s, P, (uint16_t)(40260 + i), 5);
+		ssh_close(&s, P, (uint16_t)(40260 + i));
+	}
+	assert_int_equal(s.nal, 0);
+	ssh_open(&s, P, 40270);
+	ssh_guess(&s, P, 40270, 2720);
+	assert_int_equal(s.nal, 1);
+	assert_int_equal(ev_int(&s.al[0], "attempts"), 7);
+	sim_stop(&s);
+
+	/* A typo, then the client's last words, unanswered, and its FIN:
+	 * what was counted ahead is taken back. */
+	sim_start(&s, NULL);
+	for (i = 0; i < 6; i++) {
+		ssh_open(&s, P, (uint16_t)(40290 + i));
+		ssh_guess(&s, P, (uint16_t)(40290 + i), 2720);
+		ssh_ask(&s, P, (uint16_t)(40290 + i), 36);
+		ssh_close(&s, P, (uint16_t)(40290 + i));
+	}
+	assert_int_equal(s.nal, 0);
+	ssh_open(&s, P, 40299);
+	ssh_guess(&s, P, 40299, 2720);
+	assert_int_equal(s.nal, 1);
+	assert_int_equal(ev_int(&s.al[0], "attempts"), 7);
+	sim_stop(&s);
+
+	/* The 7th guess is alerted for half a second into its wait, by the
+	 * tick, before its answer comes. */
+	sim_start(&s, NULL);
+	ssh_open(&s, P, 40280);
+	for (i = 0; i < 6; i++)
+		ssh_guess(&s, P, 40280, 2720);
+	assert_int_equal(s.nal, 0);
+	ssh_ask(&s, P, 40280, 84);
+	s.now += 400;
+	traffic_tick(s.t, s.now, collect, &s);
+	assert_int_equal(s.nal, 0);
+	s.now += 200;
+	traffic_tick(s.t, s.now, collect, &s);
+	assert_int_equal(s.nal, 1);
+	assert_int_equal(ev_int(&s.al[0], "attempts"), 7);
+	/* Its answer adds nothing. */
+	ssh_answer(&s, P, 40280);
+	ssh_guess(&s, P, 40280, 2720);
+	traffic_counters(s.t, &n);
+	assert_int_equal(n.repeats[TRAFFIC_BRUTEFORCE], 1);
+	sim_stop(&s);
+
+	/* A retransmitted password does not restart the clock: 1 s from
+	 * the first, 0.4 s from the retransmission, counted. */
 	sim_start(&s, NULL);
 	ssh_open(&s, P, 40300);
 	for (i = 0; i < 7; i++) {
@@ -1234,7 +1297,7 @@ test_traffic_bruteforce_attempts(void **state)
 		s.now = t + 600;
 		sim_pkt_len(&s, P, 40300, HOST, 22, IPPROTO_TCP,
 		    F_PSH | F_ACK, 84);
-		s.now = t + 1500;
+		s.now = t + 1000;
 		ssh_answer(&s, P, 40300);
 		s.now += 1;
 	}
@@ -1258,8 +1321,10 @@ test_traffic_bruteforce_attempts(void **state)
 		ssh_answer(&s, P, 40401);
 		s.now += 1;
 	}
+	/* At the first failure of the fourth round: both its guesses, the
+	 * other one still waiting, counted as they were sent. */
 	assert_int_equal(s.nal, 1);
-	assert_int_equal(ev_int(&s.al[0], "attempts"), 7);
+	assert_int_equal(ev_int(&s.al[0], "attempts"), 8);
 	sim_stop(&s);
 
 	/* FIN forgets the connection: what the same ports carry after it
