@@ -113,6 +113,7 @@ asan: deps
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	bench/sockets.sh $(BUILD)
+	bench/guessers.sh $(BUILD)
 
 $(OBJ)/%.o: %.c
 	$(call msg,CC,$<)
