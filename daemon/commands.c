@@ -561,6 +561,10 @@ inspect_metrics(struct sw *sw, struct mbuf *b)
 	counter(b, "sockwatch_peer_evictions_total",
 	    "Peers evicted from a full table (least recently seen first).",
 	    st->traffic.peer_evictions);
+	counter(b, "sockwatch_bruteforce_logins_evicted_total",
+	    "Connections to watched ports no longer followed for failed "
+	    "logins: their slots were needed.",
+	    st->traffic.auth_evictions);
 }
 
 /* Bans and the nftables table. */

@@ -178,7 +178,8 @@ authlog_parse(const char *line, size_t len, struct authlog_event *ret)
 		if (addr_port_at_end(s, len, &ev, &start) < 0 ||
 		    start - s < 6 || memcmp(start - 6, " from ", 6) != 0)
 			return -ENOENT;
-	} else if (starts(s, len, "Connection closed by authenticating user ") ||
+	} else if (starts(s, len,
+	    "Connection closed by authenticating user ") ||
 	    starts(s, len, "Connection closed by invalid user ") ||
 	    starts(s, len, "Disconnected from authenticating user ") ||
 	    starts(s, len, "Disconnected from invalid user ")) {
@@ -196,7 +197,7 @@ authlog_parse(const char *line, size_t len, struct authlog_event *ret)
 	return 0;
 }
 
-/* ---- counting -------------------------------------------------------------- */
+/* ---- counting ---------------------------------------------------------- */
 
 int
 authlog_count_new(size_t max, struct authlog_count **ret)

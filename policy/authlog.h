@@ -11,8 +11,9 @@
  * says when they pass the limit. A connection that named a user and left
  * without trying a password counts twice: that is a guesser's first
  * look at the server (hydra asks which methods it offers), not a
- * person's typo; after a failure of its own, its end counts once. A login of the address's own forgives
- * what came before it, at most AUTHLOG_FORGIVE times a window: an
+ * person's typo; after a failure of its own, its end counts once. A
+ * login of the address's own forgives what came before it, at most
+ * AUTHLOG_FORGIVE times a window: an
  * administrator who mistypes and then logs in is not a guesser, and a
  * guesser holding one valid account cannot reset its count forever.
  * No I/O, no logging; the daemon checks each event against the kernel's

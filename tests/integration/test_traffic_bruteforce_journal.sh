@@ -132,7 +132,9 @@ swc "$VNS" alerts --json --kind bruteforce --peer "$ATK4" >"$T/bf.json"
 jq -e '.[0].evidence | .signal == "log" and .log == "journal"' \
     "$T/bf.json" >/dev/null || fail "alert: $(jq -c '.[0]' "$T/bf.json")"
 echo "hydra -t 4: banned after $((t1 - t0)) ms, $n guesses reached sshd"
-[ "$n" -le "$MAX_GUESSES" ] || fail "$n guesses, want at most $MAX_GUESSES"
+[ "$n" -le "$MAX_GUESSES" ] || fail "$n guesses, want at most $MAX_GUESSES; \
+alerts: $(jq -c '[.[] | [.time, .evidence.attempts]]' "$T/bf.json"); \
+$(in_mnt journalctl -q -o short-precise _COMM=sshd | grep "$ATK4 port")"
 pid_gone "$SSHD" && fail "sshd died"
 pid_gone "$SWD_PID" && fail "sockwatchd died"
 echo "all checks passed"
