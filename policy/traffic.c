@@ -1408,8 +1408,10 @@ tr_hll_add(uint8_t *reg, uint64_t h)
 		reg[j] = rho;
 }
 
+/* The estimate of the sources among syns SYNs: never more than syns
+ * (64 registers are +-13%). */
 static uint32_t
-tr_hll_count(const uint8_t *reg)
+tr_hll_count(const uint8_t *reg, uint32_t syns)
 {
 	const double alpha = 0.709;
 	unsigned int j, zeros = 0;
@@ -1421,7 +1423,7 @@ tr_hll_count(const uint8_t *reg)
 			zeros++;
 	}
 	e = util_hll_estimate(TR_HLL, alpha, sum, zeros);
-	return (uint32_t)(e + 0.5);
+	return e + 0.5 < (double)syns ? (uint32_t)(e + 0.5) : syns;
 }
 
 static uint64_t tr_synflood_peers(struct traffic *t, struct tr_listener *l,
@@ -1447,7 +1449,7 @@ tr_synflood_listener(struct traffic *t, struct tr_listener *l,
 	if (!tr_rl_cross(t, &l->rl, TRAFFIC_SYNFLOOD, l->last_ms,
 	    t->c.sf.window, &repeats))
 		return;
-	sources = tr_hll_count(l->hll);
+	sources = tr_hll_count(l->hll, l->syns);
 	top = json_array();
 	for (i = 0; top != NULL && i < l->nsrc; i++)
 		json_array_append_new(top, json_pack("{s:s, s:I}", "addr",
@@ -1517,7 +1519,7 @@ tr_synflood_peers(struct traffic *t, struct tr_listener *l, int64_t now,
 		    "rate_limit", (int)t->c.sf.rate,
 		    "completed", (json_int_t)s->done,
 		    "listener_completed", (json_int_t)l->done,
-		    "sources", (json_int_t)tr_hll_count(l->hll));
+		    "sources", (json_int_t)tr_hll_count(l->hll, l->syns));
 		tr_return_path(t, p, NULL, 0, ev, false);
 		tr_alert_emit(t, &a, TRAFFIC_SYNFLOOD, ev,
 		    (uint64_t)t->c.sf.window, t->c.sf.ban, repeats, fn, arg);
