@@ -43,7 +43,7 @@
 #define AUTHLOG_PEERS		4096	/* addresses counted at once */
 #define AUTHLOG_RECENT		256	/* closed connections remembered */
 #define AUTHLOG_RECENT_MS	30000	/* ... this long */
-#define AUTHLOG_READ_MAX	(1U << 20)	/* bytes read per wake-up */
+#define AUTHLOG_JOURNAL_MAX	4096	/* entries looked at per call */
 #define AUTHLOG_CHECKS		200	/* kernel checks a second, sustained */
 #define AUTHLOG_POLL_MS		1000	/* the tick's look at the file */
 
@@ -120,6 +120,14 @@ authlog_reopen(struct authlog *al, bool at_end)
 	al->n.opened++;
 }
 
+/* The old file's unended last line must not run into the new file's
+ * first: end it (alone, a cut line is no message). */
+static void
+authlog_line_break(struct sw *sw)
+{
+	(void)inspect_send(sw, IPC_AUTHLOG, "\n", 1);
+}
+
 static void
 authlog_keep_tail(struct authlog *al, const uint8_t *p, size_t n)
 {
@@ -143,11 +151,14 @@ static bool
 authlog_same_tail(const struct authlog *al)
 {
 	uint8_t now[sizeof(al->tail)];
+	ssize_t n;
 
 	if (al->ntail == 0)
 		return true;
-	return pread(al->fd, now, al->ntail, al->off - (off_t)al->ntail) ==
-	    (ssize_t)al->ntail && memcmp(now, al->tail, al->ntail) == 0;
+	n = pread(al->fd, now, al->ntail, al->off - (off_t)al->ntail);
+	/* A read that fails says nothing: try again later. */
+	return n < 0 || (n == (ssize_t)al->ntail &&
+	    memcmp(now, al->tail, al->ntail) == 0);
 }
 
 /* Read what was appended, for the inspector; follow a truncation (from
@@ -158,7 +169,6 @@ authlog_read(struct sw *sw)
 {
 	struct authlog *al = sw->alog;
 	static uint8_t buf[IPC_AUTHLOG_MAX];
-	size_t total = 0;
 	struct stat st, now;
 	ssize_t n;
 
@@ -178,22 +188,25 @@ authlog_read(struct sw *sw)
 		al->n.truncations++;
 		al->off = 0;
 		al->ntail = 0;
+		authlog_line_break(sw);
 	}
-	while (total < AUTHLOG_READ_MAX) {
+	/* One chunk a wake-up: the inspector answers each line, and both
+	 * must not write at once into full sockets (the parent would wait,
+	 * and end the inspector as not reading). The rest at the next tick. */
+	do
 		n = pread(al->fd, buf, sizeof(buf), al->off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
 		if (inspect_send(sw, IPC_AUTHLOG, buf, (size_t)n) < 0)
 			return;
 		al->off += n;
 		al->n.bytes += (uint64_t)n;
-		total += (size_t)n;
 		authlog_keep_tail(al, buf, (size_t)n);
+		if ((size_t)n == sizeof(buf)) {
+			al->next_poll_ms = 0;
+			return;
+		}
 	}
-	if (total >= AUTHLOG_READ_MAX)
-		return;			/* the rest on the next wake-up */
 	/* At the end of this file: is the name someone else's now? */
 	if (stat(al->path, &now) == 0 && (now.st_ino != al->ino ||
 	    now.st_dev != al->dev)) {
@@ -203,6 +216,7 @@ authlog_read(struct sw *sw)
 		if (al->ino != now.st_ino || al->dev != now.st_dev)
 			return;
 		al->n.rotations++;
+		authlog_line_break(sw);
 		authlog_read(sw);
 	}
 }
@@ -253,19 +267,16 @@ journal_read(struct sw *sw)
 		return;
 	if (sd_journal_process(al->journal) < 0)
 		return;
-	for (k = 0; k < AUTHLOG_READ_MAX / 64; k++) {
-		if (sd_journal_next(al->journal) <= 0)
+	/* One chunk a call, as for a file (authlog_read); room is kept for
+	 * the longest line, so the entry taken always fits. */
+	for (k = 0; off + AUTHLOG_LINE_MAX + 1 <= sizeof(buf); k++) {
+		if (k == AUTHLOG_JOURNAL_MAX || sd_journal_next(al->journal) <= 0)
 			break;
 		if (!journal_from_sshd(al->journal) ||
 		    (msg = journal_field(al->journal, "MESSAGE", &len)) == NULL)
 			continue;
 		if (len >= AUTHLOG_LINE_MAX)
 			continue;		/* not sshd's: it is shorter */
-		if (off + len + 1 > sizeof(buf)) {
-			if (inspect_send(sw, IPC_AUTHLOG, buf, off) < 0)
-				return;
-			off = 0;
-		}
 		/* One line each, whatever the message holds. */
 		for (i = 0; i < len; i++)
 			buf[off + i] = msg[i] == '\n' ? ' ' : msg[i];
@@ -354,8 +365,11 @@ authlog_open(struct sw *sw)
 
 	if (path == NULL || !sw->cfg->bruteforce.enabled || sw->replay != NULL)
 		return 0;
-	if ((al = calloc(1, sizeof(*al))) == NULL ||
-	    (al->path = strdup(path)) == NULL || (d = strdup(path)) == NULL ||
+	if ((al = calloc(1, sizeof(*al))) == NULL)
+		return -ENOMEM;
+	al->fd = -1;
+	al->ino_fd = -1;
+	if ((al->path = strdup(path)) == NULL || (d = strdup(path)) == NULL ||
 	    (b = strdup(path)) == NULL ||
 	    (al->dir = strdup(dirname(d))) == NULL ||
 	    (al->base = strdup(basename(b))) == NULL ||
@@ -363,8 +377,6 @@ authlog_open(struct sw *sw)
 		r = -ENOMEM;
 		goto fail;
 	}
-	al->fd = -1;
-	al->ino_fd = -1;
 	if (strcmp(path, "journal") == 0) {
 		if ((r = journal_open(sw, al)) < 0)
 			goto fail;

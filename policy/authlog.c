@@ -64,19 +64,29 @@ last_of(const char *s, size_t len, const char *needle)
 }
 
 /*
- * The message part: after "sshd[PID]: " (or "sshd-session[PID]: ") when
- * a syslog or journal export prefix comes first, else the whole line
- * (sshd -E writes bare messages). The first such tag is taken: the
- * prefix comes before anything the client chose.
+ * The message part: the whole line when it starts with a message sshd
+ * writes (sshd -E, a journal entry); else what follows "sshd[PID]: " (or
+ * "sshd-session[PID]: ") when that tag comes before the line's first
+ * ": ", as syslog puts it. Never a tag further on: a client's words
+ * (its disconnect reason, its user name) come after the first ": ".
  */
 static bool
 message_of(const char **s, size_t *len)
 {
 	static const char *const tags[] = { "sshd[", "sshd-session[" };
-	const char *p, *end = *s + *len, *t;
+	static const char *const bare[] = { "Failed ", "Accepted ",
+	    "Invalid user ", "Connection closed by ", "Disconnected from " };
+	const char *p, *end = *s + *len, *t, *colon;
 	size_t i;
 
-	for (p = *s; p < end; p++) {
+	for (i = 0; i < sizeof(bare) / sizeof(bare[0]); i++)
+		if (starts(*s, *len, bare[i]))
+			return true;
+	for (p = *s; p + 1 < end; p++)
+		if (p[0] == ':' && p[1] == ' ')
+			break;
+	colon = p;
+	for (p = *s; p < colon; p++) {
 		for (i = 0; i < 2; i++) {
 			if (!starts(p, (size_t)(end - p), tags[i]) ||
 			    (p > *s && p[-1] != ' '))
@@ -86,24 +96,14 @@ message_of(const char **s, size_t *len)
 				continue;
 			while (t < end && *t >= '0' && *t <= '9')
 				t++;
-			if (!starts(t, (size_t)(end - t), "]: "))
+			/* The tag's own ": " is the line's first. */
+			if (t + 1 != colon || *t != ']')
 				continue;
 			t += 3;
 			*len = (size_t)(end - t);
 			*s = t;
 			return true;
 		}
-		/* A bare message starts the line; a prefixed one has its
-		 * tag before the first ": " of the line. */
-		if (p == *s && (starts(p, *len, "Failed ") ||
-		    starts(p, *len, "Accepted ") ||
-		    starts(p, *len, "Invalid user ") ||
-		    starts(p, *len, "Connection closed by ") ||
-		    starts(p, *len, "Disconnected from ")))
-			return true;
-		if (*p == ':' && p + 1 < end && p[1] == ' ' &&
-		    (size_t)(p - *s) > 64)
-			return false;
 	}
 	return false;
 }

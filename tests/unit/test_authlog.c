@@ -89,6 +89,19 @@ test_authlog_not_events(void **state)
 		"",
 		"Failed ",
 		" port 1 ssh2",
+		/* A client's disconnect reason, logged as it sent it, that
+		 * carries a whole message (-E, the journal, syslog). */
+		"Received disconnect from 198.18.0.2 port 5:11: x sshd[1]: "
+		    "Accepted password for root from 198.18.0.5 port 40000 "
+		    "ssh2: x [preauth]",
+		"Received disconnect from 198.18.0.2 port 5:11: x sshd[1]: "
+		    "Failed password for root from 198.18.0.5 port 40000 ssh2",
+		"Dec  7 17:00:00 host sshd[812]: Received disconnect from "
+		    "198.18.0.2 port 5:11: sshd[1]: Invalid user a from "
+		    "198.18.0.5 port 7 [preauth]",
+		/* Another program's line with sshd's words in it. */
+		"Dec  7 17:00:00 host nginx[77]: GET /x sshd[1]: Invalid user "
+		    "a from 198.18.0.5 port 7",
 	};
 	struct authlog_event ev;
 	char big[AUTHLOG_LINE_MAX + 64];
