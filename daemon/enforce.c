@@ -225,17 +225,19 @@ root_listens(const struct sw *sw, uint16_t port)
 }
 
 /*
- * Has sshd's process pid logged its client in? sshd names its processes
- * (setproctitle) "sshd: USER [priv]", "sshd: USER [net]", "sshd:
- * [accepted]" while the client is still to log in, and "sshd: USER" or
- * "sshd: USER@TTY" once it has. A connection held open at the password
+ * Has sshd's process pid (running prog) logged its client in? sshd names
+ * its processes (setproctitle) "sshd: USER [priv]", "sshd: USER [net]",
+ * "sshd: [accepted]" while the client is still to log in, and "sshd:
+ * USER" or "sshd: USER@TTY" once it has (sshd-session: the same, with its
+ * own name). A connection held open at the password
  * prompt is no administrator's session: it would let a guesser protect
  * its own address by waiting out the detector's window first.
  */
 static bool
-sshd_logged_in(pid_t pid)
+sshd_logged_in(pid_t pid, const char *prog)
 {
 	char path[64], title[256];
+	size_t plen = strlen(prog);
 	ssize_t n;
 	int fd;
 
@@ -248,8 +250,27 @@ sshd_logged_in(pid_t pid)
 		return false;
 	title[n] = '\0';		/* the title is the first string */
 	n = (ssize_t)strlen(title);
-	return n > 6 && strncmp(title, "sshd: ", 6) == 0 &&
+	return (size_t)n > plen + 2 && strncmp(title, prog, plen) == 0 &&
+	    title[plen] == ':' && title[plen + 1] == ' ' &&
 	    title[n - 1] != ']';
+}
+
+/* sshd's programs: sshd, and since OpenSSH 9.8 the per-connection
+ * sshd-session (and 10's sshd-auth, which never holds a login). */
+static bool
+is_sshd(const char *base)
+{
+	return strcmp(base, "sshd") == 0 || strcmp(base, "sshd-session") == 0 ||
+	    strcmp(base, "sshd-auth") == 0;
+}
+
+/* Is a program of that name protected? "sshd" in [bans] protect names
+ * all of sshd's programs. */
+static bool
+protected_prog(const struct config *cfg, const char *name)
+{
+	return is_protected_name(cfg, name) ||
+	    (is_sshd(name) && is_protected_name(cfg, "sshd"));
 }
 
 /*
@@ -267,7 +288,7 @@ is_protected_session(const struct sw *sw, const struct proc_owner *o,
 	char path[64], exe[4096], *base;
 	ssize_t n;
 
-	if (!is_protected_name(sw->cfg, o->comm) || s->uid != 0 ||
+	if (!protected_prog(sw->cfg, o->comm) || s->uid != 0 ||
 	    !root_listens(sw, s->lport))
 		return false;
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)o->pid);
@@ -279,9 +300,9 @@ is_protected_session(const struct sw *sw, const struct proc_owner *o,
 		exe[n - 10] = '\0';
 	base = strrchr(exe, '/');
 	base = base != NULL ? base + 1 : exe;
-	if (!is_protected_name(sw->cfg, base))
+	if (!protected_prog(sw->cfg, base) || strncmp(base, o->comm, 15) != 0)
 		return false;
-	return strcmp(base, "sshd") != 0 || sshd_logged_in(o->pid);
+	return !is_sshd(base) || sshd_logged_in(o->pid, base);
 }
 
 /* The remote addresses of the socket table as a set of hosts, rebuilt
