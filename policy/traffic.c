@@ -26,7 +26,6 @@
 #define TR_SPORT_VOTES	4	/* SYN probes that name a scan by source port */
 #define TR_AUTH_CONNS	1024	/* connections followed while they log in */
 #define TR_AUTH_WAYS	4	/* slots one of them may take */
-#define TR_AUTH_SEGS	64	/* client segments: past this, a session */
 #define TR_AUTH_AGE_MS	120000	/* sshd's LoginGraceTime */
 #define TR_AUTH_SLOW_MS	500	/* a wait this long: a failed login */
 #define TR_AUTH_LATE_MS	30000	/* ... and not later than this */
@@ -96,9 +95,8 @@ struct tr_listener {
 };
 
 /*
- * A connection to a watched port, from its SYN until it closes, carried
- * more than TR_AUTH_SEGS client segments or lived TR_AUTH_AGE_MS: the
- * time it may spend logging in. asked is when the client sent data the
+ * A connection to a watched port, from its SYN until the server closes
+ * it or it has lived TR_AUTH_AGE_MS: the time it may spend logging in. asked is when the client sent data the
  * server has not answered yet; a wait of half a second or more is the
  * server's failure delay (PAM's, 2-3 s), which a correct password (its
  * hash takes ~0.1 s) and everything else before the session do not
@@ -117,7 +115,6 @@ struct tr_auth {
 	uint16_t pport, lport;
 	int64_t born;		/* its SYN */
 	int64_t asked;		/* valid with waiting */
-	uint8_t segs;		/* client data segments */
 	bool used;
 	bool waiting;		/* for the server's answer to asked */
 	bool counted;		/* ... and that wait is counted already */
@@ -993,12 +990,6 @@ tr_watched(const struct traffic *t, uint16_t port)
 	return (t->c.bf.watch[port / 8] >> (port % 8)) & 1;
 }
 
-/* Count one new connection (or, with fail, one failed login) and return
- * the window's count of them: the current bucket and the 15 before it,
- * so each counts for at least 15/16 of the window and never longer. The
- * buckets between the newest and now's are emptied first; bf_last is
- * kept modulo 2^32 (time only moves on, and a new peer's rings are
- * empty whatever it says). */
 /* The brute-force bucket of now (tr_bf_count's). */
 static uint32_t
 tr_bf_bucket(const struct traffic *t, int64_t now)
@@ -1015,6 +1006,12 @@ tr_bf_uncount(struct tr_peer *u, uint32_t b)
 		u->bf_fail[b % TR_BF_BUCKETS]--;
 }
 
+/* Count one new connection (or, with fail, one failed login; with add
+ * false, none: a look) and return the window's count of them: the current bucket and the 15 before it,
+ * so each counts for at least 15/16 of the window and never longer. The
+ * buckets between the newest and now's are emptied first; bf_last is
+ * kept modulo 2^32 (time only moves on, and a new peer's rings are
+ * empty whatever it says). */
 static unsigned int
 tr_bf_count(const struct traffic *t, struct tr_peer *u, int64_t now,
     bool fail, bool add)
@@ -1035,11 +1032,9 @@ tr_bf_count(const struct traffic *t, struct tr_peer *u, int64_t now,
 	}
 	u->bf_last = b;
 	b %= TR_BF_BUCKETS;
-	if (!add)
-		;
-	else if (!fail)
+	if (add && !fail)
 		inc16(&u->bf_count[b]);
-	else if (u->bf_fail[b] != UINT8_MAX)
+	else if (add && u->bf_fail[b] != UINT8_MAX)
 		u->bf_fail[b]++;
 	for (k = 0; k < TR_BF_BUCKETS; k++)
 		sum += fail ? u->bf_fail[k] : u->bf_count[k];
@@ -1186,11 +1181,14 @@ tr_auth_slot(struct traffic *t, const struct tr_pkt *x, bool create)
  * counting connections misses it. Each wait of TR_AUTH_SLOW_MS or more (at
  * most TR_AUTH_LATE_MS) for the server's answer to the client's data is
  * one, counted by tr_auth_tick while it lasts, or here when the answer
- * comes first (a replay's ticks are a second apart). An
- * established session could have one too (a command whose output comes
- * late after the client's last data): TR_AUTH_SEGS and TR_AUTH_AGE_MS
- * bound how many a connection can count, and interactive use is
- * answered at once (the echo of each key).
+ * comes first (a replay's ticks are a second apart). A logged-in session
+ * in its first TR_AUTH_AGE_MS could have one too (a command whose output
+ * comes late after the client's last data; interactive use is answered
+ * at once, the echo of each key): the daemon drops the alert when the
+ * peer holds a logged-in session (inspect.c). Nothing the client alone
+ * sends ends the following: not a count of segments, not a SYN, FIN or
+ * RST on its side (the kernel takes none of them out of the window, and
+ * we see no sequence numbers to tell).
  */
 static void
 tr_bf_auth(struct traffic *t, struct tr_pkt *x, uint32_t payload)
@@ -1199,12 +1197,11 @@ tr_bf_auth(struct traffic *t, struct tr_pkt *x, uint32_t payload)
 	struct tr_auth *c;
 	int64_t waited;
 
+	/* A SYN makes a slot; on a connection followed already it changes
+	 * nothing (a retransmission, or one the kernel answers with a
+	 * challenge ACK: anyone may send it). */
 	if (x->ev & PEER_EV_SYN) {
-		/* The same SYN again is a retransmission; after data, the
-		 * peer's port is used again, by a new connection. */
-		c = tr_auth_slot(t, x, true);
-		if (c->segs > 0 || c->answered)
-			tr_auth_init(c, x);
+		(void)tr_auth_slot(t, x, true);
 		return;
 	}
 	if (payload == 0 && !(f & (PKT_TCP_FIN | PKT_TCP_RST)))
@@ -1212,12 +1209,6 @@ tr_bf_auth(struct traffic *t, struct tr_pkt *x, uint32_t payload)
 	if ((c = tr_auth_slot(t, x, false)) == NULL)
 		return;
 	if (payload > 0 && x->obs.inbound) {
-		if (++c->segs > TR_AUTH_SEGS) {
-			if (c->waiting && c->ahead && !c->confirmed)
-				tr_bf_uncount(x->u, c->ahead_bucket);
-			c->used = false;	/* a session */
-			return;
-		}
 		/* The first data unanswered starts the clock: neither its
 		 * retransmission nor more of the same request restarts it. */
 		if (!c->waiting) {
@@ -1252,9 +1243,11 @@ tr_bf_auth(struct traffic *t, struct tr_pkt *x, uint32_t payload)
 		}
 		c->waiting = c->ahead = false;
 	}
-	if (f & (PKT_TCP_FIN | PKT_TCP_RST)) {
-		/* What was counted ahead and never turned out a failure
-		 * (the client's last words, unanswered) is taken back. */
+	/* The server's FIN or RST ends it: the client's could be anyone's
+	 * (the kernel drops one out of its window, and the connection and
+	 * its guessing go on). What was counted ahead and never turned out
+	 * a failure (the client's last words, unanswered) is taken back. */
+	if (!x->obs.inbound && (f & (PKT_TCP_FIN | PKT_TCP_RST))) {
 		if (c->waiting && c->ahead && !c->confirmed)
 			tr_bf_uncount(x->u, c->ahead_bucket);
 		c->used = false;
