@@ -67,6 +67,19 @@ for i in 1 2 3 4 5 6; do
 done >>"$LOG"
 sleep 2
 [ "$(bans)" -eq 0 ] || fail "forged lines banned: $(elems "$VNS" ban4)"
+# A burst: 400 KB at once, all of it read, and the inspector lives.
+b0=$(swc "$VNS" status --json | jq .authlog.bytes)
+awk 'BEGIN { for (i = 0; i < 6000; i++) printf "Failed password for \
+root from 198.18.9.%d port %d ssh2\n", i % 250 + 1, 1024 + i }' >"$T/burst"
+cat "$T/burst" >>"$LOG"
+burst_read() {
+	[ "$(swc "$VNS" status --json | jq .authlog.bytes)" -ge \
+	    $((b0 + $(stat -c %s "$T/burst"))) ]
+}
+wait_for 20 burst_read || fail "the burst was not read: \
+$(swc "$VNS" status --json | jq -c .authlog)"
+swc "$VNS" metrics | grep -q '^sockwatch_inspector_deaths_total 0' ||
+    fail "the inspector died: $(grep -i inspector "$SWD_LOG" | tail -3)"
 
 # 1b. A user name that is a message of its own, from a real client.
 for i in 1 2; do
