@@ -270,7 +270,8 @@ journal_read(struct sw *sw)
 	/* One chunk a call, as for a file (authlog_read); room is kept for
 	 * the longest line, so the entry taken always fits. */
 	for (k = 0; off + AUTHLOG_LINE_MAX + 1 <= sizeof(buf); k++) {
-		if (k == AUTHLOG_JOURNAL_MAX || sd_journal_next(al->journal) <= 0)
+		if (k == AUTHLOG_JOURNAL_MAX ||
+		    sd_journal_next(al->journal) <= 0)
 			break;
 		if (!journal_from_sshd(al->journal) ||
 		    (msg = journal_field(al->journal, "MESSAGE", &len)) == NULL)

@@ -96,15 +96,15 @@ struct tr_listener {
 
 /*
  * A connection to a watched port, from its SYN until the server closes
- * it or it has lived TR_AUTH_AGE_MS: the time it may spend logging in. asked is when the client sent data the
- * server has not answered yet; a wait of half a second or more is the
- * server's failure delay (PAM's, 2-3 s), which a correct password (its
- * hash takes ~0.1 s) and everything else before the session do not
- * have: the server's own time, not the round trip's, as the capture is
- * the server's. It is counted once
- * the wait has lasted TR_AUTH_SLOW_MS (traffic_tick), not when the
- * answer comes: by then a guesser with several connections has its
- * next guesses on the way. After a failed login, the connection's next
+ * it or it has lived TR_AUTH_AGE_MS: the time it may spend logging in.
+ * asked is when the client sent data the server has not answered yet; a
+ * wait of half a second or more is the server's failure delay (PAM's,
+ * 2-3 s), which a correct password (its hash takes ~0.1 s) and
+ * everything else before the session do not have: the server's own
+ * time, not the round trip's, as the capture is the server's. It is
+ * counted once the wait has lasted TR_AUTH_SLOW_MS (traffic_tick), not
+ * when the answer comes: by then a guesser with several connections has
+ * its next guesses on the way. After a failed login, the connection's next
  * request is the next guess, counted as it arrives (ahead), taken back
  * if the server answers it at once (a correct password); a count is
  * alerted for only when a wait is confirmed (it lasted), so that a
