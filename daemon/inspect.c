@@ -183,7 +183,7 @@ inspect_check_alert(const struct inspect *in, const struct ipc_msg *m,
 }
 
 /*
- * Failed logins seen in the packets are waits of half a second or more for
+ * Failed logins seen in the packets are waits of a second or more for
  * sshd's answer; a logged-in session has them too (a command that takes
  * its time, fed over ssh -T). When the peer holds such a session now,
  * the waits were not failed logins: no alert, counted. A guesser cannot

@@ -27,7 +27,7 @@
 #define TR_AUTH_CONNS	1024	/* connections followed while they log in */
 #define TR_AUTH_WAYS	4	/* slots one of them may take */
 #define TR_AUTH_AGE_MS	120000	/* sshd's LoginGraceTime */
-#define TR_AUTH_SLOW_MS	500	/* a wait this long: a failed login */
+#define TR_AUTH_SLOW_MS	1000	/* a wait this long: a failed login */
 #define TR_AUTH_LATE_MS	30000	/* ... and not later than this */
 
 /* Rate limit of one (detector, peer) or listener. */
@@ -98,8 +98,9 @@ struct tr_listener {
  * A connection to a watched port, from its SYN until the server closes
  * it or it has lived TR_AUTH_AGE_MS: the time it may spend logging in.
  * asked is when the client sent data the server has not answered yet; a
- * wait of half a second or more is the server's failure delay (PAM's,
- * 2-3 s), which a correct password (its hash takes ~0.1 s) and
+ * wait of a second or more is the server's failure delay (PAM's, 2-3 s;
+ * at least 1.5 s), which a correct password (its hash takes ~0.1 s, a
+ * few tenths on a loaded host: make asan saw one over half a second) and
  * everything else before the session do not have: the server's own
  * time, not the round trip's, as the capture is the server's. It is
  * counted once the wait has lasted TR_AUTH_SLOW_MS (traffic_tick), not

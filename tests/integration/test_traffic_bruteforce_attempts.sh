@@ -12,12 +12,12 @@
 # its 32 s response timeout after sshd's disconnect), and few guesses
 # ("Failed password" lines in sshd's log) reached sshd, counted until PAM
 # answered what was under way at the ban: at most 8 (the bound).
-# A wait for the server's answer is counted once it has lasted half a
+# A wait for the server's answer is counted once it has lasted a
 # second, while PAM still delays: a tool with N connections in step has N
 # guesses counted early in each round, so the 7th crosses attempts = 6 in
 # the second round, before its answers let the next guesses go (8 for
-# N = 4; connections out of step may add one that started less than half
-# a second before the ban).
+# N = 4; connections out of step may add one that started less than a
+# second before the ban).
 # Between tools the attacker is unblocked and sockwatchd restarted (its
 # per-peer counts and the one-alert-per-window limit start afresh).
 # Prints per tool the guesses that reached sshd and the time to the ban.
