@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -98,6 +99,9 @@ sqlite_errno(sqlite3 *db, int rc)
 		return -EROFS;
 	case SQLITE_NOMEM:
 		return -ENOMEM;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return -EUCLEAN;
 	case SQLITE_PERM:
 	case SQLITE_AUTH:
 		return -EACCES;
@@ -195,6 +199,30 @@ load_max_id(struct store *st)
 
 		st->max_id = v > 0 ? (uint64_t)v : 0;
 		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+/* The bans are what protects the host: their table is checked whole at
+ * start (a few milliseconds at 100,000 rows), the alerts' only as far as
+ * reading their newest id goes (the table may be gigabytes). */
+static int
+check_bans(struct store *st)
+{
+	sqlite3_stmt *stmt = NULL;
+	const unsigned char *t;
+	int rc;
+
+	rc = sqlite3_prepare_v2(st->db, "PRAGMA quick_check(bans)", -1, &stmt,
+	    NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		t = sqlite3_column_text(stmt, 0);
+		rc = t != NULL && strcmp((const char *)t, "ok") == 0 ?
+		    SQLITE_OK : SQLITE_CORRUPT;
 	}
 	sqlite3_finalize(stmt);
 	return rc;
@@ -399,6 +427,8 @@ store_open(const char *path, struct store **ret_store, char *err,
 	rc = load_max_id(st);
 	if (rc != SQLITE_OK)
 		goto sqlerr;
+	if ((rc = check_bans(st)) != SQLITE_OK)
+		goto sqlerr;
 	sqlite3_busy_timeout(st->db, 0);
 	*ret_store = st;
 	st = NULL;
@@ -418,6 +448,34 @@ out:
 		free(st);
 	}
 	return r;
+}
+
+int
+store_set_aside(const char *path, int64_t now_ms, char *ret, size_t len)
+{
+	static const char *const suffix[] = { "-wal", "-shm", "" };
+	char from[PATH_MAX], to[PATH_MAX], stamp[32];
+	time_t secs = (time_t)(now_ms / 1000);
+	struct tm tm;
+	size_t i;
+
+	if (gmtime_r(&secs, &tm) == NULL ||
+	    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm) == 0)
+		return -EINVAL;
+	if ((size_t)snprintf(ret, len, "%s.corrupt-%s", path, stamp) >= len)
+		return -ENAMETOOLONG;
+	/* The database last: while it is in place, its -wal still goes
+	 * with it. */
+	for (i = 0; i < nitems(suffix); i++) {
+		if ((size_t)snprintf(from, sizeof(from), "%s%s", path,
+		    suffix[i]) >= sizeof(from) ||
+		    (size_t)snprintf(to, sizeof(to), "%s%s", ret,
+		    suffix[i]) >= sizeof(to))
+			return -ENAMETOOLONG;
+		if (rename(from, to) < 0 && (errno != ENOENT || i == 2))
+			return -errno;
+	}
+	return 0;
 }
 
 static void
@@ -587,9 +645,14 @@ fail:
 	r = sqlite_errno(st->db, rc);
 	rollback(st->db);
 	st->max_id = old_max;
-	st->stats.dropped += n;
 	st->stats.errors++;
-	queue_clear(st);
+	/* A lock passes: the batch waits (the queue's bound drops what
+	 * comes beyond). A batch too big for the disk left would fail
+	 * again, and so would anything else. */
+	if (r != -EBUSY) {
+		st->stats.dropped += n;
+		queue_clear(st);
+	}
 	return r;
 }
 
@@ -709,6 +772,10 @@ out:
 void
 store_get_stats(const struct store *st, struct store_stats *ret)
 {
+	if (st == NULL) {
+		memset(ret, 0, sizeof(*ret));
+		return;
+	}
 	*ret = st->stats;
 }
 
@@ -785,14 +852,42 @@ ban_delete(struct store *st, const struct cidr *peer)
 	return step_done(st->ban_del);
 }
 
+/* The i-th write of a transaction: 0, -EINVAL (skipped) or an SQLite
+ * result code. */
+typedef int ban_step_fn(struct store *st, const void *v, const uint64_t *len,
+    size_t i);
+
+static int
+step_put(struct store *st, const void *v, const uint64_t *len, size_t i)
+{
+	return ban_write(st, &((const struct ban *)v)[i], len[i]);
+}
+
+static int
+step_del(struct store *st, const void *v, const uint64_t *len, size_t i)
+{
+	(void)len;
+	return ban_delete(st, &((const struct cidr *)v)[i]);
+}
+
+static int
+step_op(struct store *st, const void *v, const uint64_t *len, size_t i)
+{
+	const struct store_ban_op *op = &((const struct store_ban_op *)v)[i];
+
+	(void)len;
+	return op->del ? ban_delete(st, &op->ban.peer) :
+	    ban_write(st, &op->ban, op->length_ms);
+}
+
 /*
- * One transaction of n bans written (or deleted). It must not wait
- * (busy timeout 0) nor leave a transaction open: the alert batch of the
- * next store_flush begins its own.
+ * One transaction of n ban writes. It must not wait (busy timeout 0)
+ * nor leave a transaction open: the alert batch of the next store_flush
+ * begins its own.
  */
 static int
-bans_txn(struct store *st, const struct ban *b, const uint64_t *length_ms,
-    const struct cidr *del, size_t n)
+bans_txn(struct store *st, ban_step_fn *step, const void *v,
+    const uint64_t *len, size_t n)
 {
 	size_t i, bad = 0;
 	int rc, r;
@@ -803,10 +898,7 @@ bans_txn(struct store *st, const struct ban *b, const uint64_t *length_ms,
 	if (rc != SQLITE_OK)
 		goto fail;
 	for (i = 0; i < n; i++) {
-		if (del != NULL)
-			r = ban_delete(st, &del[i]);
-		else
-			r = ban_write(st, &b[i], length_ms[i]);
+		r = step(st, v, len, i);
 		if (r == -EINVAL) {
 			bad++;
 			continue;
@@ -827,26 +919,32 @@ fail:
 int
 store_ban_put(struct store *st, const struct ban *b, uint64_t length_ms)
 {
-	return bans_txn(st, b, &length_ms, NULL, 1);
+	return bans_txn(st, step_put, b, &length_ms, 1);
 }
 
 int
 store_ban_put_many(struct store *st, const struct ban *b,
     const uint64_t *length_ms, size_t n)
 {
-	return bans_txn(st, b, length_ms, NULL, n);
+	return bans_txn(st, step_put, b, length_ms, n);
 }
 
 int
 store_ban_del(struct store *st, const struct cidr *peer)
 {
-	return bans_txn(st, NULL, NULL, peer, 1);
+	return bans_txn(st, step_del, peer, NULL, 1);
 }
 
 int
 store_ban_del_many(struct store *st, const struct cidr *peer, size_t n)
 {
-	return bans_txn(st, NULL, NULL, peer, n);
+	return bans_txn(st, step_del, peer, NULL, n);
+}
+
+int
+store_ban_apply(struct store *st, const struct store_ban_op *op, size_t n)
+{
+	return bans_txn(st, step_op, op, NULL, n);
 }
 
 static void

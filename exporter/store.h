@@ -36,17 +36,25 @@ struct alert_filter {
 /* Open or create the database (and its directory, 0700 if missing),
  * migrate the schema. The database, -wal and -shm are made 0600, whatever
  * they were; a symbolic link there is refused (-ELOOP). On error returns
- * -errno/-EIO and a message in err. */
+ * -errno/-EIO and a message in err: -EUCLEAN when the file is corrupt,
+ * -ENOTSUP when its schema is newer than this sockwatchd's. */
 int store_open(const char *path, struct store **ret_store, char *err,
     size_t errlen);
 void store_close(struct store *st);	/* flushes first */
+/* A database store_open found corrupt (-EUCLEAN: not a database, a
+ * damaged page, the bans' table failing its check) is renamed, with its
+ * -wal and -shm, to PATH.corrupt-YYYYmmddTHHMMSSZ (UTC, now_ms), kept for
+ * a post-mortem; the name given is put in ret. 0 or -errno. */
+int store_set_aside(const char *path, int64_t now_ms, char *ret,
+    size_t len);
 
 /* Copy an alert into the pending batch. -ENOBUFS (counted as dropped)
  * when STORE_QUEUE_MAX alerts are already waiting. */
 int store_queue_alert(struct store *st, const struct alert *a);
 /* Commit the pending batch in one transaction. Returns the number
- * written, or a negative error after counting the batch as dropped (the
- * caller logs). Never waits on a lock (busy timeout 0). */
+ * written, or a negative error (the caller logs): -EBUSY (locked)
+ * keeps the batch for the next call, any other error counts it as
+ * dropped. Never waits on a lock (busy timeout 0). */
 int store_flush(struct store *st);
 
 /* The highest alert id stored (0 if none): ids continue from it. */
@@ -80,6 +88,15 @@ int store_ban_put_many(struct store *st, const struct ban *b,
  * absent. */
 int store_ban_del(struct store *st, const struct cidr *peer);
 int store_ban_del_many(struct store *st, const struct cidr *peer, size_t n);
+/* Puts and deletes in order, in one transaction (the daemon's queue of
+ * writes the database did not take at once). */
+struct store_ban_op {
+	struct ban ban;			/* a delete uses ban.peer only */
+	uint64_t length_ms;
+	bool del;
+};
+int store_ban_apply(struct store *st, const struct store_ban_op *op,
+    size_t n);
 /* Every ban row, expired or not (the caller drops those); *ret is
  * malloc'ed (NULL when none). Unreadable rows are skipped. */
 int store_bans_load(struct store *st, struct ban **ret, size_t *ret_n);

@@ -494,7 +494,7 @@ test_not_a_database(void **state)
 	for (int i = 0; i < 1000; i++)
 		fputs("this is not an SQLite database\n", fp);
 	fclose(fp);
-	assert_true(store_open(path, &st, err, sizeof(err)) < 0);
+	assert_int_equal(store_open(path, &st, err, sizeof(err)), -EUCLEAN);
 	assert_null(st);
 	assert_non_null(strstr(err, "not a database"));
 }
@@ -555,23 +555,24 @@ test_flush_busy(void **state)
 	assert_int_equal(r, -EBUSY);
 	store_get_stats(st, &ss);
 	assert_int_equal(ss.written, 1);
-	assert_int_equal(ss.dropped, 2);
+	assert_int_equal(ss.dropped, 0);
 	assert_int_equal(ss.errors, 1);
 	assert_int_equal(store_max_alert_id(st), 1);
 	/* Reads still work while the other writer holds the lock. */
 	assert_string_equal(query_ids(st, &flt), "1");
-	/* Nothing is left queued: the next flush has nothing to do. */
-	assert_int_equal(store_flush(st), 0);
+	/* The batch waits for the lock: still refused. */
+	assert_int_equal(store_flush(st), -EBUSY);
 
 	assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(other);
 	queue(st, 4, T0 + 3, "listener", NULL);
-	assert_int_equal(store_flush(st), 1);
-	assert_string_equal(query_ids(st, &flt), "1,4");
+	assert_int_equal(store_flush(st), 3);
+	assert_string_equal(query_ids(st, &flt), "1,2,3,4");
 	store_get_stats(st, &ss);
-	assert_int_equal(ss.written, 2);
-	assert_int_equal(ss.errors, 1);
+	assert_int_equal(ss.written, 4);
+	assert_int_equal(ss.dropped, 0);
+	assert_int_equal(ss.errors, 2);
 	store_close(st);
 }
 
@@ -839,6 +840,103 @@ test_bans_busy(void **state)
 	store_close(st);
 }
 
+/* A database damaged inside the bans' table (the header and schema
+ * intact) is found at open; set aside, a fresh one opens in its place. */
+static void
+test_corrupt_set_aside(void **state)
+{
+	struct fixture *f = *state;
+	char err[256] = "", aside[PATH_MAX + 64], name[PATH_MAX + 80];
+	struct store *st = NULL;
+	struct ban b, *v = NULL;
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	struct stat sb;
+	size_t n;
+	int fd, page, i;
+	char junk[4096];
+
+	st = open_store(f->db);
+	for (i = 0; i < 200; i++) {
+		snprintf(name, sizeof(name), "198.18.%d.%d", i / 250, i % 250);
+		b = mkban(name, T0, 1000, 0);
+		assert_int_equal(store_ban_put(st, &b, 1000), 0);
+	}
+	store_close(st);
+	/* The bans table's root page, overwritten. */
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)",
+	    NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT rootpage FROM "
+	    "sqlite_schema WHERE name = 'bans'", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	page = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	memset(junk, 0x5a, sizeof(junk));
+	assert_true((fd = open(f->db, O_WRONLY)) >= 0);
+	assert_int_equal(pwrite(fd, junk, sizeof(junk), (off_t)(page - 1) *
+	    4096), (ssize_t)sizeof(junk));
+	close(fd);
+
+	st = NULL;
+	assert_int_equal(store_open(f->db, &st, err, sizeof(err)), -EUCLEAN);
+	assert_null(st);
+	assert_int_equal(store_set_aside(f->db, 1764000000000LL, aside,
+	    sizeof(aside)), 0);
+	assert_non_null(strstr(aside, ".corrupt-20251124T160000Z"));
+	assert_int_equal(stat(aside, &sb), 0);
+	assert_int_equal(stat(f->db, &sb), -1);
+	st = open_store(f->db);
+	assert_int_equal(store_bans_load(st, &v, &n), 0);
+	assert_int_equal(n, 0);
+	free(v);
+	store_close(st);
+}
+
+/* The daemon's queue in one transaction, in order: the last word for a
+ * peer wins; a lock refuses all of it. */
+static void
+test_bans_apply(void **state)
+{
+	struct fixture *f = *state;
+	struct store_ban_op op[4];
+	struct ban *v = NULL;
+	struct store *st;
+	sqlite3 *other;
+	size_t n;
+
+	memset(op, 0, sizeof(op));
+	op[0].ban = mkban("198.18.0.1", T0, 1000, 0);
+	op[0].length_ms = 1000;
+	op[1].ban = mkban("198.18.0.2", T0, 2000, 0);
+	op[1].length_ms = 2000;
+	op[2].ban.peer = op[0].ban.peer;
+	op[2].del = true;
+	op[3].ban = mkban("198.18.0.2", T0 + 5, 3000, 1);
+	op[3].length_ms = 3000;
+	st = open_store(f->db);
+	assert_int_equal(sqlite3_open(f->db, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL,
+	    NULL), SQLITE_OK);
+	assert_int_equal(store_ban_apply(st, op, 4), -EBUSY);
+	assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(other);
+	assert_int_equal(store_bans_load(st, &v, &n), 0);
+	assert_int_equal(n, 0);
+	free(v);
+	assert_int_equal(store_ban_apply(st, op, 4), 0);
+	assert_int_equal(store_bans_load(st, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_null(find_ban(v, n, "198.18.0.1/32"));
+	assert_non_null(find_ban(v, n, "198.18.0.2/32"));
+	assert_int_equal(find_ban(v, n, "198.18.0.2/32")->expires_ms,
+	    T0 + 5 + 3000);
+	free(v);
+	store_close(st);
+}
+
 static double
 ms_since(const struct timespec *t0)
 {
@@ -951,6 +1049,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_a_database,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_set_aside,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_bound,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flush_busy,
@@ -962,6 +1062,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bans_persist,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bans_busy,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bans_apply,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bans_many,
 		    setup, teardown),
