@@ -1,5 +1,6 @@
 /* Bans: list them, block and unblock peers. Blocking answers only once
- * the daemon has the ban in its store and the kernel in its table. */
+ * the kernel has the ban in its table; when the database has not taken
+ * it yet (locked, full), the answer says so and the daemon retries. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
@@ -149,6 +150,12 @@ send_chunks(const char *cmd, json_t *base, json_t *peers, json_t *done,
 			    json_string_value(v));
 			(*ret_refused)++;
 		}
+		/* In force in the kernel; the database has not caught up. */
+		if ((v = json_object_get(resp, "database")) != NULL &&
+		    json_is_string(v))
+			fprintf(stderr, "sockwatch: %s: warning: in force, but "
+			    "not yet in the database (%s): the daemon retries\n",
+			    cmd, json_string_value(v));
 		if (done != NULL)
 			json_array_extend(done, json_object_get(resp, "bans"));
 		if (ret_blocked != NULL)

@@ -63,6 +63,26 @@ jint(const json_t *o, const char *key)
 	return json_integer_value(json_object_get(o, key));
 }
 
+/* What went wrong with the database, if anything: the daemon runs
+ * without one, made a fresh one, or has ban writes waiting. */
+static void
+print_database(const json_t *db)
+{
+	const char *note = json_string_value(json_object_get(db, "note"));
+
+	if (db == NULL)
+		return;
+	if (!json_is_true(json_object_get(db, "open")))
+		printf("database:   NONE (bans in the kernel only): %s\n",
+		    note ? note : "?");
+	else if (note != NULL)
+		printf("database:   %s\n", note);
+	if (jint(db, "pending") > 0)
+		printf("database:   %lld ban writes waiting (%s): in force in "
+		    "the kernel, retrying\n", (long long)jint(db, "pending"),
+		    json_string_value(json_object_get(db, "error")));
+}
+
 int
 cmd_status(int argc, char **argv)
 {
@@ -119,6 +139,7 @@ cmd_status(int argc, char **argv)
 	else
 		printf("capture:    off\n");
 	printf("clients:    %lld\n", (long long)jint(resp, "clients"));
+	print_database(json_object_get(resp, "database"));
 	json_decref(resp);
 	return EXIT_OK;
 }

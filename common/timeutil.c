@@ -27,6 +27,43 @@ time_mono_ms(void)
 	return clock_ms(CLOCK_MONOTONIC);
 }
 
+static int64_t steady_wall0, steady_boot0;
+
+void
+time_steady_init(void)
+{
+	steady_boot0 = clock_ms(CLOCK_BOOTTIME);
+	steady_wall0 = clock_ms(CLOCK_REALTIME);
+}
+
+int64_t
+time_steady_ms(void)
+{
+	if (steady_wall0 == 0)
+		time_steady_init();
+	return steady_wall0 + clock_ms(CLOCK_BOOTTIME) - steady_boot0;
+}
+
+int64_t
+time_step_ms(void)
+{
+	int64_t d = time_now_ms() - time_steady_ms();
+
+	return d > -TIME_STEP_MIN_MS && d < TIME_STEP_MIN_MS ? 0 : d;
+}
+
+int64_t
+time_steady_to_wall(int64_t steady_ms)
+{
+	return steady_ms + time_step_ms();
+}
+
+int64_t
+time_wall_to_steady(int64_t wall_ms)
+{
+	return wall_ms - time_step_ms();
+}
+
 char *
 time_format_rfc3339(int64_t ms, char *buf, size_t len)
 {

@@ -62,7 +62,7 @@ alerts_raise(struct sw *sw, struct alert *a)
 	if (sw->foreground)
 		log_warnx("alert %llu %s: %s", (unsigned long long)a->id,
 		    a->kind, a->message);
-	if (store_queue_alert(sw->store, a) < 0)
+	if (sw->store != NULL && store_queue_alert(sw->store, a) < 0)
 		log_debug("store queue full: alert %llu not saved",
 		    (unsigned long long)a->id);
 	sinks_alert(sw->sinks, a);
@@ -85,7 +85,8 @@ alerts_flush(struct sw *sw)
 	static uint64_t failures;
 	int r;
 
-	if ((r = store_flush(sw->store)) < 0 && failures++ % 50 == 0)
+	if (sw->store != NULL && (r = store_flush(sw->store)) < 0 &&
+	    failures++ % 50 == 0)
 		log_warnx("cannot write alerts to the database (%llu "
 		    "failures so far): %s", (unsigned long long)failures,
 		    strerror(-r));

@@ -102,7 +102,7 @@ cmd_status(struct sw *sw)
 	    sizeof(when))) : json_null());
 	return json_pack("{s:s, s:i, s:s, s:I, s:s, s:I, s:{s:I, s:I, s:I, "
 	    "s:I}, s:I, s:I, s:o, s:I, s:{s:I, s:I, s:I}, s:I, s:I, s:o, "
-	    "s:o}",
+	    "s:o, s:o}",
 	    "version", SW_VERSION,
 	    "pid", (int)getpid(),
 	    "started", time_format_rfc3339(sw->start_wall_ms, started,
@@ -123,7 +123,8 @@ cmd_status(struct sw *sw)
 	    "resyncs", (json_int_t)sw->n.resyncs,
 	    "netns", (json_int_t)sw->netns,
 	    "capture", capture_json(sw),
-	    "authlog", authlog_json(sw));
+	    "authlog", authlog_json(sw),
+	    "database", banq_json(sw));
 }
 
 /* A reader's listing comes from the live table (as of the last scan and
@@ -275,6 +276,12 @@ cmd_alerts(struct sw *sw, const json_t *req, const char **ret_error)
 	}
 	/* What was raised this tick is part of the answer. */
 	alerts_flush(sw);
+	if (sw->store == NULL) {
+		*ret_error = "the daemon runs without a database (see "
+		    "`sockwatch status`): alerts are in its alerts file and "
+		    "syslog, and `sockwatch alerts -f` shows new ones";
+		return NULL;
+	}
 	if (store_query_alerts(sw->store, &f, &arr) < 0) {
 		*ret_error = "cannot read the alert history";
 		return NULL;
@@ -341,6 +348,23 @@ peers_arg(const json_t *req, struct cidr **ret, size_t *ret_n,
 	return 0;
 }
 
+/* What a change's answer says of the database: null when it has the
+ * change, else why not (the change is in force all the same). */
+static json_t *
+database_state(const struct sw *sw)
+{
+	char msg[256];
+
+	if (sw->store == NULL)
+		snprintf(msg, sizeof(msg), "no database: %s", sw->store_note);
+	else if (banq_pending(sw) > 0)
+		snprintf(msg, sizeof(msg), "%zu writes waiting: %s",
+		    banq_pending(sw), strerror(-sw->banq.error));
+	else
+		return json_null();
+	return json_string(msg);
+}
+
 static json_t *
 cmd_block(struct sw *sw, const json_t *req, const char **ret_error)
 {
@@ -394,6 +418,9 @@ cmd_block(struct sw *sw, const json_t *req, const char **ret_error)
 		*ret_error = err;
 		return NULL;
 	}
+	/* An administrator's change tries the database now, backoff or
+	 * not: the lock that held it may be gone. */
+	(void)banq_write(sw);
 	/* brief: the count only (a list of thousands needs no echo). */
 	for (i = 0; i < n; i++) {
 		const struct ban *cur = bans_get(sw->enf.bans, &peers[i]);
@@ -402,13 +429,13 @@ cmd_block(struct sw *sw, const json_t *req, const char **ret_error)
 			blocked++;
 		else if (cur != NULL)
 			json_array_append_new(bans, enforce_ban_json(cur,
-			    time_now_ms()));
+			    time_steady_ms()));
 	}
 	free(peers);
 	if (json_is_true(vbrief) && blocked > 0)
-		return json_pack("{s:I, s:o, s:b}", "blocked",
+		return json_pack("{s:I, s:o, s:b, s:o}", "blocked",
 		    (json_int_t)blocked, "refused", refused, "enforced",
-		    sw->enf.nft != NULL);
+		    sw->enf.nft != NULL, "database", database_state(sw));
 	/* One peer refused is an error; in a list, each is reported. */
 	if (n == 1 && json_array_size(refused) > 0) {
 		snprintf(err, sizeof(err), "%s", json_string_value(
@@ -418,8 +445,9 @@ cmd_block(struct sw *sw, const json_t *req, const char **ret_error)
 		*ret_error = err;
 		return NULL;
 	}
-	return json_pack("{s:o, s:o, s:b}", "bans", bans, "refused", refused,
-	    "enforced", sw->enf.nft != NULL);
+	return json_pack("{s:o, s:o, s:b, s:o}", "bans", bans, "refused",
+	    refused, "enforced", sw->enf.nft != NULL, "database",
+	    database_state(sw));
 }
 
 static json_t *
@@ -445,6 +473,7 @@ cmd_unblock(struct sw *sw, const json_t *req, const char **ret_error)
 			done++;
 	}
 	free(peers);
+	(void)banq_write(sw);
 	if (n == 1 && done == 0) {
 		snprintf(err, sizeof(err), "%s", json_string_value(
 		    json_array_get(failed, 0)));
@@ -452,8 +481,8 @@ cmd_unblock(struct sw *sw, const json_t *req, const char **ret_error)
 		*ret_error = err;
 		return NULL;
 	}
-	return json_pack("{s:I, s:o}", "unblocked", (json_int_t)done,
-	    "failed", failed);
+	return json_pack("{s:I, s:o, s:o}", "unblocked", (json_int_t)done,
+	    "failed", failed, "database", database_state(sw));
 }
 
 json_t *
@@ -727,6 +756,18 @@ commands_metrics(void *arg, struct mbuf *b)
 	    "Failed database commits.", st.errors);
 	counter(b, "sockwatch_store_dropped_total",
 	    "Alerts that could not be written to the database.", st.dropped);
+	gauge(b, "sockwatch_store_open",
+	    "1 with a database, 0 running without one (see status).",
+	    sw->store != NULL);
+	gauge(b, "sockwatch_store_ban_writes_pending",
+	    "Ban writes in force in the kernel, waiting for the database.",
+	    (double)banq_pending(sw));
+	counter(b, "sockwatch_store_ban_write_failures_total",
+	    "Tries to write the waiting ban writes that the database refused.",
+	    sw->banq.failures);
+	counter(b, "sockwatch_store_ban_writes_dropped_total",
+	    "Ban writes dropped with the queue full (the kernel kept them).",
+	    sw->banq.dropped);
 	counter(b, "sockwatch_sink_errors_total",
 	    "Failed writes to the alerts file.", sinks_errors(sw->sinks));
 	metrics_family(b, "sockwatch_config_reloads_total", "counter",

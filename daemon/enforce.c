@@ -166,7 +166,7 @@ enforce_nft_setup(struct sw *sw)
 	int r;
 
 	if ((r = lists_from_config(sw->cfg, &l, &mem)) < 0 ||
-	    (r = elems_in_force(sw, time_now_ms(), &e, &n)) < 0) {
+	    (r = elems_in_force(sw, time_steady_ms(), &e, &n)) < 0) {
 		free(mem);
 		return r;
 	}
@@ -499,7 +499,6 @@ queue(struct sw *sw, const struct ban *b, uint64_t length_ms, bool kill,
 	p->length_ms = length_ms;
 	p->kill = kill;
 	p->replace = replace;
-	p->applied = false;
 	return 0;
 }
 
@@ -510,7 +509,7 @@ ban_event(struct sw *sw, const char *type, const struct ban *b)
 
 	if (export_nsubscribers(sw) == 0)
 		return;
-	if ((j = enforce_ban_json(b, time_now_ms())) != NULL)
+	if ((j = enforce_ban_json(b, time_steady_ms())) != NULL)
 		commands_event(sw, type, j);
 }
 
@@ -522,7 +521,7 @@ ban_new(struct sw *sw, const struct cidr *peer, const char *source,
 {
 	struct ban b;
 	uint64_t len;
-	int64_t now = time_now_ms();
+	int64_t now = time_steady_ms();
 	bool replace = bans_get(sw->enf.bans, peer) != NULL;
 	int r;
 
@@ -676,10 +675,10 @@ enforce_alert(struct sw *sw, struct alert *a)
 		window = (uint64_t)(json_number_value(v) * 1000 + 0.5);
 	/* Already banned (a repeat alert from packets still in flight). */
 	if ((cur = bans_get(sw->enf.bans, &peer)) != NULL &&
-	    (cur->expires_ms == 0 || cur->expires_ms > time_now_ms())) {
+	    (cur->expires_ms == 0 || cur->expires_ms > time_steady_ms())) {
 		json_object_set_new(a->evidence, "banned_until",
-		    cur->expires_ms ? json_integer(cur->expires_ms / 1000) :
-		    json_null());
+		    cur->expires_ms ? json_integer(time_steady_to_wall(
+		    cur->expires_ms) / 1000) : json_null());
 		return;
 	}
 	if (bans_count(sw->enf.bans) >= ENFORCE_AUTO_MAX) {
@@ -776,12 +775,12 @@ maybe_aggregate(struct sw *sw, const struct addr *a)
 		log_info("banning %s: %s", buf, reason);
 }
 
-/* A store write on its own thread: the loop's thread does not touch
- * the store until it has joined it. */
+/* The database's queue written on a thread of its own while the loop's
+ * thread sends the kernel its batch: the loop's thread touches neither
+ * the store nor the queue until it has joined it. */
 struct store_job {
 	struct store *st;
-	const struct ban *b;
-	const uint64_t *lens;
+	const struct store_ban_op *op;
 	size_t n;
 	int r;
 };
@@ -791,7 +790,7 @@ store_job_run(void *arg)
 {
 	struct store_job *j = arg;
 
-	j->r = store_ban_put_many(j->st, j->b, j->lens, j->n);
+	j->r = store_ban_apply(j->st, j->op, j->n);
 	return NULL;
 }
 
@@ -806,11 +805,12 @@ pending_current(const struct sw *sw, const struct enforce_pending *p)
 	    NULL;
 }
 
-/* Write the queued bans to the store and to the kernel in one batch (for
- * a big flush, at the same time), then end their sockets. Each is taken
- * from the ban table as it is now: a ban lifted meanwhile is dropped, one
- * replaced meanwhile goes with its successor. What the store did not
- * take stays queued for the next tick. */
+/* Send the queued bans to the kernel in one batch and queue their
+ * database writes (banq.c; for a big flush written at the same time as
+ * the kernel's batch), then end their sockets. Each is taken from the
+ * ban table as it is now: a ban lifted meanwhile is dropped, one
+ * replaced meanwhile goes with its successor. The kernel comes first: a
+ * database that refuses the writes changes nothing here. */
 void
 enforce_flush(struct sw *sw)
 {
@@ -822,12 +822,12 @@ enforce_flush(struct sw *sw)
 	uint64_t *lens;
 	size_t *idx;
 	char buf[ADDR_STRLEN], len[32];
-	int64_t now = time_now_ms();
+	int64_t now = time_steady_ms();
 	size_t nnew = 0, nold = 0;
 	struct store_job job;
 	pthread_t tid;
-	bool threaded;
-	int r, rn = 0;
+	bool due, threaded;
+	int rn = 0;
 
 	if (n == 0)
 		return;
@@ -837,9 +837,7 @@ enforce_flush(struct sw *sw)
 	idx = calloc(n, sizeof(*idx));
 	if (bs == NULL || lens == NULL || e == NULL || idx == NULL)
 		goto out;
-	/* New peers first in e, then the replaced ones from the end; what
-	 * reached the kernel in an earlier flush (whose store write failed)
-	 * is not sent again. */
+	/* New peers first in e, then the replaced ones from the end. */
 	for (i = 0; i < n; i++) {
 		struct nft_elem *x;
 
@@ -848,20 +846,18 @@ enforce_flush(struct sw *sw)
 		idx[m] = i;
 		bs[m] = *cur;
 		lens[m++] = p[i].length_ms;
-		if (p[i].applied)
-			continue;
+		banq_put(sw, cur, p[i].length_ms);
 		x = p[i].replace ? &e[n - ++nold] : &e[nnew++];
 		x->peer = cur->peer;
 		x->timeout_ms = cur->expires_ms == 0 ? 0 :
 		    cur->expires_ms > now ?
 		    (uint64_t)(cur->expires_ms - now) : 1;
 	}
-	job = (struct store_job){ sw->store, bs, lens, m, 0 };
-	threaded = m >= ENFORCE_PARALLEL &&
+	sw->enf.npending = 0;
+	job = (struct store_job){ sw->store, sw->banq.op, sw->banq.n, 0 };
+	due = job.n > 0 && time_mono_ms() >= sw->banq.next_ms;
+	threaded = due && job.n >= ENFORCE_PARALLEL &&
 	    pthread_create(&tid, NULL, store_job_run, &job) == 0;
-	if (!threaded)
-		store_job_run(&job);
-	/* Both batches, whatever the first did. */
 	if (enforce_active(sw)) {
 		sw->enf.changes++;
 		if (nft_ban_add(sw->enf.nft, e, nnew) < 0)
@@ -875,17 +871,14 @@ enforce_flush(struct sw *sw)
 		sw->enf.retry = true;
 		log_warnx("nftables: %s (retrying)", nft_error(sw->enf.nft));
 	}
-	if (threaded)
+	if (threaded) {
 		pthread_join(tid, NULL);
-	if ((r = job.r) < 0 && sw->enf.n.store_errors++ % 50 == 0)
-		log_warnx("cannot write %zu bans to the database: %s "
-		    "(retrying)", m, strerror(-r));
+		banq_done(sw, job.r, time_mono_ms());
+	} else if (due)
+		(void)banq_write(sw);
 	for (i = 0; i < m; i++) {
 		struct enforce_pending *q = &p[idx[i]];
 
-		if (q->applied)
-			continue;
-		q->applied = true;
 		if (enforce_active(sw) && (q->kill || m <= ENFORCE_KILL_ALL) &&
 		    sw->cfg->bans.kill_connections) {
 			teardown(sw, &bs[i], q->kill);
@@ -898,9 +891,7 @@ enforce_flush(struct sw *sw)
 				memcpy(upd.procs, bs[i].procs,
 				    sizeof(upd.procs));
 				bans_put(sw->enf.bans, &upd);
-				if (r == 0)
-					store_ban_put(sw->store, &upd,
-					    lens[i]);
+				banq_put(sw, &upd, lens[i]);
 			}
 		}
 		if (m <= ENFORCE_LOG_EACH || bs[i].sockets_closed > 0)
@@ -914,8 +905,8 @@ enforce_flush(struct sw *sw)
 	}
 	if (m > ENFORCE_LOG_EACH)
 		log_info("banned %zu peers (%s, ...)", m, bs[0].reason);
-	if (r == 0)
-		sw->enf.npending = 0;
+	if (banq_pending(sw) > 0 && sw->banq.delay_ms == 0)
+		(void)banq_write(sw);	/* the sockets' counts */
 out:
 	free(bs);
 	free(lens);
@@ -976,16 +967,12 @@ enforce_block(struct sw *sw, const struct cidr *peer, uint64_t length_ms,
 	return 0;
 }
 
-/* Flush, and report whether the kernel holds the bans now. */
+/* Flush, and report whether the kernel holds the bans now (the
+ * database may still be waiting: banq_pending). */
 int
 enforce_commit(struct sw *sw, char *err, size_t errlen)
 {
 	enforce_flush(sw);
-	if (sw->enf.npending > 0) {
-		snprintf(err, errlen, "the bans are in force but could not be "
-		    "written to the database (see the daemon's log)");
-		return -EIO;
-	}
 	if (enforce_active(sw) && sw->enf.flush_failed) {
 		snprintf(err, errlen, "nftables refused the change: %s",
 		    nft_error(sw->enf.nft));
@@ -994,6 +981,9 @@ enforce_commit(struct sw *sw, char *err, size_t errlen)
 	return 0;
 }
 
+/* Lifted in memory and in the kernel, then queued for the database: a
+ * database that refuses the write (locked, full) leaves the peer free
+ * all the same, and the write is retried. */
 int
 enforce_unblock(struct sw *sw, const struct cidr *peer, char *err,
     size_t errlen)
@@ -1011,13 +1001,8 @@ enforce_unblock(struct sw *sw, const struct cidr *peer, char *err,
 		    sizeof(buf)));
 		return -ENOENT;
 	}
-	if ((r = store_ban_del(sw->store, peer)) < 0) {
-		bans_put(sw->enf.bans, &old);
-		snprintf(err, errlen, "cannot update the database: %s",
-		    strerror(-r));
-		return r;
-	}
 	enforce_reconcile_lifted(sw, &old.peer);
+	banq_del(sw, &old.peer);
 	sw->enf.changes++;
 	if (enforce_active(sw) && (r = nft_ban_del(sw->enf.nft, peer, 1)) < 0) {
 		sw->enf.n.nft_errors++;
@@ -1111,11 +1096,8 @@ expired(const struct ban *b, void *arg)
 {
 	struct sw *sw = arg;
 	char buf[ADDR_STRLEN];
-	int r;
 
-	if ((r = store_ban_del(sw->store, &b->peer)) < 0)
-		log_warnx("cannot remove an expired ban from the database: %s",
-		    strerror(-r));
+	banq_del(sw, &b->peer);
 	sw->enf.n.expired++;
 	log_info("ban of %s expired", cidr_format(&b->peer, buf,
 	    sizeof(buf)));
@@ -1126,10 +1108,12 @@ static int
 history_row(const struct cidr *peer, int64_t created_ms, uint64_t length_ms,
     uint32_t count, void *arg)
 {
-	return bans_history_add(arg, peer, created_ms, length_ms, count);
+	return bans_history_add(arg, peer, time_wall_to_steady(created_ms),
+	    length_ms, count);
 }
 
-/* Bans from the store: the ones in force come back, the rest go. */
+/* Bans from the store: the ones in force come back, the rest go. The
+ * store keeps wall time; a ban in memory runs on steady time. */
 static int
 restore(struct sw *sw)
 {
@@ -1139,6 +1123,8 @@ restore(struct sw *sw)
 	char buf[ADDR_STRLEN];
 	int r;
 
+	if (sw->store == NULL)
+		return 0;
 	if ((r = store_history_prune(sw->store, now - (int64_t)
 	    sw->cfg->bans.recidive_window_ms)) < 0)
 		log_warnx("cannot prune the ban history: %s", strerror(-r));
@@ -1155,10 +1141,13 @@ restore(struct sw *sw)
 		if (v[i].expires_ms != 0 && v[i].expires_ms <= now) {
 			log_info("ban of %s expired while the daemon was "
 			    "down", cidr_format(&v[i].peer, buf, sizeof(buf)));
-			store_ban_del(sw->store, &v[i].peer);
+			banq_del(sw, &v[i].peer);
 			gone++;
 			continue;
 		}
+		v[i].created_ms = time_wall_to_steady(v[i].created_ms);
+		if (v[i].expires_ms != 0)
+			v[i].expires_ms = time_wall_to_steady(v[i].expires_ms);
 		if ((r = bans_put(sw->enf.bans, &v[i])) < 0)
 			break;
 		kept++;
@@ -1194,6 +1183,10 @@ nft_start(struct sw *sw)
 		sw->enf.nft = NULL;
 		return;
 	}
+	if (!sw->enf.started) {
+		sw->enf.started = true;
+		(void)enforce_reconcile_start(sw);
+	}
 	if (enforce_nft_setup(sw) < 0) {
 		log_warnx("cannot set up table inet %s: nothing will be "
 		    "blocked", NFT_TABLE_NAME);
@@ -1227,6 +1220,7 @@ enforce_open(struct sw *sw)
 	if ((r = restore(sw)) < 0)
 		return r;
 	nft_start(sw);
+	(void)banq_write(sw);
 	enforce_existing(sw);
 	return 0;
 }
@@ -1236,6 +1230,7 @@ enforce_close(struct sw *sw)
 {
 	if (sw->enf.npending > 0)
 		enforce_flush(sw);
+	banq_close(sw);
 	enforce_reconcile_stop(sw);
 	if (sw->enf.mon_src != NULL)
 		evloop_del(sw->loop, sw->enf.mon_src);
@@ -1291,7 +1286,8 @@ enforce_tick(struct sw *sw, int64_t now_mono)
 		return;
 	enforce_flush(sw);
 	held_alert(sw, now_mono);
-	bans_expire(sw->enf.bans, time_now_ms(), expired, sw);
+	bans_expire(sw->enf.bans, time_steady_ms(), expired, sw);
+	banq_tick(sw, now_mono);
 	/* nftables was not there at start (a module still loading, say):
 	 * try again every reconcile interval. */
 	if (!enforce_active(sw) && sw->cfg->bans.enforce &&
@@ -1376,12 +1372,13 @@ enforce_ban_json(const struct ban *b, int64_t now)
 		addr_format(&b->peer.addr, peer, sizeof(peer));
 	else
 		cidr_format(&b->peer, peer, sizeof(peer));
+	/* Steady time (now too) printed as the wall clock's. */
 	return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:o, s:I, s:I, s:s}",
 	    "addr", peer, "reason", b->reason, "source", b->source,
-	    "created", time_format_rfc3339(b->created_ms, created,
-	    sizeof(created)),
-	    "expires", b->expires_ms ? time_format_rfc3339(b->expires_ms,
-	    expires, sizeof(expires)) : NULL,
+	    "created", time_format_rfc3339(time_steady_to_wall(b->created_ms),
+	    created, sizeof(created)),
+	    "expires", b->expires_ms ? time_format_rfc3339(time_steady_to_wall(
+	    b->expires_ms), expires, sizeof(expires)) : NULL,
 	    "left_s", b->expires_ms == 0 ? json_null() :
 	    json_integer(b->expires_ms > now ? (b->expires_ms - now + 999) /
 	    1000 : 0),
@@ -1394,7 +1391,7 @@ json_t *
 enforce_bans_json(const struct sw *sw)
 {
 	json_t *arr = json_array();
-	int64_t now = time_now_ms();
+	int64_t now = time_steady_ms();
 	size_t i;
 
 	for (i = 0; arr != NULL && sw->enf.bans != NULL &&

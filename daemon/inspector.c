@@ -50,6 +50,7 @@ struct inspector {
 	int timer_fd;
 	struct traffic_queue tq;
 	int64_t now_ms;			/* the packets' clock */
+	int64_t step_ms;		/* live: wall minus steady time */
 	uint64_t cap_packets;
 	uint64_t decode_errors[-DECODE_RESULT_MIN + 1];
 	uint8_t listen_tcp[IPC_PORTMAP], listen_udp[IPC_PORTMAP];
@@ -130,8 +131,8 @@ inspector_packet(void *arg, const struct capture_packet *cp)
 		in->decode_errors[-r]++;
 		return;
 	}
-	if ((p = traffic_queue_push(in->traffic, &in->tq, cp->ts_us / 1000,
-	    &ms)) != NULL)
+	if ((p = traffic_queue_push(in->traffic, &in->tq, cp->ts_us / 1000 -
+	    in->step_ms, &ms)) != NULL)
 		inspector_process(in, p, ms);
 }
 
@@ -152,6 +153,11 @@ on_capture(void *arg, uint32_t events)
 	int n;
 
 	(void)events;
+	/* The kernel stamps packets with the wall clock: the detectors'
+	 * windows run on steady time (timeutil.h), or a step of the wall
+	 * clock back would hold every window open for as long. */
+	if (!c->in->replay)
+		c->in->step_ms = time_step_ms();
 	n = capture_dispatch(c->cap, INSPECTOR_BATCH, inspector_packet, c->in);
 	inspector_drain(c->in);
 	if (n < 0 && c->errors++ % 100 == 0)
@@ -197,7 +203,7 @@ on_tick(void *arg, uint32_t events)
 	 * for the server's answer); a replay's clock is its packets'. */
 	if (in->now_ms != 0)
 		traffic_tick(in->traffic, in->replay ? in->now_ms :
-		    time_now_ms(), inspector_alert, in);
+		    time_steady_ms(), inspector_alert, in);
 	inspector_stats(in);
 }
 

@@ -276,12 +276,11 @@ setup(struct sw *sw)
 	    EPOLLIN, on_tick, sw, &sw->timer_src)) < 0)
 		return r;
 
-	if ((r = store_open(sw->cfg->daemon.database, &sw->store, err,
-	    sizeof(err))) < 0) {
-		log_warnx("%s", err);
-		return r;
-	}
-	sw->next_alert_id = store_max_alert_id(sw->store) + 1;
+	banq_open_store(sw);
+	/* Without a database, ids from the clock: they must not repeat
+	 * those of an earlier run in the alerts file. */
+	sw->next_alert_id = sw->store != NULL ?
+	    store_max_alert_id(sw->store) + 1 : (uint64_t)time_now_ms();
 	if ((r = sinks_open(sw->cfg->daemon.alerts_file,
 	    sw->cfg->daemon.control_group, !sw->foreground, &sw->sinks, err,
 	    sizeof(err))) < 0) {
@@ -301,7 +300,10 @@ setup(struct sw *sw)
 		return r;
 	if ((r = inspect_open(sw)) < 0)
 		return r;
-	return authlog_open(sw);
+	if ((r = authlog_open(sw)) < 0)
+		return r;
+	banq_alert(sw);
+	return 0;
 }
 
 static void
@@ -337,6 +339,7 @@ teardown(struct sw *sw)
 int
 main(int argc, char **argv)
 {
+	time_steady_init();
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },

@@ -34,7 +34,7 @@ struct reconcile_job {
 	struct nft *nft;		/* the thread's own handle */
 	struct nft_elem *have;		/* what the kernel holds */
 	size_t nhave;
-	int64_t t0, t1;			/* wall clock: dump started, ended */
+	int64_t t0, t1;			/* steady: dump started, ended */
 	uint64_t changes;		/* sw->enf.changes at the start */
 	int r;
 	char err[256];
@@ -48,7 +48,7 @@ job_run(void *arg)
 	uint64_t one = 1;
 
 	j->r = nft_ban_list(j->nft, &j->have, &j->nhave);
-	j->t1 = time_now_ms();
+	j->t1 = time_steady_ms();
 	if (j->r < 0)
 		snprintf(j->err, sizeof(j->err), "%s", nft_error(j->nft));
 	if (write(j->efd, &one, sizeof(one)) < 0)
@@ -116,7 +116,7 @@ compare(struct sw *sw, struct nft_elem *have, size_t nhave, int64_t t0,
 	struct cidr *del = NULL;
 	size_t nadd = 0, ndel = 0, nfix = 0, i, n;
 	const struct ban *b;
-	int64_t now = time_now_ms();
+	int64_t now = time_steady_ms();
 	int r;
 
 	if (nhave > 1)
@@ -229,7 +229,7 @@ job_start(struct sw *sw, const char *why)
 		return false;
 	j->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	snprintf(j->why, sizeof(j->why), "%s", why);
-	j->t0 = time_now_ms();
+	j->t0 = time_steady_ms();
 	j->changes = sw->enf.changes;
 	sw->enf.ngone = 0;
 	if (j->efd < 0 || nft_open(&j->nft) < 0 ||
@@ -269,7 +269,7 @@ enforce_reconcile(struct sw *sw, const char *why)
 	}
 	if (r > 0 && job_start(sw, why))
 		return;
-	t0 = time_now_ms();
+	t0 = time_steady_ms();
 	if (r < 0 || (r = nft_ban_list(sw->enf.nft, &have, &nhave)) < 0) {
 		sw->enf.n.nft_errors++;
 		sw->enf.retry = true;
@@ -278,8 +278,109 @@ enforce_reconcile(struct sw *sw, const char *why)
 	}
 	sw->enf.retry = false;
 	sw->enf.ngone = 0;
-	compare(sw, have, nhave, t0, time_now_ms(), false, why);
+	compare(sw, have, nhave, t0, time_steady_ms(), false, why);
 	free(have);
+}
+
+static void
+adopt(struct sw *sw, const struct nft_elem *k, int64_t now)
+{
+	struct ban b;
+
+	memset(&b, 0, sizeof(b));
+	b.peer = k->peer;
+	snprintf(b.source, sizeof(b.source), "kernel");
+	snprintf(b.reason, sizeof(b.reason), "in the kernel's table at "
+	    "start, unknown to the database");
+	b.created_ms = now;
+	b.expires_ms = k->timeout_ms ? now + (int64_t)k->timeout_ms : 0;
+	if (bans_put(sw->enf.bans, &b) == 0)
+		banq_put(sw, &b, k->timeout_ms);
+}
+
+/*
+ * At start, before the table is built again. If the kernel still holds
+ * our table (the daemon restarted, the host did not), its ban sets are
+ * what is in force: the database may have missed writes (a lock, a full
+ * disk, a kill between the kernel's change and the database's), the
+ * kernel cannot have. So a ban it holds that the database never saw is
+ * adopted with its time left, a ban the database has that the kernel
+ * does not was lifted (or expired) and is not brought back, and every
+ * ban takes the kernel's time left (which no wall-clock step touched).
+ * Without the table (a reboot, the table deleted) the database's bans
+ * come back as they are.
+ */
+int
+enforce_reconcile_start(struct sw *sw)
+{
+	struct nft_elem *have = NULL, *k;
+	struct cidr *lift = NULL;
+	size_t nhave = 0, nlift = 0, nadopt = 0, nend = 0, i, n;
+	int64_t now = time_steady_ms();
+	const struct ban *b;
+	char buf[ADDR_STRLEN];
+	struct ban upd;
+	int r;
+
+	if ((r = nft_ban_list(sw->enf.nft, &have, &nhave)) == -ENOENT)
+		return 0;
+	if (r < 0) {
+		log_warnx("nftables: reading the bans left in the kernel: %s",
+		    nft_error(sw->enf.nft));
+		return r;
+	}
+	if (nhave > 1)
+		qsort(have, nhave, sizeof(*have), elem_cmp);
+	n = bans_count(sw->enf.bans);
+	if ((lift = calloc(n + 1, sizeof(*lift))) == NULL) {
+		free(have);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		b = bans_at(sw->enf.bans, i);
+		k = nhave == 0 ? NULL : bsearch(&b->peer, have, nhave,
+		    sizeof(*have), elem_cmp);
+		if (k == NULL) {
+			lift[nlift++] = b->peer;
+		} else if (end_differs(b, k, now, now)) {
+			upd = *b;
+			upd.expires_ms = k->timeout_ms ? now +
+			    (int64_t)k->timeout_ms : 0;
+			if (bans_put(sw->enf.bans, &upd) == 0) {
+				banq_put(sw, &upd, upd.expires_ms ? (uint64_t)
+				    (upd.expires_ms - upd.created_ms) : 0);
+				nend++;
+			}
+			n = bans_count(sw->enf.bans);
+		}
+	}
+	for (i = 0; i < nlift; i++) {
+		if (nlift <= 10)
+			log_info("ban of %s not in the kernel's table: lifted "
+			    "or expired while the database could not say so; "
+			    "not restored", cidr_format(&lift[i], buf,
+			    sizeof(buf)));
+		(void)bans_del(sw->enf.bans, &lift[i], NULL);
+		banq_del(sw, &lift[i]);
+	}
+	for (i = 0; i < nhave; i++) {
+		if (bans_get(sw->enf.bans, &have[i].peer) != NULL)
+			continue;
+		if (nadopt++ < 10)
+			log_info("ban of %s in the kernel's table, unknown to "
+			    "the database: kept for its %llu s left",
+			    cidr_format(&have[i].peer, buf, sizeof(buf)),
+			    (unsigned long long)(have[i].timeout_ms + 999) /
+			    1000);
+		adopt(sw, &have[i], now);
+	}
+	if (nlift + nadopt + nend > 0)
+		log_warnx("nftables: the kernel's table at start: %zu bans "
+		    "adopted, %zu the database still had not restored, %zu "
+		    "given the kernel's time left", nadopt, nlift, nend);
+	free(lift);
+	free(have);
+	return 0;
 }
 
 /* At exit: stop a dump in flight (it ends at its next message), drop

@@ -80,7 +80,17 @@ struct enforce_pending {
 	uint64_t length_ms;		/* 0: permanent */
 	bool kill;			/* end its sockets */
 	bool replace;			/* the peer was banned already */
-	bool applied;			/* in the kernel; the store failed */
+};
+
+/* Ban writes the database has not taken yet (banq.c). */
+struct sw_banq {
+	struct store_ban_op *op;	/* in order; times are wall time */
+	size_t n, cap;
+	int64_t next_ms;		/* monotonic: the next try */
+	int64_t delay_ms;		/* the backoff; 0: all written */
+	int64_t since_ms;		/* monotonic: the first failure */
+	int error;			/* -errno of the last failure */
+	uint64_t writes, failures, dropped;
 };
 
 struct sw_enforce {
@@ -105,6 +115,7 @@ struct sw_enforce {
 	struct cidr *gone;		/* bans lifted while job ran */
 	size_t ngone, capgone;
 	bool flush_failed;		/* the last flush's kernel part */
+	bool started;			/* the kernel's table was read */
 	struct {
 		uint64_t bans, refused, expired;
 		uint64_t nft_errors, store_errors, kill_errors;
@@ -144,7 +155,9 @@ struct sw {
 
 	struct sw_enforce enf;
 
-	struct store *store;
+	struct store *store;		/* NULL: running without one */
+	char store_note[384];		/* why not, or what was done */
+	struct sw_banq banq;
 	struct sinks *sinks;
 	struct export *exp;		/* the exporter child (export.c) */
 	struct procmap *reader_procs;	/* readers' attribution, reused */
@@ -321,6 +334,7 @@ json_t *enforce_bans_json(const struct sw *sw);
 
 /* reconcile.c: the kernel's ban sets against the bans in force. */
 void enforce_reconcile(struct sw *sw, const char *why);
+int enforce_reconcile_start(struct sw *sw);
 void enforce_reconcile_stop(struct sw *sw);
 void enforce_reconcile_lifted(struct sw *sw, const struct cidr *peer);
 
@@ -349,6 +363,19 @@ struct exporter_args {
 };
 void exporter_main(const struct exporter_args *a)
 	__attribute__((noreturn));
+
+/* banq.c: the database at start, ban writes queued and retried. */
+void banq_open_store(struct sw *sw);
+void banq_alert(struct sw *sw);
+void banq_put(struct sw *sw, const struct ban *b, uint64_t length_ms);
+void banq_del(struct sw *sw, const struct cidr *peer);
+size_t banq_pending(const struct sw *sw);
+/* Try the whole queue now: 0 or -errno (still queued, retried). */
+int banq_write(struct sw *sw);
+void banq_done(struct sw *sw, int r, int64_t now_mono);
+void banq_tick(struct sw *sw, int64_t now_mono);
+void banq_close(struct sw *sw);
+json_t *banq_json(const struct sw *sw);
 
 /* alerts.c: raise an alert (takes over a->evidence). */
 void alerts_raise(struct sw *sw, struct alert *a);

@@ -61,6 +61,10 @@ sw_cleanup() {
 	home=$(getent passwd "$(id -u)" | cut -d: -f6)
 	grep -ls -- "$SW_TMP/" "$home"/.ncrack/restore.* 2>/dev/null |
 	    xargs -r rm -f
+	# What a test mounted in its temp dir (a tiny tmpfs), innermost
+	# first.
+	awk -v d="$SW_TMP/" 'index($2, d) == 1 { print $2 }' /proc/mounts |
+	    sort -r | xargs -r -n 1 umount -l
 	rm -rf "$SW_TMP"
 }
 trap sw_cleanup EXIT

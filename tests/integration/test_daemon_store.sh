@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# The database never stands between an administrator and the kernel, and
+# a database that cannot be used does not stop the daemon:
+#
+#  1. Another process holds the database's write lock (an administrator's
+#     sqlite3 in a transaction): block and unblock take effect in the
+#     kernel at once, the CLI warns that the database waits, `status` shows
+#     the writes waiting; once the lock goes, the database has them within
+#     3 s.
+#  2. kill -9 while the lock still keeps a block and an unblock from the
+#     database: after a restart the block is in force (adopted from the
+#     kernel with its time left) and the unblocked peer stays free.
+#  3. A corrupt database at start: moved aside, a fresh one made, the
+#     kernel's bans kept and written to it, a critical alert.
+#  4. A database of a newer schema: left untouched, the daemon runs
+#     without one (`status` says so), blocks still reach the kernel.
+#  5. The disk under the database fills up (a 512 KiB tmpfs): 2,000 bans
+#     of `block -f` are in the kernel all the same, the CLI warns; with
+#     room again, the database has them within 3 s.
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh disable=SC1091
+. "$here/lib.sh"
+# shellcheck source=daemon.sh disable=SC1091
+. "$here/daemon.sh"
+# shellcheck source=traffic.sh disable=SC1091
+. "$here/traffic.sh"
+has_tools nft sqlite3 || exit 0
+T=$SW_TMP
+DB=$T/sockwatch.db
+NS=$(ns_add db)
+sw_conf "$T/sockwatch.conf" "tcp/1"
+swd_start "$NS" "$T/sockwatch.conf"
+
+# The peers with a ban row, one line.
+db_bans() {
+	sqlite3 "$DB" 'SELECT peer FROM bans ORDER BY peer' | tr '\n' ' '
+}
+db_is() {
+	[ "$(db_bans)" = "$1" ]
+}
+pending() {
+	swc "$NS" status --json | jq -r .database.pending
+}
+none_pending() {
+	[ "$(pending)" -eq 0 ]
+}
+
+# lock_db: another process (Python's sqlite3, as an administrator's
+# shell would) holds the database's write lock until unlock_db.
+lock_db() {
+	rm -f "$T/locked" "$T/unlock"
+	bg python3 -c '
+import os, sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+open(sys.argv[2], "w").write("1")
+for i in range(600):
+    if os.path.exists(sys.argv[3]):
+        break
+    time.sleep(0.05)
+db.execute("COMMIT")' "$DB" "$T/locked" "$T/unlock"
+	LOCK_PID=$!
+	wait_file 5 "$T/locked" "$LOCK_PID" || fail "no lock taken"
+}
+unlock_db() {
+	touch "$T/unlock"
+	wait "$LOCK_PID" || fail "the lock holder failed"
+}
+
+# ---- 1. a locked database ------------------------------------------------
+swc "$NS" block --for 1h 198.18.5.1 198.18.5.2 >/dev/null || fail "block"
+db_is "198.18.5.1/32 198.18.5.2/32 " || fail "database: $(db_bans)"
+lock_db
+swc "$NS" block --for 1h 198.18.5.3 >/dev/null 2>"$T/err" ||
+    fail "block with the database locked: $(cat "$T/err")"
+grep -q 'not yet in the database' "$T/err" ||
+    fail "block: no warning of the waiting database: $(cat "$T/err")"
+in_set "$NS" ban4 198.18.5.3 || fail "198.18.5.3 not in ban4"
+swc "$NS" unblock 198.18.5.1 >/dev/null 2>"$T/err" ||
+    fail "unblock with the database locked: $(cat "$T/err")"
+grep -q 'not yet in the database' "$T/err" ||
+    fail "unblock: no warning of the waiting database: $(cat "$T/err")"
+in_set "$NS" ban4 198.18.5.1 && fail "198.18.5.1 still in ban4"
+[ "$(pending)" -ge 2 ] || fail "status: $(swc "$NS" status --json |
+    jq -c .database)"
+swc "$NS" status | grep -q 'database.*waiting' ||
+    fail "status does not show the waiting writes: $(swc "$NS" status)"
+sleep 2.5
+db_is "198.18.5.1/32 198.18.5.2/32 " ||
+    fail "the database changed under another's lock: $(db_bans)"
+t0=$(now_ms)
+unlock_db
+wait_for 3 db_is "198.18.5.2/32 198.18.5.3/32 " ||
+    fail "the database has not caught up 3 s after the lock: $(db_bans)"
+[ "$(pending)" -eq 0 ] || fail "writes still waiting: $(pending)"
+echo "ok: locked database: block and unblock in the kernel at once, in \
+the database $(($(now_ms) - t0)) ms after the lock went"
+
+# ---- 2. kill -9 before the database had them -----------------------------
+swc "$NS" block --for 1h 198.18.5.4 >/dev/null || fail "block 198.18.5.4"
+lock_db
+swc "$NS" block --for 1h 198.18.5.5 >/dev/null 2>&1 || fail "block .5"
+swc "$NS" unblock 198.18.5.4 >/dev/null 2>&1 || fail "unblock .4"
+swd_stop KILL
+unlock_db
+db_is "198.18.5.2/32 198.18.5.3/32 198.18.5.4/32 " ||
+    fail "database after kill -9: $(db_bans)"
+swd_start "$NS" "$T/sockwatch.conf"
+in_set "$NS" ban4 198.18.5.5 || fail "198.18.5.5 lost by the restart"
+in_set "$NS" ban4 198.18.5.4 && fail "198.18.5.4 brought back"
+swc "$NS" bans --json >"$T/bans.json"
+jq -e 'map(.addr) | sort == ["198.18.5.2", "198.18.5.3", "198.18.5.5"]' \
+    "$T/bans.json" >/dev/null || fail "bans: $(cat "$T/bans.json")"
+left=$(jq '.[] | select(.addr == "198.18.5.5") | .left_s' "$T/bans.json")
+[ "$left" -gt 3500 ] && [ "$left" -le 3600 ] ||
+    fail "198.18.5.5 adopted with $left s left"
+wait_for 3 db_is "198.18.5.2/32 198.18.5.3/32 198.18.5.5/32 " ||
+    fail "database after the restart: $(db_bans)"
+echo "ok: kill -9 with the database behind: the kernel's ban adopted \
+($left s left), the unblocked peer stays free"
+
+# ---- 3. a corrupt database -----------------------------------------------
+swd_stop TERM
+dd if=/dev/urandom of="$DB" bs=4096 count=4 conv=notrunc status=none
+swd_start "$NS" "$T/sockwatch.conf"
+swc "$NS" status --json | jq -e '.database.open and
+    (.database.note | test("corrupt"))' >/dev/null ||
+    fail "status: $(swc "$NS" status --json | jq -c .database)"
+aside=$(find "$T" -maxdepth 1 -name 'sockwatch.db.corrupt-*' | head -1)
+[ -n "$aside" ] || fail "the corrupt database was not moved aside"
+swc "$NS" alerts --json --kind database | jq -e 'length == 1 and
+    .[0].severity == "critical"' >/dev/null ||
+    fail "no critical alert: $(swc "$NS" alerts --json --kind database)"
+for p in 198.18.5.2 198.18.5.3 198.18.5.5; do
+	in_set "$NS" ban4 "$p" || fail "$p lost with the corrupt database"
+done
+wait_for 3 db_is "198.18.5.2/32 198.18.5.3/32 198.18.5.5/32 " ||
+    fail "the fresh database: $(db_bans)"
+echo "ok: corrupt database moved aside to ${aside##*/}, the kernel's 3 \
+bans kept, a critical alert"
+
+# ---- 4. a newer schema ---------------------------------------------------
+swd_stop TERM
+sqlite3 "$DB" 'PRAGMA user_version = 99'
+sum=$(sha256sum <"$DB")
+swd_start "$NS" "$T/sockwatch.conf"
+swc "$NS" status --json | jq -e '(.database.open | not) and
+    (.database.note | test("newer"))' >/dev/null ||
+    fail "status: $(swc "$NS" status --json | jq -c .database)"
+swc "$NS" block --for 1h 198.18.5.6 >/dev/null 2>"$T/err" ||
+    fail "block without a database: $(cat "$T/err")"
+grep -q 'no database' "$T/err" || fail "block: $(cat "$T/err")"
+in_set "$NS" ban4 198.18.5.6 || fail "198.18.5.6 not in ban4"
+rc=0
+swc "$NS" alerts >/dev/null 2>"$T/err" || rc=$?
+[ "$rc" -ne 0 ] && grep -q 'without a database' "$T/err" ||
+    fail "alerts without a database: exit $rc, $(cat "$T/err")"
+swd_stop TERM
+[ "$(sha256sum <"$DB")" = "$sum" ] || fail "the newer database was changed"
+echo "ok: newer schema left untouched; the daemon ran without a database"
+
+# ---- 5. a full disk -------------------------------------------------------
+mkdir "$T/small"
+mount -t tmpfs -o size=512k tmpfs "$T/small"
+DB=$T/small/sockwatch.db
+sed -i "s|^database = .*|database = $DB|" "$T/sockwatch.conf"
+swd_start "$NS" "$T/sockwatch.conf"
+wait_for 3 db_is "198.18.5.2/32 198.18.5.3/32 198.18.5.5/32 198.18.5.6/32 " ||
+    fail "the new database: $(db_bans)"
+dd if=/dev/zero of="$T/small/fill" bs=4k status=none 2>/dev/null || true
+for ((i = 0; i < 2000; i++)); do
+	echo "198.18.$((100 + i / 250)).$((i % 250 + 1))"
+done >"$T/list"
+swc "$NS" block --for 1h -f "$T/list" >/dev/null 2>"$T/err" ||
+    fail "block -f on a full disk: $(cat "$T/err")"
+grep -q 'not yet in the database' "$T/err" ||
+    fail "block -f: no warning on a full disk: $(cat "$T/err")"
+n=$(elems "$NS" ban4 | wc -l)
+[ "$n" -eq 2004 ] || fail "$n elements in ban4, want 2004"
+rm -f "$T/small/fill"
+wait_for 3 none_pending || fail "writes waiting: $(pending)"
+n=$(sqlite3 "$DB" 'SELECT count(*) FROM bans')
+[ "$n" -eq 2004 ] || fail "$n bans in the database, want 2004"
+echo "ok: full disk: 2,000 bans in force at once, in the database once \
+there was room"
