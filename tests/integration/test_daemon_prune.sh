@@ -5,7 +5,8 @@
 # logrotate file, its paths pointed at this test's files, rotates the
 # alerts file and signals the daemon, which writes new alerts to a new
 # file. A reload to alerts_keep = 1s empties the table; a bad value names
-# file, line and key.
+# file, line and key. A --replay's alerts, whatever their age, are kept
+# to alerts_max.
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh disable=SC1091
 . "$here/lib.sh"
@@ -148,3 +149,27 @@ swc "$NS" status --json | jq -e '.store.pruned == .store.written and
     .store.written >= 130' >/dev/null ||
     fail "status: $(swc "$NS" status --json | jq -c .store)"
 echo "ok: alerts_keep = 1s on reload emptied the table"
+
+# 4. A --replay's alerts carry the capture's times (2026-11-27, the
+# scans of tests/data/scans.pcap): alerts_keep leaves them alone,
+# alerts_max does not.
+swd_stop
+rm -f "$DB" "$DB-wal" "$DB-shm"
+ip -n "$NS" addr add 198.18.0.1/32 dev lo
+ip -n "$NS" addr add 2001:db8::1/128 dev lo
+sw_conf "$CONF" "tcp/22 sshd" "interfaces = any" "alerts_keep = 1s" \
+    "alerts_max = 5"
+printf '\n[portscan]\nwindow = 2000ms\n' >>"$CONF"
+swd_start "$NS" "$CONF" --replay "$here/../data/scans.pcap"
+wait_for 5 sh -c "$(printf '%q ' ip netns exec "$NS" "$SW" status \
+    --json) | jq -e '.alerts == 11'" || fail "the replay raised" \
+    "$(swc "$NS" status --json | jq .alerts) alerts, want 11"
+# A reload makes the daemon look at once.
+swc "$NS" reload >/dev/null || fail "reload failed"
+wait_for 5 rows_are 5 || fail "alerts table: $(sql 'SELECT count(*) FROM
+    alerts') rows after the replay, want 5"
+sleep 1
+rows_are 5 || fail "replayed alerts pruned by their age"
+[ "$(sql 'SELECT min(id) || "-" || max(id) FROM alerts')" = 7-11 ] ||
+    fail "replay: ids $(sql 'SELECT group_concat(id) FROM alerts') kept"
+echo "ok: a replay's alerts are kept whatever their age, to alerts_max"
