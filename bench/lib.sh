@@ -8,7 +8,8 @@ SW=$BUILD/sockwatch
 SWD=$BUILD/sockwatchd
 die() { echo "$BENCH.sh: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "needs root (a network namespace)"
-[ -x "$SWD" ] && [ -x "$SW" ] || die "$BUILD: sockwatchd and sockwatch not built"
+[ -x "$SWD" ] && [ -x "$SW" ] ||
+    die "$BUILD: sockwatchd and sockwatch not built"
 
 NS=sw$BENCH$$
 NS=${NS:0:15}

@@ -106,7 +106,7 @@ sw_reload(struct sw *sw, char *err, size_t errlen)
 	}
 	config_free(sw->cfg);
 	sw->cfg = cfg;
-	sw->prune_next_ms = 0;		/* new alerts_keep, alerts_max: now */
+	sw->prune_next_ms = 0;		/* the new alerts limits, now */
 	/* The detectors and [daemon] interfaces take effect in a new
 	 * inspector, which starts with an empty peer table (its handles are
 	 * opened by the child before it drops privileges). A replay is not

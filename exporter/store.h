@@ -23,7 +23,7 @@ struct store_stats {
 	uint64_t written;		/* alerts committed */
 	uint64_t dropped;		/* lost: queue full or failed commit */
 	uint64_t errors;		/* failed commits */
-	uint64_t pruned;		/* alerts deleted by store_prune_alerts */
+	uint64_t pruned;		/* store_prune_alerts deleted */
 };
 
 struct alert_filter {

@@ -1096,15 +1096,16 @@ test_prune_busy(void **state)
 static void
 test_prune_big(void **state)
 {
-	static const char json[] = "{\"id\":1,\"time\":"
-	    "\"2026-11-27T16:45:17.298Z\",\"kind\":\"portscan\",\"severity\":"
-	    "\"warning\",\"peer\":\"198.18.0.2\",\"local_addr\":\"198.18.0.1\","
-	    "\"local_port\":0,\"process\":null,\"message\":\"SYN scan from "
-	    "198.18.0.2: 21 ports on 1 host within 10s\",\"evidence\":{\"scan\":"
-	    "\"syn\",\"ports\":21,\"ports_exact\":true,\"ports_limit\":20,"
-	    "\"hosts\":1,\"hosts_exact\":true,\"hosts_limit\":16,"
-	    "\"sample_ports\":[28,76,13,66,37,47,33,8],\"kinds\":{\"syn\":21},"
-	    "\"open_ports\":null,\"listeners_known\":false,\"open_probes\":0,"
+	static const char json[] = "{\"id\":1,"
+	    "\"time\":\"2026-11-27T16:45:17.298Z\",\"kind\":\"portscan\","
+	    "\"severity\":\"warning\",\"peer\":\"198.18.0.2\","
+	    "\"local_addr\":\"198.18.0.1\",\"local_port\":0,\"process\":null,"
+	    "\"message\":\"SYN scan from 198.18.0.2: 21 ports on 1 host "
+	    "within 10s\",\"evidence\":{\"scan\":\"syn\",\"ports\":21,"
+	    "\"ports_exact\":true,\"ports_limit\":20,\"hosts\":1,"
+	    "\"hosts_exact\":true,\"hosts_limit\":16,\"sample_ports\":[28,76,"
+	    "13,66,37,47,33,8],\"kinds\":{\"syn\":21},\"open_ports\":null,"
+	    "\"listeners_known\":false,\"open_probes\":0,"
 	    "\"closed_probes\":21,\"handshakes\":0,\"synacks\":2,\"rsts\":18,"
 	    "\"icmp_unreach\":0,\"window\":10,\"ban\":3600,\"repeats\":0},"
 	    "\"action\":\"alert\"}";
