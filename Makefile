@@ -213,7 +213,8 @@ $(BUILD)/fuzz/fuzz_authlog: tests/fuzz/fuzz_authlog.c $(LIB_SRC) \
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
-	    $(DESTDIR)$(SYSCONFDIR)/sockwatch $(DESTDIR)$(UNITDIR)
+	    $(DESTDIR)$(SYSCONFDIR)/sockwatch $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d
 	install -m 0755 $(BUILD)/sockwatch $(DESTDIR)$(BINDIR)/sockwatch
 	install -m 0755 $(BUILD)/sockwatchd $(DESTDIR)$(SBINDIR)/sockwatchd
 	install -m 0644 docs/sockwatch.8 docs/sockwatchd.8 \
@@ -229,6 +230,10 @@ install: all
 	sed 's|/usr/local/sbin/sockwatchd|$(SBINDIR)/sockwatchd|' \
 	    etc/sockwatchd.service > $(DESTDIR)$(UNITDIR)/sockwatchd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/sockwatchd.service
+	sed 's|/usr/local/bin/sockwatch|$(BINDIR)/sockwatch|' \
+	    etc/sockwatch.logrotate > \
+	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d/sockwatch
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/logrotate.d/sockwatch
 	@# The unit runs sockwatchd as the system user sockwatch. A staged
 	@# install (DESTDIR set) leaves this host's accounts alone.
 	@if [ -n "$(DESTDIR)" ]; then \

@@ -12,27 +12,11 @@ set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
 N=${2:-100000}
 SAMPLES=${3:-40}
-SW=$BUILD/sockwatch
-SWD=$BUILD/sockwatchd
-die() { echo "reconcile.sh: $*" >&2; exit 1; }
-[ "$(id -u)" -eq 0 ] || die "needs root (a network namespace)"
-[ -x "$SWD" ] && [ -x "$SW" ] || die "$BUILD: sockwatchd and sockwatch not built"
+BENCH=reconcile
+# shellcheck source=lib.sh disable=SC1091
+. "$(dirname "$0")/lib.sh"
 [ "$N" -ge 1 ] && [ "$N" -le 130000 ] || die "N: 1 to 130000"
 
-NS=swrec$$
-WORK=$(mktemp -d /tmp/sockwatch-reconcile.XXXXXX)
-PID=
-cleanup() {
-	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-	ip netns del "$NS" 2>/dev/null || true
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-ip netns add "$NS"
-ip -n "$NS" link set lo up
 ip -n "$NS" addr add 198.19.255.1/32 dev lo
 # N addresses in 198.18.0.0/15 from 198.18.1.1, skipping every .0.
 awk -v n="$N" 'BEGIN { for (i = 256; c < n; i++) { if (i % 256 == 0) continue;
@@ -48,28 +32,13 @@ metrics_listen =
 [bans]
 reconcile_interval = 2s
 EOF
-ip netns exec "$NS" "$SWD" -f -c "$WORK/conf" >"$WORK/log" 2>&1 &
-PID=$!
-for _ in $(seq 50); do
-	ip netns exec "$NS" "$SW" -S "$WORK/sw.sock" status >/dev/null 2>&1 &&
-	    break
-	sleep 0.1
-done
-ip netns exec "$NS" "$SW" -S "$WORK/sw.sock" block --for 1h -f "$WORK/list" \
-    >/dev/null || die "block -f failed: $(tail -3 "$WORK/log")"
+swd_start
+swc block --for 1h -f "$WORK/list" >/dev/null ||
+    die "block -f failed: $(tail -3 "$WORK/log")"
 sleep 2
-for _ in $(seq "$SAMPLES"); do
-	s=$(date +%s%N)
-	ip netns exec "$NS" "$SW" -S "$WORK/sw.sock" status >/dev/null
-	e=$(date +%s%N)
-	echo $(((e - s) / 1000000))
-	sleep 0.25
-done | sort -n | awk -v n="$N" -v rev="$(git -C "$(dirname "$0")" \
-    rev-parse --short HEAD 2>/dev/null || echo unknown)" '
-	{ a[NR] = $1 }
-	END { printf "| %s | %d | %d | %d | %d | %d |\n", rev, n, NR,
-	    a[int((NR + 1) / 2)], a[int(NR * 0.9)], a[NR] }'
-ip netns exec "$NS" "$SW" -S "$WORK/sw.sock" metrics >"$WORK/metrics"
+status_latency "$(git -C "$(dirname "$0")" rev-parse --short HEAD \
+    2>/dev/null || echo unknown)" "$N" "$SAMPLES"
+swc metrics >"$WORK/metrics"
 reconciles=$(awk '$1 == "sockwatch_nft_reconciles_total" { print $2 }' \
     "$WORK/metrics")
 repairs=$(awk '$1 == "sockwatch_nft_repairs_total" { print $2 }' \

@@ -86,7 +86,7 @@ print_database(const json_t *db)
 int
 cmd_status(int argc, char **argv)
 {
-	json_t *resp, *rl, *sk, *cap;
+	json_t *resp, *rl, *sk, *cap, *st;
 	char up[32];
 	int json, r;
 
@@ -126,6 +126,16 @@ cmd_status(int argc, char **argv)
 	    (long long)jint(sk, "unix"), (long long)jint(resp, "listeners"));
 	printf("alerts:     %lld since start\n",
 	    (long long)jint(resp, "alerts"));
+	st = json_object_get(resp, "store");
+	if (json_is_true(json_object_get(json_object_get(resp, "database"),
+	    "open")))
+		printf("database:   %.1f MiB; alerts written %lld, pruned "
+		    "%lld, dropped %lld; %lld errors\n",
+		    (double)jint(st, "bytes") / (1024 * 1024),
+		    (long long)jint(st, "written"),
+		    (long long)jint(st, "pruned"),
+		    (long long)jint(st, "dropped"),
+		    (long long)jint(st, "errors"));
 	cap = json_object_get(resp, "capture");
 	if (json_array_size(json_object_get(cap, "interfaces")) > 0)
 		printf("capture:    %lld packets, %lld dropped by the kernel, "

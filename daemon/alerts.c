@@ -93,6 +93,40 @@ alerts_flush(struct sw *sw)
 	sinks_flush(sw->sinks);
 }
 
+/*
+ * A batch of 200 costs about 7 ms on a table of a million alerts from as
+ * many peers, 1 ms when they come from a few (docs/benchmarks.md): a tick
+ * never waits long, and 1,000 a second outpace the 100 a second that
+ * alerts_admit lets in. A backlog goes a batch a tick; otherwise the
+ * table is looked at every SW_PRUNE_IDLE_MS. A --replay's alerts carry
+ * the capture's times, so their age is not held against them.
+ */
+#define SW_PRUNE_BATCH		200
+#define SW_PRUNE_IDLE_MS	10000
+
+void
+alerts_prune(struct sw *sw, int64_t now_mono)
+{
+	static uint64_t failures;
+	uint64_t keep = sw->cfg->daemon.alerts_keep_ms;
+	int64_t before = 0;
+	int r;
+
+	if (sw->store == NULL || now_mono < sw->prune_next_ms)
+		return;
+	sw->prune_next_ms = now_mono + SW_PRUNE_IDLE_MS;
+	if (keep != 0 && sw->replay == NULL)
+		before = time_now_ms() - (int64_t)keep;
+	r = store_prune_alerts(sw->store, before, sw->cfg->daemon.alerts_max,
+	    SW_PRUNE_BATCH);
+	if (r == SW_PRUNE_BATCH)
+		sw->prune_next_ms = now_mono;
+	else if (r < 0 && failures++ % 50 == 0)
+		log_warnx("cannot delete old alerts from the database (%llu "
+		    "failures so far): %s", (unsigned long long)failures,
+		    strerror(-r));
+}
+
 json_t *
 alerts_recent(const struct sw *sw, unsigned int max)
 {

@@ -81,6 +81,7 @@ cmd_status(struct sw *sw)
 	size_t i, tcp = 0, udp = 0, unx = 0, listeners = 0;
 	const struct sock_info *s;
 	struct store_stats st;
+	uint64_t bytes;
 	json_t *reload;
 
 	for (i = 0; i < socktable_count(sw->table); i++) {
@@ -100,9 +101,11 @@ cmd_status(struct sw *sw)
 	json_object_set_new(reload, "time", sw->last_reload_ms ?
 	    json_string(time_format_rfc3339(sw->last_reload_ms, when,
 	    sizeof(when))) : json_null());
+	if (sw->store == NULL || store_size(sw->store, &bytes) < 0)
+		bytes = 0;
 	return json_pack("{s:s, s:i, s:s, s:I, s:s, s:I, s:{s:I, s:I, s:I, "
-	    "s:I}, s:I, s:I, s:o, s:I, s:{s:I, s:I, s:I}, s:I, s:I, s:o, "
-	    "s:o, s:o}",
+	    "s:I}, s:I, s:I, s:o, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:I, "
+	    "s:I, s:o, s:o, s:o}",
 	    "version", SW_VERSION,
 	    "pid", (int)getpid(),
 	    "started", time_format_rfc3339(sw->start_wall_ms, started,
@@ -120,6 +123,7 @@ cmd_status(struct sw *sw)
 	    "clients", (json_int_t)export_stats(sw)->clients,
 	    "store", "written", (json_int_t)st.written,
 	    "dropped", (json_int_t)st.dropped, "errors", (json_int_t)st.errors,
+	    "pruned", (json_int_t)st.pruned, "bytes", (json_int_t)bytes,
 	    "resyncs", (json_int_t)sw->n.resyncs,
 	    "netns", (json_int_t)sw->netns,
 	    "capture", capture_json(sw),
@@ -667,6 +671,7 @@ commands_metrics(void *arg, struct mbuf *b)
 	const struct export_stats *cs;
 	struct store_stats st;
 	struct sock_info probe;
+	uint64_t bytes;
 	struct sw *sw = arg;
 	const struct sock_info *s;
 	size_t i, f, p, k, listeners = 0;
@@ -768,6 +773,12 @@ commands_metrics(void *arg, struct mbuf *b)
 	counter(b, "sockwatch_store_ban_writes_dropped_total",
 	    "Ban writes dropped with the queue full (the kernel kept them).",
 	    sw->banq.dropped);
+	counter(b, "sockwatch_store_alerts_pruned_total",
+	    "Alerts deleted from the database by alerts_keep and alerts_max.",
+	    st.pruned);
+	if (sw->store != NULL && store_size(sw->store, &bytes) == 0)
+		gauge(b, "sockwatch_store_bytes", "Size of the database (its "
+		    "pages, free ones included).", (double)bytes);
 	counter(b, "sockwatch_sink_errors_total",
 	    "Failed writes to the alerts file.", sinks_errors(sw->sinks));
 	metrics_family(b, "sockwatch_config_reloads_total", "counter",

@@ -106,6 +106,7 @@ sw_reload(struct sw *sw, char *err, size_t errlen)
 	}
 	config_free(sw->cfg);
 	sw->cfg = cfg;
+	sw->prune_next_ms = 0;		/* the new alerts limits, now */
 	/* The detectors and [daemon] interfaces take effect in a new
 	 * inspector, which starts with an empty peer table (its handles are
 	 * opened by the child before it drops privileges). A replay is not
@@ -165,6 +166,7 @@ on_tick(void *arg, uint32_t events)
 	authlog_tick(sw, time_mono_ms());
 	enforce_tick(sw, time_mono_ms());
 	alerts_flush(sw);
+	alerts_prune(sw, time_mono_ms());
 	export_tick(sw, time_mono_ms());
 	if (sw->watchdog)
 		sd_notify(0, "WATCHDOG=1");

@@ -166,6 +166,7 @@ struct sw {
 	struct evsource *timer_src, *signal_src;
 
 	uint64_t next_alert_id;
+	int64_t prune_next_ms;		/* alerts_prune, monotonic */
 	struct tokens alert_tokens;	/* alerts_admit */
 	json_t *ring[SW_RING_MAX];	/* alert objects, oldest first */
 	unsigned int ring_len, ring_head;
@@ -380,6 +381,9 @@ json_t *banq_json(const struct sw *sw);
 /* alerts.c: raise an alert (takes over a->evidence). */
 void alerts_raise(struct sw *sw, struct alert *a);
 void alerts_flush(struct sw *sw);
+/* Delete a batch of stored alerts past [daemon] alerts_keep or
+ * alerts_max, when one is due. */
+void alerts_prune(struct sw *sw, int64_t now_mono);
 json_t *alerts_recent(const struct sw *sw, unsigned int max);
 void alerts_free(struct sw *sw);
 

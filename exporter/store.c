@@ -1071,3 +1071,108 @@ store_history_prune(struct store *st, int64_t before_ms)
 		return sqlite_errno(st->db, rc);
 	return sqlite3_changes(st->db);
 }
+
+/* --- pruning ------------------------------------------------------------- */
+
+/*
+ * The alerts to delete, oldest first, at most ?2 of them: older than ?1
+ * by the time index, or with an id at most ?1 below the newest (ids grow
+ * with time, so a range of the table's own key). Both are index range
+ * scans: a batch costs the same whatever the table's size
+ * (docs/benchmarks.md).
+ */
+static const char *const prune_sql[] = {
+	"DELETE FROM alerts WHERE id IN (SELECT id FROM alerts"
+	" WHERE time_ms < ?1 ORDER BY time_ms LIMIT ?2)",
+	"DELETE FROM alerts WHERE id IN (SELECT id FROM alerts"
+	" WHERE id <= (SELECT max(id) FROM alerts) - ?1 ORDER BY id"
+	" LIMIT ?2)",
+};
+
+/* Run prune_sql[i]: the number of rows deleted, or a negative SQLite
+ * result code. */
+static int
+prune_step(struct store *st, size_t i, int64_t arg, unsigned int limit)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(st->db, prune_sql[i], -1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(s, 1, arg);
+		sqlite3_bind_int64(s, 2, limit);
+		rc = sqlite3_step(s);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return rc > 0 ? -rc : -SQLITE_ERROR;
+	return sqlite3_changes(st->db);
+}
+
+int
+store_prune_alerts(struct store *st, int64_t before_ms, uint64_t max_ids,
+    unsigned int batch)
+{
+	unsigned int n = 0;
+	int rc, r;
+
+	if (batch == 0 || batch > INT_MAX || max_ids > INT64_MAX)
+		return -EINVAL;
+	if (before_ms == 0 && max_ids == 0)
+		return 0;
+	rc = exec(st->db, "BEGIN IMMEDIATE");
+	if (rc != SQLITE_OK)
+		goto fail;
+	if (before_ms != 0) {
+		if ((r = prune_step(st, 0, before_ms, batch)) < 0)
+			goto fail_step;
+		n += (unsigned int)r;
+	}
+	if (max_ids != 0 && n < batch) {
+		if ((r = prune_step(st, 1, (int64_t)max_ids, batch - n)) < 0)
+			goto fail_step;
+		n += (unsigned int)r;
+	}
+	rc = exec(st->db, "COMMIT");
+	if (rc != SQLITE_OK)
+		goto fail;
+	st->stats.pruned += n;
+	return (int)n;
+fail_step:
+	rc = -r;
+fail:
+	r = sqlite_errno(st->db, rc);
+	rollback(st->db);
+	st->stats.errors++;
+	return r;
+}
+
+/* One PRAGMA's integer. */
+static int
+pragma_int(struct store *st, const char *sql, sqlite3_int64 *ret)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*ret = sqlite3_column_int64(s, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_OK ? 0 : sqlite_errno(st->db, rc);
+}
+
+int
+store_size(struct store *st, uint64_t *ret_bytes)
+{
+	sqlite3_int64 pages, size;
+	int r;
+
+	if ((r = pragma_int(st, "PRAGMA page_count", &pages)) < 0 ||
+	    (r = pragma_int(st, "PRAGMA page_size", &size)) < 0)
+		return r;
+	*ret_bytes = pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size :
+	    0;
+	return 0;
+}

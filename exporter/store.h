@@ -23,6 +23,7 @@ struct store_stats {
 	uint64_t written;		/* alerts committed */
 	uint64_t dropped;		/* lost: queue full or failed commit */
 	uint64_t errors;		/* failed commits */
+	uint64_t pruned;		/* store_prune_alerts deleted */
 };
 
 struct alert_filter {
@@ -66,6 +67,16 @@ int store_query_alerts(struct store *st, const struct alert_filter *f,
     json_t **ret_array);
 
 void store_get_stats(const struct store *st, struct store_stats *ret);
+
+/* Delete at most batch alerts, oldest first, in one transaction: those
+ * older than before_ms (0: none), then those below the newest max_ids
+ * ids (0: no limit). Returns how many (fewer than batch: nothing is left
+ * to delete), or -errno; never waits on a lock (-EBUSY). */
+int store_prune_alerts(struct store *st, int64_t before_ms,
+    uint64_t max_ids, unsigned int batch);
+/* The database's size in bytes (page_count * page_size): pages freed by
+ * deletions stay in the file, for new rows. */
+int store_size(struct store *st, uint64_t *ret_bytes);
 
 /*
  * Bans. Rows are keyed by the peer's canonical text (bans_key, then

@@ -44,6 +44,7 @@ static const char *const cfg_action_names[] = { "alert", "block", NULL };
 #define CFG_OFF(f)	offsetof(struct config, f)
 #define CFG_BAN_MIN	1000ULL			/* 1s */
 #define CFG_BAN_MAX	(365ULL * 86400000)	/* 365d */
+#define CFG_KEEP_MAX	(3650ULL * 86400000)	/* 3650d */
 
 static const struct cfg_key cfg_keys[] = {
 	{ "daemon", "socket", &cfg_path, CFG_OFF(daemon.socket),
@@ -68,6 +69,11 @@ static const struct cfg_key cfg_keys[] = {
 	    .noff = CFG_OFF(daemon.ninterfaces), .def = "any" },
 	{ "daemon", "max_peers", &cfg_uint, CFG_OFF(daemon.max_peers),
 	    .min = 1, .max = 10000000, .def = "100000" },
+	{ "daemon", "alerts_keep", &cfg_duration,
+	    CFG_OFF(daemon.alerts_keep_ms), .min = 0, .max = CFG_KEEP_MAX,
+	    .def = "30d" },
+	{ "daemon", "alerts_max", &cfg_uint, CFG_OFF(daemon.alerts_max),
+	    .min = 0, .max = 1000000000, .def = "1000000" },
 	{ "listen", "allow", &cfg_listen_allow, CFG_OFF(listen.allow),
 	    .noff = CFG_OFF(listen.nallow), .optional = true },
 	{ "listen", "action", &cfg_enum, CFG_OFF(listen.action),

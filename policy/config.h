@@ -37,6 +37,8 @@ struct config {
 		char **interfaces;	/* capture devices; "any": all of them */
 		size_t ninterfaces;	/* 0: capture off (interfaces = none) */
 		unsigned int max_peers;	/* peer table entries */
+		uint64_t alerts_keep_ms; /* stored alerts' age; 0: forever */
+		unsigned int alerts_max; /* stored alerts; 0: no limit */
 	} daemon;
 	struct {
 		struct listen_rule *allow;

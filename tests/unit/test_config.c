@@ -85,6 +85,8 @@ static const char *const defaults_printed =
     "max_clients = 64\n"
     "interfaces = any\n"
     "max_peers = 100000\n"
+    "alerts_keep = 30d\n"
+    "alerts_max = 1000000\n"
     "\n"
     "[listen]\n"
     "allow =\n"
@@ -170,6 +172,8 @@ test_config_defaults(void **state)
 	assert_int_equal(cfg->daemon.ninterfaces, 1);
 	assert_string_equal(cfg->daemon.interfaces[0], "any");
 	assert_int_equal(cfg->daemon.max_peers, 100000);
+	assert_int_equal(cfg->daemon.alerts_keep_ms, 30ULL * 86400000);
+	assert_int_equal(cfg->daemon.alerts_max, 1000000);
 	assert_true(cfg->portscan.enabled);
 	assert_int_equal(cfg->portscan.ports, 20);
 	assert_int_equal(cfg->portscan.hosts, 16);
@@ -245,6 +249,8 @@ test_config_shipped(void **state)
 	assert_int_equal(cfg->daemon.ninterfaces, 1);
 	assert_string_equal(cfg->daemon.interfaces[0], "any");
 	assert_int_equal(cfg->daemon.max_peers, 100000);
+	assert_int_equal(cfg->daemon.alerts_keep_ms, 30ULL * 86400000);
+	assert_int_equal(cfg->daemon.alerts_max, 1000000);
 	assert_true(cfg->portscan.enabled);
 	assert_int_equal(cfg->portscan.ports, 20);
 	assert_true(cfg->synflood.enabled);
@@ -369,6 +375,16 @@ test_config_interfaces(void **state)
 	free(out);
 	out = good_print("[daemon]\ninterfaces = none\n");
 	assert_non_null(strstr(out, "\ninterfaces = none\n"));
+	free(out);
+
+	/* Alerts kept forever, without a limit: 0, printed back as such. */
+	assert_int_equal(config_load_string("[daemon]\nalerts_keep = 0\n"
+	    "alerts_max = 0\n", "t.conf", &cfg, &err), 0);
+	assert_int_equal(cfg->daemon.alerts_keep_ms, 0);
+	assert_int_equal(cfg->daemon.alerts_max, 0);
+	out = print_config(cfg);
+	assert_non_null(strstr(out, "\nalerts_keep = 0s\nalerts_max = 0\n"));
+	config_free(cfg);
 	free(out);
 
 	/* A list, continued; "any" alone. */
@@ -800,6 +816,21 @@ static const struct {
 	{ "[daemon]\nmax_peers = 10000001\n",
 	    "t.conf:2: [daemon] max_peers: 10000001 is out of range (must be "
 	    "between 1 and 10000000)" },
+	/* [daemon] alerts_keep, alerts_max */
+	{ "[daemon]\nalerts_keep = 30 days\n",
+	    "t.conf:2: [daemon] alerts_keep: invalid duration '30 days' "
+	    "(expected e.g. 2s, 500ms)" },
+	{ "[daemon]\n\nalerts_keep = 3651d\n",
+	    "t.conf:3: [daemon] alerts_keep: '3651d' is out of range (must be "
+	    "between 0s and 3650d)" },
+	{ "[daemon]\nalerts_keep =\n",
+	    "t.conf:2: [daemon] alerts_keep: invalid duration '' (expected "
+	    "e.g. 2s, 500ms)" },
+	{ "[daemon]\nalerts_max = -1\n",
+	    "t.conf:2: [daemon] alerts_max: invalid number '-1'" },
+	{ "[daemon]\nalerts_max = 1000000001\n",
+	    "t.conf:2: [daemon] alerts_max: 1000000001 is out of range (must "
+	    "be between 0 and 1000000000)" },
 	/* detectors */
 	{ "[portscan]\nenabled = maybe\n",
 	    "t.conf:2: [portscan] enabled: invalid value 'maybe' (expected "

@@ -1033,6 +1033,246 @@ test_bans_many(void **state)
 	store_close(st);
 }
 
+/* Queue and flush alerts ids from..to, alert i at time T0 + i s. */
+static void
+fill(struct store *st, uint64_t from, uint64_t to)
+{
+	uint64_t i;
+
+	for (i = from; i <= to; i++)
+		queue(st, i, T0 + (int64_t)i * 1000, "listener", NULL);
+	assert_int_equal(store_flush(st), (int)(to - from + 1));
+}
+
+/* Prune until a call deletes fewer than batch; each call deletes at most
+ * batch. Returns the total. */
+static int
+prune_all(struct store *st, int64_t before_ms, uint64_t max_ids,
+    unsigned int batch)
+{
+	int r, total = 0, calls = 0;
+
+	do {
+		r = store_prune_alerts(st, before_ms, max_ids, batch);
+		assert_in_range(r, 0, batch);
+		total += r;
+		assert_true(++calls < 10000);
+	} while ((unsigned int)r == batch);
+	return total;
+}
+
+/* alerts_max: the newest ids stay, the rest go oldest first, a batch at
+ * a time. */
+static void
+test_prune_max(void **state)
+{
+	struct fixture *f = *state;
+	struct alert_filter flt = { 0 };
+	struct store_stats ss;
+	struct store *st;
+
+	st = open_store(f->db);
+	/* Nothing to do: no limits, or an empty table. */
+	assert_int_equal(store_prune_alerts(st, 0, 0, 10), 0);
+	assert_int_equal(store_prune_alerts(st, 0, 5, 10), 0);
+	assert_int_equal(store_prune_alerts(st, 0, 5, 0), -EINVAL);
+	fill(st, 1, 250);
+	/* Under the limit: nothing. */
+	assert_int_equal(store_prune_alerts(st, 0, 250, 40), 0);
+	/* 150 beyond 100: three full batches of 40, then 30. */
+	assert_int_equal(store_prune_alerts(st, 0, 100, 40), 40);
+	assert_sql(f->db, "SELECT min(id) || '-' || max(id) || ':' || "
+	    "count(*) FROM alerts", "41-250:210");
+	assert_int_equal(store_prune_alerts(st, 0, 100, 40), 40);
+	assert_int_equal(store_prune_alerts(st, 0, 100, 40), 40);
+	assert_int_equal(store_prune_alerts(st, 0, 100, 40), 30);
+	assert_int_equal(store_prune_alerts(st, 0, 100, 40), 0);
+	assert_sql(f->db, "SELECT min(id) || '-' || max(id) || ':' || "
+	    "count(*) FROM alerts", "151-250:100");
+	store_get_stats(st, &ss);
+	assert_int_equal(ss.pruned, 150);
+	assert_int_equal(ss.written, 250);
+	/* New alerts push the oldest out; ids continue. */
+	fill(st, 251, 260);
+	assert_int_equal(prune_all(st, 0, 100, 3), 10);
+	/* The query sees the same: 160 and before are gone. */
+	flt.since_ms = T0 + 150 * 1000;
+	assert_int_equal(strncmp(query_ids(st, &flt), "161,162,", 8), 0);
+	assert_sql(f->db, "SELECT max(id) FROM alerts", "260");
+	assert_sql(f->db, "SELECT min(id) || ':' || count(*) FROM alerts",
+	    "161:100");
+	/* A limit of one keeps the newest alert only. */
+	assert_int_equal(prune_all(st, 0, 1, 1000), 99);
+	flt.since_ms = 0;
+	assert_string_equal(query_ids(st, &flt), "260");
+	store_get_stats(st, &ss);
+	assert_int_equal(ss.pruned, 259);
+	assert_int_equal(ss.errors, 0);
+	store_close(st);
+}
+
+/* alerts_keep: by the alerts' own times (not their ids), oldest first;
+ * with both limits, one batch covers both. */
+static void
+test_prune_age(void **state)
+{
+	struct fixture *f = *state;
+	struct alert_filter flt = { 0 };
+	struct store_stats ss;
+	struct store *st;
+
+	st = open_store(f->db);
+	fill(st, 1, 100);
+	/* Late arrivals: ids after 100, times among the oldest. */
+	queue(st, 101, T0 + 500, "portscan", "198.18.0.1");
+	queue(st, 102, T0 + 10500, "portscan", "198.18.0.2");
+	assert_int_equal(store_flush(st), 2);
+	/* Older than alert 21: 1..20 and 101, 102; 7 at a time, by time. */
+	assert_int_equal(store_prune_alerts(st, T0 + 21000, 0, 7), 7);
+	assert_sql(f->db, "SELECT group_concat(id) FROM (SELECT id FROM "
+	    "alerts WHERE id <= 12 OR id > 100 ORDER BY id)",
+	    "7,8,9,10,11,12,102");
+	assert_int_equal(prune_all(st, T0 + 21000, 0, 7), 15);
+	assert_sql(f->db, "SELECT min(id) || '-' || max(id) || ':' || "
+	    "count(*) FROM alerts", "21-100:80");
+	/* Both: age takes 21..30, then the limit 50 takes 31..50, all in a
+	 * batch of 40 (10 + 20, fewer than 40: done). */
+	assert_int_equal(store_prune_alerts(st, T0 + 31000, 50, 40), 30);
+	assert_sql(f->db, "SELECT min(id) || '-' || max(id) || ':' || "
+	    "count(*) FROM alerts", "51-100:50");
+	/* A batch smaller than the age's share: the limit waits. */
+	assert_int_equal(store_prune_alerts(st, T0 + 61000, 45, 8), 8);
+	assert_sql(f->db, "SELECT min(id) || ':' || count(*) FROM alerts",
+	    "59:42");
+	assert_int_equal(prune_all(st, T0 + 61000, 45, 8), 2);
+	flt.since_ms = T0 + 95000;
+	assert_string_equal(query_ids(st, &flt), "95,96,97,98,99,100");
+	store_get_stats(st, &ss);
+	assert_int_equal(ss.pruned, 102 - 40);
+	store_close(st);
+}
+
+/* Pruning never waits for another writer, and loses nothing then. */
+static void
+test_prune_busy(void **state)
+{
+	struct fixture *f = *state;
+	struct store_stats ss;
+	struct store *st;
+	uint64_t size;
+	sqlite3 *other;
+
+	st = open_store(f->db);
+	fill(st, 1, 20);
+	assert_int_equal(sqlite3_open(f->db, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL,
+	    NULL), SQLITE_OK);
+	assert_int_equal(store_prune_alerts(st, 0, 5, 100), -EBUSY);
+	assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(other);
+	store_get_stats(st, &ss);
+	assert_int_equal(ss.pruned, 0);
+	assert_int_equal(ss.errors, 1);
+	/* The size is the file's pages, readable while pruning failed. */
+	assert_int_equal(store_size(st, &size), 0);
+	assert_true(size > 0 && size % 512 == 0);
+	assert_int_equal(store_prune_alerts(st, 0, 5, 100), 15);
+	assert_sql(f->db, "SELECT min(id) || ':' || count(*) FROM alerts",
+	    "16:5");
+	store_close(st);
+}
+
+/*
+ * The size follows the data, and a batch costs about the same on a big
+ * table as on a small one. N rows go in with SQL, each with the JSON of
+ * a real port scan alert (586 bytes) and a peer of its own, the worst
+ * case for the peer index; then batches of 100 to 1,000 are timed, by the
+ * limit and by age. SW_PRUNE_ROWS sets N for the figures in
+ * docs/benchmarks.md (9).
+ */
+static void
+test_prune_big(void **state)
+{
+	static const char json[] = "{\"id\":1,"
+	    "\"time\":\"2026-11-27T16:45:17.298Z\",\"kind\":\"portscan\","
+	    "\"severity\":\"warning\",\"peer\":\"198.18.0.2\","
+	    "\"local_addr\":\"198.18.0.1\",\"local_port\":0,\"process\":null,"
+	    "\"message\":\"SYN scan from 198.18.0.2: 21 ports on 1 host "
+	    "within 10s\",\"evidence\":{\"scan\":\"syn\",\"ports\":21,"
+	    "\"ports_exact\":true,\"ports_limit\":20,\"hosts\":1,"
+	    "\"hosts_exact\":true,\"hosts_limit\":16,\"sample_ports\":[28,76,"
+	    "13,66,37,47,33,8],\"kinds\":{\"syn\":21},\"open_ports\":null,"
+	    "\"listeners_known\":false,\"open_probes\":0,"
+	    "\"closed_probes\":21,\"handshakes\":0,\"synacks\":2,\"rsts\":18,"
+	    "\"icmp_unreach\":0,\"window\":10,\"ban\":3600,\"repeats\":0},"
+	    "\"action\":\"alert\"}";
+	static const unsigned int sizes[] = { 100, 200, 500, 1000 };
+	struct fixture *f = *state;
+	const char *env = getenv("SW_PRUNE_ROWS");
+	long n = env != NULL && atol(env) >= 100000 ? atol(env) : 100000;
+	uint64_t before, after, deleted = 0;
+	double fill_ms, ms, mean[4], max[4] = { 0 };
+	struct timespec t0;
+	struct store *st;
+	char want[32];
+	sqlite3_stmt *s;
+	sqlite3 *db;
+	size_t k;
+	int i;
+
+	st = open_store(f->db);
+	assert_int_equal(store_size(st, &before), 0);
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(sqlite3_prepare_v2(db, "WITH RECURSIVE n(i) AS "
+	    "(SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1) INSERT INTO "
+	    "alerts (id, time_ms, kind, severity, peer, json) SELECT i, ?2 + "
+	    "i * 1000, 'portscan', 'warning', randomblob(16), ?3 FROM n", -1,
+	    &s, NULL), SQLITE_OK);
+	sqlite3_bind_int64(s, 1, n);
+	sqlite3_bind_int64(s, 2, T0);
+	sqlite3_bind_text(s, 3, json, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	fill_ms = ms_since(&t0);
+	assert_int_equal(store_size(st, &after), 0);
+	assert_true(after > before + (uint64_t)n * (sizeof(json) - 1));
+
+	/* Per size: 5 batches by the limit, 5 by age, from the oldest. */
+	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		mean[k] = 0;
+		for (i = 0; i < 10; i++) {
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			if (i < 5)
+				assert_int_equal(store_prune_alerts(st, 0,
+				    (uint64_t)n / 2, sizes[k]), (int)sizes[k]);
+			else
+				assert_int_equal(store_prune_alerts(st,
+				    T0 + n / 2 * 1000LL, 0, sizes[k]),
+				    (int)sizes[k]);
+			ms = ms_since(&t0);
+			mean[k] += ms / 10;
+			if (ms > max[k])
+				max[k] = ms;
+			deleted += sizes[k];
+		}
+	}
+	snprintf(want, sizeof(want), "%ld", n - (long)deleted);
+	assert_sql(f->db, "SELECT count(*) FROM alerts", want);
+	/* The freed pages stay in the file, for new rows. */
+	assert_int_equal(store_size(st, &before), 0);
+	assert_true(before == after);
+	print_message("store: %ld alerts put in %.0f ms, %.0f MiB (%.0f "
+	    "bytes each); prune batches of %u/%u/%u/%u: mean %.1f/%.1f/%.1f/"
+	    "%.1f ms, max %.1f/%.1f/%.1f/%.1f ms\n", n, fill_ms,
+	    (double)after / 1048576, (double)after / (double)n, sizes[0],
+	    sizes[1], sizes[2], sizes[3], mean[0], mean[1], mean[2], mean[3],
+	    max[0], max[1], max[2], max[3]);
+	store_close(st);
+}
+
 int
 main(void)
 {
@@ -1066,6 +1306,14 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bans_apply,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bans_many,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune_max,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune_age,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune_busy,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune_big,
 		    setup, teardown),
 	};
 
