@@ -183,8 +183,7 @@ on_capture(void *arg, uint32_t events)
 	inspector_drain(c->in);
 	if (n >= 0)
 		return;
-	log_warnx("capture on %s ended: %s", capture_name(c->cap),
-	    capture_error(c->cap));
+	log_warnx("capture ended: %s", capture_error(c->cap));
 	evloop_del(c->in->loop, c->src);
 	c->src = NULL;
 	c->dead = true;

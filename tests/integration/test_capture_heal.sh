@@ -9,7 +9,8 @@
 #     the link coming up status says up again, with one gap; a new scan
 #     from another address, started 2 s after the link came up, is
 #     alerted for and banned within 2 s. No inspector death is counted
-#     (a flapping interface must not end the daemon).
+#     (a flapping interface must not end the daemon). The same after the
+#     interface is set down and up again (its index unchanged).
 #  2. The daemon started with [daemon] interfaces naming an interface
 #     that does not exist: it starts, says so, and captures nothing; the
 #     interface is created; a scan started 2 s after its link came up is
@@ -99,17 +100,23 @@ scan_banned() {
 	    fail "nmap -sS from $src: no portscan alert with action block"
 }
 
-# heals VIF AIF NET: the pair (created again), then capture on VIF must
-# be up within 2 s of its link, and a scan from NET.12 banned.
+# heals VIF AIF NET SRC [set]: the pair (created again; with "set", the
+# victim's end only set up), then capture on VIF must be up within 2 s
+# of its link, and a scan from NET.SRC banned.
 heals() {
 	local up took
-	up=$(veth_up "$1" "$2" "$3") || exit 1
+	if [ "${5:-}" = set ]; then
+		ip -n "$VNS" link set "$1" up
+		up=$(now_ms)
+	else
+		up=$(veth_up "$1" "$2" "$3") || exit 1
+	fi
 	took=$(until_state "$1" up "$up") ||
 	    fail "capture on $1 is not up 5 s after its link came up"
 	[ "$took" -le 2000 ] ||
 	    fail "capture on $1 came up $took ms after the link, want <= 2 s"
 	echo "ok: capture on $1 is up $took ms after the link"
-	took=$(scan_banned "$3.12" "$3.1" "$2" "$up") || exit 1
+	took=$(scan_banned "$3.$4" "$3.1" "$2" "$up") || exit 1
 	echo "ok: a scan on the new $1 is banned ($took ms after its start)"
 }
 
@@ -134,7 +141,7 @@ took=$(until_state "$VIF" down "$gone") ||
 echo "ok: status and metrics say capture on $VIF is down ($took ms)"
 sleep 1
 
-heals "$VIF" "$AIF" 198.18.0
+heals "$VIF" "$AIF" 198.18.0 12
 
 swc "$VNS" status --json | jq -e --arg i "$VIF" \
     '.capture.interface_state[] | select(.interface == $i) |
@@ -153,6 +160,18 @@ swc "$VNS" status --json | jq -e '.capture.inspector.deaths == 0' \
     >/dev/null || fail "an inspector death was counted"
 pid_gone "$SWD_PID" && fail "sockwatchd died"
 echo "ok: one gap in status, metrics and the log; no inspector death"
+
+# ifdown/ifup: the same interface, the same index.
+ip -n "$VNS" link set "$VIF" down
+until_state "$VIF" down "$(now_ms)" >/dev/null ||
+    fail "status: capture on $VIF is not down 5 s after it was set down"
+sleep 1
+heals "$VIF" "$AIF" 198.18.0 13 set
+swc "$VNS" status --json | jq -e --arg i "$VIF" \
+    '.capture.interface_state[] | select(.interface == $i) | .gaps == 2' \
+    >/dev/null || fail "status: $(swc "$VNS" status --json | jq -c \
+    .capture.interface_state), want a second gap"
+echo "ok: set down and up again: a second gap"
 swd_stop
 [ "$SWD_RC" -eq 0 ] || fail "sockwatchd exited $SWD_RC"
 
@@ -172,6 +191,6 @@ swc "$VNS" status | grep -E "^  $LVIF +down since .*\(no such interface\)$" \
     >/dev/null || fail "status text: $(swc "$VNS" status)"
 echo "ok: sockwatchd starts without $LVIF and says so"
 sleep 1
-heals "$LVIF" "$LAIF" 198.18.2
+heals "$LVIF" "$LAIF" 198.18.2 12
 pid_gone "$SWD_PID" && fail "sockwatchd died"
 echo "all checks passed"
