@@ -89,11 +89,17 @@ static void
 capwatch_heal(struct capwatch *cw)
 {
 	int64_t now = time_mono_ms();
+	char names[CAPSTATE_MAX * (IF_NAMESIZE + 2)] = "";
+	size_t k, len = 0;
 
 	if (!inspect_running(cw->sw) || !capstate_restart_due(&cw->cs, now))
 		return;
+	for (k = 0; k < cw->cs.n; k++)
+		if (capstate_wants(&cw->cs.v[k]) && len < sizeof(names))
+			len += (size_t)snprintf(names + len, sizeof(names) -
+			    len, "%s%s", len ? ", " : "", cw->cs.v[k].name);
 	capstate_restarted(&cw->cs, now);
-	log_info("capture: a new packet inspector for the interfaces back");
+	log_info("capture: a new packet inspector for %s", names);
 	if (inspect_restart(cw->sw) < 0)
 		log_warnx("capture: the packet inspector did not start again; "
 		    "retrying");

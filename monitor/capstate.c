@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static bool
+bool
 capstate_wants(const struct capstate_if *i)
 {
 	return i->link != 0 && i->link_up && i->captured != i->link;

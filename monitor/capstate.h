@@ -68,6 +68,8 @@ void capstate_captured(struct capstate *cs, const int *ifindex, size_t n,
 /* Is a new inspector due now: a name whose link is up but not captured,
  * its retry time passed, and none started in the last RESTART_MIN_MS? */
 bool capstate_restart_due(const struct capstate *cs, int64_t now);
+/* Does this name wait for a handle (its link up, not captured)? */
+bool capstate_wants(const struct capstate_if *i);
 /* One was started now: the names it was for wait longer next time. */
 void capstate_restarted(struct capstate *cs, int64_t now);
 /* How many names are captured now. */

@@ -10,7 +10,8 @@
 #     from another address, started 2 s after the link came up, is
 #     alerted for and banned within 2 s. No inspector death is counted
 #     (a flapping interface must not end the daemon). The same after the
-#     interface is set down and up again (its index unchanged).
+#     interface is set down and up again (its index unchanged), and after
+#     it flapped (deleted and created 6 times, 0.3 s apart).
 #  2. The daemon started with [daemon] interfaces naming an interface
 #     that does not exist: it starts, says so, and captures nothing; the
 #     interface is created; a scan started 2 s after its link came up is
@@ -172,6 +173,21 @@ swc "$VNS" status --json | jq -e --arg i "$VIF" \
     >/dev/null || fail "status: $(swc "$VNS" status --json | jq -c \
     .capture.interface_state), want a second gap"
 echo "ok: set down and up again: a second gap"
+
+# Flapping: deleted and created again 6 times, 0.3 s apart. New
+# inspectors are rate-limited, none of it is a death, and the last link
+# is captured within 2 s all the same.
+for ((i = 0; i < 6; i++)); do
+	ip -n "$VNS" link del "$VIF"
+	veth_up "$VIF" "$AIF" 198.18.0 >/dev/null
+	sleep 0.3
+done
+ip -n "$VNS" link del "$VIF"
+heals "$VIF" "$AIF" 198.18.0 14
+swc "$VNS" status --json | jq -e '.capture.inspector.deaths == 0' \
+    >/dev/null || fail "flapping: an inspector death was counted"
+pid_gone "$SWD_PID" && fail "sockwatchd died"
+echo "ok: flapping: no death, capture back on the last link"
 swd_stop
 [ "$SWD_RC" -eq 0 ] || fail "sockwatchd exited $SWD_RC"
 
