@@ -10,6 +10,7 @@
  * rename, a lost event); each gap is logged, counted and shown.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/log.h"
