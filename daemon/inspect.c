@@ -459,6 +459,7 @@ inspect_restart(struct sw *sw)
 		inspect_close(sw);
 		return 0;
 	}
+	child_drain(&in->child);
 	child_stop(&in->child);
 	if ((r = inspect_start(in)) < 0) {
 		/* child_tick tries again after the backoff. */

@@ -242,6 +242,9 @@ void child_init(struct child *c, struct sw *sw, const struct child_ops *ops,
     void *arg);
 /* Fork and wait for its hello. 0, or -errno with the reason logged. */
 int child_start(struct child *c);
+/* Handle what it sent and is waiting to be read, now (before a planned
+ * stop: its last alerts are not lost). */
+void child_drain(struct child *c);
 /* End it; no restart, no alert. */
 void child_stop(struct child *c);
 /* End it and start a new one at once (a reload). */
