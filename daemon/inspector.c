@@ -375,8 +375,10 @@ on_parent(void *arg, uint32_t events)
 
 /*
  * A handle on the slot-th configured interface. A named interface that is
- * missing, or goes between the look and the open, is no failure: the
- * parent watches the links and starts another inspector when it is back.
+ * missing, down, goes between the look and the open, or cannot be opened
+ * (its filter, its link type) is no failure: the parent watches the links
+ * and starts another inspector when it is back, backing off for one that
+ * stays unusable.
  * The index is read on both sides of the open, so that a handle is never
  * reported bound to a name that changed hands meanwhile.
  */
@@ -397,8 +399,15 @@ inspector_open_live(struct inspector *in, unsigned int slot, char *err,
 	}
 	if (ifindex == 0)
 		return 0;
-	if ((r = capture_open_live(name, NULL, &c->cap, err, errlen)) < 0)
-		return r == -ENODEV && !any ? 0 : r;
+	if ((r = capture_open_live(name, NULL, &c->cap, err, errlen)) < 0) {
+		/* No privilege or memory is the start's failure; a name the
+		 * parent can retry is not. */
+		if (any || r == -EPERM || r == -ENOMEM)
+			return r;
+		if (r != -ENODEV)
+			log_warnx("%s", err);
+		return 0;
+	}
 	if (!any && (int)if_nametoindex(name) != ifindex) {
 		capture_close(c->cap);
 		c->cap = NULL;
