@@ -121,6 +121,26 @@ heals() {
 	echo "ok: a scan on the new $1 is banned ($took ms after its start)"
 }
 
+# confined IF: the inspector now running is unprivileged (no effective
+# capability, not root) and holds a packet socket bound to IF's index as
+# it is now: its handle was opened before it dropped privileges.
+confined() {
+	local pid ifx ino st
+	pid=$(swc "$VNS" status --json | jq -r .capture.inspector.pid)
+	st=$(grep -E '^(PPid|Uid|CapEff):' "/proc/$pid/status" | xargs)
+	[[ $st == "PPid: $SWD_PID Uid: "[1-9]* ]] ||
+	    fail "the inspector is not an unprivileged child: $st"
+	[[ $st == *"CapEff: 0000000000000000" ]] ||
+	    fail "the inspector has capabilities: $st"
+	ifx=$(ip netns exec "$VNS" cat "/sys/class/net/$1/ifindex")
+	for ino in $(ip netns exec "$VNS" cat /proc/net/packet |
+	    awk -v i="$ifx" 'NR > 1 && $5 == i { print $9 }'); do
+		find "/proc/$pid/fd" -lname "socket:\[$ino\]" | grep -q . &&
+		    return 0
+	done
+	fail "the inspector $pid holds no packet socket on $1 (index $ifx)"
+}
+
 # ---- 1. deleted and created again ------------------------------------------
 up=$(veth_up "$VIF" "$AIF" 198.18.0) || exit 1
 sw_conf "$T/sockwatch.conf" "tcp/80" "interfaces = $VIF"
@@ -143,6 +163,7 @@ echo "ok: status and metrics say capture on $VIF is down ($took ms)"
 sleep 1
 
 heals "$VIF" "$AIF" 198.18.0 12
+confined "$VIF"
 
 swc "$VNS" status --json | jq -e --arg i "$VIF" \
     '.capture.interface_state[] | select(.interface == $i) |
@@ -159,7 +180,8 @@ grep -Eq "capture on $VIF: up again after [0-9.]+ s \(down since " \
 swc "$VNS" status --json | jq -e '.capture.inspector.deaths == 0' \
     >/dev/null || fail "an inspector death was counted"
 pid_gone "$SWD_PID" && fail "sockwatchd died"
-echo "ok: one gap in status, metrics and the log; no inspector death"
+echo "ok: one gap in status, metrics and the log; no inspector death; the" \
+    "new inspector is unprivileged and holds a handle on the new $VIF"
 
 # ifdown/ifup: the same interface, the same index.
 ip -n "$VNS" link set "$VIF" down
