@@ -1,6 +1,7 @@
 #include "linkmon.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
@@ -93,15 +94,23 @@ linkmon_parse(struct nlmsghdr *h, linkmon_cb cb, void *arg)
 	cb(arg, &ev);
 }
 
+void
+linkmon_parse_buf(void *buf, size_t len, linkmon_cb cb, void *arg)
+{
+	struct nlmsghdr *h;
+	int left = len > INT_MAX ? INT_MAX : (int)len;
+
+	for (h = buf; nlmsg_ok(h, left); h = nlmsg_next(h, &left))
+		linkmon_parse(h, cb, arg);
+}
+
 int
 linkmon_read(struct linkmon *lm, unsigned int max, linkmon_cb cb, void *arg)
 {
 	struct sockaddr_nl sa;
-	struct nlmsghdr *h;
 	socklen_t salen;
 	unsigned int i;
 	ssize_t n;
-	int len;
 
 	for (i = 0; i < max; i++) {
 		salen = sizeof(sa);
@@ -111,10 +120,7 @@ linkmon_read(struct linkmon *lm, unsigned int max, linkmon_cb cb, void *arg)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 		if (sa.nl_pid != 0)
 			continue;	/* only the kernel's */
-		len = (int)n;
-		for (h = (struct nlmsghdr *)lm->buf; nlmsg_ok(h, len);
-		    h = nlmsg_next(h, &len))
-			linkmon_parse(h, cb, arg);
+		linkmon_parse_buf(lm->buf, (size_t)n, cb, arg);
 	}
 	return 0;
 }
