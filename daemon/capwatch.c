@@ -6,8 +6,8 @@
  * opened before it drops privileges, as the first one's were, and no
  * process that parses packets ever gets CAP_NET_RAW back. The new one
  * starts with empty detectors (a scan that straddles the restart is
- * counted from the restart on). A slow poll backs the events up (a
- * rename, a lost event); each gap is logged, counted and shown.
+ * counted from the restart on). A slow poll backs the events up (lost
+ * ones); each gap is logged, counted and shown.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -56,6 +56,18 @@ capstate_init(struct capstate *cs, char *const *names, size_t n,
 	return 0;
 }
 
+/* A change of the link: its retries start again. */
+static void
+capstate_set(struct capstate *cs, struct capstate_if *i, int ifindex,
+    bool up, int64_t now)
+{
+	i->link = ifindex;
+	i->link_up = ifindex != 0 && up;
+	i->tries = 0;
+	i->retry_ms = 0;
+	capstate_eval(cs, i, now);
+}
+
 void
 capstate_link(struct capstate *cs, const char *name, int ifindex, bool up,
     int64_t now)
@@ -65,15 +77,16 @@ capstate_link(struct capstate *cs, const char *name, int ifindex, bool up,
 
 	for (k = 0; k < cs->n; k++) {
 		i = &cs->v[k];
-		if (i->link == CAPSTATE_ANY || strcmp(i->name, name) != 0)
+		if (i->link == CAPSTATE_ANY)
 			continue;
-		if (ifindex == i->link && up == i->link_up)
+		if (strcmp(i->name, name) != 0) {
+			/* Our index under another name: renamed away. */
+			if (ifindex != 0 && ifindex == i->link)
+				capstate_set(cs, i, 0, false, now);
 			continue;
-		i->link = ifindex;
-		i->link_up = ifindex != 0 && up;
-		i->tries = 0;
-		i->retry_ms = 0;
-		capstate_eval(cs, i, now);
+		}
+		if (ifindex != i->link || up != i->link_up)
+			capstate_set(cs, i, ifindex, up, now);
 	}
 }
 

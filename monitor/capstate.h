@@ -57,8 +57,9 @@ struct capstate {
  * past CAPSTATE_MAX names. */
 int capstate_init(struct capstate *cs, char *const *names, size_t n,
     int64_t now, capstate_cb cb, void *arg);
-/* What the kernel says of a name (ifindex 0: it is gone). Names not
- * configured are ignored; a change ends the backoff of its retries. */
+/* What the kernel says of a name (ifindex 0: it is gone). A name not
+ * configured matters only when it has the index of one that is (that one
+ * was renamed away); a change ends the backoff of its retries. */
 void capstate_link(struct capstate *cs, const char *name, int ifindex,
     bool up, int64_t now);
 /* The inspector's handles, one index per configured name in order (0:

@@ -85,8 +85,8 @@ linkmon_parse(struct nlmsghdr *h, linkmon_cb cb, void *arg)
 	ifi = nlmsg_data(h);
 	memset(&ev, 0, sizeof(ev));
 	nla_strlcpy(ev.name, tb[IFLA_IFNAME], sizeof(ev.name));
-	/* A NEWLINK for a known index may be a rename: the old name's
-	 * owner learns it is gone at the next query. */
+	/* A NEWLINK may be a rename: the index under its new name is
+	 * all it says (the caller knows which name had it). */
 	if (h->nlmsg_type == RTM_NEWLINK) {
 		ev.ifindex = ifi->ifi_index;
 		ev.up = (ifi->ifi_flags & IFF_UP) != 0;

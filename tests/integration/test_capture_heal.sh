@@ -15,7 +15,8 @@
 #  2. The daemon started with [daemon] interfaces naming an interface
 #     that does not exist: it starts, says so, and captures nothing; the
 #     interface is created; a scan started 2 s after its link came up is
-#     alerted for and banned within 2 s.
+#     alerted for and banned within 2 s. The same after it was renamed
+#     away (status says so within 2 s) and back.
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh disable=SC1091
 . "$here/lib.sh"
@@ -49,6 +50,13 @@ veth_up() {
 state() {
 	swc "$VNS" status --json | jq -r --arg i "$1" \
 	    '.capture.interface_state[] | select(.interface == $i) | .state'
+}
+
+# missing IF: status says there is no such interface.
+missing() {
+	swc "$VNS" status --json | jq -e --arg i "$1" \
+	    '.capture.interface_state[] | select(.interface == $i) |
+	    .exists == false' >/dev/null
 }
 
 # metric NAME IF: the sample's value in the Prometheus exposition.
@@ -230,5 +238,16 @@ swc "$VNS" status | grep -E "^  $LVIF +down since .*\(no such interface\)$" \
 echo "ok: sockwatchd starts without $LVIF and says so"
 sleep 1
 heals "$LVIF" "$LAIF" 198.18.2 12
+
+# Renamed away (no event names the old name: the index under a new one
+# says it), then back.
+ip -n "$VNS" link set "$LVIF" down
+ip -n "$VNS" link set "$LVIF" name "swlr$$"
+ip -n "$VNS" link set "swlr$$" up
+wait_for 2 missing "$LVIF" ||
+    fail "status: $LVIF still exists 2 s after its rename"
+ip -n "$VNS" link set "swlr$$" down
+ip -n "$VNS" link set "swlr$$" name "$LVIF"
+heals "$LVIF" "$LAIF" 198.18.2 13 set
 pid_gone "$SWD_PID" && fail "sockwatchd died"
 echo "all checks passed"

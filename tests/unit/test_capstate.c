@@ -171,6 +171,31 @@ test_capstate_backoff(void **state)
 	assert_true(capstate_restart_due(&cs, now + CAPSTATE_RESTART_MIN_MS));
 }
 
+/* Renamed away: the index now has another name, so ours is gone; a
+ * link renamed to our name is ours. */
+static void
+test_capstate_renamed(void **state)
+{
+	char *names[] = { "wan0" };
+	struct capstate cs;
+	struct record r;
+
+	(void)state;
+	init(&cs, &r, names, 1);
+	capstate_link(&cs, "wan0", 4, true, 1000);
+	captured(&cs, 4, 0, 1000);
+	capstate_link(&cs, "old0", 4, true, 2000);
+	assert_false(cs.v[0].up);
+	assert_int_equal(cs.v[0].link, 0);
+	capstate_link(&cs, "eth3", 6, true, 2500);	/* another: no change */
+	assert_int_equal(cs.v[0].link, 0);
+	capstate_link(&cs, "wan0", 6, true, 3000);
+	assert_true(capstate_restart_due(&cs, 3000));
+	captured(&cs, 6, 0, 3100);
+	assert_int_equal(cs.v[0].gaps, 1);
+	assert_int_equal(cs.v[0].last_gap_ms, 1100);
+}
+
 /* "any" has no link of its own: it is up while the inspector holds it,
  * and link events never touch it. */
 static void
@@ -219,6 +244,7 @@ main(void)
 		cmocka_unit_test(test_capstate_missing),
 		cmocka_unit_test(test_capstate_same_index),
 		cmocka_unit_test(test_capstate_backoff),
+		cmocka_unit_test(test_capstate_renamed),
 		cmocka_unit_test(test_capstate_any),
 		cmocka_unit_test(test_capstate_limit),
 	};
