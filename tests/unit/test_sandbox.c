@@ -143,7 +143,8 @@ run_filtered(int (*filter)(const char **), enum probe probe)
 			break;
 		case PROBE_GETSOCKNAME:
 			sslen = sizeof(ss);
-			(void)getsockname(pfd[1], (struct sockaddr *)&ss, &sslen);
+			(void)getsockname(pfd[1], (struct sockaddr *)&ss,
+			    &sslen);
 			break;
 		case PROBE_QSORT: {
 			static int v[2048];
