@@ -42,6 +42,7 @@ struct inspector_cap {
 	unsigned int slot;		/* in [daemon] interfaces */
 	int ifindex;			/* bound to; CAPSTATE_ANY for "any" */
 	bool dead;			/* its interface went away */
+	struct capture_stats last;	/* its counters, kept once dead */
 };
 
 struct inspector {
@@ -167,10 +168,11 @@ inspector_captures(struct inspector *in)
 
 /*
  * A read error on a live handle is its interface going away (ENETDOWN,
- * ENXIO): the handle leaves the loop and the parent is told, which
- * starts a new inspector when the interface is back. It is not closed:
- * pcap_close tears the ring down with a setsockopt the sandbox refuses,
- * and the next inspector is due anyway.
+ * ENXIO), or something else that a new handle mends: the handle leaves
+ * the loop and the parent is told, which starts a new inspector when the
+ * interface is up. It is not closed: pcap_close tears the ring down with
+ * a setsockopt the sandbox refuses, and the next inspector is due anyway.
+ * Its counters stay in the sums.
  */
 static void
 on_capture(void *arg, uint32_t events)
@@ -199,9 +201,10 @@ inspector_stats(struct inspector *in)
 
 	memset(&st, 0, sizeof(st));
 	for (i = 0; i < in->ncaps; i++) {
-		if (in->caps[i].dead ||
-		    capture_get_stats(in->caps[i].cap, &cs) < 0)
-			continue;
+		if (!in->caps[i].dead &&
+		    capture_get_stats(in->caps[i].cap, &cs) == 0)
+			in->caps[i].last = cs;
+		cs = in->caps[i].last;
 		st.cap.received += cs.received;
 		st.cap.dropped += cs.dropped;
 		st.cap.ifdropped += cs.ifdropped;
