@@ -101,6 +101,11 @@ capwatch_heal(struct capwatch *cw)
 			    len, "%s%s", len ? ", " : "", cw->cs.v[k].name);
 	capstate_restarted(&cw->cs, now);
 	log_info("capture: a new packet inspector for %s", names);
+	for (k = 0; k < cw->cs.n; k++)
+		if (capstate_gave_up(&cw->cs.v[k]) &&
+		    cw->cs.v[k].tries == CAPSTATE_TRIES_MAX)
+			log_warnx("capture on %s: the last try until its link "
+			    "changes", cw->cs.v[k].name);
 	if (inspect_restart(cw->sw) < 0)
 		log_warnx("capture: the packet inspector did not start again; "
 		    "retrying");

@@ -381,7 +381,7 @@ on_parent(void *arg, uint32_t events)
  * missing, down, goes between the look and the open, or cannot be opened
  * (its filter, its link type) is no failure: the parent watches the links
  * and starts another inspector when it is back, backing off for one that
- * stays unusable.
+ * stays unusable (and giving up until its link changes).
  * The index is read on both sides of the open, so that a handle is never
  * reported bound to a name that changed hands meanwhile.
  */

@@ -111,9 +111,16 @@ capstate_restart_due(const struct capstate *cs, int64_t now)
 	    now - cs->last_restart_ms < CAPSTATE_RESTART_MIN_MS)
 		return false;
 	for (k = 0; k < cs->n; k++)
-		if (capstate_wants(&cs->v[k]) && now >= cs->v[k].retry_ms)
+		if (capstate_wants(&cs->v[k]) && !capstate_gave_up(&cs->v[k]) &&
+		    now >= cs->v[k].retry_ms)
 			return true;
 	return false;
+}
+
+bool
+capstate_gave_up(const struct capstate_if *i)
+{
+	return capstate_wants(i) && i->tries >= CAPSTATE_TRIES_MAX;
 }
 
 void

@@ -18,9 +18,12 @@
 /* New handles are tried at most this often... */
 #define CAPSTATE_RESTART_MIN_MS	1000
 /* ... and for a link that did not change since, after a failed try, at
- * this delay doubled per try, up to the maximum. */
+ * this delay doubled per try, up to the maximum, and not after the last
+ * try (each new inspector forgets what the detectors saw): a change of
+ * the link starts the tries again. */
 #define CAPSTATE_RETRY_MS	1000
 #define CAPSTATE_RETRY_MAX_MS	60000
+#define CAPSTATE_TRIES_MAX	8
 
 enum capstate_change {
 	CAPSTATE_UP,			/* up for the first time */
@@ -71,6 +74,8 @@ void capstate_captured(struct capstate *cs, const int *ifindex, size_t n,
 bool capstate_restart_due(const struct capstate *cs, int64_t now);
 /* Does this name wait for a handle (its link up, not captured)? */
 bool capstate_wants(const struct capstate_if *i);
+/* ... and will it wait for a change of its link (tries used up)? */
+bool capstate_gave_up(const struct capstate_if *i);
 /* One was started now: the names it was for wait longer next time. */
 void capstate_restarted(struct capstate *cs, int64_t now);
 /* How many names are captured now. */

@@ -140,8 +140,9 @@ test_capstate_same_index(void **state)
 }
 
 /* An interface that is up but cannot be captured: tries back off (1 s,
- * 2 s, 4 s, ... up to 60 s); a link change starts again at once. New
- * inspectors are never started less than a second apart. */
+ * 2 s, 4 s, ... up to 60 s), 8 of them, then none until the link
+ * changes; a change starts again at once. New inspectors are never
+ * started less than a second apart. */
 static void
 test_capstate_backoff(void **state)
 {
@@ -162,6 +163,9 @@ test_capstate_backoff(void **state)
 		assert_false(capstate_restart_due(&cs, now + want[k] - 1));
 		now += want[k];
 	}
+	assert_int_equal(cs.v[0].tries, CAPSTATE_TRIES_MAX);
+	assert_true(capstate_gave_up(&cs.v[0]));
+	assert_false(capstate_restart_due(&cs, now + 3600000));
 	/* A flapping link: each change lets a try through at once, but
 	 * the restarts stay a second apart. */
 	capstate_restarted(&cs, now);
