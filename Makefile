@@ -55,6 +55,7 @@ LIB_SRC   := common/log.c common/addr.c common/duration.c \
              common/evloop.c common/timeutil.c common/util.c common/ipc.c \
              monitor/sockdiag.c monitor/proc.c monitor/socktable.c monitor/decode.c \
              monitor/capture.c monitor/peers.c monitor/localaddr.c \
+             monitor/capstate.c monitor/linkmon.c \
              monitor/infra.c
 # What only the daemon (and the CLI's daemon-side helpers) need.
 DLIB_SRC  := $(wildcard policy/*.c exporter/*.c) \

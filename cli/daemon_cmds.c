@@ -83,6 +83,31 @@ print_database(const json_t *db)
 		    json_string_value(json_object_get(db, "error")));
 }
 
+/* One line for each configured capture interface: up or down since
+ * when, and the gaps it had. */
+static void
+status_interfaces(const json_t *ifs)
+{
+	const json_t *i;
+	json_int_t gaps;
+	size_t k;
+
+	json_array_foreach(ifs, k, i) {
+		gaps = jint(i, "gaps");
+		printf("  %-9s %s since %s%s", json_string_value(
+		    json_object_get(i, "interface")),
+		    json_string_value(json_object_get(i, "state")),
+		    json_string_value(json_object_get(i, "since")),
+		    json_is_false(json_object_get(i, "exists")) ?
+		    " (no such interface)" : "");
+		if (gaps > 0)
+			printf(", %lld gap%s (last %.1f s)", (long long)gaps,
+			    gaps == 1 ? "" : "s", json_real_value(
+			    json_object_get(i, "last_gap_s")));
+		putchar('\n');
+	}
+}
+
 int
 cmd_status(int argc, char **argv)
 {
@@ -148,6 +173,7 @@ cmd_status(int argc, char **argv)
 		    (long long)jint(cap, "peer_evictions"));
 	else
 		printf("capture:    off\n");
+	status_interfaces(json_object_get(cap, "interface_state"));
 	printf("clients:    %lld\n", (long long)jint(resp, "clients"));
 	print_database(json_object_get(resp, "database"));
 	json_decref(resp);

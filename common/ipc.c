@@ -43,6 +43,7 @@ static const struct {
 	[IPC_AUTHLOG] = { "authlog", 1, IPC_AUTHLOG_MAX },
 	[IPC_AUTH] = { "auth", 1, IPC_FIXED_MAX },
 	[IPC_ROUTES] = { "routes", 0, 1U << 20 },
+	[IPC_CAPTURES] = { "captures", 1, IPC_FIXED_MAX },
 };
 
 const char *

@@ -50,7 +50,10 @@ enum ipc_type {
 	IPC_AUTH,
 	/* parent -> inspector: the routes back, an array of fixed structs */
 	IPC_ROUTES,
-	IPC_TYPE_MAX = IPC_ROUTES
+	/* inspector -> parent: the interface index each configured name's
+	 * handle is bound to (0: none), a fixed struct */
+	IPC_CAPTURES,
+	IPC_TYPE_MAX = IPC_CAPTURES
 };
 
 /* What each end accepts (ipc_reader.accept): a type outside the mask
@@ -59,7 +62,7 @@ enum ipc_type {
 #define IPC_FROM_INSPECTOR (IPC_BIT(IPC_HELLO) | IPC_BIT(IPC_FAIL) | \
 	IPC_BIT(IPC_LOG) | IPC_BIT(IPC_ALERT) | IPC_BIT(IPC_STATS) | \
 	IPC_BIT(IPC_REPLAY_DONE) | IPC_BIT(IPC_PEERS_REPLY) | \
-	IPC_BIT(IPC_AUTH))
+	IPC_BIT(IPC_AUTH) | IPC_BIT(IPC_CAPTURES))
 #define IPC_TO_INSPECTOR (IPC_BIT(IPC_LISTENERS) | IPC_BIT(IPC_LOCAL) | \
 	IPC_BIT(IPC_PEERS_REQ) | IPC_BIT(IPC_AUTHLOG) | IPC_BIT(IPC_ROUTES))
 #define IPC_AUTHLOG_MAX	65536		/* log bytes in one IPC_AUTHLOG */

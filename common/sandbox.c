@@ -10,6 +10,7 @@
 #include <seccomp.h>
 #include <signal.h>
 #include <stddef.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -39,6 +40,14 @@ static const int sandbox_inspector_calls[] = {
 	SCMP_SYS(sysinfo),
 	/* the sanitizer runtimes (make asan) look at the signal stack */
 	SCMP_SYS(sigaltstack),
+	/* libpcap, on a read error, asks whether its socket is still bound
+	 * (the interface deleted): the handle's own address, nothing else */
+	SCMP_SYS(getsockname),
+};
+
+/* ... and then the interface's flags (down or gone): read-only ioctls. */
+static const unsigned long sandbox_inspector_ioctls[] = {
+	SIOCGIFFLAGS,
 };
 
 /* The exporter's, on top: it accepts and serves connections on the
@@ -65,6 +74,7 @@ sandbox_allow(scmp_filter_ctx ctx, const int *calls, size_t n)
 static int
 sandbox_inspector_rules(scmp_filter_ctx ctx)
 {
+	size_t i;
 	int r;
 
 	if ((r = sandbox_allow(ctx, sandbox_inspector_calls,
@@ -77,6 +87,12 @@ sandbox_inspector_rules(scmp_filter_ctx ctx)
 	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
 	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0))) < 0)
 		return r;
+	for (i = 0; i < sizeof(sandbox_inspector_ioctls) /
+	    sizeof(sandbox_inspector_ioctls[0]); i++)
+		if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl),
+		    1, SCMP_A1(SCMP_CMP_EQ,
+		    (scmp_datum_t)sandbox_inspector_ioctls[i]))) < 0)
+			return r;
 	/* abort() signals itself, and only itself. */
 	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 2,
 	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()),

@@ -370,6 +370,16 @@ child_reap(struct child *c, bool expected)
 }
 
 void
+child_drain(struct child *c)
+{
+	if (c->pid == 0 || !c->hello)
+		return;
+	(void)child_read(c);
+	if (c->ops->after != NULL)
+		c->ops->after(c->arg);
+}
+
+void
 child_stop(struct child *c)
 {
 	c->closing = true;

@@ -63,8 +63,9 @@ capture_json(struct sw *sw)
 		for (i = 0; i < sw->cfg->daemon.ninterfaces; i++)
 			json_array_append_new(ifs,
 			    json_string(sw->cfg->daemon.interfaces[i]));
-	return json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+	return json_pack("{s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
 	    "interfaces", ifs,
+	    "interface_state", capwatch_json(sw),
 	    "received", (json_int_t)st->cap.received,
 	    "dropped", (json_int_t)st->cap.dropped,
 	    "if_dropped", (json_int_t)st->cap.ifdropped,
@@ -573,6 +574,7 @@ inspect_metrics(struct sw *sw, struct mbuf *b)
 	    "Packets the kernel dropped: capture buffer full.", st->cap.dropped);
 	counter(b, "sockwatch_capture_if_drops_total",
 	    "Packets the interfaces dropped.", st->cap.ifdropped);
+	capwatch_metrics(sw, b);
 	counter(b, "sockwatch_inspector_deaths_total",
 	    "Times the packet inspector process died and was started again.",
 	    inspect_deaths(sw));

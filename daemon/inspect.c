@@ -230,6 +230,7 @@ static void
 inspect_message(void *arg, const struct ipc_msg *m)
 {
 	struct inspect *in = arg;
+	struct inspect_captures ic;
 	const char *json;
 	uint32_t seq;
 	size_t len;
@@ -246,6 +247,10 @@ inspect_message(void *arg, const struct ipc_msg *m)
 		break;
 	case IPC_AUTH:
 		authlog_event(in->sw, m);
+		break;
+	case IPC_CAPTURES:
+		if (ipc_decode_fixed(m, IPC_CAPTURES, &ic, sizeof(ic)) == 0)
+			capwatch_captured(in->sw, &ic);
 		break;
 	case IPC_PEERS_REPLY:
 		if (ipc_decode_peers_reply(m, &seq, &json, &len) == 0 &&
@@ -289,6 +294,17 @@ inspect_run(void *arg, int fd, pid_t parent)
 	inspector_main(&a);
 }
 
+/* A death, not a restart of ours: nothing is captured until the next
+ * one says what it holds. */
+static void
+inspect_gone(void *arg)
+{
+	struct inspect *in = arg;
+
+	if (!in->child.closing)
+		capwatch_captured(in->sw, NULL);
+}
+
 static const struct child_ops inspect_ops = {
 	.name = "packet inspector",
 	.kind = "inspector",
@@ -296,6 +312,7 @@ static const struct child_ops inspect_ops = {
 	.run = inspect_run,
 	.message = inspect_message,
 	.after = inspect_after,
+	.gone = inspect_gone,
 };
 
 /* The routes back, with the addresses: the ingress check's table. */
@@ -371,6 +388,8 @@ inspect_start(struct inspect *in)
 	if ((r = child_start(&in->child)) == 0 && in->replay != NULL &&
 	    (r = child_wait(&in->child, &in->replay_done, -1)) < 0)
 		log_warnx("the packet inspector did not finish the replay");
+	if (r < 0)
+		capwatch_captured(in->sw, NULL);
 	/* The routes at the next tick (with the addresses again). */
 	in->next_local_ms = time_mono_ms();
 out:
@@ -406,9 +425,7 @@ inspect_open(struct sw *sw)
 	if ((r = inspect_start(in)) < 0)
 		return r;
 	if (sw->replay == NULL)
-		log_info("capturing on %s (packet inspector pid %d, user %s)",
-		    sw->cfg->daemon.ninterfaces == 1 ?
-		    sw->cfg->daemon.interfaces[0] : "several interfaces",
+		log_info("packet inspector started (pid %d, user %s)",
 		    (int)in->child.pid, in->user.name);
 	else
 		log_info("replayed %s: %llu packets", sw->replay,
@@ -442,6 +459,7 @@ inspect_restart(struct sw *sw)
 		inspect_close(sw);
 		return 0;
 	}
+	child_drain(&in->child);
 	child_stop(&in->child);
 	if ((r = inspect_start(in)) < 0) {
 		/* child_tick tries again after the backoff. */

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,11 +38,16 @@
 struct inspector_cap {
 	struct inspector *in;
 	struct capture *cap;
-	uint64_t errors;
+	struct evsource *src;
+	unsigned int slot;		/* in [daemon] interfaces */
+	int ifindex;			/* bound to; CAPSTATE_ANY for "any" */
+	bool dead;			/* its interface went away */
+	struct capture_stats last;	/* its counters, kept once dead */
 };
 
 struct inspector {
 	int fd;				/* to the parent */
+	const struct config *cfg;
 	struct evloop *loop;
 	struct traffic *traffic;
 	struct inspector_cap caps[SW_CAPTURES_MAX];
@@ -146,6 +152,29 @@ inspector_drain(struct inspector *in)
 		inspector_process(in, p, ms);
 }
 
+/* Which configured name each live handle is bound to, for the parent
+ * (capture up or down, a new inspector due). */
+static void
+inspector_captures(struct inspector *in)
+{
+	struct inspect_captures ic;
+	unsigned int i;
+
+	memset(&ic, 0, sizeof(ic));
+	for (i = 0; i < in->ncaps; i++)
+		if (!in->caps[i].dead)
+			ic.ifindex[in->caps[i].slot] = in->caps[i].ifindex;
+	inspector_send(in, IPC_CAPTURES, &ic, sizeof(ic));
+}
+
+/*
+ * A read error on a live handle is its interface going away (ENETDOWN,
+ * ENXIO), or something else that a new handle mends: the handle leaves
+ * the loop and the parent is told, which starts a new inspector when the
+ * interface is up. It is not closed: pcap_close tears the ring down with
+ * a setsockopt the sandbox refuses, and the next inspector is due anyway.
+ * Its counters stay in the sums.
+ */
 static void
 on_capture(void *arg, uint32_t events)
 {
@@ -160,9 +189,13 @@ on_capture(void *arg, uint32_t events)
 		c->in->step_ms = time_step_ms();
 	n = capture_dispatch(c->cap, INSPECTOR_BATCH, inspector_packet, c->in);
 	inspector_drain(c->in);
-	if (n < 0 && c->errors++ % 100 == 0)
-		log_warnx("capture on %s: %s", capture_name(c->cap),
-		    capture_error(c->cap));
+	if (n >= 0)
+		return;
+	log_warnx("capture ended: %s", capture_error(c->cap));
+	evloop_del(c->in->loop, c->src);
+	c->src = NULL;
+	c->dead = true;
+	inspector_captures(c->in);
 }
 
 static void
@@ -174,8 +207,10 @@ inspector_stats(struct inspector *in)
 
 	memset(&st, 0, sizeof(st));
 	for (i = 0; i < in->ncaps; i++) {
-		if (capture_get_stats(in->caps[i].cap, &cs) < 0)
-			continue;
+		if (!in->caps[i].dead &&
+		    capture_get_stats(in->caps[i].cap, &cs) == 0)
+			in->caps[i].last = cs;
+		cs = in->caps[i].last;
 		st.cap.received += cs.received;
 		st.cap.dropped += cs.dropped;
 		st.cap.ifdropped += cs.ifdropped;
@@ -347,6 +382,56 @@ on_parent(void *arg, uint32_t events)
 		_exit(1);
 }
 
+/*
+ * A handle on the slot-th configured interface. A named interface that is
+ * missing, down, goes between the look and the open, or cannot be opened
+ * (its filter, its link type) is no failure: the parent watches the links
+ * and starts another inspector when it is back, backing off for one that
+ * stays unusable (and giving up until its link changes).
+ * The index is read on both sides of the open, so that a handle is never
+ * reported bound to a name that changed hands meanwhile.
+ */
+static int
+inspector_open_live(struct inspector *in, unsigned int slot, char *err,
+    size_t errlen)
+{
+	const char *name = in->cfg->daemon.interfaces[slot];
+	struct inspector_cap *c = &in->caps[in->ncaps];
+	bool any = strcmp(name, "any") == 0;
+	int ifindex = any ? CAPSTATE_ANY : (int)if_nametoindex(name);
+	int r;
+
+	if (in->ncaps == SW_CAPTURES_MAX) {
+		snprintf(err, errlen, "at most %d capture interfaces",
+		    SW_CAPTURES_MAX);
+		return -E2BIG;
+	}
+	if (ifindex == 0)
+		return 0;
+	if ((r = capture_open_live(name, NULL, &c->cap, err, errlen)) < 0) {
+		/* No privilege or memory is the start's failure; a name the
+		 * parent can retry is not. */
+		if (any || r == -EPERM || r == -ENOMEM)
+			return r;
+		if (r != -ENODEV)
+			log_warnx("%s", err);
+		return 0;
+	}
+	if (!any && (int)if_nametoindex(name) != ifindex) {
+		capture_close(c->cap);
+		c->cap = NULL;
+		return 0;
+	}
+	c->in = in;
+	c->slot = slot;
+	c->ifindex = ifindex;
+	if ((r = evloop_add(in->loop, capture_fd(c->cap), EPOLLIN,
+	    on_capture, c, &c->src)) < 0)
+		return r;
+	in->ncaps++;
+	return 0;
+}
+
 /* Before the drop: only its own descriptors, the capture handles (opened
  * here, while CAP_NET_RAW is still ours, as tcpdump does), its loop and
  * timer, the detectors. Nothing after the drop may need to open anything.
@@ -381,21 +466,10 @@ inspector_setup(struct inspector *in, const struct inspector_args *a,
 	    NULL)) < 0 || (r = evloop_add(in->loop, in->timer_fd, EPOLLIN,
 	    on_tick, in, NULL)) < 0)
 		return r;
-	for (i = 0; a->replay == NULL && i < cfg->daemon.ninterfaces; i++) {
-		if (in->ncaps == SW_CAPTURES_MAX) {
-			snprintf(err, errlen, "at most %d capture interfaces",
-			    SW_CAPTURES_MAX);
-			return -E2BIG;
-		}
-		if ((r = capture_open_live(cfg->daemon.interfaces[i], NULL,
-		    &in->caps[in->ncaps].cap, err, errlen)) < 0)
+	for (i = 0; a->replay == NULL && i < cfg->daemon.ninterfaces; i++)
+		if ((r = inspector_open_live(in, (unsigned int)i, err,
+		    errlen)) < 0)
 			return r;
-		in->caps[in->ncaps].in = in;
-		if ((r = evloop_add(in->loop, capture_fd(in->caps[in->ncaps].cap),
-		    EPOLLIN, on_capture, &in->caps[in->ncaps], NULL)) < 0)
-			return r;
-		in->ncaps++;
-	}
 	return 0;
 }
 
@@ -444,6 +518,7 @@ inspector_main(const struct inspector_args *a)
 	in.fd = a->fd;
 	in.rd.accept = IPC_TO_INSPECTOR;
 	in.replay = a->replay != NULL;
+	in.cfg = a->cfg;
 	if ((r = inspector_setup(&in, a, err, sizeof(err))) < 0)
 		child_fail_text(in.fd, err);
 	if ((r = privdrop_user(a->user, &step)) < 0)
@@ -457,6 +532,8 @@ inspector_main(const struct inspector_args *a)
 	inspector_send(&in, IPC_HELLO, NULL, 0);
 	if (in.replay)
 		inspector_replay(&in);
+	else
+		inspector_captures(&in);
 	while (!in.stop)
 		if ((r = evloop_run_once(in.loop, -1)) < 0)
 			_exit(1);

@@ -111,6 +111,8 @@ sw_reload(struct sw *sw, char *err, size_t errlen)
 	 * inspector, which starts with an empty peer table (its handles are
 	 * opened by the child before it drops privileges). A replay is not
 	 * run again. */
+	if (sw->replay == NULL && capwatch_reload(sw) < 0)
+		log_warnx("reload: capture interfaces are not watched");
 	if (sw->replay == NULL && inspect_restart(sw) < 0)
 		log_warnx("reload: the packet inspector did not start again; "
 		    "retrying");
@@ -163,6 +165,7 @@ on_tick(void *arg, uint32_t events)
 		log_warn("timerfd");
 	scan_tick(sw, time_mono_ms());
 	inspect_tick(sw, time_mono_ms());
+	capwatch_tick(sw, time_mono_ms());
 	authlog_tick(sw, time_mono_ms());
 	enforce_tick(sw, time_mono_ms());
 	alerts_flush(sw);
@@ -300,7 +303,9 @@ setup(struct sw *sw)
 		return r;
 	if ((r = enforce_open(sw)) < 0)
 		return r;
-	if ((r = inspect_open(sw)) < 0)
+	/* The links first: the inspector's first word on its handles is
+	 * weighed against them. */
+	if ((r = capwatch_open(sw)) < 0 || (r = inspect_open(sw)) < 0)
 		return r;
 	if ((r = authlog_open(sw)) < 0)
 		return r;
@@ -313,6 +318,7 @@ teardown(struct sw *sw)
 {
 	authlog_close(sw);
 	inspect_close(sw);
+	capwatch_close(sw);
 	enforce_close(sw);
 	scan_close(sw);
 	export_close(sw);

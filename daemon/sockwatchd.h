@@ -15,6 +15,7 @@
 #include "../exporter/metrics.h"
 #include "../exporter/sinks.h"
 #include "../exporter/store.h"
+#include "../monitor/capstate.h"
 #include "../monitor/capture.h"
 #include "../monitor/decode.h"
 #include "../monitor/proc.h"
@@ -39,6 +40,7 @@
 struct sw;
 struct export;
 struct inspect;
+struct capwatch;
 struct authlog;
 struct privdrop_user;
 
@@ -51,12 +53,20 @@ struct inspect_stats {
 	uint64_t log_dropped;		/* its log lines over the rate */
 };
 
+/* The inspector's handles (IPC_CAPTURES): the interface index each
+ * name of [daemon] interfaces is captured on, in order; 0 for none,
+ * CAPSTATE_ANY for "any". */
+struct inspect_captures {
+	int32_t ifindex[SW_CAPTURES_MAX];
+};
+
 /* What the exporter reports when it changes (IPC_CONTROL_STATS). */
 struct export_stats {
 	struct control_stats control;
 	uint64_t clients, subscribers;
 };
 
+_Static_assert(SW_CAPTURES_MAX == CAPSTATE_MAX, "one limit");
 _Static_assert(sizeof(struct inspect_stats) <= IPC_FIXED_MAX &&
     sizeof(struct export_stats) <= IPC_FIXED_MAX, "a fixed IPC payload");
 
@@ -151,6 +161,7 @@ struct sw {
 	/* Traffic inspection, in a child process (inspect.c). */
 	const char *replay;		/* --replay FILE instead of capture */
 	struct inspect *insp;		/* NULL: capture is off */
+	struct capwatch *capw;		/* NULL: capture is off or replayed */
 	struct authlog *alog;		/* NULL: [bruteforce] log is off */
 
 	struct sw_enforce enf;
@@ -245,6 +256,9 @@ void child_init(struct child *c, struct sw *sw, const struct child_ops *ops,
     void *arg);
 /* Fork and wait for its hello. 0, or -errno with the reason logged. */
 int child_start(struct child *c);
+/* Handle what it sent and is waiting to be read, now (before a planned
+ * stop: its last alerts are not lost). */
+void child_drain(struct child *c);
 /* End it; no restart, no alert. */
 void child_stop(struct child *c);
 /* End it and start a new one at once (a reload). */
@@ -294,6 +308,19 @@ uint64_t inspect_session_waits_total(const struct sw *sw);
  * with *ret_error. */
 json_t *inspect_peers(struct sw *sw, enum peers_sort by, unsigned int limit,
     const char **ret_error);
+
+/* capwatch.c: the capture interfaces' links, and a new inspector when
+ * one comes back (see its opening). */
+int capwatch_open(struct sw *sw);
+void capwatch_close(struct sw *sw);
+/* The names of a new configuration (kept names keep their history). */
+int capwatch_reload(struct sw *sw);
+void capwatch_tick(struct sw *sw, int64_t now_mono);
+/* The inspector's handles; NULL when it is gone. */
+void capwatch_captured(struct sw *sw, const struct inspect_captures *ic);
+/* [{interface, state, since, exists, gaps, last_gap_s}] */
+json_t *capwatch_json(const struct sw *sw);
+void capwatch_metrics(const struct sw *sw, struct mbuf *b);
 
 /* inspector.c: the child. Runs inspector_main after the fork; never
  * returns. */

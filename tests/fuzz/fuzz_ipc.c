@@ -78,6 +78,9 @@ decode_one(const struct ipc_msg *m)
 	case IPC_CONTROL_STATS:
 		(void)ipc_decode_fixed(m, IPC_CONTROL_STATS, st, 48);
 		break;
+	case IPC_CAPTURES:
+		(void)ipc_decode_fixed(m, IPC_CAPTURES, st, 64);
+		break;
 	default:
 		break;
 	}

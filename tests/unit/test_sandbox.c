@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -47,6 +49,10 @@ enum probe {
 	PROBE_QSORT,		/* allowed: glibc's qsort of 8 KiB asks
 				 * sysinfo (the routes back, 300 of them,
 				 * killed the inspector) */
+	PROBE_IFFLAGS,		/* allowed: what libpcap asks on a read
+				 * error (the interface gone), fails ENOTTY */
+	PROBE_GETSOCKNAME,	/* allowed, the same; fails ENOTSOCK */
+	PROBE_IOCTL_SET,	/* forbidden: an ioctl that changes */
 };
 
 static int
@@ -60,6 +66,9 @@ static int
 run_filtered(int (*filter)(const char **), enum probe probe)
 {
 	char *argv[] = { "/bin/true", NULL };
+	struct sockaddr_storage ss;
+	struct ifreq ifr;
+	socklen_t sslen;
 	const char *step;
 	int pfd[2], status;
 	pid_t pid;
@@ -125,6 +134,17 @@ run_filtered(int (*filter)(const char **), enum probe probe)
 			break;
 		case PROBE_ACCEPT:
 			(void)accept(pfd[1], NULL, NULL);
+			break;
+		case PROBE_IFFLAGS:
+		case PROBE_IOCTL_SET:
+			memset(&ifr, 0, sizeof(ifr));
+			(void)ioctl(pfd[1], probe == PROBE_IFFLAGS ?
+			    SIOCGIFFLAGS : SIOCSIFFLAGS, &ifr);
+			break;
+		case PROBE_GETSOCKNAME:
+			sslen = sizeof(ss);
+			(void)getsockname(pfd[1], (struct sockaddr *)&ss,
+			    &sslen);
 			break;
 		case PROBE_QSORT: {
 			static int v[2048];
@@ -196,6 +216,8 @@ test_allowed(void **state)
 	assert_exits_0(PROBE_WRITE);
 	assert_exits_0(PROBE_OPEN);
 	assert_exits_0(PROBE_QSORT);
+	assert_exits_0(PROBE_IFFLAGS);
+	assert_exits_0(PROBE_GETSOCKNAME);
 }
 
 static void
@@ -210,6 +232,7 @@ test_forbidden(void **state)
 	assert_killed(PROBE_SETUID);
 	assert_killed(PROBE_MPROTECT_EXEC);
 	assert_killed(PROBE_TGKILL_OTHER);
+	assert_killed(PROBE_IOCTL_SET);
 	/* The inspector serves nobody. */
 	assert_killed(PROBE_ACCEPT);
 	assert_killed(PROBE_FCNTL_SETFL);
