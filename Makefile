@@ -82,7 +82,7 @@ LIBTOOLS  := $(BUILD)/tools/sdkill $(BUILD)/tools/nftdrive
 # Keep objects that only pattern rules name.
 .SECONDARY:
 
-.PHONY: all deps run test unit integration asan bench fuzz install clean
+.PHONY: all deps run test unit integration asan asan-ci bench fuzz install clean
 
 all: $(BUILD)/sockwatch $(BUILD)/sockwatchd
 
@@ -110,6 +110,19 @@ asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan CFLAGS='-O1 -g' LTO= \
 	    SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
 	    unit integration
+
+# What CI runs under ASan+UBSan besides the unit tests: the integration
+# tests that feed the daemon hostile or broken input (packets, captures,
+# control requests, a broken database, clock steps, interfaces going), in
+# a few minutes. The rest are timing tests of attack tools, which a
+# sanitizer's slowdown makes fail for the wrong reason; `make asan` runs
+# them all.
+ASAN_CI_TESTS := test_traffic_scans test_traffic_replay test_privsep \
+	test_daemon_control test_cli_errors test_daemon_store \
+	test_daemon_clock test_capture_heal test_daemon_prune test_bans \
+	test_spoof test_sockets test_traffic_bruteforce_log
+asan-ci:
+	@SW_TESTS='$(ASAN_CI_TESTS)' $(MAKE) --no-print-directory asan
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)

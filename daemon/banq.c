@@ -22,6 +22,7 @@
 #define BANQ_MAX		200000
 #define BANQ_DELAY_MIN_MS	100
 #define BANQ_DELAY_MAX_MS	2000
+#define BANQ_OPEN_TRIES		5
 
 static struct store_ban_op *
 push(struct sw *sw)
@@ -154,19 +155,25 @@ banq_open_store(struct sw *sw)
 {
 	const char *path = sw->cfg->daemon.database;
 	char err[256], aside[PATH_MAX];
-	int r;
+	int i, r;
 
 	sw->store_note[0] = '\0';
-	if ((r = store_open(path, &sw->store, err, sizeof(err))) == 0)
+	/* Another process's lock: each try waits 2 s for it (start-up,
+	 * the loop does not run yet), for 10 s in all. */
+	for (i = 0; i < BANQ_OPEN_TRIES; i++)
+		if ((r = store_open(path, &sw->store, err, sizeof(err))) !=
+		    -EBUSY)
+			break;
+	if (r == 0)
 		return;
 	log_warnx("%s", err);
 	if (r == -EUCLEAN) {
 		r = store_set_aside(path, time_now_ms(), aside, sizeof(aside));
 		if (r < 0)
-			snprintf(err, sizeof(err), "%s: cannot move the corrupt "
-			    "database aside: %s", path, strerror(-r));
+			util_errf(err, sizeof(err), "%s: cannot move the "
+			    "corrupt database aside: %s", path, strerror(-r));
 		else if (store_open(path, &sw->store, err, sizeof(err)) == 0) {
-			snprintf(sw->store_note, sizeof(sw->store_note),
+			util_errf(sw->store_note, sizeof(sw->store_note),
 			    "%s was corrupt: moved aside to %s, a fresh one "
 			    "made (the bans in the kernel were kept)", path,
 			    aside);
@@ -191,7 +198,7 @@ banq_alert(struct sw *sw)
 	memset(&a, 0, sizeof(a));
 	snprintf(a.kind, sizeof(a.kind), "database");
 	a.severity = ALERT_CRITICAL;
-	snprintf(a.message, sizeof(a.message), "%s%s", sw->store != NULL ?
+	util_errf(a.message, sizeof(a.message), "%s%s", sw->store != NULL ?
 	    "" : "running without a database: ", sw->store_note);
 	snprintf(a.action, sizeof(a.action), "alert");
 	a.evidence = json_pack("{s:b, s:s}", "open", sw->store != NULL,

@@ -358,7 +358,7 @@ peers_arg(const json_t *req, struct cidr **ret, size_t *ret_n,
 static json_t *
 database_state(const struct sw *sw)
 {
-	char msg[256];
+	char msg[sizeof(sw->store_note) + 16];
 
 	if (sw->store == NULL)
 		snprintf(msg, sizeof(msg), "no database: %s", sw->store_note);

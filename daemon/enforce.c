@@ -853,7 +853,6 @@ enforce_flush(struct sw *sw)
 		    cur->expires_ms > now ?
 		    (uint64_t)(cur->expires_ms - now) : 1;
 	}
-	sw->enf.npending = 0;
 	job = (struct store_job){ sw->store, sw->banq.op, sw->banq.n, 0 };
 	due = job.n > 0 && time_mono_ms() >= sw->banq.next_ms;
 	threaded = due && job.n >= ENFORCE_PARALLEL &&
@@ -905,6 +904,7 @@ enforce_flush(struct sw *sw)
 	}
 	if (m > ENFORCE_LOG_EACH)
 		log_info("banned %zu peers (%s, ...)", m, bs[0].reason);
+	sw->enf.npending = 0;
 	if (banq_pending(sw) > 0 && sw->banq.delay_ms == 0)
 		(void)banq_write(sw);	/* the sockets' counts */
 out:

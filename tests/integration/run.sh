@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every integration test (tests/integration/test_*.sh) against the
-# binaries in BUILD; print one summary line; fail if any failed.
+# binaries in BUILD, or only those named in SW_TESTS (test names without
+# .sh, space-separated); print one summary line; fail if any failed.
 set -u
 build=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -13,6 +14,9 @@ fail=0
 failed=()
 for t in "$here"/test_*.sh; do
 	name=$(basename "$t" .sh)
+	if [ -n "${SW_TESTS:-}" ] && [[ " $SW_TESTS " != *" $name "* ]]; then
+		continue
+	fi
 	start=$(date +%s)
 	if BUILD="$build" bash "$t" >"/tmp/sw-$name.log" 2>&1; then
 		pass=$((pass + 1))
