@@ -430,6 +430,16 @@ cfg_list_split(const struct cfg_key *k, struct config *cfg, const char *val,
 			len = sizeof(entry) - 1;
 		memcpy(entry, p, len);
 		entry[len] = '\0';
+		/* config_print writes entries after ", " or at the start
+		 * of an indented line: they must read back as entries. */
+		if (*entry == ';' || *entry == '#' ||
+		    cfg_looks_like_key(entry)) {
+			cfg_why(why, whylen, "entry '%.64s' would read back "
+			    "as a %s where a list continues", entry,
+			    *entry == ';' || *entry == '#' ? "comment" :
+			    "key");
+			return -EINVAL;
+		}
 		if (*CFG_CCOUNT(cfg, k) >= CFG_LIST_MAX) {
 			cfg_why(why, whylen, "more than %d entries",
 			    CFG_LIST_MAX);

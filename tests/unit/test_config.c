@@ -602,6 +602,18 @@ static const struct {
 	    "is longer than 15 characters (the kernel's limit)" },
 	{ "[bans]\nprotect = sshd,\n  sshd\n",
 	    "t.conf:3: [bans] protect: duplicate entry 'sshd'" },
+	/* Entries config_print could not write back: "eth0, ;o" and an
+	 * indented "#x" are comments, an indented "ct = sshd" is a key
+	 * (found by tests/fuzz/fuzz_config) */
+	{ "[daemon]\ninterfaces = eth0,;o\n",
+	    "t.conf:2: [daemon] interfaces: entry ';o' would read back as a "
+	    "comment where a list continues" },
+	{ "[bans]\nprotect = sshd,#x\n",
+	    "t.conf:2: [bans] protect: entry '#x' would read back as a "
+	    "comment where a list continues" },
+	{ "[bans]\nprotect = sshd, x y,ct = sshd\n",
+	    "t.conf:2: [bans] protect: entry 'ct = sshd' would read back as "
+	    "a key where a list continues" },
 	{ "[bans]\nescalate = 0\n",
 	    "t.conf:2: [bans] escalate: 0 is out of range (must be between "
 	    "1 and 100)" },
