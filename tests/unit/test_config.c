@@ -525,6 +525,11 @@ test_config_deny_file(void **state)
 		unlink(path);
 		free(path);
 	}
+	/* No newline ever: refused after the first 1024 bytes, not read
+	 * (and allocated) without end. */
+	assert_int_equal(load_deny("/dev/zero", &cfg, &err), -EINVAL);
+	assert_string_equal(err.msg, "t.conf:2: [deny] file: /dev/zero:1: "
+	    "line longer than 1024 characters");
 	/* An empty file is an empty list. */
 	assert_int_equal(load_deny("/dev/null", &cfg, &err), 0);
 	assert_int_equal(cfg->deny.nfile_peers, 0);
