@@ -81,7 +81,8 @@ LIBTOOLS  := $(BUILD)/tools/sdkill $(BUILD)/tools/nftdrive
 # Keep objects that only pattern rules name.
 .SECONDARY:
 
-.PHONY: all deps run test unit integration asan bench fuzz install clean
+.PHONY: all deps run test unit integration asan bench fuzz fuzz-smoke install \
+        clean
 
 all: $(BUILD)/sockwatch $(BUILD)/sockwatchd
 
@@ -97,7 +98,7 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(BENCH_BIN)
-	@$(MAKE) --no-print-directory unit integration
+	@$(MAKE) --no-print-directory unit fuzz-smoke integration
 
 unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
@@ -197,6 +198,11 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := -std=gnu11 -g -O1 $(FUZZ_SAN) $(PKG_CFLAGS) $(DPKG_CFLAGS) \
                -MMD -MP
 fuzz: $(FUZZ_BIN)
+# Each target a few seconds over a copy of its corpus (the tree's stays).
+FUZZ_SMOKE_SECS ?= 3
+fuzz-smoke: $(FUZZ_BIN)
+	@SW_FUZZ_ARTIFACTS=$(BUILD)/fuzz/artifacts \
+	    tests/fuzz/smoke.sh $(FUZZ_SMOKE_SECS) $(FUZZ_BIN)
 $(FUZZ_OBJ)/%.o: %.c
 	$(call msg,CLANG,$<)
 	@mkdir -p $(dir $@)
