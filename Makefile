@@ -82,7 +82,8 @@ LIBTOOLS  := $(BUILD)/tools/sdkill $(BUILD)/tools/nftdrive
 # Keep objects that only pattern rules name.
 .SECONDARY:
 
-.PHONY: all deps run test unit integration asan asan-ci bench fuzz install clean
+.PHONY: all deps run test unit integration asan asan-ci bench fuzz \
+        fuzz-smoke install clean
 
 all: $(BUILD)/sockwatch $(BUILD)/sockwatchd
 
@@ -98,7 +99,7 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(BENCH_BIN)
-	@$(MAKE) --no-print-directory unit integration
+	@$(MAKE) --no-print-directory unit fuzz-smoke integration
 
 unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
@@ -200,29 +201,39 @@ $(BUILD)/bench/nft_floor: $(OBJ)/bench/nft_floor.o $(LIBSWD) $(LIBSW)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DPKG_LIBS) $(PKG_LIBS)
 
-# libFuzzer targets: clang only, with ASan and UBSan.
+# libFuzzer targets: clang only, with ASan and UBSan. Both libraries are
+# compiled once more that way into one archive, from which each target
+# takes what it calls.
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
-FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
-               -fno-sanitize-recover=all \
-               $(PKG_CFLAGS)
+FUZZ_OBJ  = $(BUILD)/fuzzobj
+FUZZ_LIB := $(BUILD)/libfuzz.a
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := -std=gnu11 -g -O1 $(FUZZ_SAN) $(PKG_CFLAGS) $(DPKG_CFLAGS) \
+               -MMD -MP
 fuzz: $(FUZZ_BIN)
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+# Each target a few seconds over a copy of its corpus (the tree's stays).
+FUZZ_SMOKE_SECS ?= 3
+fuzz-smoke: $(FUZZ_BIN)
+	@SW_FUZZ_ARTIFACTS=$(BUILD)/fuzz/artifacts \
+	    tests/fuzz/smoke.sh $(FUZZ_SMOKE_SECS) $(FUZZ_BIN)
+$(FUZZ_OBJ)/%.o: %.c
+	$(call msg,CLANG,$<)
+	@mkdir -p $(dir $@)
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(FUZZ_OBJ)/gen/default_conf.o: $(DEFCONF_C)
+	$(call msg,CLANG,$<)
+	@mkdir -p $(dir $@)
+	$(Q)clang $(FUZZ_CFLAGS) -c -o $@ $<
+$(FUZZ_LIB): $(LIB_SRC:%.c=$(FUZZ_OBJ)/%.o) $(DLIB_SRC:%.c=$(FUZZ_OBJ)/%.o) \
+    $(FUZZ_OBJ)/gen/default_conf.o
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(BUILD)/fuzz/%: $(FUZZ_OBJ)/tests/fuzz/%.o $(FUZZ_LIB)
 	$(call msg,FUZZ,$@)
 	@mkdir -p $(dir $@)
-	$(Q)clang $(FUZZ_CFLAGS) -o $@ $^ $(PKG_LIBS)
-# The messages from the inspector: alerts go through policy/alert.c.
-$(BUILD)/fuzz/fuzz_ipc: tests/fuzz/fuzz_ipc.c $(LIB_SRC) policy/alert.c
-	$(call msg,FUZZ,$@)
-	@mkdir -p $(dir $@)
-	$(Q)clang $(FUZZ_CFLAGS) -o $@ $^ $(PKG_LIBS)
-
-# sshd's log lines: policy/authlog.c.
-$(BUILD)/fuzz/fuzz_authlog: tests/fuzz/fuzz_authlog.c $(LIB_SRC) \
-    policy/authlog.c
-	$(call msg,FUZZ,$@)
-	@mkdir -p $(dir $@)
-	$(Q)clang $(FUZZ_CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(Q)clang $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(DPKG_LIBS) \
+	    $(PKG_LIBS)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \

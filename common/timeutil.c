@@ -84,7 +84,7 @@ time_format_rfc3339(int64_t ms, char *buf, size_t len)
 int
 time_parse_rfc3339(const char *s, int64_t *ret_ms)
 {
-	struct tm tm;
+	struct tm tm, day;
 	const char *p;
 	int ms = 0, digits = 0, sign, oh, om, n;
 	int64_t off = 0;
@@ -115,6 +115,15 @@ time_parse_rfc3339(const char *s, int64_t *ret_ms)
 	} else
 		return -EINVAL;
 	if (*p != '\0')
+		return -EINVAL;
+	/* strptime takes any day 1-31 and seconds up to 61, and timegm
+	 * would quietly roll "02-31" into March: a date must exist. Second
+	 * 60 is a leap second, the next second in POSIX time. */
+	day = tm;
+	day.tm_sec = 0;
+	if (tm.tm_sec > 60 || timegm(&day) == (time_t)-1 ||
+	    day.tm_mday != tm.tm_mday || day.tm_mon != tm.tm_mon ||
+	    day.tm_year != tm.tm_year)
 		return -EINVAL;
 	t = timegm(&tm);
 	if (t == (time_t)-1)

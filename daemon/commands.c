@@ -8,25 +8,21 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../common/duration.h"
 #include "../common/log.h"
 #include "../common/timeutil.h"
 #include "../exporter/peerjson.h"
+#include "../exporter/request.h"
 #include "../exporter/sockjson.h"
 #include "../monitor/proc.h"
 #include "../policy/detect.h"
 #include "../common/ipc.h"
 #include "sockwatchd.h"
 
-#define ALERTS_LIMIT_DEFAULT	1000
 #define READER_PROCS_MS		10000	/* a reader's /proc walk is reused */
-/* The most one answer holds, whatever was asked: a history of a million
- * alerts is not one reply (narrow it with since, kind, peer). */
-#define ALERTS_LIMIT_MAX	10000
 #define SUBSCRIBE_RECENT	10
 
-#define BLOCK_MAX		10000	/* peers in one block request */
-#define BLOCK_FOR_MAX		(3650LL * 86400000)	/* ten years, in ms */
+_Static_assert(SW_RING_MAX == REQUEST_RECENT_MAX,
+    "subscribe's recent is checked against the ring's size");
 
 const char *const commands_admin[] = { "reload", "block", "unblock", NULL };
 /* What a member of the control group may run: reading, never changing. */
@@ -235,50 +231,12 @@ cmd_sockets(struct sw *sw, const json_t *req, bool listeners, bool admin,
 static json_t *
 cmd_alerts(struct sw *sw, const json_t *req, const char **ret_error)
 {
-	struct alert_filter f = { .limit = ALERTS_LIMIT_DEFAULT };
-	json_t *v, *arr;
-	bool capped = false;
-	uint64_t ms;
-	const char *s;
+	struct alert_filter f;
+	json_t *arr;
+	bool capped;
 
-	if ((v = json_object_get(req, "since")) != NULL && !json_is_null(v)) {
-		/* An RFC 3339 time, or a duration back from now ("1h"). */
-		s = json_string_value(v);
-		if (s == NULL || (time_parse_rfc3339(s, &f.since_ms) < 0 &&
-		    (duration_parse(s, &ms) < 0 ||
-		    ms > (uint64_t)time_now_ms() ||
-		    (f.since_ms = time_now_ms() - (int64_t)ms) < 0))) {
-			*ret_error = "since must be an RFC 3339 time or a "
-			    "duration such as 1h";
-			return NULL;
-		}
-	}
-	if ((v = json_object_get(req, "kind")) != NULL && !json_is_null(v)) {
-		if ((f.kind = json_string_value(v)) == NULL) {
-			*ret_error = "kind must be a string";
-			return NULL;
-		}
-	}
-	if ((v = json_object_get(req, "peer")) != NULL && !json_is_null(v)) {
-		if (!json_is_string(v) ||
-		    cidr_parse(json_string_value(v), &f.peer) < 0) {
-			*ret_error = "peer must be an address or CIDR";
-			return NULL;
-		}
-		f.has_peer = true;
-	}
-	if ((v = json_object_get(req, "limit")) != NULL && !json_is_null(v)) {
-		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-		    json_integer_value(v) > 1000000) {
-			*ret_error = "limit must be an integer 1-1000000";
-			return NULL;
-		}
-		f.limit = (unsigned int)json_integer_value(v);
-	}
-	if (f.limit > ALERTS_LIMIT_MAX) {
-		f.limit = ALERTS_LIMIT_MAX;
-		capped = true;
-	}
+	if (request_alerts(req, time_now_ms(), &f, &capped, ret_error) < 0)
+		return NULL;
 	/* What was raised this tick is part of the answer. */
 	alerts_flush(sw);
 	if (sw->store == NULL) {
@@ -299,58 +257,15 @@ cmd_alerts(struct sw *sw, const json_t *req, const char **ret_error)
 static json_t *
 cmd_peers(struct sw *sw, const json_t *req, const char **ret_error)
 {
-	enum peers_sort by = PEERS_SORT_PACKETS;
-	json_int_t n = 20;
-	json_t *v, *arr;
+	enum peers_sort by;
+	unsigned int n;
+	json_t *arr;
 
-	if ((v = json_object_get(req, "limit")) != NULL) {
-		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-		    json_integer_value(v) > 100000) {
-			*ret_error = "limit must be an integer 1-100000";
-			return NULL;
-		}
-		n = json_integer_value(v);
-	}
-	if ((v = json_object_get(req, "sort")) != NULL &&
-	    (!json_is_string(v) || peers_sort_parse(json_string_value(v),
-	    &by) < 0)) {
-		*ret_error = "sort must be packets, bytes, ports or syn";
+	if (request_peers(req, &by, &n, ret_error) < 0)
 		return NULL;
-	}
-	if ((arr = inspect_peers(sw, by, (unsigned int)n, ret_error)) == NULL)
+	if ((arr = inspect_peers(sw, by, n, ret_error)) == NULL)
 		return NULL;
 	return json_pack("{s:o}", "peers", arr);
-}
-
-/* The peers of a block or unblock request: an array of "ADDR[/LEN]". */
-static int
-peers_arg(const json_t *req, struct cidr **ret, size_t *ret_n,
-    const char **ret_error)
-{
-	const json_t *arr = json_object_get(req, "peers"), *v;
-	struct cidr *c;
-	size_t i;
-
-	if (!json_is_array(arr) || json_array_size(arr) == 0 ||
-	    json_array_size(arr) > BLOCK_MAX) {
-		*ret_error = "peers must be an array of 1-10000 addresses";
-		return -EINVAL;
-	}
-	if ((c = calloc(json_array_size(arr), sizeof(*c))) == NULL) {
-		*ret_error = "out of memory";
-		return -ENOMEM;
-	}
-	json_array_foreach(arr, i, v) {
-		if (!json_is_string(v) || cidr_parse(json_string_value(v),
-		    &c[i]) < 0 || bans_key(&c[i], &c[i]) < 0) {
-			free(c);
-			*ret_error = "peers: invalid address or CIDR";
-			return -EINVAL;
-		}
-	}
-	*ret = c;
-	*ret_n = json_array_size(arr);
-	return 0;
 }
 
 /* What a change's answer says of the database: null when it has the
@@ -373,51 +288,31 @@ database_state(const struct sw *sw)
 static json_t *
 cmd_block(struct sw *sw, const json_t *req, const char **ret_error)
 {
-	const json_t *vfor = json_object_get(req, "for_ms"),
-	    *vperm = json_object_get(req, "permanent"),
-	    *vreason = json_object_get(req, "reason"),
-	    *vforce = json_object_get(req, "force"),
-	    *vbrief = json_object_get(req, "brief");
+	struct request_block q;
 	json_t *bans, *refused;
 	static char err[600];
 	char one[600];
-	struct cidr *peers;
 	struct ban b;
-	uint64_t len = 0;
-	size_t n, i, blocked = 0;
+	size_t i, blocked = 0;
 
 	if (sw->enf.bans == NULL) {
 		*ret_error = "bans are off in this daemon (--replay)";
 		return NULL;
 	}
-	if ((vfor != NULL && (!json_is_integer(vfor) ||
-	    json_integer_value(vfor) < 1000 ||
-	    json_integer_value(vfor) > BLOCK_FOR_MAX)) ||
-	    (vperm != NULL && !json_is_boolean(vperm)) ||
-	    (vreason != NULL && !json_is_string(vreason)) ||
-	    (vforce != NULL && !json_is_boolean(vforce)) ||
-	    (vbrief != NULL && !json_is_boolean(vbrief))) {
-		*ret_error = "for_ms (1000 to 3650 days), permanent, reason, "
-		    "force or brief has the wrong type or value";
-		return NULL;
-	}
-	if (vfor != NULL)
-		len = (uint64_t)json_integer_value(vfor);
-	if (peers_arg(req, &peers, &n, ret_error) < 0)
+	if (request_block(req, &q, ret_error) < 0)
 		return NULL;
 	bans = json_array();
 	refused = json_array();
-	for (i = 0; i < n; i++) {
-		if (enforce_block(sw, &peers[i], len, json_is_true(vperm),
-		    vreason ? json_string_value(vreason) : NULL,
-		    json_is_true(vforce), &b, one, sizeof(one)) < 0) {
+	for (i = 0; i < q.npeers; i++) {
+		if (enforce_block(sw, &q.peers[i], q.for_ms, q.permanent,
+		    q.reason, q.force, &b, one, sizeof(one)) < 0) {
 			json_array_append_new(refused, json_string(one));
 			continue;
 		}
 	}
-	/* Answer only once the store and the kernel have them. */
+	/* Answer once the kernel has them; the database may wait. */
 	if (enforce_commit(sw, err, sizeof(err)) < 0) {
-		free(peers);
+		request_block_clear(&q);
 		json_decref(bans);
 		json_decref(refused);
 		*ret_error = err;
@@ -427,22 +322,25 @@ cmd_block(struct sw *sw, const json_t *req, const char **ret_error)
 	 * not: the lock that held it may be gone. */
 	(void)banq_write(sw);
 	/* brief: the count only (a list of thousands needs no echo). */
-	for (i = 0; i < n; i++) {
-		const struct ban *cur = bans_get(sw->enf.bans, &peers[i]);
+	for (i = 0; i < q.npeers; i++) {
+		const struct ban *cur = bans_get(sw->enf.bans, &q.peers[i]);
 
-		if (cur != NULL && json_is_true(vbrief))
+		if (cur != NULL && q.brief)
 			blocked++;
 		else if (cur != NULL)
 			json_array_append_new(bans, enforce_ban_json(cur,
 			    time_steady_ms()));
 	}
-	free(peers);
-	if (json_is_true(vbrief) && blocked > 0)
+	if (q.brief && blocked > 0) {
+		request_block_clear(&q);
+		json_decref(bans);
 		return json_pack("{s:I, s:o, s:b, s:o}", "blocked",
 		    (json_int_t)blocked, "refused", refused, "enforced",
 		    sw->enf.nft != NULL, "database", database_state(sw));
+	}
 	/* One peer refused is an error; in a list, each is reported. */
-	if (n == 1 && json_array_size(refused) > 0) {
+	if (q.npeers == 1 && json_array_size(refused) > 0) {
+		request_block_clear(&q);
 		snprintf(err, sizeof(err), "%s", json_string_value(
 		    json_array_get(refused, 0)));
 		json_decref(bans);
@@ -450,6 +348,7 @@ cmd_block(struct sw *sw, const json_t *req, const char **ret_error)
 		*ret_error = err;
 		return NULL;
 	}
+	request_block_clear(&q);
 	return json_pack("{s:o, s:o, s:b, s:o}", "bans", bans, "refused",
 	    refused, "enforced", sw->enf.nft != NULL, "database",
 	    database_state(sw));
@@ -458,34 +357,35 @@ cmd_block(struct sw *sw, const json_t *req, const char **ret_error)
 static json_t *
 cmd_unblock(struct sw *sw, const json_t *req, const char **ret_error)
 {
+	struct request_block q;
 	static char err[600];
 	char one[600];
-	struct cidr *peers;
 	json_t *failed;
-	size_t n, i, done = 0;
+	size_t i, done = 0;
 
 	if (sw->enf.bans == NULL) {
 		*ret_error = "bans are off in this daemon (--replay)";
 		return NULL;
 	}
-	if (peers_arg(req, &peers, &n, ret_error) < 0)
+	if (request_unblock(req, &q, ret_error) < 0)
 		return NULL;
 	failed = json_array();
-	for (i = 0; i < n; i++) {
-		if (enforce_unblock(sw, &peers[i], one, sizeof(one)) < 0)
+	for (i = 0; i < q.npeers; i++) {
+		if (enforce_unblock(sw, &q.peers[i], one, sizeof(one)) < 0)
 			json_array_append_new(failed, json_string(one));
 		else
 			done++;
 	}
-	free(peers);
 	(void)banq_write(sw);
-	if (n == 1 && done == 0) {
+	if (q.npeers == 1 && done == 0) {
+		request_block_clear(&q);
 		snprintf(err, sizeof(err), "%s", json_string_value(
 		    json_array_get(failed, 0)));
 		json_decref(failed);
 		*ret_error = err;
 		return NULL;
 	}
+	request_block_clear(&q);
 	return json_pack("{s:I, s:o, s:o}", "unblocked", (json_int_t)done,
 	    "failed", failed, "database", database_state(sw));
 }
@@ -495,7 +395,8 @@ commands_handle(struct sw *sw, const char *cmd, const json_t *req,
     bool admin, bool *ret_subscribe, const char **ret_error)
 {
 	struct mbuf b = { 0 };
-	json_t *r, *v;
+	unsigned int recent;
+	json_t *r;
 
 	if (strcmp(cmd, "status") == 0)
 		return cmd_status(sw);
@@ -515,17 +416,12 @@ commands_handle(struct sw *sw, const char *cmd, const json_t *req,
 	if (strcmp(cmd, "unblock") == 0)
 		return cmd_unblock(sw, req, ret_error);
 	if (strcmp(cmd, "subscribe") == 0) {
-		v = json_object_get(req, "recent");
-		if (v != NULL && (!json_is_integer(v) ||
-		    json_integer_value(v) < 0 || json_integer_value(v) >
-		    SW_RING_MAX)) {
-			*ret_error = "recent must be an integer 0-1024";
+		if (request_subscribe(req, SUBSCRIBE_RECENT, &recent,
+		    ret_error) < 0)
 			return NULL;
-		}
 		*ret_subscribe = true;
 		return json_pack("{s:b, s:o}", "subscribed", 1, "recent",
-		    alerts_recent(sw, v ? (unsigned int)json_integer_value(v) :
-		    SUBSCRIBE_RECENT));
+		    alerts_recent(sw, recent));
 	}
 	if (strcmp(cmd, "reload") == 0) {
 		if (sw_reload(sw, NULL, 0) < 0) {

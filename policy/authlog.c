@@ -85,6 +85,8 @@ message_of(const char **s, size_t *len)
 	for (p = *s; p + 1 < end; p++)
 		if (p[0] == ':' && p[1] == ' ')
 			break;
+	if (p + 1 >= end)
+		return false;		/* no ": ", no tag */
 	colon = p;
 	for (p = *s; p < colon; p++) {
 		for (i = 0; i < 2; i++) {

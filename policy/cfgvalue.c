@@ -430,6 +430,16 @@ cfg_list_split(const struct cfg_key *k, struct config *cfg, const char *val,
 			len = sizeof(entry) - 1;
 		memcpy(entry, p, len);
 		entry[len] = '\0';
+		/* config_print writes entries after ", " or at the start
+		 * of an indented line: they must read back as entries. */
+		if (*entry == ';' || *entry == '#' ||
+		    cfg_looks_like_key(entry)) {
+			cfg_why(why, whylen, "entry '%.64s' would read back "
+			    "as a %s where a list continues", entry,
+			    *entry == ';' || *entry == '#' ? "comment" :
+			    "key");
+			return -EINVAL;
+		}
 		if (*CFG_CCOUNT(cfg, k) >= CFG_LIST_MAX) {
 			cfg_why(why, whylen, "more than %d entries",
 			    CFG_LIST_MAX);
@@ -854,16 +864,37 @@ cfg_deny_line(char *line, struct cidr *ret_cidr, char *why, size_t whylen)
 	return 1;
 }
 
+/* One line of f into buf (size bytes): 1 with its length (newline
+ * included), 0 at the end, -E2BIG when longer than size - 1 bytes. A
+ * bounded read, so that a file with no newline (a device, a binary)
+ * cannot make us allocate without end. */
+static int
+cfg_deny_getline(FILE *f, char *buf, size_t size, size_t *ret_len)
+{
+	size_t n = 0;
+	int c;
+
+	while ((c = getc_unlocked(f)) != EOF) {
+		if (n == size - 1)
+			return -E2BIG;
+		buf[n++] = (char)c;
+		if (c == '\n')
+			break;
+	}
+	buf[n] = '\0';
+	*ret_len = n;
+	return n > 0;
+}
+
 /* Read a whole deny file into a new array. 0, or -EINVAL/-errno with
  * "PATH:LINE: message" (or "PATH: message") in why. */
 static int
 cfg_deny_read(const char *path, struct cidr **ret_list, size_t *ret_n,
     char *why, size_t whylen)
 {
-	char msg[CFG_WHY_MAX], *line = NULL;
+	char msg[CFG_WHY_MAX], line[CFG_DENY_LINE_MAX + 1];
 	struct cidr *list = NULL, *grown, c;
-	size_t n = 0, cap = 0, linecap = 0, lineno = 0;
-	ssize_t len;
+	size_t n = 0, cap = 0, lineno = 0, len;
 	FILE *f;
 	int r, e;
 
@@ -876,19 +907,19 @@ cfg_deny_read(const char *path, struct cidr **ret_list, size_t *ret_n,
 	}
 	for (;;) {
 		errno = 0;
-		len = getline(&line, &linecap, f);
-		if (len < 0)
+		r = cfg_deny_getline(f, line, sizeof(line), &len);
+		if (r == 0)
 			break;
 		lineno++;
-		if (memchr(line, '\0', (size_t)len) != NULL) {
-			cfg_why(why, whylen, "%s:%zu: NUL byte in line", path,
-			    lineno);
+		if (r < 0) {
+			cfg_why(why, whylen, "%s:%zu: line longer than %d "
+			    "characters", path, lineno, CFG_DENY_LINE_MAX);
 			r = -EINVAL;
 			goto out;
 		}
-		if (len > CFG_DENY_LINE_MAX) {
-			cfg_why(why, whylen, "%s:%zu: line longer than %d "
-			    "characters", path, lineno, CFG_DENY_LINE_MAX);
+		if (memchr(line, '\0', len) != NULL) {
+			cfg_why(why, whylen, "%s:%zu: NUL byte in line", path,
+			    lineno);
 			r = -EINVAL;
 			goto out;
 		}
@@ -931,7 +962,6 @@ cfg_deny_read(const char *path, struct cidr **ret_list, size_t *ret_n,
 	list = NULL;
 	r = 0;
 out:
-	free(line);
 	free(list);
 	fclose(f);
 	return r;

@@ -390,9 +390,9 @@ cfg_has_separator(const char *s, const char *seps)
 }
 
 /* "name =": a key, even when indented right after a list. List entries
- * may hold '=' (a process may be called "a=b"), just not right after a
+ * may hold '=' (a process may be called "x a=b"), just not right after a
  * first word like this. */
-static bool
+bool
 cfg_looks_like_key(const char *s)
 {
 	size_t i = 0;

@@ -74,6 +74,8 @@ extern const struct cfg_type cfg_deny_file;
 
 void cfg_why(char *why, size_t whylen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Would an indented line starting so read as "key = value"? */
+bool cfg_looks_like_key(const char *s);
 void cfg_free_names(char **names, size_t n);
 void cfg_reset_interfaces(const struct cfg_key *k, struct config *cfg);
 

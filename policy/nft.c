@@ -862,6 +862,24 @@ nft_drain(struct nft *n)
 		;
 }
 
+bool
+nft_msgs_ok(const void *buf, size_t len)
+{
+	const struct nlmsghdr *nlh;
+	size_t off = 0, step;
+
+	while (len - off >= sizeof(*nlh)) {
+		nlh = (const void *)((const char *)buf + off);
+		if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len - off)
+			return false;
+		step = MNL_ALIGN(nlh->nlmsg_len);
+		if (step >= len - off)
+			break;
+		off += step;
+	}
+	return true;
+}
+
 ssize_t
 nft_recv(struct nft *n)
 {
@@ -907,6 +925,9 @@ nft_commit(struct nft *n)
 			return nft_fail(n, (int)len, "read acknowledgements",
 			    NULL);
 		}
+		if (!nft_msgs_ok(n->rbuf, (size_t)len))
+			return nft_fail(n, -EBADMSG, "read acknowledgements",
+			    NULL);
 		for (; mnl_nlmsg_ok(nlh, left);
 		    nlh = mnl_nlmsg_next(nlh, &left)) {
 			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);

@@ -98,6 +98,36 @@ struct nft {
 	atomic_bool cancelled;		/* nft_cancel(): stop reading */
 };
 
+/* What a dump of our rules says: per rule its chain, set and count. */
+struct nft_ruleinfo {
+	unsigned int found[NFT_NRULES];	/* by nft_rules index */
+	struct nft_counters c;
+};
+
+/*
+ * The read side's parsing of what the kernel sent, without a socket (for
+ * the round-trip tests and tests/fuzz/fuzz_nftread.c). buf holds whole
+ * netlink messages as recv() returned them; sequence numbers and port ids
+ * are not checked. 0, or -EBADMSG (or the errno an NLMSG_ERROR carries)
+ * for a message that does not parse, -ENOMEM.
+ */
+/* GETSETELEM dump answers for set (S_*): its prefixes, as nft_ban_list
+ * reads them. *ret is malloc'ed (NULL when none). */
+int nft_elems_parse(int set, const void *buf, size_t len,
+    struct nft_elem **ret, size_t *ret_n);
+/* GETRULE dump answers: which of our rules are there, their counters. */
+int nft_rules_parse(const void *buf, size_t len, struct nft_ruleinfo *ri);
+/* Monitor events: *pending carries a deletion of ours whose NEWGEN has
+ * not come yet; *changed is set when another process made it. */
+void nft_events_parse(const void *buf, size_t len, bool *pending,
+    bool *changed);
+
+/* Is buf whole netlink messages, each length inside it? libmnl 1.0.4's
+ * mnl_nlmsg_ok compares nlmsg_len as an int, so one that claims 2 GiB
+ * or more passes and mnl_nlmsg_next (and mnl_cb_run) jump out of the
+ * buffer: every buffer read is checked here before libmnl walks it. */
+bool nft_msgs_ok(const void *buf, size_t len);
+
 size_t nft_keylen(sa_family_t family);
 int nft_range_prefix(const uint8_t *start, const uint8_t *last, size_t n);
 struct nftnl_set *nft_set_alloc(int set);

@@ -13,12 +13,12 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <endian.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
 
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
-#include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/table.h>
 
@@ -60,6 +60,10 @@ nft_request(struct nft *n, uint16_t type, uint16_t flags,
 		}
 		if (atomic_load(&n->cancelled))
 			return nft_fail(n, -ECANCELED, "reading", NULL);
+		if (!nft_msgs_ok(n->rbuf, (size_t)len)) {
+			nft_drain(n);
+			return -EBADMSG;
+		}
 		errno = 0;
 		r = mnl_cb_run(n->rbuf, (size_t)len, seq, n->portid, cb, data);
 	} while (r > MNL_CB_STOP);
@@ -133,15 +137,59 @@ noop_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* The elements of one set, into an nftnl_set. */
+/* --- parsing what the kernel sent ---------------------------------- */
+
+/*
+ * The read side takes the few attributes it needs itself, each validated
+ * into a tb[] table before it is read, rather than through libnftnl's
+ * parsers, which trust the message: libnftnl 1.2.4 reads the name of an
+ * expression that has none (a NULL dereference, found by
+ * tests/fuzz/fuzz_nftread) and strdup()s names that need not end in NUL.
+ */
+struct attr_want {
+	const uint8_t *types;		/* enum mnl_attr_data_type by type;
+					 * MNL_TYPE_UNSPEC: not wanted */
+	int max;
+	const struct nlattr **tb;	/* max + 1 */
+};
+
 static int
-elems_cb(const struct nlmsghdr *nlh, void *data)
+attr_cb(const struct nlattr *a, void *data)
 {
-	if (nftnl_set_elems_nlmsg_parse(nlh, data) < 0) {
-		errno = EBADMSG;
+	const struct attr_want *w = data;
+	int type = mnl_attr_get_type(a);
+
+	if (type > w->max || w->types[type] == MNL_TYPE_UNSPEC)
+		return MNL_CB_OK;
+	if (mnl_attr_validate(a, w->types[type]) < 0)
 		return MNL_CB_ERROR;
-	}
+	w->tb[type] = a;
 	return MNL_CB_OK;
+}
+
+/* A nest's (or, nest NULL, a message's) attributes into tb. 0 or
+ * -EBADMSG. */
+static int
+attrs_parse(const struct nlmsghdr *nlh, const struct nlattr *nest,
+    const uint8_t *types, int max, const struct nlattr **tb)
+{
+	struct attr_want w = { types, max, tb };
+	int r;
+
+	memset(tb, 0, sizeof(*tb) * (size_t)(max + 1));
+	if (nest != NULL)
+		r = mnl_attr_parse_nested(nest, attr_cb, &w);
+	else if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nfgenmsg)))
+		r = MNL_CB_ERROR;
+	else
+		r = mnl_attr_parse(nlh, sizeof(struct nfgenmsg), attr_cb, &w);
+	return r < 0 ? -EBADMSG : 0;
+}
+
+static uint64_t
+attr_u64(const struct nlattr *a)
+{
+	return be64toh(mnl_attr_get_u64(a));
 }
 
 struct nft_key {
@@ -166,38 +214,78 @@ key_cmp(const void *a, const void *b)
 	return r != 0 ? r : (int)y->end - (int)x->end;
 }
 
+/* One NFTA_LIST_ELEM of a set element message. */
 static int
-keys_add_cb(struct nftnl_set_elem *e, void *data)
+keys_add(struct nft_keys *k, const struct nlattr *elem)
 {
-	struct nft_keys *k = data;
+	static const uint8_t etypes[NFTA_SET_ELEM_EXPIRATION + 1] = {
+		[NFTA_SET_ELEM_KEY] = MNL_TYPE_NESTED,
+		[NFTA_SET_ELEM_FLAGS] = MNL_TYPE_U32,
+		[NFTA_SET_ELEM_TIMEOUT] = MNL_TYPE_U64,
+		[NFTA_SET_ELEM_EXPIRATION] = MNL_TYPE_U64,
+	};
+	static const uint8_t dtypes[NFTA_DATA_VALUE + 1] = {
+		[NFTA_DATA_VALUE] = MNL_TYPE_BINARY,
+	};
+	const struct nlattr *tb[NFTA_SET_ELEM_EXPIRATION + 1];
+	const struct nlattr *key[NFTA_DATA_VALUE + 1];
 	struct nft_key *v;
-	const void *key;
-	uint32_t len = 0;
 
-	if ((key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len)) == NULL ||
-	    len != k->kl)
+	if (attrs_parse(NULL, elem, etypes, NFTA_SET_ELEM_EXPIRATION, tb) < 0 ||
+	    (tb[NFTA_SET_ELEM_KEY] != NULL && attrs_parse(NULL,
+	    tb[NFTA_SET_ELEM_KEY], dtypes, NFTA_DATA_VALUE, key) < 0))
+		return -EBADMSG;
+	if (tb[NFTA_SET_ELEM_KEY] == NULL || key[NFTA_DATA_VALUE] == NULL ||
+	    mnl_attr_get_payload_len(key[NFTA_DATA_VALUE]) != k->kl)
 		return 0;		/* not one of ours */
 	if (k->n == k->cap) {
 		size_t cap = k->cap ? k->cap * 2 : 256;
 
 		if ((v = reallocarray(k->v, cap, sizeof(*v))) == NULL)
-			return -1;
+			return -ENOMEM;
 		k->v = v;
 		k->cap = cap;
 	}
 	v = &k->v[k->n++];
 	memset(v, 0, sizeof(*v));
-	memcpy(v->key, key, len);
-	v->end = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) &&
-	    (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) &
+	memcpy(v->key, mnl_attr_get_payload(key[NFTA_DATA_VALUE]), k->kl);
+	v->end = tb[NFTA_SET_ELEM_FLAGS] != NULL &&
+	    (ntohl(mnl_attr_get_u32(tb[NFTA_SET_ELEM_FLAGS])) &
 	    NFT_SET_ELEM_INTERVAL_END);
-	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
-		v->left_ms = nftnl_set_elem_get_u64(e,
-		    NFTNL_SET_ELEM_EXPIRATION);
-	if (v->left_ms == 0 && nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT)
-	    && nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT) > 0)
+	if (tb[NFTA_SET_ELEM_EXPIRATION] != NULL)
+		v->left_ms = attr_u64(tb[NFTA_SET_ELEM_EXPIRATION]);
+	if (v->left_ms == 0 && tb[NFTA_SET_ELEM_TIMEOUT] != NULL &&
+	    attr_u64(tb[NFTA_SET_ELEM_TIMEOUT]) > 0)
 		v->left_ms = 1;		/* expiring now, not permanent */
 	return 0;
+}
+
+/* One message of a set element dump, its elements into the nft_keys. */
+static int
+elems_cb(const struct nlmsghdr *nlh, void *data)
+{
+	static const uint8_t types[NFTA_SET_ELEM_LIST_ELEMENTS + 1] = {
+		[NFTA_SET_ELEM_LIST_ELEMENTS] = MNL_TYPE_NESTED,
+	};
+	const struct nlattr *tb[NFTA_SET_ELEM_LIST_ELEMENTS + 1], *e;
+	int r;
+
+	if (attrs_parse(nlh, NULL, types, NFTA_SET_ELEM_LIST_ELEMENTS,
+	    tb) < 0) {
+		errno = EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	if (tb[NFTA_SET_ELEM_LIST_ELEMENTS] == NULL)
+		return MNL_CB_OK;
+	mnl_attr_for_each_nested(e, tb[NFTA_SET_ELEM_LIST_ELEMENTS]) {
+		if (mnl_attr_get_type(e) != NFTA_LIST_ELEM)
+			continue;
+		if ((r = keys_add(data, e)) < 0) {
+			errno = -r;
+			return MNL_CB_ERROR;
+		}
+	}
+	return MNL_CB_OK;
 }
 
 struct nft_out {
@@ -269,23 +357,60 @@ list_set(struct nft *n, int set, struct nft_out *o)
 	struct nftnl_set *s;
 	int r, i;
 
+	if ((s = nft_set_alloc(set)) == NULL)
+		return -ENOMEM;
 	for (i = 0; i < NFT_DUMP_TRIES; i++) {
-		if ((s = nft_set_alloc(set)) == NULL)
-			return -ENOMEM;
+		k.n = 0;
 		r = nft_request(n, NFT_MSG_GETSETELEM, NLM_F_DUMP, elems_payload,
-		    s, elems_cb, s);
-		if (r == 0 && nftnl_set_elem_foreach(s, keys_add_cb, &k) < 0)
-			r = -ENOMEM;
-		nftnl_set_free(s);
+		    s, elems_cb, &k);
 		if (r != -EINTR)
 			break;
-		k.n = 0;
 	}
+	nftnl_set_free(s);
 	if (r == 0)
 		r = keys_to_elems(&k, nft_sets[set].family,
 		    nft_sets[set].flags & NFT_SET_INTERVAL, o);
 	free(k.v);
 	return r;
+}
+
+/* What nft_request does with the answers, minus the socket. */
+static int
+nft_parse(const void *buf, size_t len, mnl_cb_t cb, void *data)
+{
+	int r;
+
+	if (!nft_msgs_ok(buf, len))
+		return -EBADMSG;
+	errno = 0;
+	r = mnl_cb_run(buf, len, 0, 0, cb, data);
+	if (r < 0)
+		return errno ? -errno : -EPROTO;
+	return 0;
+}
+
+int
+nft_elems_parse(int set, const void *buf, size_t len, struct nft_elem **ret,
+    size_t *ret_n)
+{
+	struct nft_keys k = { 0 };
+	struct nft_out o = { 0 };
+	int r;
+
+	if (set < 0 || set >= S_MAX)
+		return -EINVAL;
+	k.kl = nft_keylen(nft_sets[set].family);
+	if ((r = nft_parse(buf, len, elems_cb, &k)) == 0)
+		r = keys_to_elems(&k, nft_sets[set].family,
+		    nft_sets[set].flags & NFT_SET_INTERVAL, &o);
+	free(k.v);
+	if (r < 0) {
+		free(o.v);
+		return r;
+	}
+	*ret = o.v;
+	*ret_n = o.n;
+	return 0;
 }
 
 int
@@ -306,45 +431,54 @@ nft_ban_list(struct nft *n, struct nft_elem **ret, size_t *ret_n)
 	return 0;
 }
 
-/* What a dump of our rules says: per rule its chain, set and count. */
-struct nft_ruleinfo {
-	unsigned int found[NFT_NRULES];
-	struct nft_counters c;
-};
-
+/* One expression of a rule: the set a lookup names, a counter's packets.
+ * Expressions of other kinds are skipped. */
 static int
-rule_expr_cb(struct nftnl_expr *e, void *data)
+rule_expr(const struct nlattr *e, const char **set, uint64_t *packets)
 {
-	const char **set = data;
-	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+	static const uint8_t types[NFTA_EXPR_DATA + 1] = {
+		[NFTA_EXPR_NAME] = MNL_TYPE_NUL_STRING,
+		[NFTA_EXPR_DATA] = MNL_TYPE_NESTED,
+	};
+	static const uint8_t ltypes[NFTA_LOOKUP_SET + 1] = {
+		[NFTA_LOOKUP_SET] = MNL_TYPE_NUL_STRING,
+	};
+	static const uint8_t ctypes[NFTA_COUNTER_PACKETS + 1] = {
+		[NFTA_COUNTER_PACKETS] = MNL_TYPE_U64,
+	};
+	const struct nlattr *tb[NFTA_EXPR_DATA + 1];
+	const struct nlattr *lk[NFTA_LOOKUP_SET + 1];
+	const struct nlattr *ct[NFTA_COUNTER_PACKETS + 1];
+	const char *name;
 
-	if (name != NULL && strcmp(name, "lookup") == 0)
-		*set = nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET);
+	if (attrs_parse(NULL, e, types, NFTA_EXPR_DATA, tb) < 0)
+		return -EBADMSG;
+	if (tb[NFTA_EXPR_NAME] == NULL || tb[NFTA_EXPR_DATA] == NULL)
+		return 0;
+	name = mnl_attr_get_str(tb[NFTA_EXPR_NAME]);
+	if (strcmp(name, "lookup") == 0) {
+		if (attrs_parse(NULL, tb[NFTA_EXPR_DATA], ltypes,
+		    NFTA_LOOKUP_SET, lk) < 0)
+			return -EBADMSG;
+		if (lk[NFTA_LOOKUP_SET] != NULL)
+			*set = mnl_attr_get_str(lk[NFTA_LOOKUP_SET]);
+	} else if (strcmp(name, "counter") == 0) {
+		if (attrs_parse(NULL, tb[NFTA_EXPR_DATA], ctypes,
+		    NFTA_COUNTER_PACKETS, ct) < 0)
+			return -EBADMSG;
+		if (ct[NFTA_COUNTER_PACKETS] != NULL)
+			*packets += attr_u64(ct[NFTA_COUNTER_PACKETS]);
+	}
 	return 0;
 }
 
-static int
-counter_cb(struct nftnl_expr *e, void *data)
-{
-	uint64_t *packets = data;
-	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
-
-	if (name != NULL && strcmp(name, "counter") == 0)
-		*packets += nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
-	return 0;
-}
-
+/* Count the rule if it is one of ours: chain and the set it looks up. */
 static void
-rule_count(struct nft_ruleinfo *ri, struct nftnl_rule *rule)
+rule_count(struct nft_ruleinfo *ri, const char *chain, const char *set,
+    uint64_t packets)
 {
-	const char *chain = nftnl_rule_get_str(rule, NFTNL_RULE_CHAIN);
-	const char *set = NULL;
-	uint64_t packets = 0;
 	size_t i;
 
-	nftnl_expr_foreach(rule, rule_expr_cb, &set);
-	if (chain == NULL || set == NULL)
-		return;
 	for (i = 0; i < NFT_NRULES; i++) {
 		const struct nft_ruledef *d = &nft_rules[i];
 
@@ -352,7 +486,6 @@ rule_count(struct nft_ruleinfo *ri, struct nftnl_rule *rule)
 		    strcmp(set, nft_sets[d->set].name) != 0)
 			continue;
 		ri->found[i]++;
-		nftnl_expr_foreach(rule, counter_cb, &packets);
 		switch (nft_sets[d->set].kind) {
 		case K_BAN:
 			ri->c.ban_packets += packets;
@@ -373,26 +506,43 @@ rule_count(struct nft_ruleinfo *ri, struct nftnl_rule *rule)
 static int
 rules_cb(const struct nlmsghdr *nlh, void *data)
 {
-	struct nftnl_rule *rule;
-	int r = MNL_CB_OK;
+	static const uint8_t types[NFTA_RULE_EXPRESSIONS + 1] = {
+		[NFTA_RULE_CHAIN] = MNL_TYPE_NUL_STRING,
+		[NFTA_RULE_EXPRESSIONS] = MNL_TYPE_NESTED,
+	};
+	const struct nlattr *tb[NFTA_RULE_EXPRESSIONS + 1], *e;
+	const char *set = NULL;
+	uint64_t packets = 0;
 
-	if ((rule = nftnl_rule_alloc()) == NULL) {
-		errno = ENOMEM;
-		return MNL_CB_ERROR;
+	if (attrs_parse(nlh, NULL, types, NFTA_RULE_EXPRESSIONS, tb) < 0)
+		goto bad;
+	if (tb[NFTA_RULE_CHAIN] == NULL || tb[NFTA_RULE_EXPRESSIONS] == NULL)
+		return MNL_CB_OK;
+	mnl_attr_for_each_nested(e, tb[NFTA_RULE_EXPRESSIONS]) {
+		if (mnl_attr_get_type(e) == NFTA_LIST_ELEM &&
+		    rule_expr(e, &set, &packets) < 0)
+			goto bad;
 	}
-	if (nftnl_rule_nlmsg_parse(nlh, rule) < 0) {
-		errno = EBADMSG;
-		r = MNL_CB_ERROR;
-	} else
-		rule_count(data, rule);
-	nftnl_rule_free(rule);
-	return r;
+	if (set != NULL)
+		rule_count(data, mnl_attr_get_str(tb[NFTA_RULE_CHAIN]), set,
+		    packets);
+	return MNL_CB_OK;
+bad:
+	errno = EBADMSG;
+	return MNL_CB_ERROR;
 }
 
 static void
 ruleinfo_reset(void *data)
 {
 	memset(data, 0, sizeof(struct nft_ruleinfo));
+}
+
+int
+nft_rules_parse(const void *buf, size_t len, struct nft_ruleinfo *ri)
+{
+	memset(ri, 0, sizeof(*ri));
+	return nft_parse(buf, len, rules_cb, ri);
 }
 
 static int
@@ -593,8 +743,7 @@ event_pid(const struct nlmsghdr *nlh)
  * deletion is remembered until then and counts only if that was not us.
  */
 static void
-monitor_event(struct nft_monitor *m, const struct nlmsghdr *nlh,
-    bool *changed)
+monitor_event(bool *pending, const struct nlmsghdr *nlh, bool *changed)
 {
 	uint16_t type = NFNL_MSG_TYPE(nlh->nlmsg_type);
 
@@ -607,19 +756,36 @@ monitor_event(struct nft_monitor *m, const struct nlmsghdr *nlh,
 	case NFT_MSG_DELSET:
 	case NFT_MSG_DELSETELEM:
 		if (event_ours(nlh))
-			m->pending = true;
+			*pending = true;
 		break;
 	case NFT_MSG_NEWGEN:
-		if (m->pending && event_pid(nlh) != (uint32_t)getpid())
+		if (*pending && event_pid(nlh) != (uint32_t)getpid())
 			*changed = true;
-		m->pending = false;
+		*pending = false;
 		break;
 	default:
 		if (type >= NFT_MSG_DESTROYTABLE_ &&
 		    type <= NFT_MSG_DESTROYSETELEM_ && event_ours(nlh))
-			m->pending = true;
+			*pending = true;
 		break;
 	}
+}
+
+void
+nft_events_parse(const void *buf, size_t len, bool *pending, bool *changed)
+{
+	const struct nlmsghdr *nlh = buf;
+	int left;
+
+	if (!nft_msgs_ok(buf, len)) {
+		/* Not from the kernel we know: assume the worst. */
+		*changed = true;
+		*pending = false;
+		return;
+	}
+	for (left = (int)len; mnl_nlmsg_ok(nlh, left);
+	    nlh = mnl_nlmsg_next(nlh, &left))
+		monitor_event(pending, nlh, changed);
 }
 
 int
@@ -630,9 +796,6 @@ nft_monitor_read(struct nft_monitor *m, bool *ret_changed)
 	ssize_t len;
 
 	for (;;) {
-		const struct nlmsghdr *nlh = (const void *)m->rbuf;
-		int left;
-
 		len = recv(fd, m->rbuf, NFT_RBUF_SIZE, MSG_DONTWAIT);
 		if (len < 0) {
 			if (errno == EINTR)
@@ -648,9 +811,7 @@ nft_monitor_read(struct nft_monitor *m, bool *ret_changed)
 			*ret_changed = changed;
 			return -errno;
 		}
-		for (left = (int)len; mnl_nlmsg_ok(nlh, left);
-		    nlh = mnl_nlmsg_next(nlh, &left))
-			monitor_event(m, nlh, &changed);
+		nft_events_parse(m->rbuf, (size_t)len, &m->pending, &changed);
 	}
 	*ret_changed = changed;
 	return 0;

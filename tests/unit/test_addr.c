@@ -10,6 +10,7 @@
 #include "../../common/addr.h"
 #include "../../common/util.h"
 #include "../../common/duration.h"
+#include "../../common/timeutil.h"
 
 static void
 test_addr_parse_good(void **state)
@@ -255,6 +256,39 @@ test_tokens(void **state)
 	assert_false(tokens_take(&t, 2, 3, 50000));	/* time going back */
 }
 
+/* time_parse_rfc3339 (alerts --since): a date that does not exist is
+ * refused, not rolled into the next month (2026-02-31 was March 3rd);
+ * second 60, a leap second, is the next second. */
+static void
+test_time_parse_rfc3339(void **state)
+{
+	static const struct {
+		const char *in;
+		int64_t ms;
+	} good[] = {
+		{ "2026-11-27T15:36:35.123Z", 1795793795123LL },
+		{ "2026-11-27T16:36:35+01:00", 1795793795000LL },
+		{ "2028-02-29T00:00:00Z", 1835395200000LL },
+		{ "2026-12-31T23:59:60Z", 1798761600000LL },
+	};
+	static const char *const bad[] = {
+		"2026-02-31T00:00:00Z", "2026-02-29T00:00:00Z",
+		"2026-04-31T12:00:00Z", "2026-13-01T00:00:00Z",
+		"2026-01-01T24:00:00Z", "2026-01-01T23:59:61Z",
+		"2026-01-01T00:00:00", "2026-01-01T00:00:00.Z",
+	};
+	int64_t ms;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(time_parse_rfc3339(good[i].in, &ms), 0);
+		assert_int_equal(ms, good[i].ms);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(time_parse_rfc3339(bad[i], &ms), -EINVAL);
+}
+
 int
 main(void)
 {
@@ -270,6 +304,7 @@ main(void)
 		cmocka_unit_test(test_duration_parse),
 		cmocka_unit_test(test_duration_format),
 		cmocka_unit_test(test_tokens),
+		cmocka_unit_test(test_time_parse_rfc3339),
 	};
 
 	return cmocka_run_group_tests_name("addr", tests, NULL, NULL);

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -117,6 +119,35 @@ test_authlog_not_events(void **state)
 	assert_int_equal(authlog_parse(big, sizeof(big) - 1, &ev), -ENOENT);
 }
 
+/* A line with a tag but no ": " after it ends right at a page that
+ * cannot be read: the parser took the tag's "]" and the line's last byte
+ * for "]: " and read on past the end (found by tests/fuzz/fuzz_authlog). */
+static void
+test_authlog_tag_at_end(void **state)
+{
+	static const char *const lines[] = {
+		"Dec  7 17:00:00 host sshd[812] ",
+		"Dec  7 17:00:00 host sshd[812]:",
+		"sshd[1]x",
+	};
+	long pg = sysconf(_SC_PAGESIZE);
+	struct authlog_event ev;
+	size_t i, n;
+	char *m;
+
+	(void)state;
+	m = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(m != MAP_FAILED);
+	assert_int_equal(mprotect(m + pg, (size_t)pg, PROT_NONE), 0);
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		n = strlen(lines[i]);
+		memcpy(m + pg - n, lines[i], n);
+		assert_int_equal(authlog_parse(m + pg - n, n, &ev), -ENOENT);
+	}
+	munmap(m, (size_t)pg * 2);
+}
+
 /* What a guesser chooses (the user name) cannot name someone else. */
 static void
 test_authlog_forged(void **state)
@@ -218,6 +249,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_authlog_lines),
 		cmocka_unit_test(test_authlog_not_events),
+		cmocka_unit_test(test_authlog_tag_at_end),
 		cmocka_unit_test(test_authlog_forged),
 		cmocka_unit_test(test_authlog_count),
 	};

@@ -541,6 +541,11 @@ test_config_deny_file(void **state)
 		unlink(path);
 		free(path);
 	}
+	/* No newline ever: refused after the first 1024 bytes, not read
+	 * (and allocated) without end. */
+	assert_int_equal(load_deny("/dev/zero", &cfg, &err), -EINVAL);
+	assert_string_equal(err.msg, "t.conf:2: [deny] file: /dev/zero:1: "
+	    "line longer than 1024 characters");
 	/* An empty file is an empty list. */
 	assert_int_equal(load_deny("/dev/null", &cfg, &err), 0);
 	assert_int_equal(cfg->deny.nfile_peers, 0);
@@ -618,6 +623,18 @@ static const struct {
 	    "is longer than 15 characters (the kernel's limit)" },
 	{ "[bans]\nprotect = sshd,\n  sshd\n",
 	    "t.conf:3: [bans] protect: duplicate entry 'sshd'" },
+	/* Entries config_print could not write back: "eth0, ;o" and an
+	 * indented "#x" are comments, an indented "ct = sshd" is a key
+	 * (found by tests/fuzz/fuzz_config) */
+	{ "[daemon]\ninterfaces = eth0,;o\n",
+	    "t.conf:2: [daemon] interfaces: entry ';o' would read back as a "
+	    "comment where a list continues" },
+	{ "[bans]\nprotect = sshd,#x\n",
+	    "t.conf:2: [bans] protect: entry '#x' would read back as a "
+	    "comment where a list continues" },
+	{ "[bans]\nprotect = sshd, x y,ct = sshd\n",
+	    "t.conf:2: [bans] protect: entry 'ct = sshd' would read back as "
+	    "a key where a list continues" },
 	{ "[bans]\nescalate = 0\n",
 	    "t.conf:2: [bans] escalate: 0 is out of range (must be between "
 	    "1 and 100)" },
