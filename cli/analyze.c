@@ -349,8 +349,9 @@ cmd_analyze(int argc, char **argv)
 	}
 	if (!decode_link_supported(capture_linktype(c))) {
 		fprintf(stderr, "sockwatch: analyze: %s: unsupported link type "
-		    "%d (Ethernet, Linux cooked v1/v2 and raw IP are read)\n",
-		    path, capture_linktype(c));
+		    "%d (Ethernet, Linux cooked, raw IP, BSD loopback, PPP, "
+		    "PPPoE and Cisco HDLC are read)\n", path,
+		    capture_linktype(c));
 		goto out;
 	}
 	/* A fixed seed: the same file gives the same alerts every time. */

@@ -14,12 +14,32 @@
 #define SLL_HDR_LEN		16
 #define SLL2_HDR_LEN		20
 #define VLAN_TAG_LEN		4
+#define NULL_HDR_LEN		4
+#define CHDLC_HDR_LEN		4
+#define PPPOE_HDR_LEN		6
 
 #define ETHERTYPE_IPV4		0x0800
 #define ETHERTYPE_IPV6		0x86dd
 #define ETHERTYPE_VLAN		0x8100	/* 802.1Q */
 #define ETHERTYPE_QINQ		0x88a8	/* 802.1ad service tag */
 #define ETHERTYPE_QINQ_OLD	0x9100	/* pre-standard QinQ, still seen */
+#define ETHERTYPE_PPPOE		0x8864	/* PPPoE session stage */
+
+/* BSD address families in a loopback header: AF_INET is 2 everywhere,
+ * AF_INET6 is not. */
+#define BSD_AF_INET		2
+#define BSD_AF_INET6		24	/* NetBSD, OpenBSD */
+#define BSD_AF_INET6_FREEBSD	28
+#define BSD_AF_INET6_DARWIN	30
+
+#define PPP_ADDRESS		0xff	/* RFC 1662: all stations */
+#define PPP_CONTROL		0x03	/* unnumbered information */
+#define PPP_PROTO_IPV4		0x0021
+#define PPP_PROTO_IPV6		0x0057
+#define PPPOE_VER_TYPE		0x11	/* RFC 2516: version 1, type 1 */
+#define PPPOE_CODE_SESSION	0x00
+#define CHDLC_UNICAST		0x0f	/* Cisco HDLC address bytes */
+#define CHDLC_BROADCAST		0x8f
 
 #define IPV4_HDR_LEN		20
 #define IPV6_HDR_LEN		40
@@ -78,6 +98,7 @@ static const char *const result_names[] = {
 	[-DECODE_BAD_UDP_LEN] = "bad-udp-len",
 	[-DECODE_BAD_SCTP_HDR] = "bad-sctp-hdr",
 	[-DECODE_SHORT_ICMP] = "short-icmp",
+	[-DECODE_BAD_L2] = "bad-l2",
 };
 
 const char *
@@ -153,6 +174,140 @@ is_vlan(uint16_t etype)
 	    etype == ETHERTYPE_QINQ_OLD;
 }
 
+/* An ethertype for IP, or DECODE_NOT_IP. */
+static int
+link_ip(uint16_t etype, size_t off, size_t *ret_off, uint16_t *ret_etype)
+{
+	if (etype != ETHERTYPE_IPV4 && etype != ETHERTYPE_IPV6)
+		return DECODE_NOT_IP;
+	*ret_off = off;
+	*ret_etype = etype;
+	return 0;
+}
+
+/* DLT_NULL and DLT_LOOP: a 4-byte address family, in network byte order
+ * for LOOP and in the capturing host's for NULL. A family fits in 16
+ * bits, so high bits set mean the other byte order (as libpcap reads it). */
+static int
+link_null(const struct view *v, size_t wire, bool loop, size_t *ret_off,
+    uint16_t *ret_etype)
+{
+	uint32_t af;
+	int r;
+
+	if ((r = need(v, 0, NULL_HDR_LEN, wire, DECODE_SHORT_L2)) != 0)
+		return r;
+	af = get32(v, 0);
+	if (!loop && (af & 0xffff0000) != 0)
+		af = __builtin_bswap32(af);
+	switch (af) {
+	case BSD_AF_INET:
+		return link_ip(ETHERTYPE_IPV4, NULL_HDR_LEN, ret_off,
+		    ret_etype);
+	case BSD_AF_INET6:
+	case BSD_AF_INET6_FREEBSD:
+	case BSD_AF_INET6_DARWIN:
+		return link_ip(ETHERTYPE_IPV6, NULL_HDR_LEN, ret_off,
+		    ret_etype);
+	default:
+		return DECODE_NOT_IP;
+	}
+}
+
+/* The PPP protocol field at off: two bytes, or one when compressed
+ * (RFC 1661 6.5), which an odd first byte shows. */
+static int
+link_ppp_proto(const struct view *v, size_t off, size_t wire,
+    size_t *ret_off, uint16_t *ret_etype)
+{
+	uint16_t proto;
+	int r;
+
+	if ((r = need(v, off, 1, wire, DECODE_SHORT_L2)) != 0)
+		return r;
+	if (get8(v, off) & 1) {
+		proto = get8(v, off);
+		off += 1;
+	} else {
+		if ((r = need(v, off, 2, wire, DECODE_SHORT_L2)) != 0)
+			return r;
+		proto = get16(v, off);
+		off += 2;
+	}
+	switch (proto) {
+	case PPP_PROTO_IPV4:
+		return link_ip(ETHERTYPE_IPV4, off, ret_off, ret_etype);
+	case PPP_PROTO_IPV6:
+		return link_ip(ETHERTYPE_IPV6, off, ret_off, ret_etype);
+	default:
+		return DECODE_NOT_IP;	/* LCP, IPCP, compressed, ... */
+	}
+}
+
+/* PPP at off: address and control (0xff 0x03) unless they were
+ * compressed away (RFC 1661 6.6), then the protocol. */
+static int
+link_ppp(const struct view *v, size_t off, size_t wire, size_t *ret_off,
+    uint16_t *ret_etype)
+{
+	int r;
+
+	if ((r = need(v, off, 1, wire, DECODE_SHORT_L2)) != 0)
+		return r;
+	if (get8(v, off) == PPP_ADDRESS) {
+		if ((r = need(v, off, 2, wire, DECODE_SHORT_L2)) != 0)
+			return r;
+		if (get8(v, off + 1) != PPP_CONTROL)
+			return DECODE_BAD_L2;
+		off += 2;
+	}
+	return link_ppp_proto(v, off, wire, ret_off, ret_etype);
+}
+
+/* A PPPoE session header at off (RFC 2516 4), then PPP's protocol. */
+static int
+link_pppoe(const struct view *v, size_t off, size_t wire, size_t *ret_off,
+    uint16_t *ret_etype)
+{
+	int r;
+
+	if ((r = need(v, off, PPPOE_HDR_LEN, wire, DECODE_SHORT_L2)) != 0)
+		return r;
+	if (get8(v, off) != PPPOE_VER_TYPE)
+		return DECODE_BAD_L2;
+	if (get8(v, off + 1) != PPPOE_CODE_SESSION)
+		return DECODE_NOT_IP;	/* discovery */
+	return link_ppp_proto(v, off + PPPOE_HDR_LEN, wire, ret_off,
+	    ret_etype);
+}
+
+/* Cisco HDLC at off: address, control, ethertype. */
+static int
+link_chdlc(const struct view *v, size_t off, size_t wire, size_t *ret_off,
+    uint16_t *ret_etype)
+{
+	int r;
+
+	if ((r = need(v, off, CHDLC_HDR_LEN, wire, DECODE_SHORT_L2)) != 0)
+		return r;
+	return link_ip(get16(v, off + 2), off + CHDLC_HDR_LEN, ret_off,
+	    ret_etype);
+}
+
+/* The direction byte of DLT_PPP_WITH_DIR and DLT_C_HDLC_WITH_DIR: 0 for
+ * a packet the capturing host received, anything else for one it sent. */
+static int
+link_dir(const struct view *v, size_t wire, struct pkt *p)
+{
+	int r;
+
+	if ((r = need(v, 0, 1, wire, DECODE_SHORT_L2)) != 0)
+		return r;
+	p->pkttype = get8(v, 0) == 0 ? PKT_TYPE_HOST : PKT_TYPE_OUTGOING;
+	p->dir = pkttype_dir(p->pkttype);
+	return 0;
+}
+
 /* Find the network layer: *ret_off is where it starts, *ret_etype its
  * ethertype (0 for raw IP, told apart by the version nibble). Fills the
  * link fields of p. */
@@ -201,6 +356,30 @@ decode_link(int linktype, const struct view *v, size_t wire, struct pkt *p,
 		*ret_off = 0;
 		*ret_etype = ETHERTYPE_IPV6;
 		return 0;
+	case DECODE_DLT_NULL:
+	case DECODE_DLT_LOOP:
+		return link_null(v, wire, linktype == DECODE_DLT_LOOP,
+		    ret_off, ret_etype);
+	case DECODE_DLT_PPP:
+		return link_ppp(v, 0, wire, ret_off, ret_etype);
+	case DECODE_DLT_PPP_SERIAL:
+		/* RFC 1547 4.3.1: Cisco's framing is allowed here too. */
+		if (v->cap > 0 && (get8(v, 0) == CHDLC_UNICAST ||
+		    get8(v, 0) == CHDLC_BROADCAST))
+			return link_chdlc(v, 0, wire, ret_off, ret_etype);
+		return link_ppp(v, 0, wire, ret_off, ret_etype);
+	case DECODE_DLT_PPP_ETHER:
+		return link_pppoe(v, 0, wire, ret_off, ret_etype);
+	case DECODE_DLT_C_HDLC:
+		return link_chdlc(v, 0, wire, ret_off, ret_etype);
+	case DECODE_DLT_PPP_WITH_DIR:
+		if ((r = link_dir(v, wire, p)) != 0)
+			return r;
+		return link_ppp(v, 1, wire, ret_off, ret_etype);
+	case DECODE_DLT_C_HDLC_WITH_DIR:
+		if ((r = link_dir(v, wire, p)) != 0)
+			return r;
+		return link_chdlc(v, 1, wire, ret_off, ret_etype);
 	default:
 		return DECODE_UNSUPPORTED_LINK;
 	}
@@ -217,11 +396,9 @@ decode_link(int linktype, const struct view *v, size_t wire, struct pkt *p,
 		etype = get16(v, off + 2);
 		off += VLAN_TAG_LEN;
 	}
-	if (etype != ETHERTYPE_IPV4 && etype != ETHERTYPE_IPV6)
-		return DECODE_NOT_IP;
-	*ret_off = off;
-	*ret_etype = etype;
-	return 0;
+	if (etype == ETHERTYPE_PPPOE)
+		return link_pppoe(v, off, wire, ret_off, ret_etype);
+	return link_ip(etype, off, ret_off, ret_etype);
 }
 
 /* --- IPv4 ------------------------------------------------------------ */
@@ -598,16 +775,13 @@ decode_packet(int linktype, const uint8_t *data, size_t caplen,
 int
 decode_link_supported(int linktype)
 {
-	switch (linktype) {
-	case DECODE_DLT_EN10MB:
-	case DECODE_DLT_RAW:
-	case DECODE_DLT_RAW_FILE:
-	case DECODE_DLT_LINUX_SLL:
-	case DECODE_DLT_IPV4:
-	case DECODE_DLT_IPV6:
-	case DECODE_DLT_LINUX_SLL2:
-		return 1;
-	default:
-		return 0;
-	}
+	struct view v = { .p = NULL, .cap = 0 };
+	struct pkt p;
+	uint16_t etype;
+	size_t off;
+
+	/* Every link type it knows finds an empty frame short. */
+	memset(&p, 0, sizeof(p));
+	return decode_link(linktype, &v, 0, &p, &off, &etype) !=
+	    DECODE_UNSUPPORTED_LINK;
 }

@@ -1,5 +1,5 @@
-/* Packet decoding: link layer (Ethernet with VLAN tags, Linux cooked v1 and
- * v2, raw IP) -> IPv4/IPv6 -> TCP/UDP/SCTP/ICMP/ICMPv6 -> one flat record.
+/* Packet decoding: link layer (Ethernet with VLAN tags and PPPoE, Linux
+ * cooked v1 and v2, raw IP, BSD loopback, PPP, Cisco HDLC) -> IPv4/IPv6 -> TCP/UDP/SCTP/ICMP/ICMPv6 -> one flat record.
  * No globals, no allocation, no logging, no I/O: safe to run in a confined,
  * unprivileged child. Every header is length-checked before it is read. */
 #ifndef SW_DECODE_H
@@ -10,12 +10,21 @@
 
 #include "../common/addr.h"
 
-/* Link types, as pcap_datalink() returns them (the numbers of libpcap's
- * <pcap/dlt.h>; LINKTYPE_RAW, 101, is what a savefile says for DLT_RAW). */
+/* Link types, as pcap_datalink() returns them on Linux (the numbers of
+ * libpcap's <pcap/dlt.h>; LINKTYPE_RAW, 101, is what a savefile says for
+ * DLT_RAW). */
+#define DECODE_DLT_NULL		0	/* BSD loopback, host byte order */
 #define DECODE_DLT_EN10MB	1	/* Ethernet, 802.1Q/802.1ad tags */
+#define DECODE_DLT_PPP		9	/* PPP, 0xff03 optional */
 #define DECODE_DLT_RAW		12	/* raw IPv4 or IPv6 */
+#define DECODE_DLT_PPP_SERIAL	50	/* PPP in HDLC framing, or Cisco */
+#define DECODE_DLT_PPP_ETHER	51	/* PPPoE session header, PPP */
 #define DECODE_DLT_RAW_FILE	101	/* LINKTYPE_RAW */
+#define DECODE_DLT_C_HDLC	104	/* Cisco HDLC */
+#define DECODE_DLT_LOOP		108	/* OpenBSD loopback, network order */
 #define DECODE_DLT_LINUX_SLL	113	/* Linux cooked v1 ("any") */
+#define DECODE_DLT_PPP_WITH_DIR	204	/* direction byte, then PPP */
+#define DECODE_DLT_C_HDLC_WITH_DIR 205	/* direction byte, then C_HDLC */
 #define DECODE_DLT_IPV4		228	/* raw IPv4 only */
 #define DECODE_DLT_IPV6		229	/* raw IPv6 only */
 #define DECODE_DLT_LINUX_SLL2	276	/* Linux cooked v2 ("any") */
@@ -26,7 +35,7 @@
 #define DECODE_MAX_EXT		8
 
 /* Results. 0 is a complete record. DECODE_NOT_IP is a skip (ARP, LLDP,
- * ...), not an error; DECODE_TRUNCATED means the snap length cut a header
+ * PPP's LCP, a loopback family other than IP, ...), not an error; DECODE_TRUNCATED means the snap length cut a header
  * short (captured < wire length), a capture setting rather than a hostile
  * packet; every other negative value is a malformed packet. */
 enum decode_result {
@@ -50,7 +59,8 @@ enum decode_result {
 	DECODE_BAD_UDP_LEN = -16,	/* length < 8 or > IP payload */
 	DECODE_BAD_SCTP_HDR = -17,
 	DECODE_SHORT_ICMP = -18,	/* fewer than 8 bytes */
-	DECODE_RESULT_MIN = -18		/* lowest value, for counter arrays */
+	DECODE_BAD_L2 = -19,		/* PPP control, PPPoE version wrong */
+	DECODE_RESULT_MIN = -19		/* lowest value, for counter arrays */
 };
 
 /* Does decode_packet know this link type? */

@@ -1,8 +1,9 @@
 /*
  * libFuzzer target for decode_packet(). The first input byte selects the
- * link type, links[(byte & 0x0f) % 7], and how much longer the frame was
- * on the wire than captured, extras[(byte >> 4) & 3] (0 is a whole frame;
- * more is a snap-length cut, and 70000 reaches the GSO paths). The rest is
+ * link type, links[byte & 0x0f] (every one decode_packet reads, and one
+ * it does not), and how much longer the frame was on the wire than
+ * captured, extras[(byte >> 4) & 3] (0 is a whole frame; more is a
+ * snap-length cut, and 70000 reaches the GSO paths). The rest is
  * the frame, copied to an exact-size heap buffer so ASan sees over-reads.
  * Seeds: SW_DECODE_SEEDS=DIR build/tests/test_decode writes the unit
  * tests' packets in this format. Keep the tables in step with
@@ -18,9 +19,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const int links[] = {
+static const int links[16] = {
 	DECODE_DLT_EN10MB, DECODE_DLT_LINUX_SLL, DECODE_DLT_LINUX_SLL2,
 	DECODE_DLT_RAW, DECODE_DLT_IPV4, DECODE_DLT_IPV6, DECODE_DLT_RAW_FILE,
+	DECODE_DLT_NULL, DECODE_DLT_LOOP, DECODE_DLT_PPP,
+	DECODE_DLT_PPP_SERIAL, DECODE_DLT_PPP_ETHER, DECODE_DLT_C_HDLC,
+	DECODE_DLT_PPP_WITH_DIR, DECODE_DLT_C_HDLC_WITH_DIR,
+	147,				/* DLT_USER0: not read */
 };
 static const size_t extras[] = { 0, 1, 1000, 70000 };
 
@@ -68,7 +73,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	link = links[(data[0] & 0x0f) % (sizeof(links) / sizeof(links[0]))];
+	link = links[data[0] & 0x0f];
 	caplen = size - 1;
 	wire = caplen + extras[(data[0] >> 4) & 3];
 	buf = caplen > 0 ? malloc(caplen) : NULL;
@@ -83,6 +88,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	/* Only a snap-length cut can be DECODE_TRUNCATED. */
 	if (r == DECODE_TRUNCATED && wire == caplen)
+		abort();
+	if ((r == DECODE_UNSUPPORTED_LINK) != !decode_link_supported(link))
 		abort();
 	if (r == DECODE_OK)
 		check(&p, wire);

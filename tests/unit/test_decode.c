@@ -23,11 +23,15 @@
 
 #include "../../monitor/decode.h"
 
-/* The fuzzer's link selector: links[(byte & 0x0f) % 7]; wire length is
- * the captured length plus extras[(byte >> 4) & 3]. */
-static const int links[] = {
+/* The fuzzer's link selector: links[byte & 0x0f]; wire length is the
+ * captured length plus extras[(byte >> 4) & 3]. */
+static const int links[16] = {
 	DECODE_DLT_EN10MB, DECODE_DLT_LINUX_SLL, DECODE_DLT_LINUX_SLL2,
 	DECODE_DLT_RAW, DECODE_DLT_IPV4, DECODE_DLT_IPV6, DECODE_DLT_RAW_FILE,
+	DECODE_DLT_NULL, DECODE_DLT_LOOP, DECODE_DLT_PPP,
+	DECODE_DLT_PPP_SERIAL, DECODE_DLT_PPP_ETHER, DECODE_DLT_C_HDLC,
+	DECODE_DLT_PPP_WITH_DIR, DECODE_DLT_C_HDLC_WITH_DIR,
+	147,				/* DLT_USER0: not read */
 };
 #define NLINKS (sizeof(links) / sizeof(links[0]))
 static const size_t extras[] = { 0, 1, 1000, 70000 };
@@ -849,6 +853,247 @@ b_ip6_plen_long(struct pb *b)
 	set16(b, o + 4, 21);
 }
 
+/* BSD loopback: the address family in little- or big-endian order. */
+static void
+null_hdr(struct pb *b, uint32_t af, int little)
+{
+	if (!little) {
+		put32(b, af);
+		return;
+	}
+	put8(b, af & 0xff);
+	put8(b, (af >> 8) & 0xff);
+	put8(b, (af >> 16) & 0xff);
+	put8(b, af >> 24);
+}
+
+/* A PPPoE session header for a PPP frame of len bytes. */
+static void
+pppoe(struct pb *b, unsigned int vertype, unsigned int code, size_t len)
+{
+	put8(b, vertype);
+	put8(b, code);
+	put16(b, 0x1234);		/* session id */
+	put16(b, len);
+}
+
+static void
+b_null_le(struct pb *b)
+{
+	null_hdr(b, 2, 1);		/* x86: AF_INET */
+	b_raw4(b);
+}
+
+static void
+b_null_be6(struct pb *b)
+{
+	null_hdr(b, 30, 0);		/* big-endian macOS: AF_INET6 */
+	b_raw6(b);
+}
+
+static void
+b_null_fbsd6(struct pb *b)
+{
+	null_hdr(b, 28, 1);
+	b_raw6(b);
+}
+
+static void
+b_null_obsd6(struct pb *b)
+{
+	null_hdr(b, 24, 1);
+	b_raw6(b);
+}
+
+static void
+b_null_be4(struct pb *b)
+{
+	null_hdr(b, 2, 0);
+	b_raw4(b);
+}
+
+static void
+b_null_unknown(struct pb *b)
+{
+	null_hdr(b, 7, 1);		/* not IP (AF_ISO on the BSDs) */
+	b_raw4(b);
+}
+
+static void
+b_null_linux6(struct pb *b)
+{
+	null_hdr(b, 10, 1);		/* Linux's AF_INET6: no BSD's */
+	b_raw6(b);
+}
+
+static void
+b_null_garbage(struct pb *b)
+{
+	null_hdr(b, 0x00020002, 1);	/* high bits either way */
+	b_raw4(b);
+}
+
+static void
+b_null_mismatch(struct pb *b)
+{
+	null_hdr(b, 2, 1);		/* says IPv4, carries IPv6 */
+	b_raw6(b);
+}
+
+static void
+b_loop4(struct pb *b)
+{
+	null_hdr(b, 2, 0);
+	b_raw4(b);
+}
+
+static void
+b_loop6(struct pb *b)
+{
+	null_hdr(b, 24, 0);
+	b_raw6(b);
+}
+
+static void
+b_loop_le(struct pb *b)
+{
+	null_hdr(b, 2, 1);		/* LOOP is network order only */
+	b_raw4(b);
+}
+
+static void
+b_ppp4(struct pb *b)
+{
+	put16(b, 0xff03);
+	put16(b, 0x0021);
+	b_raw4(b);
+}
+
+static void
+b_ppp_acfc6(struct pb *b)
+{
+	put16(b, 0x0057);		/* address and control compressed */
+	b_raw6(b);
+}
+
+static void
+b_ppp_pfc4(struct pb *b)
+{
+	put16(b, 0xff03);
+	put8(b, 0x21);			/* protocol compressed */
+	b_raw4(b);
+}
+
+static void
+b_ppp_lcp(struct pb *b)
+{
+	put16(b, 0xff03);
+	put16(b, 0xc021);
+	putzero(b, 8);
+}
+
+static void
+b_ppp_badctl(struct pb *b)
+{
+	put16(b, 0xff05);
+	put16(b, 0x0021);
+	b_raw4(b);
+}
+
+static void
+b_pppser4(struct pb *b)
+{
+	b_ppp4(b);
+}
+
+static void
+b_pppser_cisco6(struct pb *b)
+{
+	put16(b, 0x0f00);
+	put16(b, 0x86dd);
+	b_raw6(b);
+}
+
+static void
+b_pppoe4(struct pb *b)
+{
+	pppoe(b, 0x11, 0, 62);
+	put16(b, 0x0021);
+	b_raw4(b);
+}
+
+static void
+b_pppoe_disc(struct pb *b)
+{
+	pppoe(b, 0x11, 0x09, 0);	/* PADI */
+}
+
+static void
+b_pppoe_badver(struct pb *b)
+{
+	pppoe(b, 0x21, 0, 62);
+	put16(b, 0x0021);
+	b_raw4(b);
+}
+
+static void
+b_eth_pppoe6(struct pb *b)
+{
+	eth(b, 0x8864);
+	pppoe(b, 0x11, 0, 50);
+	put16(b, 0x0057);
+	b_raw6(b);
+}
+
+static void
+b_vlan_pppoe4(struct pb *b)
+{
+	static const uint16_t tpid[1] = { 0x8100 };
+
+	eth_tags(b, tpid, 1, 0x8864);
+	pppoe(b, 0x11, 0, 62);
+	put16(b, 0x0021);
+	b_raw4(b);
+}
+
+static void
+b_chdlc4(struct pb *b)
+{
+	put16(b, 0x0f00);
+	put16(b, 0x0800);
+	b_raw4(b);
+}
+
+static void
+b_chdlc6(struct pb *b)
+{
+	put16(b, 0x8f00);
+	put16(b, 0x86dd);
+	b_raw6(b);
+}
+
+static void
+b_chdlc_slarp(struct pb *b)
+{
+	put16(b, 0x8f00);
+	put16(b, 0x8035);
+	putzero(b, 20);
+}
+
+static void
+b_pppdir_out(struct pb *b)
+{
+	put8(b, 1);
+	b_ppp4(b);
+}
+
+static void
+b_chdlcdir_in(struct pb *b)
+{
+	put8(b, 0);
+	b_chdlc6(b);
+}
+
 struct tcase {
 	const char *name;
 	int link;
@@ -907,6 +1152,35 @@ static const struct tcase cases[] = {
 	C(eth_llc, EN10MB, DECODE_NOT_IP),
 	C(ip6_badver, EN10MB, DECODE_BAD_IP_VERSION),
 	C(ip6_plen_long, EN10MB, DECODE_BAD_IPV6_LEN),
+	C(null_le, NULL, DECODE_OK),
+	C(null_be6, NULL, DECODE_OK),
+	C(null_fbsd6, NULL, DECODE_OK),
+	C(null_obsd6, NULL, DECODE_OK),
+	C(null_be4, NULL, DECODE_OK),
+	C(null_unknown, NULL, DECODE_NOT_IP),
+	C(null_linux6, NULL, DECODE_NOT_IP),
+	C(null_garbage, NULL, DECODE_NOT_IP),
+	C(null_mismatch, NULL, DECODE_BAD_IP_VERSION),
+	C(loop4, LOOP, DECODE_OK),
+	C(loop6, LOOP, DECODE_OK),
+	C(loop_le, LOOP, DECODE_NOT_IP),
+	C(ppp4, PPP, DECODE_OK),
+	C(ppp_acfc6, PPP, DECODE_OK),
+	C(ppp_pfc4, PPP, DECODE_OK),
+	C(ppp_lcp, PPP, DECODE_NOT_IP),
+	C(ppp_badctl, PPP, DECODE_BAD_L2),
+	C(pppser4, PPP_SERIAL, DECODE_OK),
+	C(pppser_cisco6, PPP_SERIAL, DECODE_OK),
+	C(pppoe4, PPP_ETHER, DECODE_OK),
+	C(pppoe_disc, PPP_ETHER, DECODE_NOT_IP),
+	C(pppoe_badver, PPP_ETHER, DECODE_BAD_L2),
+	C(eth_pppoe6, EN10MB, DECODE_OK),
+	C(vlan_pppoe4, EN10MB, DECODE_OK),
+	C(chdlc4, C_HDLC, DECODE_OK),
+	C(chdlc6, C_HDLC, DECODE_OK),
+	C(chdlc_slarp, C_HDLC, DECODE_NOT_IP),
+	C(pppdir_out, PPP_WITH_DIR, DECODE_OK),
+	C(chdlcdir_in, C_HDLC_WITH_DIR, DECODE_OK),
 };
 #undef C
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
@@ -1154,6 +1428,159 @@ test_raw(void **state)
 	    DECODE_UNSUPPORTED_LINK);
 	assert_int_equal(decode_exact(-1, b.d, b.n, b.n, &p),
 	    DECODE_UNSUPPORTED_LINK);
+}
+
+/* The same IPv4 TCP FIN (b_raw4) or IPv6 UDP (b_raw6) as raw IP. */
+static void
+assert_raw4(const struct pkt *p)
+{
+	assert_tuple(p, AF_INET, A2, A1, IPPROTO_TCP, 40000, 80);
+	assert_int_equal(p->tcp_flags, PKT_TCP_FIN);
+	assert_int_equal(p->ip_len, 40);
+}
+
+static void
+assert_raw6(const struct pkt *p)
+{
+	assert_tuple(p, AF_INET6, B2, B1, IPPROTO_UDP, 40000, 161);
+	assert_int_equal(p->ip_len, 48);
+}
+
+/* Decode a header of n bytes (all of the frame) as link. */
+static int
+decode_hdr(int link, const uint8_t *d, size_t n)
+{
+	struct pkt p;
+
+	return decode_exact(link, d, n, n, &p);
+}
+
+static void
+test_null_loop(void **state)
+{
+	static const uint8_t le2[3] = { 2, 0, 0 };
+	struct pkt p;
+
+	(void)state;
+	/* Either byte order for NULL, each BSD's AF_INET6. */
+	decode_case("null_le", &p);
+	assert_raw4(&p);
+	assert_link(&p, 0, PKT_TYPE_UNKNOWN, PKT_DIR_UNKNOWN);
+	decode_case("null_be4", &p);
+	assert_raw4(&p);
+	decode_case("null_be6", &p);
+	assert_raw6(&p);
+	decode_case("null_fbsd6", &p);
+	assert_raw6(&p);
+	decode_case("null_obsd6", &p);
+	assert_raw6(&p);
+	decode_case("null_unknown", &p);
+	assert_int_equal(p.family, 0);
+	decode_case("null_linux6", &p);
+	decode_case("null_garbage", &p);
+	decode_case("null_mismatch", &p);
+	decode_case("loop4", &p);
+	assert_raw4(&p);
+	decode_case("loop6", &p);
+	assert_raw6(&p);
+	decode_case("loop_le", &p);
+	assert_int_equal(p.family, 0);
+
+	/* A header of 3 bytes: short on the wire, truncated by a snap
+	 * length; nothing at all. */
+	assert_int_equal(decode_hdr(DECODE_DLT_NULL, le2, 3), DECODE_SHORT_L2);
+	assert_int_equal(decode_exact(DECODE_DLT_LOOP, le2, 3, 60, &p),
+	    DECODE_TRUNCATED);
+	assert_int_equal(decode_hdr(DECODE_DLT_NULL, le2, 0), DECODE_SHORT_L2);
+}
+
+static void
+test_ppp(void **state)
+{
+	static const uint8_t ff[1] = { 0xff }, ff03[3] = { 0xff, 0x03, 0 };
+	static const uint8_t pppoe5[5] = { 0x11, 0, 0x12, 0x34, 0 };
+	struct pkt p;
+
+	(void)state;
+	decode_case("ppp4", &p);
+	assert_raw4(&p);
+	assert_link(&p, 0, PKT_TYPE_UNKNOWN, PKT_DIR_UNKNOWN);
+	decode_case("ppp_acfc6", &p);
+	assert_raw6(&p);
+	decode_case("ppp_pfc4", &p);
+	assert_raw4(&p);
+	decode_case("ppp_lcp", &p);
+	assert_int_equal(p.family, 0);
+	decode_case("ppp_badctl", &p);
+	assert_int_equal(p.family, 0);
+	decode_case("pppser4", &p);
+	assert_raw4(&p);
+	decode_case("pppser_cisco6", &p);
+	assert_raw6(&p);
+	decode_case("pppoe4", &p);
+	assert_raw4(&p);
+	decode_case("pppoe_disc", &p);
+	decode_case("pppoe_badver", &p);
+	decode_case("eth_pppoe6", &p);
+	assert_raw6(&p);
+	decode_case("vlan_pppoe4", &p);
+	assert_raw4(&p);
+
+	/* The direction byte. */
+	decode_case("pppdir_out", &p);
+	assert_raw4(&p);
+	assert_link(&p, 0, PKT_TYPE_OUTGOING, PKT_DIR_OUT);
+
+	/* Headers cut short: address without control, a protocol's first
+	 * byte (even, so not compressed), a PPPoE header of 5 bytes. */
+	assert_int_equal(decode_hdr(DECODE_DLT_PPP, ff, 1), DECODE_SHORT_L2);
+	assert_int_equal(decode_hdr(DECODE_DLT_PPP, ff03, 3),
+	    DECODE_SHORT_L2);
+	assert_int_equal(decode_hdr(DECODE_DLT_PPP_SERIAL, ff03, 2),
+	    DECODE_SHORT_L2);
+	assert_int_equal(decode_hdr(DECODE_DLT_PPP_ETHER, pppoe5, 5),
+	    DECODE_SHORT_L2);
+	assert_int_equal(decode_hdr(DECODE_DLT_PPP_WITH_DIR, ff, 0),
+	    DECODE_SHORT_L2);
+}
+
+static void
+test_chdlc(void **state)
+{
+	static const uint8_t hdr3[3] = { 0x0f, 0, 0x08 };
+	struct pkt p;
+
+	(void)state;
+	decode_case("chdlc4", &p);
+	assert_raw4(&p);
+	decode_case("chdlc6", &p);
+	assert_raw6(&p);
+	decode_case("chdlc_slarp", &p);
+	assert_int_equal(p.family, 0);
+	decode_case("chdlcdir_in", &p);
+	assert_raw6(&p);
+	assert_link(&p, 0, PKT_TYPE_HOST, PKT_DIR_IN);
+
+	assert_int_equal(decode_hdr(DECODE_DLT_C_HDLC, hdr3, 3),
+	    DECODE_SHORT_L2);
+	assert_int_equal(decode_hdr(DECODE_DLT_C_HDLC_WITH_DIR, hdr3, 3),
+	    DECODE_SHORT_L2);
+	assert_int_equal(decode_hdr(DECODE_DLT_PPP_SERIAL, hdr3, 3),
+	    DECODE_SHORT_L2);
+}
+
+/* What analyze asks before reading a file. */
+static void
+test_link_supported(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < NLINKS - 1; i++)
+		assert_true(decode_link_supported(links[i]));
+	assert_false(decode_link_supported(links[NLINKS - 1]));
+	assert_false(decode_link_supported(-1));
+	assert_false(decode_link_supported(105));	/* 802.11 */
 }
 
 static void
@@ -1478,7 +1905,7 @@ regress_one(const uint8_t *d, size_t len)
 
 	if (len > 0) {
 		for (j = 0; j < 4; j++) {
-			r = decode_exact(links[(d[0] & 0x0f) % NLINKS], d + 1,
+			r = decode_exact(links[d[0] & 0x0f], d + 1,
 			    len - 1, len - 1 + extras[j], &p);
 			assert_true(r <= 0 && r >= DECODE_RESULT_MIN);
 		}
@@ -1552,6 +1979,10 @@ main(void)
 		cmocka_unit_test(test_vlan),
 		cmocka_unit_test(test_sll),
 		cmocka_unit_test(test_raw),
+		cmocka_unit_test(test_null_loop),
+		cmocka_unit_test(test_ppp),
+		cmocka_unit_test(test_chdlc),
+		cmocka_unit_test(test_link_supported),
 		cmocka_unit_test(test_ipv4),
 		cmocka_unit_test(test_fragments),
 		cmocka_unit_test(test_ipv6_ext),
