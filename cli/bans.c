@@ -154,8 +154,10 @@ send_chunks(const char *cmd, json_t *base, json_t *peers, json_t *done,
 		if ((v = json_object_get(resp, "database")) != NULL &&
 		    json_is_string(v))
 			fprintf(stderr, "sockwatch: %s: warning: in force, but "
-			    "not yet in the database (%s): the daemon retries\n",
-			    cmd, json_string_value(v));
+			    "not yet in the database (%s)%s\n", cmd,
+			    json_string_value(v), strncmp(json_string_value(v),
+			    "no database", 11) == 0 ? "" :
+			    ": the daemon retries");
 		if (done != NULL)
 			json_array_extend(done, json_object_get(resp, "bans"));
 		if (ret_blocked != NULL)

@@ -6,9 +6,14 @@
  * sqlite3 holding a write lock, a full disk). Nothing here waits on a
  * lock: the loop goes on capturing and banning meanwhile. The writes go
  * in the order they were made, so an unblock queued after its block is
- * the last word. At BANQ_MAX writes the oldest tenth is dropped and
- * counted: the kernel still holds the truth, and the reconciliation at
- * the next start reads it (enforce.c).
+ * the last word, at most BANQ_CHUNK in a transaction on the loop's
+ * thread (a big queue drains over a few ticks, and a nearly full disk
+ * still takes it piece by piece).
+ *
+ * Nothing is dropped: when BANQ_MAX writes wait (or memory runs out),
+ * the queue is replaced by a rewrite of the bans' table from the bans in
+ * memory, which hold every change it had. The same rewrite follows a
+ * step of the wall clock, since the rows keep wall time.
  */
 #include <errno.h>
 #include <limits.h>
@@ -19,35 +24,50 @@
 #include "../common/timeutil.h"
 #include "sockwatchd.h"
 
-#define BANQ_MAX		200000
+#define BANQ_MAX		100000
+#define BANQ_CHUNK		5000
 #define BANQ_DELAY_MIN_MS	100
 #define BANQ_DELAY_MAX_MS	2000
 #define BANQ_OPEN_TRIES		5
+
+/* The queue's changes are all in the bans in memory: drop it, rewrite
+ * the table from them. */
+static void
+overflow(struct sw *sw, const char *why)
+{
+	struct sw_banq *q = &sw->banq;
+
+	if (!q->resync)
+		log_warnx("database: %zu ban writes waiting (%s): the bans' "
+		    "table will be written again whole", q->n, why);
+	if (!q->resync)
+		q->rewrites++;
+	q->resync = true;
+	q->n = 0;
+	free(q->op);
+	q->op = NULL;
+	q->cap = 0;
+}
 
 static struct store_ban_op *
 push(struct sw *sw)
 {
 	struct sw_banq *q = &sw->banq;
 	struct store_ban_op *v;
-	size_t cap, drop;
+	size_t cap;
 
-	if (sw->store == NULL)
-		return NULL;		/* running without a database */
+	if (sw->store == NULL || q->resync)
+		return NULL;	/* no database, or a rewrite covers it */
 	if (q->n == BANQ_MAX) {
-		drop = BANQ_MAX / 10;
-		memmove(q->op, q->op + drop, (q->n - drop) * sizeof(*q->op));
-		q->n -= drop;
-		q->dropped += drop;
-		log_warnx("database: %zu ban writes waiting; the oldest %zu "
-		    "dropped (the kernel keeps them in force)", (size_t)BANQ_MAX,
-		    drop);
+		overflow(sw, "the queue is full");
+		return NULL;
 	}
 	if (q->n == q->cap) {
 		cap = q->cap ? q->cap * 2 : 64;
 		if (cap > BANQ_MAX)
 			cap = BANQ_MAX;
 		if ((v = realloc(q->op, cap * sizeof(*v))) == NULL) {
-			q->dropped++;
+			overflow(sw, "out of memory");
 			return NULL;
 		}
 		q->op = v;
@@ -59,18 +79,23 @@ push(struct sw *sw)
 }
 
 /* Bans run on steady time (timeutil.h); the database keeps wall time. */
-void
-banq_put(struct sw *sw, const struct ban *b, uint64_t length_ms)
+static void
+to_wall(struct store_ban_op *op, const struct ban *b, uint64_t length_ms)
 {
-	struct store_ban_op *op = push(sw);
-
-	if (op == NULL)
-		return;
 	op->ban = *b;
 	op->ban.created_ms = time_steady_to_wall(b->created_ms);
 	if (b->expires_ms != 0)
 		op->ban.expires_ms = time_steady_to_wall(b->expires_ms);
 	op->length_ms = length_ms;
+}
+
+void
+banq_put(struct sw *sw, const struct ban *b, uint64_t length_ms)
+{
+	struct store_ban_op *op = push(sw);
+
+	if (op != NULL)
+		to_wall(op, b, length_ms);
 }
 
 void
@@ -87,26 +112,28 @@ banq_del(struct sw *sw, const struct cidr *peer)
 size_t
 banq_pending(const struct sw *sw)
 {
-	return sw->banq.n;
+	return sw->banq.n + (sw->banq.resync ? 1 : 0);
 }
 
-/* The outcome of a write of the whole queue (r from store_ban_apply;
- * -EINVAL is a bad peer skipped, the rest committed). */
+/* The outcome of writing the first n of the queue (r from
+ * store_ban_apply; -EINVAL is a bad peer skipped, the rest committed). */
 void
-banq_done(struct sw *sw, int r, int64_t now_mono)
+banq_done(struct sw *sw, int r, size_t n, int64_t now_mono)
 {
 	struct sw_banq *q = &sw->banq;
 
 	if (r == 0 || r == -EINVAL) {
 		if (q->delay_ms != 0)
-			log_info("database: the %zu ban writes waiting since "
-			    "%lld s are in", q->n, (long long)((now_mono -
-			    q->since_ms + 999) / 1000));
-		q->writes += q->n;
-		q->n = 0;
+			log_info("database: the ban writes waiting since %lld "
+			    "s are in", (long long)((now_mono - q->since_ms +
+			    999) / 1000));
+		q->writes += n;
+		memmove(q->op, q->op + n, (q->n - n) * sizeof(*q->op));
+		q->n -= n;
 		q->delay_ms = 0;
 		q->error = 0;
-		if (q->cap > 1024) {
+		q->next_ms = now_mono;	/* the rest at the next tick */
+		if (q->n == 0 && q->cap > 1024) {
 			free(q->op);
 			q->op = NULL;
 			q->cap = 0;
@@ -116,7 +143,7 @@ banq_done(struct sw *sw, int r, int64_t now_mono)
 	if (q->delay_ms == 0) {
 		q->since_ms = now_mono;
 		log_warnx("database: cannot write %zu bans: %s (in force in "
-		    "the kernel; retrying)", q->n, strerror(-r));
+		    "the kernel; retrying)", banq_pending(sw), strerror(-r));
 	}
 	q->failures++;
 	q->error = r;
@@ -126,22 +153,68 @@ banq_done(struct sw *sw, int r, int64_t now_mono)
 	q->next_ms = now_mono + q->delay_ms;
 }
 
+/* The bans' table written again whole, from the bans in force: one
+ * transaction that empties it first. */
+static int
+rewrite(struct sw *sw)
+{
+	struct sw_banq *q = &sw->banq;
+	struct store_ban_op *op;
+	const struct ban *b;
+	size_t n = sw->enf.bans != NULL ? bans_count(sw->enf.bans) : 0, i;
+	int r;
+
+	if ((op = calloc(n + 1, sizeof(*op))) == NULL)
+		return -ENOMEM;
+	op[0].clear = true;
+	for (i = 0; i < n; i++) {
+		b = bans_at(sw->enf.bans, i);
+		to_wall(&op[i + 1], b, b->expires_ms == 0 ? 0 :
+		    (uint64_t)(b->expires_ms - b->created_ms));
+	}
+	r = store_ban_apply(sw->store, op, n + 1);
+	free(op);
+	if (r == 0 || r == -EINVAL) {
+		q->resync = false;
+		log_info("database: the bans' table written again (%zu bans)",
+		    n);
+	}
+	return r;
+}
+
 int
 banq_write(struct sw *sw)
 {
+	struct sw_banq *q = &sw->banq;
+	size_t n = q->n < BANQ_CHUNK ? q->n : BANQ_CHUNK;
 	int r;
 
-	if (sw->banq.n == 0)
+	if (sw->store == NULL || (n == 0 && !q->resync))
 		return 0;
-	r = store_ban_apply(sw->store, sw->banq.op, sw->banq.n);
-	banq_done(sw, r, time_mono_ms());
+	if (q->resync) {
+		r = rewrite(sw);
+		n = 0;
+	} else
+		r = store_ban_apply(sw->store, q->op, n);
+	banq_done(sw, r, n, time_mono_ms());
 	return r == -EINVAL ? 0 : r;
 }
 
 void
 banq_tick(struct sw *sw, int64_t now_mono)
 {
-	if (sw->banq.n > 0 && now_mono >= sw->banq.next_ms)
+	struct sw_banq *q = &sw->banq;
+	int64_t step = time_step_ms();
+
+	/* The rows' wall times are off by the step: all written again. */
+	if (sw->store != NULL && step != q->step_ms) {
+		log_warnx("the wall clock stepped by %+lld ms: bans keep their "
+		    "time left; the database's times are written again",
+		    (long long)(step - q->step_ms));
+		q->step_ms = step;
+		overflow(sw, "the wall clock stepped");
+	}
+	if (banq_pending(sw) > 0 && now_mono >= q->next_ms)
 		(void)banq_write(sw);
 }
 
@@ -208,14 +281,18 @@ banq_alert(struct sw *sw)
 	alerts_raise(sw, &a);
 }
 
-/* At exit: one last try, and what is lost said. */
+/* At exit: what is left, and what is lost said. */
 void
 banq_close(struct sw *sw)
 {
-	if (banq_write(sw) < 0)
+	int r = 0;
+
+	while (banq_pending(sw) > 0 && (r = banq_write(sw)) == 0)
+		;
+	if (r < 0)
 		log_warnx("database: %zu ban writes lost at exit: %s (the "
 		    "kernel's table is read back at the next start)",
-		    sw->banq.n, strerror(-sw->banq.error));
+		    banq_pending(sw), strerror(-r));
 	free(sw->banq.op);
 	memset(&sw->banq, 0, sizeof(sw->banq));
 }
@@ -225,11 +302,11 @@ banq_json(const struct sw *sw)
 {
 	const struct sw_banq *q = &sw->banq;
 
-	return json_pack("{s:b, s:s?, s:I, s:I, s:I, s:I, s:s?}", "open",
+	return json_pack("{s:b, s:s?, s:I, s:b, s:I, s:I, s:I, s:s?}", "open",
 	    sw->store != NULL, "note", sw->store_note[0] ? sw->store_note :
-	    NULL, "pending", (json_int_t)q->n,
+	    NULL, "pending", (json_int_t)q->n, "rewrite", q->resync,
 	    "written", (json_int_t)q->writes,
 	    "failures", (json_int_t)q->failures,
-	    "dropped", (json_int_t)q->dropped,
+	    "rewrites", (json_int_t)q->rewrites,
 	    "error", q->error ? strerror(-q->error) : NULL);
 }

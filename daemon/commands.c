@@ -668,9 +668,9 @@ commands_metrics(void *arg, struct mbuf *b)
 	counter(b, "sockwatch_store_ban_write_failures_total",
 	    "Tries to write the waiting ban writes that the database refused.",
 	    sw->banq.failures);
-	counter(b, "sockwatch_store_ban_writes_dropped_total",
-	    "Ban writes dropped with the queue full (the kernel kept them).",
-	    sw->banq.dropped);
+	counter(b, "sockwatch_store_ban_table_rewrites_total",
+	    "Ban tables written again whole from memory (queue full, clock "
+	    "step).", sw->banq.rewrites);
 	counter(b, "sockwatch_store_alerts_pruned_total",
 	    "Alerts deleted from the database by alerts_keep and alerts_max.",
 	    st.pruned);

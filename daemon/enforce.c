@@ -872,7 +872,7 @@ enforce_flush(struct sw *sw)
 	}
 	if (threaded) {
 		pthread_join(tid, NULL);
-		banq_done(sw, job.r, time_mono_ms());
+		banq_done(sw, job.r, job.n, time_mono_ms());
 	} else if (due)
 		(void)banq_write(sw);
 	for (i = 0; i < m; i++) {
@@ -1162,7 +1162,7 @@ restore(struct sw *sw)
 /* Open nftables and build our table; without it nothing is blocked but
  * bans are still decided and recorded. */
 static void
-nft_start(struct sw *sw)
+nft_start(struct sw *sw, bool at_start)
 {
 	int r;
 
@@ -1183,10 +1183,10 @@ nft_start(struct sw *sw)
 		sw->enf.nft = NULL;
 		return;
 	}
-	if (!sw->enf.started) {
-		sw->enf.started = true;
+	/* Only at start: later, the bans made since would not be in a
+	 * table found then, and would be lifted. */
+	if (at_start)
 		(void)enforce_reconcile_start(sw);
-	}
 	if (enforce_nft_setup(sw) < 0) {
 		log_warnx("cannot set up table inet %s: nothing will be "
 		    "blocked", NFT_TABLE_NAME);
@@ -1217,9 +1217,12 @@ enforce_open(struct sw *sw)
 	if ((r = bans_new(&bp, &sw->enf.bans)) < 0 ||
 	    (r = connect_set_new(sw->cfg, &sw->enf.connect)) < 0)
 		return r;
+	/* Without the database's bans, the kernel's (read next) still
+	 * protect the host. */
 	if ((r = restore(sw)) < 0)
-		return r;
-	nft_start(sw);
+		log_warnx("starting without the database's bans: %s",
+		    strerror(-r));
+	nft_start(sw, true);
 	(void)banq_write(sw);
 	enforce_existing(sw);
 	return 0;
@@ -1294,7 +1297,7 @@ enforce_tick(struct sw *sw, int64_t now_mono)
 	    now_mono >= sw->enf.next_reconcile_ms) {
 		sw->enf.next_reconcile_ms = now_mono +
 		    (int64_t)sw->cfg->bans.reconcile_interval_ms;
-		nft_start(sw);
+		nft_start(sw, false);
 	}
 	if (!enforce_active(sw))
 		return;

@@ -100,7 +100,9 @@ struct sw_banq {
 	int64_t delay_ms;		/* the backoff; 0: all written */
 	int64_t since_ms;		/* monotonic: the first failure */
 	int error;			/* -errno of the last failure */
-	uint64_t writes, failures, dropped;
+	bool resync;			/* rewrite the table from memory */
+	int64_t step_ms;		/* time_step_ms() at the last look */
+	uint64_t writes, failures, rewrites;
 };
 
 struct sw_enforce {
@@ -125,10 +127,9 @@ struct sw_enforce {
 	struct cidr *gone;		/* bans lifted while job ran */
 	size_t ngone, capgone;
 	bool flush_failed;		/* the last flush's kernel part */
-	bool started;			/* the kernel's table was read */
 	struct {
 		uint64_t bans, refused, expired;
-		uint64_t nft_errors, store_errors, kill_errors;
+		uint64_t nft_errors, kill_errors;
 		uint64_t reconciles, repairs;
 		uint64_t sockets_closed, connect_blocked;
 		uint64_t spoofed;	/* not banned: spoof suspected */
@@ -400,7 +401,7 @@ void banq_del(struct sw *sw, const struct cidr *peer);
 size_t banq_pending(const struct sw *sw);
 /* Try the whole queue now: 0 or -errno (still queued, retried). */
 int banq_write(struct sw *sw);
-void banq_done(struct sw *sw, int r, int64_t now_mono);
+void banq_done(struct sw *sw, int r, size_t n, int64_t now_mono);
 void banq_tick(struct sw *sw, int64_t now_mono);
 void banq_close(struct sw *sw);
 json_t *banq_json(const struct sw *sw);

@@ -427,8 +427,12 @@ store_open(const char *path, struct store **ret_store, char *err,
 	rc = load_max_id(st);
 	if (rc != SQLITE_OK)
 		goto sqlerr;
-	if ((rc = check_bans(st)) != SQLITE_OK)
-		goto sqlerr;
+	if ((rc = check_bans(st)) != SQLITE_OK) {
+		util_errf(err, errlen, "%s: the bans' table fails its "
+		    "integrity check (%s)", path, sqlite3_errstr(rc));
+		r = sqlite_errno(st->db, rc);
+		goto out;
+	}
 	sqlite3_busy_timeout(st->db, 0);
 	*ret_store = st;
 	st = NULL;
@@ -876,6 +880,8 @@ step_op(struct store *st, const void *v, const uint64_t *len, size_t i)
 	const struct store_ban_op *op = &((const struct store_ban_op *)v)[i];
 
 	(void)len;
+	if (op->clear)
+		return exec(st->db, "DELETE FROM bans");
 	return op->del ? ban_delete(st, &op->ban.peer) :
 	    ban_write(st, &op->ban, op->length_ms);
 }

@@ -105,6 +105,8 @@ struct store_ban_op {
 	struct ban ban;			/* a delete uses ban.peer only */
 	uint64_t length_ms;
 	bool del;
+	bool clear;			/* delete every ban row (the history
+					 * stays): a rewrite follows */
 };
 int store_ban_apply(struct store *st, const struct store_ban_op *op,
     size_t n);

@@ -25,8 +25,9 @@ struct ban {
 	struct cidr peer;		/* a host (/32, /128) or a prefix */
 	char reason[BAN_REASON_MAX];	/* for humans */
 	char source[BAN_SOURCE_MAX];	/* detector kind, "manual", "denylist" */
-	int64_t created_ms;		/* UTC ms */
-	int64_t expires_ms;		/* UTC ms; 0: permanent */
+	int64_t created_ms;		/* ms on the caller's clock (the
+					 * daemon's steady one, timeutil.h) */
+	int64_t expires_ms;		/* the same; 0: permanent */
 	uint32_t count;			/* earlier bans of this peer */
 	uint32_t sockets_closed;	/* by SOCK_DESTROY when banned */
 	char procs[BAN_PROCS_MAX];	/* "sshd[812],nginx[90]" held them */

@@ -7,6 +7,7 @@
 #  - Each ban's time left (sockwatch bans, and the kernel's element) goes
 #    on as if nothing happened: no early expiry, no lengthening.
 #  - Reconciliation neither deletes nor re-times a kernel element.
+#  - The database's rows (wall time) are written again in the new time.
 #  - Nobody else is banned, no alert is raised; a port scan after the
 #    steps is still banned, for its configured length.
 here=$(cd "$(dirname "$0")" && pwd)
@@ -78,6 +79,14 @@ for step in +1d -1d; do
 	echo "ok: wall clock $step: time left unchanged ($(left 198.18.6.1) \
 and $(left 198.18.6.2) s)"
 done
+# The database keeps wall time: its rows were written again with the
+# wall clock as the daemon now sees it (a day back).
+want=$(($(date +%s) - 86400 + $(left 198.18.6.1 | cut -d' ' -f1)))
+got=$(sqlite3 "$T/sockwatch.db" \
+    "SELECT expires_ms / 1000 FROM bans WHERE peer = '198.18.6.1/32'")
+[ -n "$got" ] && [ $((got - want)) -ge -3 ] && [ $((got - want)) -le 3 ] ||
+    fail "the database's end of 198.18.6.1: $got, want $want"
+echo "ok: the database's rows written again in the wall clock's new time"
 grep -q 'reconcile' "$SWD_LOG" &&
     fail "reconciliation changed the table: $(grep reconcile "$SWD_LOG")"
 [ "$(elems "$VNS" ban4 | sort | tr '\n' ' ')" = "198.18.6.1 198.18.6.2 " ] ||

@@ -17,6 +17,9 @@
 #  5. The disk under the database fills up (a 512 KiB tmpfs): 2,000 bans
 #     of `block -f` are in the kernel all the same, the CLI warns; with
 #     room again, the database has them within 3 s.
+#  6. More writes wait than the queue holds (100,500 blocks and 500
+#     unblocks under a lock): nothing is lost, the table is written again
+#     whole once the lock goes, and equals the kernel's sets.
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh disable=SC1091
 . "$here/lib.sh"
@@ -42,7 +45,8 @@ pending() {
 	swc "$NS" status --json | jq -r .database.pending
 }
 none_pending() {
-	[ "$(pending)" -eq 0 ]
+	swc "$NS" status --json | jq -e '.database.pending == 0 and
+	    (.database.rewrite | not)' >/dev/null
 }
 
 # lock_db: another process (Python's sqlite3, as an administrator's
@@ -183,3 +187,31 @@ n=$(sqlite3 "$DB" 'SELECT count(*) FROM bans')
 [ "$n" -eq 2004 ] || fail "$n bans in the database, want 2004"
 echo "ok: full disk: 2,000 bans in force at once, in the database once \
 there was room"
+
+# ---- 6. more than the queue holds -------------------------------------------
+swd_stop TERM
+DB=$T/big.db
+sed -i "s|^database = .*|database = $DB|" "$T/sockwatch.conf"
+swd_start "$NS" "$T/sockwatch.conf"
+wait_for 3 none_pending || fail "writes waiting: $(pending)"
+lock_db
+for ((i = 0; i < 100500; i++)); do
+	printf '2001:db8:6:%x::%x\n' $((i / 4096)) $((i % 4096 + 1))
+done >"$T/list6"
+head -n 500 "$T/list6" >"$T/unlist6"
+swc "$NS" block --for 1h -f "$T/list6" >/dev/null 2>&1 ||
+    fail "block -f of 100,500 under a lock"
+swc "$NS" unblock -f "$T/unlist6" >/dev/null 2>&1 || fail "unblock -f"
+swc "$NS" status --json | jq -e '.database.rewrite' >/dev/null ||
+    fail "no rewrite planned: $(swc "$NS" status --json | jq -c .database)"
+unlock_db
+wait_for 10 none_pending || fail "writes waiting: $(pending)"
+k=$(($(elems "$NS" ban4 | wc -l) + $(elems "$NS" ban6 | wc -l)))
+d=$(sqlite3 "$DB" 'SELECT count(*) FROM bans')
+[ "$k" -eq 102004 ] && [ "$d" -eq "$k" ] ||
+    fail "$k bans in the kernel, $d in the database, want 102004"
+[ "$(sqlite3 "$DB" "SELECT count(*) FROM bans WHERE peer IN \
+    ('2001:db8:6::1/128', '2001:db8:6:18::894/128')")" -eq 1 ] ||
+    fail "the unblocked 2001:db8:6::1 or the last block is wrong"
+echo "ok: 100,500 blocks and 500 unblocks under a lock: the table written \
+again whole, $d rows, as the kernel's sets"
