@@ -398,6 +398,12 @@ commands_handle(struct sw *sw, const char *cmd, const json_t *req,
 	unsigned int recent;
 	json_t *r;
 
+	/* The exporter's first requests can come while the parent still
+	 * waits for its hello, before the socket table or the bans exist. */
+	if (!sw->ready) {
+		*ret_error = "sockwatchd is starting; try again";
+		return NULL;
+	}
 	if (strcmp(cmd, "status") == 0)
 		return cmd_status(sw);
 	if (strcmp(cmd, "sockets") == 0)
@@ -575,6 +581,8 @@ commands_metrics(void *arg, struct mbuf *b)
 	size_t i, f, p, k, listeners = 0;
 	const char *labels[7];
 
+	if (!sw->ready)
+		return;		/* a scrape while starting: nothing yet */
 	memset(by, 0, sizeof(by));
 	for (i = 0; i < socktable_count(sw->table); i++) {
 		s = socktable_at(sw->table, i);

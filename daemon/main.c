@@ -423,6 +423,7 @@ main(int argc, char **argv)
 		log_warnx("startup failed");
 		return 1;
 	}
+	sw.ready = true;
 	log_info("started (config %s, socket %s)", path ? path :
 	    "built-in default", sw.cfg->daemon.socket);
 	sd_notify(0, "READY=1");

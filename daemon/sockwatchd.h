@@ -149,6 +149,7 @@ struct sw {
 	bool foreground;
 	bool watchdog;			/* systemd's WatchdogSec is set */
 	volatile bool stop;
+	bool ready;			/* set up: commands may be answered */
 
 	struct evloop *loop;
 	struct sockdiag *sd;
