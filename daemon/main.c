@@ -347,7 +347,6 @@ teardown(struct sw *sw)
 int
 main(int argc, char **argv)
 {
-	time_steady_init();
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -360,6 +359,8 @@ main(int argc, char **argv)
 	char err[600];
 	int c, check = 0, verbose = 0, r;
 
+	/* Before any child is forked: they share the steady clock's base. */
+	time_steady_init();
 	sw.signal_fd = sw.timer_fd = sw.lock_fd = -1;
 	while ((c = getopt_long(argc, argv, "fc:nvh", longopts, NULL)) != -1) {
 		switch (c) {
