@@ -128,7 +128,8 @@ banq_done(struct sw *sw, int r, size_t n, int64_t now_mono)
 			    "s are in", (long long)((now_mono - q->since_ms +
 			    999) / 1000));
 		q->writes += n;
-		memmove(q->op, q->op + n, (q->n - n) * sizeof(*q->op));
+		if (n > 0 && n < q->n)
+			memmove(q->op, q->op + n, (q->n - n) * sizeof(*q->op));
 		q->n -= n;
 		q->delay_ms = 0;
 		q->error = 0;
