@@ -14,7 +14,11 @@
 #     benign peer;
 #   - sockwatch status --json, alerts --json -n 50 and sockets every
 #     second; sockwatch reload every 10 s; every minute, 1,000 addresses
-#     of 198.19.0.0/16 blocked (block -f --for 10m), unblocked 30 s later;
+#     of 198.19.0.0/16 blocked (block -f --for 10m), unblocked 30 s later:
+#     SOAK_BATCHES (default 4, at most 64) such sets in turn. The daemon
+#     remembers every peer's last ban for its recidive window (up to a
+#     million peers): with fresh addresses every minute (SOAK_BATCHES=64)
+#     that history grows all along, by design;
 #   - halfway (15 s into a minute, while a batch is blocked), SIGKILL of
 #     sockwatchd and a restart on the same database and kernel table;
 #   - every 10 s the RSS and open fds of sockwatchd and its children into
@@ -44,10 +48,18 @@ set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
 SOAK_MIN=${SOAK_MIN:-30}
 SCAN_EVERY=${SCAN_EVERY:-10}
+SOAK_BATCHES=${SOAK_BATCHES:-4}
 BENCH=soak
 # shellcheck source=lib.sh disable=SC1091
 . "$(dirname "$0")/lib.sh"
-[ "$SOAK_MIN" -ge 2 ] && [ "$SOAK_MIN" -le 720 ] || die "SOAK_MIN: 2 to 720"
+case $SOAK_MIN in '' | *[!0-9]*) die "SOAK_MIN: a number of minutes" ;; esac
+if [ "$SOAK_MIN" -lt 2 ] || [ "$SOAK_MIN" -gt 720 ]; then
+	die "SOAK_MIN: 2 to 720"
+fi
+case $SOAK_BATCHES in
+[1-9] | [1-5][0-9] | 6[0-4]) ;;
+*) die "SOAK_BATCHES: 1 to 64" ;;
+esac
 for t in nmap hping3 iperf3 curl python3 sqlite3 jq nft; do
 	command -v "$t" >/dev/null || die "$t is not installed"
 done
@@ -65,16 +77,18 @@ ANS=${NS}a
 BNS=${NS}b
 BGPIDS=()
 
+# On exit: the load and the servers (by pid), the other namespaces, then
+# lib.sh's cleanup (the daemon, the victim's namespace, $WORK).
 soak_cleanup() {
 	local p
 	trap '' INT TERM
 	set +e
 	for p in "${BGPIDS[@]}"; do
+		# The loop's tool first (timeout passes the signal on).
+		pkill -P "$p" 2>/dev/null
 		kill "$p" 2>/dev/null
 	done
-	for p in "${BGPIDS[@]}"; do
-		wait "$p" 2>/dev/null
-	done
+	[ "${#BGPIDS[@]}" -eq 0 ] || wait "${BGPIDS[@]}" 2>/dev/null
 	ip netns del "$ANS" 2>/dev/null
 	ip netns del "$BNS" 2>/dev/null
 	cleanup
@@ -172,8 +186,8 @@ scans() {
 			i=$((i + 1))
 			: >"$WORK/scanning"
 			s=$(date +%s.%N)
-			timeout 60 ip netns exec "$ANS" nmap -n -Pn -sS -S "$a" \
-			    -e "$AIF" -p 1-1000 -T4 --max-retries 1 \
+			timeout 60 ip netns exec "$ANS" nmap -n -Pn -sS \
+			    -S "$a" -e "$AIF" -p 1-1000 -T4 --max-retries 1 \
 			    --host-timeout 30s "$VIC" >/dev/null 2>&1
 			echo "$s $(date +%s.%N) $a $?" >>"$OUT/scans.log"
 			rm -f "$WORK/scanning"
@@ -267,16 +281,20 @@ reloads() {
 	done
 }
 
+# batch B: the 1,000 addresses of churn batch B (0-63), one a line.
+batch() {
+	awk -v b="$1" 'BEGIN { for (i = 0; i < 1000; i++)
+	    printf "198.19.%d.%d\n", b * 4 + int(i / 250), i % 250 + 1 }'
+}
+
 # churn: batch m (1,000 addresses of 198.19.0.0/16) blocked for 10 min at
 # the start of minute m, unblocked at 30 s; "batch action time rc".
 churn() {
 	local m=0 b rc
 	set +e
 	while [ "$m" -lt $((T / 60)) ]; do
-		b=$((m % 64))
-		awk -v b="$b" 'BEGIN { for (i = 0; i < 1000; i++)
-		    printf "198.19.%d.%d\n", b * 4 + int(i / 250), i % 250 + 1 }' \
-		    >"$WORK/batch.$b"
+		b=$((m % SOAK_BATCHES))
+		batch "$b" >"$WORK/batch.$b"
 		rc=0
 		cli block block -f "$WORK/batch.$b" --for 10m || rc=$?
 		echo "$b block $(now) $rc" >>"$OUT/churn.log"
@@ -334,7 +352,8 @@ sample() {
 			    >>"$OUT/samples.csv"
 			ip netns exec "$NS" curl -sf --max-time 5 -o /dev/null \
 			    http://127.0.0.1:9464/metrics ||
-			    echo "$(now) metrics http failed" >>"$OUT/cli-fail.log"
+			    echo "$(now) metrics http failed" \
+			    >>"$OUT/cli-fail.log"
 		elif ! down; then
 			echo "$(now) sockwatchd $pid is gone" >>"$OUT/crash.log"
 		fi
@@ -415,7 +434,8 @@ level() {
 steady() {
 	local ok=0 d
 	if [ "$2" -gt 0 ] 2>/dev/null && [ "$3" -gt 0 ] 2>/dev/null; then
-		d=$(awk -v b="$2" -v e="$3" 'BEGIN { printf "%+.1f", (e - b) * 100 / b }')
+		d=$(awk -v b="$2" -v e="$3" 'BEGIN {
+		    printf "%+.1f", (e - b) * 100 / b }')
 		awk -v d="$d" 'BEGIN { exit !(d <= 5 && d >= -5) }' && ok=1
 	fi
 	check "$1" "$ok" "$2 -> $3 (${d:-?}%)"
@@ -483,9 +503,7 @@ check "bans equal" "$ok" "kernel $(wc -l <"$OUT/bans.kernel"), store" \
 # The churn: a batch's last action says whether it is there.
 lost=0 back=0
 while read -r b act; do
-	n=$(awk -v b="$b" 'BEGIN { for (i = 0; i < 1000; i++)
-	    printf "198.19.%d.%d\n", b * 4 + int(i / 250), i % 250 + 1 }' |
-	    sort | comm -12 - "$OUT/bans.kernel" | wc -l)
+	n=$(batch "$b" | sort | comm -12 - "$OUT/bans.kernel" | wc -l)
 	if [ "$act" = block ]; then
 		lost=$((lost + 1000 - n))
 	else
