@@ -1112,15 +1112,17 @@ history_row(const struct cidr *peer, int64_t created_ms, uint64_t length_ms,
 	    length_ms, count);
 }
 
-/* Bans from the store: the ones in force come back, the rest go. The
- * store keeps wall time; a ban in memory runs on steady time. */
+/* Bans from the store, all of them: the ones that look expired by the
+ * wall clock too, since the kernel's table (read next, when it is
+ * there) has the last word on what is in force; what is still expired
+ * then goes with the first expiry (nft_start). The store keeps wall
+ * time; a ban in memory runs on steady time. */
 static int
 restore(struct sw *sw)
 {
 	struct ban *v = NULL;
-	size_t n = 0, i, kept = 0, gone = 0;
+	size_t n = 0, i, kept = 0;
 	int64_t now = time_now_ms();
-	char buf[ADDR_STRLEN];
 	int r;
 
 	if (sw->store == NULL)
@@ -1138,13 +1140,6 @@ restore(struct sw *sw)
 		return r;
 	}
 	for (i = 0; i < n; i++) {
-		if (v[i].expires_ms != 0 && v[i].expires_ms <= now) {
-			log_info("ban of %s expired while the daemon was "
-			    "down", cidr_format(&v[i].peer, buf, sizeof(buf)));
-			banq_del(sw, &v[i].peer);
-			gone++;
-			continue;
-		}
 		v[i].created_ms = time_wall_to_steady(v[i].created_ms);
 		if (v[i].expires_ms != 0)
 			v[i].expires_ms = time_wall_to_steady(v[i].expires_ms);
@@ -1154,8 +1149,7 @@ restore(struct sw *sw)
 	}
 	free(v);
 	if (n > 0)
-		log_info("restored %zu bans (%zu expired meanwhile)", kept,
-		    gone);
+		log_info("read %zu bans from the database", kept);
 	return r < 0 ? r : 0;
 }
 
@@ -1185,8 +1179,10 @@ nft_start(struct sw *sw, bool at_start)
 	}
 	/* Only at start: later, the bans made since would not be in a
 	 * table found then, and would be lifted. */
-	if (at_start)
+	if (at_start) {
 		(void)enforce_reconcile_start(sw);
+		bans_expire(sw->enf.bans, time_steady_ms(), expired, sw);
+	}
 	if (enforce_nft_setup(sw) < 0) {
 		log_warnx("cannot set up table inet %s: nothing will be "
 		    "blocked", NFT_TABLE_NAME);

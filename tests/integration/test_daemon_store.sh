@@ -10,6 +10,8 @@
 #  2. kill -9 while the lock still keeps a block and an unblock from the
 #     database: after a restart the block is in force (adopted from the
 #     kernel with its time left) and the unblocked peer stays free.
+#     A ban the database has as over but the kernel holds is kept as it
+#     was made, its row given the kernel's end.
 #  3. A corrupt database at start: moved aside, a fresh one made, the
 #     kernel's bans kept and written to it, a critical alert.
 #  4. A database of a newer schema: left untouched, the daemon runs
@@ -122,6 +124,26 @@ wait_for 3 db_is "198.18.5.2/32 198.18.5.3/32 198.18.5.5/32 " ||
     fail "database after the restart: $(db_bans)"
 echo "ok: kill -9 with the database behind: the kernel's ban adopted \
 ($left s left), the unblocked peer stays free"
+
+# A ban the database thinks over (the wall clock stepped on while the
+# daemon was down) but the kernel still holds: kept as it was made, with
+# the kernel's time left.
+swd_stop TERM
+sqlite3 "$DB" "UPDATE bans SET expires_ms = expires_ms - 7200000 \
+    WHERE peer = '198.18.5.2/32'"
+swd_start "$NS" "$T/sockwatch.conf"
+in_set "$NS" ban4 198.18.5.2 || fail "198.18.5.2 lifted"
+swc "$NS" bans --json | jq -e '.[] | select(.addr == "198.18.5.2") |
+    .source == "manual" and .left_s > 3000' >/dev/null ||
+    fail "198.18.5.2: $(swc "$NS" bans --json | jq -c '.[] |
+    select(.addr == "198.18.5.2")')"
+ok_row() {
+	[ "$(sqlite3 "$DB" "SELECT expires_ms / 1000 - strftime('%s') > 3000 \
+	    FROM bans WHERE peer = '198.18.5.2/32'")" = 1 ]
+}
+wait_for 3 ok_row || fail "the database's row of 198.18.5.2 not mended"
+echo "ok: a ban over by the database's clock but in the kernel: kept \
+as made (source manual), its row given the kernel's end"
 
 # ---- 3. a corrupt database -----------------------------------------------
 swd_stop TERM
