@@ -28,7 +28,6 @@
 #define BANQ_CHUNK		5000
 #define BANQ_DELAY_MIN_MS	100
 #define BANQ_DELAY_MAX_MS	2000
-#define BANQ_OPEN_TRIES		5
 
 /* The queue's changes are all in the bans in memory: drop it, rewrite
  * the table from them. */
@@ -229,16 +228,12 @@ banq_open_store(struct sw *sw)
 {
 	const char *path = sw->cfg->daemon.database;
 	char err[256], aside[PATH_MAX];
-	int i, r;
+	int r;
 
 	sw->store_note[0] = '\0';
-	/* Another process's lock: each try waits 2 s for it (start-up,
-	 * the loop does not run yet), for 10 s in all. */
-	for (i = 0; i < BANQ_OPEN_TRIES; i++)
-		if ((r = store_open(path, &sw->store, err, sizeof(err))) !=
-		    -EBUSY)
-			break;
-	if (r == 0)
+	/* Another process's lock is waited for (up to 10 s: start-up, the
+	 * loop does not run yet). */
+	if ((r = store_open(path, &sw->store, err, sizeof(err))) == 0)
 		return;
 	log_warnx("%s", err);
 	if (r == -EUCLEAN) {

@@ -16,9 +16,10 @@
 
 #define nitems(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Start-up may wait briefly for a lock (an admin's sqlite3 shell, say);
- * once the loop runs, nothing waits: busy timeout 0. */
-#define STORE_OPEN_BUSY_MS 2000
+/* Start-up may wait for a lock (an admin's sqlite3 shell, say), up to
+ * 10 s, before the daemon runs without a database; once the loop runs,
+ * nothing waits: busy timeout 0. */
+#define STORE_OPEN_BUSY_MS 10000
 
 struct store {
 	sqlite3 *db;
@@ -460,26 +461,41 @@ store_set_aside(const char *path, int64_t now_ms, char *ret, size_t len)
 	static const char *const suffix[] = { "-wal", "-shm", "" };
 	char from[PATH_MAX], to[PATH_MAX], stamp[32];
 	time_t secs = (time_t)(now_ms / 1000);
+	bool moved[nitems(suffix)] = { false };
 	struct tm tm;
 	size_t i;
+	int r = 0;
 
 	if (gmtime_r(&secs, &tm) == NULL ||
 	    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm) == 0)
 		return -EINVAL;
 	if ((size_t)snprintf(ret, len, "%s.corrupt-%s", path, stamp) >= len)
 		return -ENAMETOOLONG;
-	/* The database last: while it is in place, its -wal still goes
-	 * with it. */
+	/* The database last, and all or nothing: a database left without
+	 * its -wal would lose what the -wal holds. */
 	for (i = 0; i < nitems(suffix); i++) {
 		if ((size_t)snprintf(from, sizeof(from), "%s%s", path,
 		    suffix[i]) >= sizeof(from) ||
 		    (size_t)snprintf(to, sizeof(to), "%s%s", ret,
-		    suffix[i]) >= sizeof(to))
-			return -ENAMETOOLONG;
-		if (rename(from, to) < 0 && (errno != ENOENT || i == 2))
-			return -errno;
+		    suffix[i]) >= sizeof(to)) {
+			r = -ENAMETOOLONG;
+			break;
+		}
+		if (rename(from, to) == 0)
+			moved[i] = true;
+		else if (errno != ENOENT || i == 2) {
+			r = -errno;
+			break;
+		}
 	}
-	return 0;
+	while (r < 0 && i-- > 0) {
+		if (!moved[i])
+			continue;
+		snprintf(from, sizeof(from), "%s%s", path, suffix[i]);
+		snprintf(to, sizeof(to), "%s%s", ret, suffix[i]);
+		(void)rename(to, from);
+	}
+	return r;
 }
 
 static void

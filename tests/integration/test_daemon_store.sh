@@ -2,8 +2,8 @@
 # The database never stands between an administrator and the kernel, and
 # a database that cannot be used does not stop the daemon:
 #
-#  1. Another process holds the database's write lock (an administrator's
-#     sqlite3 in a transaction): block and unblock take effect in the
+#  1. An administrator's sqlite3 shell holds the database's write lock
+#     (BEGIN IMMEDIATE): block and unblock take effect in the
 #     kernel at once, the CLI warns that the database waits, `status` shows
 #     the writes waiting; once the lock goes, the database has them within
 #     3 s.
@@ -51,26 +51,32 @@ none_pending() {
 	    (.database.rewrite | not)' >/dev/null
 }
 
-# lock_db: another process (Python's sqlite3, as an administrator's
-# shell would) holds the database's write lock until unlock_db.
+# lock_db: an administrator's sqlite3 shell in a transaction holds the
+# database's write lock until unlock_db. (Read-write: opening the fifo
+# does not wait for the other end.)
 lock_db() {
-	rm -f "$T/locked" "$T/unlock"
-	bg python3 -c '
-import os, sqlite3, sys, time
-db = sqlite3.connect(sys.argv[1], isolation_level=None)
-db.execute("BEGIN IMMEDIATE")
-open(sys.argv[2], "w").write("1")
-for i in range(600):
-    if os.path.exists(sys.argv[3]):
-        break
-    time.sleep(0.05)
-db.execute("COMMIT")' "$DB" "$T/locked" "$T/unlock"
+	rm -f "$T/sq.in"
+	mkfifo "$T/sq.in"
+	exec 7<>"$T/sq.in"
+	# (A background command's stdin is /dev/null unless redirected on
+	# the command itself.)
+	bg sh -c 'exec sqlite3 "$1" <"$2" >"$3" 2>&1' sh "$DB" "$T/sq.in" \
+	    "$T/sq.out"
 	LOCK_PID=$!
-	wait_file 5 "$T/locked" "$LOCK_PID" || fail "no lock taken"
+	printf 'BEGIN IMMEDIATE;\n' >&7
+	wait_for 5 db_locked || fail "sqlite3 did not take the lock: \
+$(cat "$T/sq.out")"
+}
+# db_locked: a writer that does not wait is refused.
+db_locked() {
+	local out
+	out=$(sqlite3 "$DB" 'BEGIN IMMEDIATE; ROLLBACK;' 2>&1) && return 1
+	[[ $out == *locked* ]]
 }
 unlock_db() {
-	touch "$T/unlock"
-	wait "$LOCK_PID" || fail "the lock holder failed"
+	printf 'COMMIT;\n.quit\n' >&7
+	exec 7>&-
+	wait "$LOCK_PID" || fail "sqlite3: $(cat "$T/sq.out")"
 }
 
 # ---- 1. a locked database ------------------------------------------------

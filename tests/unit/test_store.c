@@ -894,6 +894,30 @@ test_corrupt_set_aside(void **state)
 	store_close(st);
 }
 
+/* All or nothing: when the database itself cannot be moved, a -wal
+ * already moved goes back beside it. */
+static void
+test_set_aside_undone(void **state)
+{
+	struct fixture *f = *state;
+	char db[PATH_MAX + 16], wal[PATH_MAX + 24], aside[PATH_MAX + 64],
+	    moved[PATH_MAX + 80];
+	struct stat sb;
+	FILE *fp;
+
+	snprintf(db, sizeof(db), "%s/gone.db", f->dir);
+	snprintf(wal, sizeof(wal), "%s-wal", db);
+	assert_non_null(fp = fopen(wal, "w"));
+	fputs("frames", fp);
+	fclose(fp);
+	/* No database: its rename fails with ENOENT. */
+	assert_int_equal(store_set_aside(db, 1764000000000LL, aside,
+	    sizeof(aside)), -ENOENT);
+	assert_int_equal(stat(wal, &sb), 0);
+	snprintf(moved, sizeof(moved), "%s-wal", aside);
+	assert_int_equal(stat(moved, &sb), -1);
+}
+
 /* The daemon's queue in one transaction, in order: the last word for a
  * peer wins; a lock refuses all of it. */
 static void
@@ -1290,6 +1314,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_not_a_database,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_set_aside,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_aside_undone,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_bound,
 		    setup, teardown),
