@@ -83,7 +83,7 @@ LIBTOOLS  := $(BUILD)/tools/sdkill $(BUILD)/tools/nftdrive
 .SECONDARY:
 
 .PHONY: all deps run test unit integration asan asan-ci bench fuzz \
-        fuzz-smoke install clean
+        fuzz-smoke promtool-check install clean
 
 all: $(BUILD)/sockwatch $(BUILD)/sockwatchd
 
@@ -99,10 +99,16 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(BENCH_BIN)
-	@$(MAKE) --no-print-directory unit fuzz-smoke integration
+	@$(MAKE) --no-print-directory unit promtool-check fuzz-smoke \
+	    integration
 
 unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
+
+# The Prometheus rules (promtool check and unit tests) and the Grafana
+# dashboard of etc/; test_prometheus runs them against a real server.
+promtool-check:
+	@tests/prometheus/check.sh
 
 integration: all $(LIBTOOLS)
 	@tests/integration/run.sh $(BUILD)
