@@ -92,6 +92,18 @@ in_set "$VNS" ban4 "$ATK4" || fail "$ATK4 is not in ban4"
 echo "ok: portscan alerts $portscans0 -> $(value \
     'sum(sockwatch_alerts_total{kind="portscan"})'), bans in force" \
     "$(value sockwatch_bans)"
+# What Prometheus holds is what the daemon says.
+v=$(swc "$VNS" bans --json | jq length)
+[ "$(value sockwatch_bans)" = "$v" ] ||
+    fail "sockwatch_bans is $(value sockwatch_bans), sockwatch bans lists $v"
+# Our metrics listener and Prometheus's, at least.
+is_ge sockwatch_listeners 2 ||
+    fail "sockwatch_listeners: $(query sockwatch_listeners)"
+is_ge 'sockwatch_sockets{family="inet",proto="tcp",state="listen"}' 2 ||
+    fail "no listening TCP sockets: $(query sockwatch_sockets)"
+# nmap's 200 probes and the answers, scraped within a second or so.
+wait_for 5 is_ge 'sockwatch_capture_packets_total' 200 ||
+    fail "capture packets: $(query sockwatch_capture_packets_total)"
 v=$(value 'sockwatch_capture_up{interface="any"}') ||
     fail "no sockwatch_capture_up{interface=\"any\"}"
 [ "$v" = 1 ] || fail "sockwatch_capture_up{interface=\"any\"} is $v"
