@@ -89,6 +89,8 @@ expect "sockwatch analyze " a.pcap b.pcapng dir
 expect "sockwatch analyze -c " dir x.conf
 expect "sockwatch check-config " a.pcap b.pcapng dir notes.txt x.conf
 expect "sockwatch block -f n" notes.txt
+expect "sockwatch -S x" x.conf
+expect "sockwatch --socket=n" notes.txt
 expect "sockwatchd --replay " a.pcap b.pcapng dir
 cd / || fail "cd /"
 
