@@ -6,6 +6,7 @@ SBINDIR ?= $(PREFIX)/sbin
 SYSCONFDIR ?= /etc
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 MANDIR  ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR ?=
 BUILD   ?= build
 
@@ -83,7 +84,7 @@ LIBTOOLS  := $(BUILD)/tools/sdkill $(BUILD)/tools/nftdrive
 .SECONDARY:
 
 .PHONY: all deps run test unit integration asan asan-ci bench fuzz \
-        fuzz-smoke install clean
+        fuzz-smoke promtool-check completion-check install clean
 
 all: $(BUILD)/sockwatch $(BUILD)/sockwatchd
 
@@ -99,10 +100,20 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(BENCH_BIN)
-	@$(MAKE) --no-print-directory unit fuzz-smoke integration
+	@$(MAKE) --no-print-directory unit promtool-check completion-check \
+	    fuzz-smoke integration
 
 unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
+
+# The Prometheus rules (promtool check and unit tests) and the Grafana
+# dashboard of etc/; test_prometheus runs them against a real server.
+promtool-check:
+	@tests/prometheus/check.sh
+
+# etc/sockwatch.bash-completion against the programs' usage texts.
+completion-check: all
+	@tests/completion/test_completion.sh $(BUILD)
 
 integration: all $(LIBTOOLS)
 	@tests/integration/run.sh $(BUILD)
@@ -239,12 +250,17 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(SYSCONFDIR)/sockwatch $(DESTDIR)$(UNITDIR) \
-	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d
+	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 $(BUILD)/sockwatch $(DESTDIR)$(BINDIR)/sockwatch
 	install -m 0755 $(BUILD)/sockwatchd $(DESTDIR)$(SBINDIR)/sockwatchd
 	install -m 0644 docs/sockwatch.8 docs/sockwatchd.8 \
 	    $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 docs/sockwatch.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	@# bash-completion loads a command's completion by its name.
+	install -m 0644 etc/sockwatch.bash-completion \
+	    $(DESTDIR)$(BASHCOMPDIR)/sockwatch
+	install -m 0644 etc/sockwatch.bash-completion \
+	    $(DESTDIR)$(BASHCOMPDIR)/sockwatchd
 	@# An existing configuration is the administrator's: never overwrite.
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/sockwatch/sockwatch.conf ]; then \
 	    echo "keeping $(DESTDIR)$(SYSCONFDIR)/sockwatch/sockwatch.conf"; \

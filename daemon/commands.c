@@ -513,6 +513,9 @@ enforce_metrics(struct sw *sw, struct mbuf *b)
 
 	gauge(b, "sockwatch_bans", "Bans in force.", sw->enf.bans ?
 	    (double)bans_count(sw->enf.bans) : 0);
+	gauge(b, "sockwatch_bans_max", "Bans in force past which no "
+	    "automatic ban is made (manual blocks are not limited).",
+	    (double)ENFORCE_AUTO_MAX);
 	counter(b, "sockwatch_bans_total", "Bans made since start.",
 	    sw->enf.n.bans);
 	counter(b, "sockwatch_bans_refused_total",

@@ -24,10 +24,6 @@
 #include "sockwatchd.h"
 
 #define ENFORCE_KILL_ALL	16	/* flushes this small always teardown */
-/* Automatic bans in force at most: a spoofed flood through a deny list
- * with action = block must not grow the table without end (the deny set
- * blocks those peers anyway). Manual blocks are not limited. */
-#define ENFORCE_AUTO_MAX	1000000
 #define ENFORCE_CACHE_MS	1000	/* own addresses, remote set: reuse */
 #define ENFORCE_INFRA_MS	30000	/* gateways and resolvers: read again */
 #define ENFORCE_HELD_MS		60000	/* at most one "held back" alert */

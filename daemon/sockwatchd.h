@@ -341,6 +341,10 @@ void inspector_main(const struct inspector_args *a)
 	__attribute__((noreturn));
 
 /* enforce.c: bans, nftables, teardown, the connect policy. */
+/* Automatic bans in force at most: a spoofed flood through a deny list
+ * with action = block must not grow the table without end (the deny set
+ * blocks those peers anyway). Manual blocks are not limited. */
+#define ENFORCE_AUTO_MAX	1000000
 int enforce_open(struct sw *sw);
 void enforce_close(struct sw *sw);
 void enforce_tick(struct sw *sw, int64_t now_mono);

@@ -13,7 +13,7 @@ pkgs=(
 	# integration tests and benchmarks
 	iproute2 python3 procps hyperfine curl jq sqlite3 prometheus nmap tcpdump
 	openssh-server sshpass nftables hydra medusa ncrack hping3 iperf3 expect
-	systemd logrotate faketime
+	systemd logrotate faketime bash-completion
 )
 
 # sockwatchd's unprivileged processes run as this system user ([daemon]
