@@ -14,6 +14,8 @@ pkgs=(
 	iproute2 python3 procps hyperfine curl jq sqlite3 prometheus nmap tcpdump
 	openssh-server sshpass nftables hydra medusa ncrack hping3 iperf3 expect
 	systemd logrotate faketime
+	# the Debian package (make deb)
+	debhelper lintian
 )
 
 # sockwatchd's unprivileged processes run as this system user ([daemon]
