@@ -220,6 +220,31 @@ else
 	echo "ok: the postinst made the system user sockwatch: $user"
 fi
 
+# The postinst on a host without the accounts: in a mount namespace whose
+# /etc is a copy without them (the host's own stay as they are).
+cp -a /etc "$T/etc"
+sed -i '/^sockwatch:/d' "$T/etc/passwd" "$T/etc/shadow" "$T/etc/group" \
+    "$T/etc/gshadow"
+# shellcheck disable=SC2016
+unshare --mount sh -c 'mount --bind "$1" /etc &&
+    ! getent passwd sockwatch && ! getent group sockwatch &&
+    /var/lib/dpkg/info/sockwatch.postinst configure >&2 &&
+    getent passwd sockwatch && id -gn sockwatch' sh "$T/etc" \
+    >"$T/newuser" 2>"$T/newuser.err" ||
+    fail "postinst without the user: $(cat "$T/newuser.err")"
+IFS=: read -r _ _ uid gid _ home shell <"$T/newuser"
+if ! [ "${uid:-1000}" -lt 1000 ] || [ "$home" != /nonexistent ] ||
+    [ "$shell" != /usr/sbin/nologin ] ||
+    [ "$(sed -n 2p "$T/newuser")" != sockwatch ]; then
+	fail "postinst made: $(cat "$T/newuser")"
+fi
+grep -q "^sockwatch:x:$gid:" "$T/etc/group" ||
+    fail "postinst made no group sockwatch ($gid)"
+[ "$(getent passwd sockwatch || true)" = "$user_before" ] ||
+    fail "postinst in the copy changed the host's user"
+echo "ok: without the accounts, the postinst makes them:" \
+    "$(head -n 1 "$T/newuser")"
+
 # The installed configuration checks, with both programs.
 /usr/bin/sockwatch check-config /etc/sockwatch/sockwatch.conf \
     >"$T/check" 2>&1 || fail "sockwatch check-config: $(cat "$T/check")"
