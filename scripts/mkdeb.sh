@@ -45,6 +45,46 @@ if ! (cd "$src" && dpkg-buildpackage -us -uc -b -Jauto) >"$log" 2>&1; then
 	echo "mkdeb: dpkg-buildpackage failed; the whole log is $log" >&2
 	exit 1
 fi
+
+# names: the package names in a list of dependencies on stdin.
+names() {
+	tr ',|' '\n' | sed 's/[(<[].*//; s/:.*//; s/[[:space:]]//g' | grep . || true
+}
+
+# Every library that the programs link comes from a -dev package that
+# Build-Depends names, or that one of those depends on: a clean builder
+# (sbuild, pbuilder) installs nothing else. install-deps.sh installs them
+# all here, so the build alone would not notice one missing.
+awk '/^Build-Depends:/ { f = 1; sub(/^Build-Depends:/, ""); print; next }
+    /^[^ \t]/ { f = 0 } f' "$top/debian/control" | names >"$tmp/bd"
+while read -r p; do
+	echo "$p"
+	dpkg-query -W -f='${Depends}\n' "$p" 2>/dev/null | names
+done <"$tmp/bd" | sort -u >"$tmp/have"
+ma=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+missing=
+for so in $(objdump -p "$src"/debian/sockwatch/usr/*bin/* |
+    awk '$1 == "NEEDED" { print $2 }' | sort -u); do
+	dev=
+	for d in /usr/lib/$ma /lib/$ma; do
+		[ -e "$d/${so%%.so*}.so" ] || continue
+		dev=$(dpkg -S "$d/${so%%.so*}.so" 2>/dev/null | cut -d: -f1) ||
+		    true
+		if [ -n "$dev" ]; then
+			break
+		fi
+	done
+	case $dev in
+	libc6-dev) ;;
+	"") missing="$missing $so(no -dev package found)" ;;
+	*) grep -qx "$dev" "$tmp/have" || missing="$missing $dev($so)" ;;
+	esac
+done
+if [ -n "$missing" ]; then
+	echo "mkdeb: debian/control: Build-Depends lacks:$missing" >&2
+	exit 1
+fi
+
 rm -f "$out"/sockwatch_*.deb "$out"/sockwatch-dbgsym_*.deb \
     "$out"/sockwatch_*.buildinfo "$out"/sockwatch_*.changes
 mv "$tmp"/*.deb "$tmp"/*.buildinfo "$tmp"/*.changes "$out"/
