@@ -48,7 +48,8 @@ fi
 
 # names: the package names in a list of dependencies on stdin.
 names() {
-	tr ',|' '\n' | sed 's/[(<[].*//; s/:.*//; s/[[:space:]]//g' | grep . || true
+	tr ',|' '\n' | sed 's/[(<[].*//; s/:.*//; s/[[:space:]]//g' |
+	    grep . || true
 }
 
 # Every library that the programs link comes from a -dev package that
