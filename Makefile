@@ -84,7 +84,7 @@ LIBTOOLS  := $(BUILD)/tools/sdkill $(BUILD)/tools/nftdrive
 .SECONDARY:
 
 .PHONY: all deps run test unit integration asan asan-ci bench fuzz \
-        fuzz-smoke promtool-check completion-check install clean
+        fuzz-smoke promtool-check completion-check install deb clean
 
 all: $(BUILD)/sockwatch $(BUILD)/sockwatchd
 
@@ -290,6 +290,11 @@ install: all
 	    useradd --system --gid sockwatch --home-dir /nonexistent \
 	        --no-create-home --shell /usr/sbin/nologin sockwatch; \
 	fi
+
+# The Debian package, built from a copy of the tree (build/ is left as it
+# is) into $(BUILD)/deb, and checked with lintian.
+deb: deps
+	@scripts/mkdeb.sh $(BUILD)/deb
 
 clean:
 	rm -rf build build-asan

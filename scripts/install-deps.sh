@@ -14,6 +14,9 @@ pkgs=(
 	iproute2 python3 procps hyperfine curl jq sqlite3 prometheus nmap tcpdump
 	openssh-server sshpass nftables hydra medusa ncrack hping3 iperf3 expect
 	systemd logrotate faketime bash-completion
+	# the Debian package: make deb, and its Depends that test_deb's
+	# dpkg -i needs besides nftables
+	debhelper lintian adduser
 )
 
 # sockwatchd's unprivileged processes run as this system user ([daemon]
