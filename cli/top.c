@@ -160,7 +160,8 @@ draw_header(const struct top *t, size_t cols)
 			    "reconnecting", dash);
 		else
 			snprintf(down, sizeof(down), "sockwatchd: %s%s"
-			    "reconnecting", strerror(e), dash);
+			    "reconnecting", t->tc.refusal[0] ? t->tc.refusal :
+			    strerror(e), dash);
 		put_line(0, down, cols, A_BOLD | A_REVERSE);
 		i = 1;
 	} else
@@ -180,11 +181,11 @@ draw_bar(const struct top *t, int y, size_t cols)
 	move(y, 0);
 	clrtoeol();
 	for (p = 0; p < TOP_NPANES && x < (int)cols; p++) {
-		snprintf(buf, sizeof(buf), " %zu %s(%zu) ", p + 1,
+		snprintf(buf, sizeof(buf), "%zu %s(%zu)", p + 1,
 		    topview_pane_name(p), t->n[p]);
 		attrset(p == t->focus ? A_REVERSE | A_BOLD : A_NORMAL);
 		mvaddnstr(y, x, buf, (int)cols - x);
-		x += (int)strlen(buf);
+		x += (int)strlen(buf) + 1;
 	}
 	attrset(A_NORMAL);
 	snprintf(buf, sizeof(buf), " sort:%s%s%s",
@@ -449,6 +450,9 @@ top_live(struct top *t)
 		pfd[1] = (struct pollfd){ .fd = topconn_fd(&t->tc),
 		    .events = POLLIN };
 		if (poll(pfd, 2, timeout) < 0 && errno != EINTR)
+			break;
+		/* The terminal went away. */
+		if (pfd[0].revents & (POLLHUP | POLLERR | POLLNVAL))
 			break;
 		while (!t->quit && (ch = getch()) != ERR)
 			if (ch != KEY_RESIZE)

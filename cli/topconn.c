@@ -173,8 +173,13 @@ topconn_open(struct topconn *tc)
 	}
 	r = client_call(tc->sub, req, &resp);
 	json_decref(req);
-	if (r == 0 && !json_is_true(json_object_get(resp, "ok")))
+	tc->refusal[0] = '\0';
+	if (r == 0 && !json_is_true(json_object_get(resp, "ok"))) {
+		snprintf(tc->refusal, sizeof(tc->refusal), "%s",
+		    json_string_value(json_object_get(resp, "error")) ?:
+		    "refused");
 		r = -EPROTO;
+	}
 	if (r < 0 || (r = client_set_nonblock(tc->sub)) < 0)
 		goto fail;
 	merge_alerts(tc, json_object_get(resp, "recent"));

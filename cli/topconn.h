@@ -16,6 +16,7 @@ struct topconn {
 	struct client *sub, *req;
 	bool up;
 	int error;		/* why it is down: -errno, 0 before a try */
+	char refusal[128];	/* the daemon's words when it refused us */
 	int64_t retry_ms;	/* monotonic: the next connect */
 	int64_t backoff_ms;
 	int64_t poll_ms;	/* monotonic: the next status/bans/... */

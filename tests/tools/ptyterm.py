@@ -8,7 +8,7 @@ terminal emulator (pyte), so escape sequences move the cursor, clear and
 redraw as on a real terminal. DIR/screen holds the screen as text, one
 line per row (trailing blanks cut), replaced atomically after each
 update; DIR/reverse the row numbers (from 0) that have reverse video at
-their first column. Bytes written to the FIFO DIR/keys are typed into
+their first column; DIR/raw what COMMAND wrote, as it wrote it. Bytes written to the FIFO DIR/keys are typed into
 the terminal. When COMMAND exits, DIR/exit gets its exit status (128+N
 for signal N). TERM is set to xterm.
 """
@@ -21,6 +21,32 @@ import fcntl
 import pty
 
 import pyte
+from pyte.screens import Margins
+
+
+class Screen(pyte.Screen):
+    """pyte with xterm's SU and SD (CSI n S, CSI n T): ncurses scrolls a
+    region with them when a window's rows move, and pyte 0.8 lacks them."""
+
+    def scroll_up(self, count=1, *args, **kwargs):
+        top, bottom = self.margins or Margins(0, self.lines - 1)
+        for _ in range(max(count, 1)):
+            for y in range(top, bottom):
+                self.buffer[y] = self.buffer[y + 1]
+            self.buffer.pop(bottom, None)
+        self.dirty.update(range(self.lines))
+
+    def scroll_down(self, count=1, *args, **kwargs):
+        top, bottom = self.margins or Margins(0, self.lines - 1)
+        for _ in range(max(count, 1)):
+            for y in range(bottom, top, -1):
+                self.buffer[y] = self.buffer[y - 1]
+            self.buffer.pop(top, None)
+        self.dirty.update(range(self.lines))
+
+
+class Stream(pyte.ByteStream):
+    csi = dict(pyte.ByteStream.csi, S="scroll_up", T="scroll_down")
 
 
 def save(d, screen):
@@ -50,9 +76,10 @@ def main():
         os.execvp(cmd[0], cmd)
     # Read and write: the FIFO never reads as closed between writers.
     kfd = os.open(keys, os.O_RDWR | os.O_NONBLOCK)
-    screen = pyte.Screen(cols, rows)
-    stream = pyte.ByteStream(screen)
+    screen = Screen(cols, rows)
+    stream = Stream(screen)
     save(d, screen)
+    raw = open(os.path.join(d, "raw"), "wb")
     while True:
         ready, _, _ = select.select([fd, kfd], [], [])
         if kfd in ready:
@@ -64,6 +91,8 @@ def main():
                 data = b""
             if not data:
                 break
+            raw.write(data)
+            raw.flush()
             stream.feed(data)
             save(d, screen)
     _, status = os.waitpid(pid, 0)
