@@ -4,7 +4,8 @@
 # daemon in a victim namespace: an nmap scan from the attacker shows as a
 # portscan alert and a ban; / filters the peers by address; b + y blocks
 # the benign peer (in the kernel's ban4), u + n does not unblock it, u +
-# y does; the daemon stopped shows "daemon not running — reconnecting",
+# y does; a member of control_group sees the same and may not block; the
+# daemon stopped shows "daemon not running — reconnecting",
 # started again its new pid and the bans; q exits 0. Then --once with
 # stdout not a terminal: one snapshot no wider than 80 columns, exit 3
 # with the daemon stopped.
@@ -45,8 +46,16 @@ keys() {
 	printf '%b' "$1" >"$D/keys"
 }
 
+# A member of control_group may watch, not block.
+GRP="swtest-g$$"
+MEMBER="swtest-m$$"
+sw_group_add "$GRP"
+sw_user_add "$MEMBER" "$GRP"
+chmod 0711 "$T"
+
 tr_net
 tr_conf "$T/sockwatch.conf" "tcp/80"
+sed -i "/^\[daemon\]/a control_group = $GRP" "$T/sockwatch.conf"
 printf 'action = block\n' >>"$T/sockwatch.conf"	# in [portscan]
 listen_start "$VNS" svc 'tcp:[::]:80' 'tcp:0.0.0.0:25'
 swd_start "$VNS" "$T/sockwatch.conf"
@@ -61,14 +70,15 @@ wait_screen "^sockwatchd [0-9.]+ pid $SWD_PID up " "the daemon's header"
 timeout 60 ip netns exec "$ANS" nmap -n -Pn -sS -p 1-100 -T4 \
     --max-retries 1 --host-timeout 30s "$VIC4" >"$T/nmap.out" 2>&1 ||
     fail "nmap: $(cat "$T/nmap.out")"
-wait_screen "^[0-9]{2}:[0-9]{2}:[0-9]{2} warn portscan +$ATK4 +block +SYN scan" \
-    "the portscan alert"
-screen_has '^1 Alerts\([0-9]+\) 2 Bans\(1\) 3 Peers\([0-9]+\) 4 Listeners\([0-9]+\)  sort:time$' ||
-    fail "pane bar: $(sed -n 4p "$D/screen")"
-[ "$(sed -n 24p "$D/screen")" = "q quit  Tab/1-4 pane  arrows select  s/</> sort  / filter  b block  u unblock" ] ||
+T3='[0-9]{2}:[0-9]{2}:[0-9]{2}'
+wait_screen "^$T3 warn portscan +$ATK4 +block +SYN scan" "the portscan alert"
+lst="listener +- +alert +unexpected tcp listener on 0\.0\.0\.0:25"
+wait_screen "^$T3 warn $lst" "the listener alert"
+bar='^1 Alerts\([0-9]+\) 2 Bans\(1\) 3 Peers\([0-9]+\) 4 Listeners\([0-9]+\)'
+wait_screen "$bar  sort:time$" "the pane bar"
+help="q quit  Tab/1-4 pane  arrows select  s/</> sort  / filter  b block"
+[ "$(sed -n 24p "$D/screen")" = "$help  u unblock" ] ||
     fail "key line: $(sed -n 24p "$D/screen")"
-wait_screen "^[0-9:]{8} warn listener +- +alert +unexpected tcp listener on 0\.0\.0\.0:25 " \
-    "the listener alert"
 if [ -n "${SW_SAVE_SCREEN:-}" ]; then
 	# Once the capture counters have caught up with the scan.
 	wait_screen "^capture [1-9]" "the capture counters"
@@ -79,7 +89,7 @@ wait_screen "^$ATK4 +portscan +[0-9]+m[0-9]+s +[0-9]+ SYN scan" "the ban"
 echo "ok: the scan's alert and ban on the screen"
 
 # A second peer: the benign client connects a few times.
-for i in 1 2 3; do
+for _ in 1 2 3; do
 	ip netns exec "$BNS" timeout 2 bash -c \
 	    "exec 3<>/dev/tcp/$VICB4/80" 2>/dev/null || true
 done
@@ -107,6 +117,24 @@ keys uy
 wait_screen "^unblocked $BEN4" "the answer to unblock"
 in_set "$VNS" ban4 "$BEN4" && fail "u + y: $BEN4 still in ban4"
 echo "ok: b/u with y/n block and unblock in the kernel"
+
+# The member's top: the same view, and b is refused before any question.
+D=$T/pty-member
+mkdir "$D"
+bg ip netns exec "$VNS" env LC_ALL=C.UTF-8 "$PY" "$TOOLS/ptyterm.py" \
+    "$D" 80 24 -- runuser -u "$MEMBER" -- \
+    env SOCKWATCH_SOCKET="$SOCK" "$SW" top
+member=$!
+wait_screen "^sockwatchd [0-9.]+ pid $SWD_PID up " "the member's header"
+keys 2
+wait_screen "^$ATK4 +portscan " "the member's bans"
+keys b
+wait_screen "^only root may block or unblock" "the member's b"
+keys q
+wait_file 5 "$D/exit" "$member" || fail "q: the member's top did not exit"
+[ "$(cat "$D/exit")" = 0 ] || fail "the member's top exited $(cat "$D/exit")"
+D=$T/pty
+echo "ok: a member of control_group watches, may not block"
 
 # The daemon goes and comes back: top says so, then shows the new one.
 old=$SWD_PID

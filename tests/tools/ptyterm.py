@@ -8,9 +8,10 @@ terminal emulator (pyte), so escape sequences move the cursor, clear and
 redraw as on a real terminal. DIR/screen holds the screen as text, one
 line per row (trailing blanks cut), replaced atomically after each
 update; DIR/reverse the row numbers (from 0) that have reverse video at
-their first column; DIR/raw what COMMAND wrote, as it wrote it. Bytes written to the FIFO DIR/keys are typed into
-the terminal. When COMMAND exits, DIR/exit gets its exit status (128+N
-for signal N). TERM is set to xterm.
+their first column; DIR/raw what COMMAND wrote, as it wrote it. Bytes
+written to the FIFO DIR/keys are typed into the terminal. When COMMAND
+exits, DIR/exit gets its exit status (128+N for signal N). TERM is set
+to xterm.
 """
 import os
 import select

@@ -112,14 +112,16 @@ test_filter(void **state)
 }
 
 static const char alerts_json[] = "["
-    "{\"id\": 1, \"time\": \"2026-12-07T22:50:38.546Z\", \"kind\": \"listener\","
-    " \"severity\": \"warning\", \"peer\": null, \"action\": \"alert\","
-    " \"message\": \"unexpected\"},"
-    "{\"id\": 2, \"time\": \"2026-12-07T22:50:39.000Z\", \"kind\": \"portscan\","
-    " \"severity\": \"warning\", \"peer\": \"198.18.0.2\", \"action\": \"block\","
+    "{\"id\": 1, \"time\": \"2026-12-07T22:50:38.546Z\","
+    " \"kind\": \"listener\", \"severity\": \"warning\", \"peer\": null,"
+    " \"action\": \"alert\", \"message\": \"unexpected\"},"
+    "{\"id\": 2, \"time\": \"2026-12-07T22:50:39.000Z\","
+    " \"kind\": \"portscan\", \"severity\": \"warning\","
+    " \"peer\": \"198.18.0.2\", \"action\": \"block\","
     " \"message\": \"SYN scan\"},"
-    "{\"id\": 3, \"time\": \"2026-12-07T22:50:40.000Z\", \"kind\": \"deny\","
-    " \"severity\": \"critical\", \"peer\": \"198.18.0.1\", \"action\": \"block\","
+    "{\"id\": 3, \"time\": \"2026-12-07T22:50:40.000Z\","
+    " \"kind\": \"deny\", \"severity\": \"critical\","
+    " \"peer\": \"198.18.0.1\", \"action\": \"block\","
     " \"message\": \"denied\\u001b[2J\"}]";
 
 static void
