@@ -20,6 +20,8 @@ struct topconn {
 	int64_t retry_ms;	/* monotonic: the next connect */
 	int64_t backoff_ms;
 	int64_t poll_ms;	/* monotonic: the next status/bans/... */
+	int64_t listeners_ms;	/* monotonic: the next listeners */
+	int64_t listeners_at;	/* monotonic: the last listeners */
 	json_t *status;
 	json_t *rows[TOP_NPANES];	/* alerts oldest first */
 	const char *peers_sort;	/* what the daemon ranks peers by */
@@ -31,7 +33,8 @@ void topconn_free(struct topconn *tc);
 /* Connect and subscribe, then ask for everything; on failure the link is
  * down and the next try is set further back. 0 or -errno. */
 int topconn_open(struct topconn *tc);
-/* Ask for status, bans, peers and listeners now. 0 or -errno (down). */
+/* Ask for status, bans and peers now, and the listeners when due.
+ * 0 or -errno (down). */
 int topconn_poll(struct topconn *tc);
 /* Take the events that have come on the subscription. Returns how many,
  * or -errno when the daemon closed it (the link is then down). */

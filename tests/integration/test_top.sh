@@ -2,13 +2,13 @@
 # sockwatch top on a pseudo-terminal of 80x24 (TERM=xterm), read back
 # through a terminal emulator (tests/tools/ptyterm.py, pyte), against a
 # daemon in a victim namespace: an nmap scan from the attacker shows as a
-# portscan alert and a ban; / filters the peers by address; b + y blocks
-# the benign peer (in the kernel's ban4), u + n does not unblock it, u +
-# y does; a member of control_group sees the same and may not block; the
-# daemon stopped shows "daemon not running — reconnecting",
-# started again its new pid and the bans; q exits 0. Then --once with
-# stdout not a terminal: one snapshot no wider than 80 columns, exit 3
-# with the daemon stopped.
+# portscan alert and a ban; a listener opened shows within 5 s; / filters
+# the peers by address; b + y blocks the benign peer (in the kernel's
+# ban4), u + n does not unblock it, u + y does; a member of control_group
+# sees the same and may not block; the daemon stopped shows "daemon not
+# running — reconnecting", started again its new pid and the bans; q
+# exits 0. Then --once with stdout not a terminal: one snapshot no wider
+# than 80 columns, exit 3 with the daemon stopped.
 #
 # SW_SAVE_SCREEN=FILE also copies the screen after the scan to FILE: the
 # one in the README.
@@ -87,6 +87,14 @@ fi
 keys 2
 wait_screen "^$ATK4 +portscan +[0-9]+m[0-9]+s +[0-9]+ SYN scan" "the ban"
 echo "ok: the scan's alert and ban on the screen"
+
+# A listener opened now shows without waiting for the 10 s refresh.
+keys 4
+wait_screen "^tcp +0\.0\.0\.0:25 +listen " "the listeners"
+listen_start "$VNS" late 'tcp:0.0.0.0:8025'
+wait_for 5 screen_has "^tcp +0\.0\.0\.0:8025 +listen +0 $PYCOMM\($LPID\)" ||
+    fail "the new listener not within 5 s:$(printf '\n'; cat "$D/screen")"
+echo "ok: a new listener within 5 s"
 
 # A second peer: the benign client connects a few times.
 for _ in 1 2 3; do
