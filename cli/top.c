@@ -23,7 +23,7 @@
 #define ONCE_COLS	80
 #define ONCE_ROWS	10	/* rows of each pane in a snapshot */
 #define MSG_MS		5000	/* how long a message stays on the key line */
-#define ROWKEY_MAX		(TOP_LINE_MAX / 2)
+#define ROWKEY_MAX	(TOP_LINE_MAX / 2)
 
 enum top_mode { MODE_KEYS, MODE_FILTER, MODE_CONFIRM };
 
@@ -489,7 +489,8 @@ top_once(struct top *t, size_t cols, size_t nrows)
 		return r;
 	client_close(c);
 	if ((r = topconn_open(&t->tc)) < 0) {
-		fprintf(stderr, "sockwatch: top: %s\n", strerror(-r));
+		fprintf(stderr, "sockwatch: top: %s\n", t->tc.refusal[0] ?
+		    t->tc.refusal : strerror(-r));
 		return EXIT_FAIL;
 	}
 	top_select(t);

@@ -173,6 +173,12 @@ for want in "^sockwatchd [0-9.]+ pid $SWD_PID " '^Alerts \([0-9]+, by time\)$' \
 done
 awk 'length($0) > 80 { exit 1 }' "$T/once.txt" ||
     fail "--once: a line over 80 columns"
+swc "$VNS" top --once --filter 198.18.0.0/24 >"$T/once.txt" ||
+    fail "top --once --filter"
+if ! grep -Eq "^$ATK4 +portscan " "$T/once.txt" ||
+    ! grep -q '^Listeners (0, by port)$' "$T/once.txt"; then
+	fail "--once --filter 198.18.0.0/24:$(printf '\n'; cat "$T/once.txt")"
+fi
 swd_stop TERM
 rc=0
 swc "$VNS" top --once >"$T/once.txt" 2>&1 || rc=$?
