@@ -82,6 +82,7 @@ help="q quit  Tab/1-4 pane  arrows select  s/</> sort  / filter  b block"
 if [ -n "${SW_SAVE_SCREEN:-}" ]; then
 	# Once the capture counters have caught up with the scan.
 	wait_screen "^capture [1-9]" "the capture counters"
+	wait_screen "  peers [1-9][0-9]*/" "the peer table's size"
 	cp "$D/screen" "$SW_SAVE_SCREEN"
 fi
 keys 2
