@@ -1,6 +1,6 @@
 /* sockwatch top: a live view of the daemon in a terminal (ncurses), or
- * one snapshot as plain text when asked (--once) or when stdout is not a
- * terminal. What the lines say is topview's; this file puts them up,
+ * one snapshot as plain text when asked (--once), when stdout is not a
+ * terminal or when ncurses does not know it. What the lines say is topview's; this file puts them up,
  * reads keys, and asks the daemon to block or unblock. */
 #include <curses.h>
 #include <errno.h>
@@ -428,10 +428,13 @@ static int
 top_live(struct top *t)
 {
 	struct pollfd pfd[2];
+	SCREEN *scr;
 	int64_t now;
 	int ch, timeout;
 
-	initscr();
+	/* Not initscr: it exits on a terminal type it does not know. */
+	if ((scr = newterm(NULL, stdout, stdin)) == NULL)
+		return -ENOTTY;
 	cbreak();
 	noecho();
 	keypad(stdscr, TRUE);
@@ -462,6 +465,7 @@ top_live(struct top *t)
 		topconn_tick(&t->tc, time_mono_ms());
 	}
 	endwin();
+	delscreen(scr);
 	return EXIT_OK;
 }
 
@@ -579,17 +583,21 @@ cmd_top(int argc, char **argv)
 		    argv[optind]);
 	if (r < 0) {
 		setlocale(LC_ALL, "");
-		if (once || !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO)) {
+		if (!once && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO)) {
+			/* Not SA_RESTART: poll must return to see it. */
+			sigaction(SIGINT, &sa, NULL);
+			sigaction(SIGTERM, &sa, NULL);
+			if ((r = top_live(t)) == -ENOTTY)
+				fprintf(stderr, "sockwatch: top: cannot draw "
+				    "on terminal type '%s': one snapshot\n",
+				    getenv("TERM") ?: "");
+		}
+		if (r < 0) {
 			if (getenv("COLUMNS") != NULL && (v = strtol(
 			    getenv("COLUMNS"), &end, 10)) >= 40 &&
 			    v < TOP_LINE_MAX && *end == '\0')
 				cols = (size_t)v;
 			r = top_once(t, cols, (size_t)n);
-		} else {
-			/* Not SA_RESTART: poll must return to see it. */
-			sigaction(SIGINT, &sa, NULL);
-			sigaction(SIGTERM, &sa, NULL);
-			r = top_live(t);
 		}
 	}
 	for (i = 0; i < TOP_NPANES; i++)
