@@ -91,10 +91,9 @@ take(json_t **slot, json_t *resp, const char *key)
 int
 topconn_poll(struct topconn *tc)
 {
+	int64_t now = time_mono_ms();
 	json_t *resp;
 	int r;
-
-	int64_t now = time_mono_ms();
 
 	if (!tc->up)
 		return -ENOTCONN;
