@@ -2,8 +2,8 @@
 # sockwatch top on a pseudo-terminal of 80x24 (TERM=xterm), read back
 # through a terminal emulator (tests/tools/ptyterm.py, pyte), against a
 # daemon in a victim namespace: an nmap scan from the attacker shows as a
-# portscan alert and a ban; a listener opened shows within 5 s; / filters
-# the peers by address; b + y blocks the benign peer (in the kernel's
+# portscan alert and a ban; a listener opened shows within 5 s; j moves
+# the selection, s and < the sort key; / filters the peers by address; b + y blocks the benign peer (in the kernel's
 # ban4), u + n does not unblock it, u + y does; a member of control_group
 # sees the same and may not block; the daemon stopped shows "daemon not
 # running — reconnecting", started again its new pid and the bans; q
@@ -40,6 +40,12 @@ screen_has() {
 wait_screen() {
 	wait_for 10 screen_has "$1" ||
 	    fail "$2: not on the screen:$(printf '\n'; cat "$D/screen")"
+}
+# selected ADDR: the row of ADDR is the one in reverse video.
+selected() {
+	local n
+	n=$(grep -n -m 1 "^$1 " "$D/screen" | cut -d: -f1) || return 1
+	grep -qx "$((n - 1))" "$D/reverse"
 }
 # keys TEXT: type TEXT (printf %b escapes) into top's terminal.
 keys() {
@@ -105,6 +111,15 @@ done
 keys 3
 wait_screen "^$BEN4 " "the benign peer"
 screen_has "^$ATK4 " || fail "the attacker is not among the peers"
+# The scanner sent more packets: first. j selects the next row.
+wait_for 5 selected "$ATK4" || fail "the first peer is not selected"
+keys j
+wait_for 5 selected "$BEN4" || fail "j: $BEN4 not selected"
+keys s
+wait_screen "sort:bytes$" "s: the next sort key"
+keys '<'
+wait_screen "sort:packets$" "<: the sort key before"
+echo "ok: j selects, s and < change the sort key"
 keys '/198.18.1\r'
 wait_screen "sort:packets filter:198\\.18\\.1$" "the filter"
 wait_for 5 bash -c "! grep -q '^$ATK4 ' '$D/screen'" ||
