@@ -34,6 +34,8 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 DPKG_CFLAGS := $(shell pkg-config --cflags $(DPKGS) 2>/dev/null)
 DPKG_LIBS   := $(shell pkg-config --libs $(DPKGS) 2>/dev/null)
+# Only the CLI draws on a terminal (sockwatch top).
+CURSES_LIBS   := $(shell pkg-config --libs ncursesw 2>/dev/null)
 
 WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Werror
@@ -61,9 +63,9 @@ LIB_SRC   := common/log.c common/addr.c common/duration.c \
 # What only the daemon (and the CLI's daemon-side helpers) need.
 DLIB_SRC  := $(wildcard policy/*.c exporter/*.c) \
              common/privdrop.c common/sandbox.c
-CLI_SRC   := cli/sockout.c cli/table.c cli/views.c
+CLI_SRC   := cli/sockout.c cli/table.c cli/views.c cli/topview.c
 CLI_MAIN  := cli/main.c cli/sockets.c cli/client.c cli/daemon_cmds.c \
-             cli/analyze.c cli/bans.c
+             cli/analyze.c cli/bans.c cli/top.c cli/topconn.c
 DAEMON_SRC := $(wildcard daemon/*.c)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 BENCH_SRC := bench/nldump.c bench/mkpcap.c bench/pcap_floor.c bench/peers_mem.c \
@@ -178,7 +180,8 @@ $(LIBSWD): $(DEFCONF_O)
 
 $(BUILD)/sockwatch: $(CLI_MAIN:%.c=$(OBJ)/%.o) $(CLI_OBJ) $(LIBSWD) $(LIBSW)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DPKG_LIBS) $(PKG_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DPKG_LIBS) $(PKG_LIBS) \
+	    $(CURSES_LIBS)
 
 $(BUILD)/sockwatchd: $(DAEMON_SRC:%.c=$(OBJ)/%.o) $(LIBSWD) $(LIBSW)
 	$(call msg,LD,$@)

@@ -20,6 +20,7 @@ int cmd_peers(int argc, char **argv);
 int cmd_bans(int argc, char **argv);
 int cmd_block(int argc, char **argv);
 int cmd_unblock(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 /* A getopt_long error (c is '?' or ':', opterr 0, optstring starting
  * with ':'): print it naming the option; returns EXIT_USAGE. */

@@ -1,6 +1,7 @@
 #include "client.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,23 @@ client_close(struct client *c)
 		close(c->fd);
 	free(c->buf);
 	free(c);
+}
+
+int
+client_set_nonblock(struct client *c)
+{
+	int fl;
+
+	if ((fl = fcntl(c->fd, F_GETFL)) < 0 ||
+	    fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+int
+client_fd(const struct client *c)
+{
+	return c->fd;
 }
 
 static int

@@ -22,6 +22,11 @@ int client_call(struct client *c, const json_t *req, json_t **ret_resp);
 /* Read the next line-delimited object (for subscriptions); blocks. 0,
  * -EPIPE when the daemon closed the connection, or -errno. */
 int client_next(struct client *c, json_t **ret_obj);
+/* Make reads return at once: client_next then gives -ETIMEDOUT when no
+ * whole line has come yet (what came stays buffered). 0 or -errno. */
+int client_set_nonblock(struct client *c);
+/* The socket, to poll. */
+int client_fd(const struct client *c);
 
 /* client_open with the CLI's error reporting: EXIT_OK, or a message on
  * stderr and EXIT_NODAEMON (nothing listens) / EXIT_FAIL. */

@@ -26,6 +26,7 @@ static const struct {
 	{ "bans", cmd_bans, "the bans in force" },
 	{ "block", cmd_block, "ban peers now (root)" },
 	{ "unblock", cmd_unblock, "lift bans (root)" },
+	{ "top", cmd_top, "a live view of the daemon in a terminal" },
 	{ "analyze", cmd_analyze, "run the detectors over a capture file" },
 	{ "check-config", cmd_check_config, "check a configuration file" },
 };

@@ -8,12 +8,13 @@ pkgs=(
 	gcc make pkg-config
 	libnl-3-dev libjansson-dev libinih-dev libsqlite3-dev libpcap-dev libcap-ng-dev
 	libmicrohttpd-dev libsystemd-dev libnftnl-dev libmnl-dev libseccomp-dev
+	libncurses-dev
 	# unit tests and fuzzing
 	libcmocka-dev clang libclang-rt-14-dev
 	# integration tests and benchmarks
 	iproute2 python3 procps hyperfine curl jq sqlite3 prometheus nmap tcpdump
 	openssh-server sshpass nftables hydra medusa ncrack hping3 iperf3 expect
-	systemd logrotate faketime bash-completion
+	systemd logrotate faketime bash-completion python3-pyte
 	# the Debian package: make deb, and its Depends that test_deb's
 	# dpkg -i needs besides nftables
 	debhelper lintian adduser

@@ -66,6 +66,10 @@ usage_error bogus sockets --state bogus
 usage_error ESTABLISHED sockets --state ESTABLISHED
 usage_error bogus sockets --state established --state bogus
 usage_error frobnicate frobnicate
+usage_error --bogus top --bogus
+usage_error -n top --once -n 0
+usage_error extra top extra
+usage_error --filter top --filter "$(printf 'x%.0s' {1..64})"
 usage_error extra sockets extra
 
 # No command at all: a usage error too (the usage goes to stderr).
@@ -89,7 +93,8 @@ good() {
 good --version
 grep -Eq '^sockwatch [0-9]+\.[0-9]+' "$T/out" ||
     bad --version "does not print 'sockwatch VERSION'"
-for h in "-h" "--help" "sockets -h" "sockets --help" "listeners -h"; do
+for h in "-h" "--help" "sockets -h" "sockets --help" "listeners -h" \
+    "top -h"; do
 	# shellcheck disable=SC2086
 	good $h
 	grep -q '^usage: sockwatch' "$T/out" || bad "$h" "no usage line"
