@@ -1,7 +1,8 @@
 /* sockwatch top: a live view of the daemon in a terminal (ncurses), or
  * one snapshot as plain text when asked (--once), when stdout is not a
- * terminal or when ncurses does not know it. What the lines say is topview's; this file puts them up,
- * reads keys, and asks the daemon to block or unblock. */
+ * terminal or when ncurses does not know it. What the lines say is
+ * topview's; this file puts them up, reads keys, and asks the daemon to
+ * block or unblock. */
 #include <curses.h>
 #include <errno.h>
 #include <getopt.h>

@@ -1,6 +1,6 @@
 /* The daemon pushes alerts, ban changes and socket changes on the
  * subscription; the counters, bans and peers are asked for once a
- * second (and at once after a ban event). The listeners cost the daemon
+ * second (and within 250 ms of a ban event). The listeners cost the daemon
  * a socket dump and a walk of /proc for root (190 ms with 117 processes
  * here): they are asked for every 10 s, and 2 s after the last time when
  * a listening socket opens or closes. A daemon that goes away is tried
@@ -18,6 +18,7 @@
 #define POLL_MS		1000
 #define LISTENERS_MS	10000
 #define LISTENERS_MIN_MS 2000
+#define BANS_MIN_MS	250
 #define BACKOFF_MIN_MS	250
 #define BACKOFF_MAX_MS	4000
 #define RECENT_ALERTS	100
@@ -97,6 +98,7 @@ topconn_poll(struct topconn *tc)
 
 	if (!tc->up)
 		return -ENOTCONN;
+	tc->polled_at = now;
 	tc->poll_ms = now + POLL_MS;
 	if ((r = call(tc, json_pack("{s:s}", "cmd", "status"), &resp)) < 0)
 		goto fail;
@@ -199,6 +201,9 @@ topconn_open(struct topconn *tc)
 	tc->error = 0;
 	tc->listeners_ms = 0;
 	tc->backoff_ms = BACKOFF_MIN_MS;
+	/* Events read along with the answer: poll(2) would not say so. */
+	if ((r = topconn_drain(tc)) < 0)
+		return r;
 	return topconn_poll(tc);
 fail:
 	json_decref(resp);
@@ -231,9 +236,12 @@ topconn_drain(struct topconn *tc)
 		if (strcmp(type, "alert") == 0)
 			add_alert(tc, json_object_get(ev, "alert"));
 		else if (strcmp(type, "ban") == 0 ||
-		    strcmp(type, "unban") == 0)
-			tc->poll_ms = 0;	/* the bans now */
-		else if (is_listener(json_object_get(ev, "socket")) &&
+		    strcmp(type, "unban") == 0) {
+			/* The bans soon, not once for each ban of a burst:
+			 * each poll gets the whole table. */
+			if (tc->poll_ms > tc->polled_at + BANS_MIN_MS)
+				tc->poll_ms = tc->polled_at + BANS_MIN_MS;
+		} else if (is_listener(json_object_get(ev, "socket")) &&
 		    tc->listeners_ms > tc->listeners_at + LISTENERS_MIN_MS)
 			tc->listeners_ms = tc->listeners_at + LISTENERS_MIN_MS;
 		json_decref(ev);

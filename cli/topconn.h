@@ -20,6 +20,7 @@ struct topconn {
 	int64_t retry_ms;	/* monotonic: the next connect */
 	int64_t backoff_ms;
 	int64_t poll_ms;	/* monotonic: the next status/bans/... */
+	int64_t polled_at;	/* monotonic: the last */
 	int64_t listeners_ms;	/* monotonic: the next listeners */
 	int64_t listeners_at;	/* monotonic: the last listeners */
 	json_t *status;

@@ -40,9 +40,17 @@ fi
 
 log="$out/sockwatch_${ver}_$arch.build"
 echo "mkdeb: building sockwatch $ver in $src (log: $log)"
-if ! (cd "$src" && dpkg-buildpackage -us -uc -b -Jauto) >"$log" 2>&1; then
+# Not with the variables of a make that runs us (make deb BUILD=DIR puts
+# BUILD in MAKEFLAGS; the integration tests export it): the package's
+# make would find DIR's programs up to date and package those.
+if ! (cd "$src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u BUILD \
+    -u SAN -u LTO dpkg-buildpackage -us -uc -b -Jauto) >"$log" 2>&1; then
 	tail -n 40 "$log" >&2
 	echo "mkdeb: dpkg-buildpackage failed; the whole log is $log" >&2
+	exit 1
+fi
+if ! [ -x "$src/build/sockwatchd" ] || ! [ -x "$src/build/sockwatch" ]; then
+	echo "mkdeb: the programs were not built in $src (see $log)" >&2
 	exit 1
 fi
 

@@ -73,6 +73,9 @@ expect "sockwatch --socket=/tmp/x.sock li" listeners
 expect "sockwatch sockets --state fin" fin-wait-1 fin-wait-2
 expect "sockwatch sockets --state=time" time-wait
 expect "sockwatch alerts --kind port" portscan
+# The children's deaths (sockwatchd(8)): alerts of their own kinds.
+expect "sockwatch alerts --kind " listener portscan synflood bruteforce \
+    denylist connect database bans inspector exporter
 expect "sockwatch peers --sort " packets bytes ports syn
 expect "sockwatch alerts --f" --follow
 expect "sockwatch bans --" --json --help

@@ -96,10 +96,16 @@ deb_exit() {
 }
 trap deb_exit EXIT
 
-# 0. This host: no package sockwatch (the test would remove it), no
-# daemon serving the default socket (its directories are moved aside).
+# 0. One test_deb at a time on this host (several checkouts may run their
+# tests at once): two would move each other's files aside and purge the
+# package under each other.
+exec {lock}>/run/lock/sockwatch-test-deb
+flock -w 600 "$lock" || fail "another test_deb held its lock for 10 min"
+# No package sockwatch (the test would remove it), no daemon serving the
+# default socket (its directories are moved aside).
 installed && fail "a package sockwatch is known to dpkg here" \
-    "($(dpkg-query -W -f='${Status}' sockwatch)); dpkg -P sockwatch first"
+    "($(dpkg-query -W -f='${Status}' sockwatch)); dpkg -P sockwatch first" \
+    "(and put back what a killed run left in /var/tmp/sw-deb-saved.*)"
 if SOCKWATCH_SOCKET=/run/sockwatch/sockwatch.sock \
     "$SW" status >/dev/null 2>&1; then
 	fail "a sockwatchd serves /run/sockwatch/sockwatch.sock here"

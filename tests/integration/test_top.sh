@@ -3,8 +3,9 @@
 # through a terminal emulator (tests/tools/ptyterm.py, pyte), against a
 # daemon in a victim namespace: an nmap scan from the attacker shows as a
 # portscan alert and a ban; a listener opened shows within 5 s; j moves
-# the selection, s and < the sort key; / filters the peers by address; b + y blocks the benign peer (in the kernel's
-# ban4), u + n does not unblock it, u + y does; a member of control_group
+# the selection, s and < the sort key; / filters the peers by address;
+# b + y blocks the benign peer (in the kernel's ban4), u + n does not
+# unblock it, u + y does; a member of control_group
 # sees the same and may not block; the daemon stopped shows "daemon not
 # running — reconnecting", started again its new pid and the bans; q
 # exits 0. Then --once with stdout not a terminal: one snapshot no wider
