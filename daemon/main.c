@@ -118,6 +118,7 @@ sw_reload(struct sw *sw, char *err, size_t errlen)
 		    "retrying");
 	if (authlog_reload(sw) < 0)
 		log_warnx("reload: [bruteforce] log is not followed");
+	crowdsec_reload(sw);
 	sw->last_reload_ok = true;
 	sw->last_reload_error[0] = '\0';
 	sw->n.reloads_ok++;
@@ -168,6 +169,7 @@ on_tick(void *arg, uint32_t events)
 	capwatch_tick(sw, time_mono_ms());
 	authlog_tick(sw, time_mono_ms());
 	enforce_tick(sw, time_mono_ms());
+	crowdsec_tick(sw, time_mono_ms());
 	alerts_flush(sw);
 	alerts_prune(sw, time_mono_ms());
 	export_tick(sw, time_mono_ms());
@@ -309,6 +311,8 @@ setup(struct sw *sw)
 		return r;
 	if ((r = authlog_open(sw)) < 0)
 		return r;
+	if ((r = crowdsec_open(sw)) < 0)
+		return r;
 	banq_alert(sw);
 	return 0;
 }
@@ -316,6 +320,7 @@ setup(struct sw *sw)
 static void
 teardown(struct sw *sw)
 {
+	crowdsec_close(sw);
 	authlog_close(sw);
 	inspect_close(sw);
 	capwatch_close(sw);
