@@ -733,11 +733,28 @@ crowdsec_open(struct sw *sw)
 	return 0;
 }
 
-void
-crowdsec_reload(struct sw *sw)
+static bool
+cs_differ(const char *a, const char *b)
 {
-	if (sw->cs != NULL)
+	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
+void
+crowdsec_reload(struct sw *sw, const struct config *cfg)
+{
+	const struct config *old = sw->cfg;
+
+	if (sw->cs == NULL)
+		return;
+	/* A new poll_interval applies from the next poll on its own. */
+	if (cs_differ(old->crowdsec.url, cfg->crowdsec.url) ||
+	    cs_differ(old->crowdsec.bouncer_key, cfg->crowdsec.bouncer_key) ||
+	    cs_differ(old->crowdsec.machine_id, cfg->crowdsec.machine_id) ||
+	    cs_differ(old->crowdsec.machine_password,
+	    cfg->crowdsec.machine_password)) {
+		log_info("crowdsec: [crowdsec] changed: starting over");
 		cs_restart(sw->cs);
+	}
 }
 
 void

@@ -104,6 +104,7 @@ sw_reload(struct sw *sw, char *err, size_t errlen)
 		config_free(cfg);
 		return reload_failed(sw, r, msg, err, errlen);
 	}
+	crowdsec_reload(sw, cfg);
 	config_free(sw->cfg);
 	sw->cfg = cfg;
 	sw->prune_next_ms = 0;		/* the new alerts limits, now */
@@ -118,7 +119,6 @@ sw_reload(struct sw *sw, char *err, size_t errlen)
 		    "retrying");
 	if (authlog_reload(sw) < 0)
 		log_warnx("reload: [bruteforce] log is not followed");
-	crowdsec_reload(sw);
 	sw->last_reload_ok = true;
 	sw->last_reload_error[0] = '\0';
 	sw->n.reloads_ok++;

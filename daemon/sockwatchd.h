@@ -443,8 +443,9 @@ void commands_event(struct sw *sw, const char *type, json_t *body);
 /* crowdsec.c: CrowdSec's Local API, as a bouncer and as an agent. */
 int crowdsec_open(struct sw *sw);
 void crowdsec_close(struct sw *sw);
-/* After a reload: transfers end, the stream is read from its start. */
-void crowdsec_reload(struct sw *sw);
+/* Before a reload's swap: when [crowdsec] changes in cfg, what is in
+ * flight ends and the stream is read from its start again. */
+void crowdsec_reload(struct sw *sw, const struct config *cfg);
 void crowdsec_tick(struct sw *sw, int64_t now_mono);
 /* An alert raised: queued for the API when it is an attack on us. */
 void crowdsec_alert(struct sw *sw, const struct alert *a);

@@ -148,6 +148,7 @@ chmod 600 "$T/machine.pw"
 swc "$VNS" status --json | jq -e '.last_reload.ok == false and
     (.last_reload.error | contains("machine.pw"))' >/dev/null ||
     fail "the failed reload is not shown"
+swc "$VNS" reload >/dev/null || fail "reload with the key files mended"
 echo "ok: key files readable by others are refused, naming them"
 
 # 2b. The 50,000 landed in one batch.
