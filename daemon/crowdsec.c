@@ -26,6 +26,7 @@
 
 #define CS_SOURCE	"crowdsec"
 #define CS_BODY_MAX	(64u << 20)	/* a stream of ~300,000 decisions */
+#define CS_BUF_KEEP	(1u << 20)
 #define CS_QUEUE_MAX	1000		/* signals waiting; oldest dropped */
 #define CS_PUSH_BATCH	100		/* signals in one POST */
 #define CS_BACKOFF_MIN	1000
@@ -349,8 +350,10 @@ out:
 	free(stale);
 }
 
+/* One answer, parsed in parse_ms: its bans in one batch. */
 static void
-cs_apply(struct crowdsec *cs, const struct crowdsec_stream *st)
+cs_apply(struct crowdsec *cs, const struct crowdsec_stream *st,
+    int64_t parse_ms)
 {
 	struct sw *sw = cs->sw;
 	int64_t t0 = time_mono_ms(), t1;
@@ -378,8 +381,6 @@ cs_apply(struct crowdsec *cs, const struct crowdsec_stream *st)
 	t1 = time_mono_ms();
 	if (enforce_commit(sw, err, sizeof(err)) < 0)
 		log_warnx("crowdsec: %s (retrying)", err);
-	log_debug("crowdsec: checks %lld ms, kernel and store %lld ms",
-	    (long long)(t1 - t0), (long long)(time_mono_ms() - t1));
 	if (refused > CS_LOG_REFUSED)
 		log_warnx("crowdsec: %zu decisions not applied in all",
 		    refused);
@@ -389,22 +390,26 @@ cs_apply(struct crowdsec *cs, const struct crowdsec_stream *st)
 	cs->skipped += st->skipped;
 	cs->invalid += st->invalid;
 	cs->last_decisions = st->nadd + st->ndel;
-	cs->last_apply_ms = time_mono_ms() - t0;
+	cs->last_apply_ms = time_mono_ms() - t0 + parse_ms;
 	if (added + lifted > 0 || st->invalid > 0)
 		log_info("crowdsec: %s: %zu bans, %zu lifted, %zu refused, "
-		    "%zu not ours, %zu malformed, in %lld ms",
+		    "%zu not ours, %zu malformed, in %lld ms (parse %lld, "
+		    "checks %lld, kernel and database %lld)",
 		    cs->started ? "decisions" : "startup stream", added,
 		    lifted, refused, st->skipped, st->invalid,
-		    (long long)cs->last_apply_ms);
+		    (long long)cs->last_apply_ms, (long long)parse_ms,
+		    (long long)(t1 - t0), (long long)(time_mono_ms() - t1));
 }
 
 static void
 cs_poll_done(struct crowdsec *cs, CURLcode rc, long status)
 {
-	const struct cs_buf *b = &cs->body[CS_POLL];
+	struct cs_buf *b = &cs->body[CS_POLL];
 	struct crowdsec_stream st;
 	char why[256];
 	const char *e;
+	int64_t t0;
+	int r;
 
 	cs->polls++;
 	if ((e = cs_transfer_error(cs, CS_POLL, rc, why, sizeof(why))) !=
@@ -418,12 +423,19 @@ cs_poll_done(struct crowdsec *cs, CURLcode rc, long status)
 		    "the API?)" : "");
 		return;
 	}
-	if (crowdsec_stream_parse(b->p != NULL ? b->p : "", b->len, &st, why,
-	    sizeof(why)) < 0) {
+	t0 = time_mono_ms();
+	r = crowdsec_stream_parse(b->p != NULL ? b->p : "", b->len, &st, why,
+	    sizeof(why));
+	/* A big startup answer's buffer is not kept for the small ones. */
+	if (b->cap > CS_BUF_KEEP) {
+		free(b->p);
+		memset(b, 0, sizeof(*b));
+	}
+	if (r < 0) {
 		cs_failed(&cs->poll, "decisions", "a bad answer: %s", why);
 		return;
 	}
-	cs_apply(cs, &st);
+	cs_apply(cs, &st, time_mono_ms() - t0);
 	crowdsec_stream_free(&st);
 	cs->started = true;
 	cs_ok(&cs->poll, "decisions", time_mono_ms() +

@@ -156,10 +156,11 @@ big_logged() {
 	grep -Eq "crowdsec: startup stream: $BIG bans, .* in [0-9]+ ms" "$SWD_LOG"
 }
 wait_for $((POLL_S + 10)) big_logged || fail "no batch of $BIG bans"
-ms=$(grep -Eo "startup stream: $BIG bans, .* in [0-9]+ ms" "$SWD_LOG" |
-    grep -Eo '[0-9]+ ms$' | tail -n 1)
-echo "ok: $BIG decisions applied in one batch in $ms (daemon's measure)"
-[ "${ms% ms}" -lt 5000 ] || fail "$BIG decisions took $ms"
+line=$(grep -Eo "startup stream: $BIG bans, .*" "$SWD_LOG" | tail -n 1)
+ms=$(grep -Eo ' in [0-9]+ ms' <<<"$line" | grep -Eo '[0-9]+')
+echo "ok: $BIG decisions applied in one batch in $ms ms (daemon's measure:" \
+    "${line#*malformed, })"
+[ "$ms" -lt 5000 ] || fail "$BIG decisions took $ms ms"
 n=$(elems "$VNS" ban4 | grep -c '^198\.19\.')
 [ "$n" -eq "$BIG" ] || fail "ban4 holds $n of the $BIG"
 
