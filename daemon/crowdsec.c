@@ -589,6 +589,7 @@ crowdsec_alert(struct sw *sw, const struct alert *a)
 	struct crowdsec_signal *g;
 	const char *scen;
 	const json_t *ev, *v;
+	char *p;
 
 	if (cs == NULL || sw->cfg->crowdsec.machine_id == NULL ||
 	    !a->has_peer || (scen = crowdsec_scenario(a->kind)) == NULL)
@@ -606,7 +607,11 @@ crowdsec_alert(struct sw *sw, const struct alert *a)
 	memset(g, 0, sizeof(*g));
 	snprintf(g->scenario, sizeof(g->scenario), "%s", scen);
 	g->source = a->peer;
+	/* Printable ASCII only: the JSON of a batch must always build. */
 	snprintf(g->message, sizeof(g->message), "%s", a->message);
+	for (p = g->message; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = '?';
 	g->time_ms = a->time_ms;
 	ev = a->evidence;
 	/* The events the detector counted. */
@@ -709,6 +714,9 @@ crowdsec_open(struct sw *sw)
 {
 	struct crowdsec *cs;
 
+	/* A replayed capture's alerts are not the fleet's business. */
+	if (sw->replay != NULL)
+		return 0;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		log_warnx("crowdsec: libcurl did not start");
 		return -EIO;
@@ -808,7 +816,7 @@ cs_retry_json(const struct cs_retry *t, bool on)
 	    "error", t->error[0] ? t->error : NULL,
 	    "last_ok", t->ok_ms ? time_format_rfc3339(t->ok_ms, when,
 	    sizeof(when)) : NULL,
-	    "retry_in_ms", (json_int_t)(t->delay_ms ? t->delay_ms : 0));
+	    "backoff_ms", (json_int_t)t->delay_ms);
 }
 
 json_t *
