@@ -76,7 +76,8 @@ struct crowdsec {
 	int64_t token_until;		/* monotonic */
 	struct cs_retry push;
 	struct crowdsec_signal *q;	/* a ring of CS_QUEUE_MAX */
-	size_t qhead, qlen, inflight;
+	size_t qhead, qlen, inflight;	/* inflight: of the queue's head */
+	size_t batch;			/* signals in the push in flight */
 	uint64_t pushed, dropped;
 };
 
@@ -545,15 +546,18 @@ cs_push_start(struct crowdsec *cs)
 		    strerror(-r));
 		return;
 	}
-	cs->inflight = n;
+	cs->inflight = cs->batch = n;
 }
 
 static void
 cs_push_done(struct crowdsec *cs, CURLcode rc, long status)
 {
+	const struct cs_buf *b = &cs->body[CS_PUSH];
 	char why[256];
 	const char *e;
 	size_t n = cs->inflight;
+	json_t *j;
+	bool ok;
 
 	cs->inflight = 0;
 	if ((e = cs_transfer_error(cs, CS_PUSH, rc, why, sizeof(why))) !=
@@ -571,6 +575,16 @@ cs_push_done(struct crowdsec *cs, CURLcode rc, long status)
 	}
 	if (status != 200 && status != 201) {
 		cs_failed(&cs->push, "alerts", "HTTP status %ld", status);
+		return;
+	}
+	/* The API answers with the new alerts' ids: anything else (a proxy's
+	 * page) has not taken them, and they stay queued. */
+	j = json_loadb(b->p != NULL ? b->p : "", b->len, 0, NULL);
+	ok = json_is_array(j) && json_array_size(j) == cs->batch;
+	json_decref(j);
+	if (!ok) {
+		cs_failed(&cs->push, "alerts", "a bad answer (not the ids of "
+		    "%zu alerts)", cs->batch);
 		return;
 	}
 	/* The oldest may have been dropped for newer ones meanwhile. */

@@ -16,8 +16,10 @@
 #  4. nmap scans the victim: the alert is in `cscli alerts list -a` with
 #     scenario sockwatch/portscan within 30 s.
 #  5. The LAPI is killed: the daemon lives, its bans stay, the errors
-#     are counted and shown; an alert raised meanwhile waits; restarted,
-#     decisions are pulled again and the waiting alert is pushed.
+#     are counted and shown; an alert raised meanwhile waits; a server
+#     answering garbage in its place changes nothing and is reported;
+#     restarted, decisions are pulled again and the waiting alert is
+#     pushed.
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh disable=SC1091
 . "$here/lib.sh"
@@ -241,11 +243,38 @@ swc "$VNS" metrics | grep -Eq \
     '^sockwatch_crowdsec_errors_total\{direction="decisions"\} [1-9]' ||
     fail "the errors are not counted in the metrics"
 echo "ok: the API down: daemon alive, $bans_before bans kept, errors counted"
+
+# Something else on its port, answering garbage with 200 OK.
+bg ip netns exec "$VNS" python3 -c 'import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def answer(self):
+        b = b"<html><body>502 Bad Gateway</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(b)))
+        self.end_headers()
+        self.wfile.write(b)
+    do_GET = do_POST = answer
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+' "$LAPI_PORT"
+GARBAGE_PID=$!
+garbage_seen() {
+	swc "$VNS" status --json | jq -e '.crowdsec.decisions.error |
+	    startswith("a bad answer")' >/dev/null
+}
+wait_for 40 garbage_seen || fail "a garbage answer was not reported"
+[ "$(elems "$VNS" ban4 | wc -l)" -ge "$bans_before" ] ||
+    fail "a garbage answer changed the bans"
+kill "$GARBAGE_PID"
+wait "$GARBAGE_PID" 2>/dev/null || true
+echo "ok: a garbage answer: reported, bans kept"
 lapi_start
 cs decisions add --ip 198.18.9.11 --duration 1h >/dev/null 2>&1
-wait_for 20 in_set "$VNS" ban4 198.18.9.11 ||
+# The retries back off (1 s, doubling): allow for the longest wait yet.
+wait_for 45 in_set "$VNS" ban4 198.18.9.11 ||
     fail "no decision pulled after the API came back"
-wait_cs_alert 30 "$ATK6" ||
+wait_cs_alert 45 "$ATK6" ||
     fail "the alert raised while the API was down was not pushed"
 swc "$VNS" status --json | jq -e '.crowdsec.decisions.state == "ok" and
     .crowdsec.alerts.state == "ok" and .crowdsec.alerts.dropped == 0' \
