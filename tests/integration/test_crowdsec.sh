@@ -155,7 +155,8 @@ echo "ok: key files readable by others are refused, naming them"
 
 # 2b. The 50,000 landed in one batch.
 big_logged() {
-	grep -Eq "crowdsec: startup stream: $BIG bans, .* in [0-9]+ ms" "$SWD_LOG"
+	grep -Eq "crowdsec: startup stream: $BIG bans, .* in [0-9]+ ms" \
+	    "$SWD_LOG"
 }
 wait_for $((POLL_S + 10)) big_logged || fail "no batch of $BIG bans"
 line=$(grep -Eo "startup stream: $BIG bans, .*" "$SWD_LOG" | tail -n 1)
@@ -177,7 +178,8 @@ left=$(expires_of "$VNS" ban4 198.18.9.9)
 [ "$left" -gt 3500 ] && [ "$left" -le 3600 ] ||
     fail "198.18.9.9 has $left s left, not about an hour"
 swc "$VNS" bans --json | jq -e 'any(.[]; .addr == "198.18.9.9" and
-    .source == "crowdsec")' >/dev/null || fail "the ban's source is not crowdsec"
+    .source == "crowdsec")' >/dev/null ||
+    fail "the ban's source is not crowdsec"
 
 cs decisions add --range 198.18.64.0/24 --duration 30m >/dev/null 2>&1
 cs decisions add --ip "$ALLOWED4" --duration 1h >/dev/null 2>&1
