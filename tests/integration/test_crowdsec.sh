@@ -10,9 +10,9 @@
 #     under 5 s).
 #  3. cscli decisions add --ip: in ban4 within poll_interval + 2 s with
 #     about an hour left; a Range decision lands in bannet4; a decision
-#     for an [allow] peer is refused and logged; a peer we banned
-#     ourselves keeps our ban through a CrowdSec decision and its
-#     deletion; cscli decisions delete lifts the CrowdSec ban.
+#     for our own address or an [allow] peer is refused and logged; a
+#     peer we banned ourselves keeps our ban through a CrowdSec decision
+#     and its deletion; cscli decisions delete lifts the CrowdSec ban.
 #  4. nmap scans the victim: the alert is in `cscli alerts list -a` with
 #     scenario sockwatch/portscan within 30 s.
 #  5. The LAPI is killed: the daemon lives, its bans stay, the errors
@@ -184,6 +184,7 @@ swc "$VNS" bans --json | jq -e 'any(.[]; .addr == "198.18.9.9" and
 
 cs decisions add --range 198.18.64.0/24 --duration 30m >/dev/null 2>&1
 cs decisions add --ip "$ALLOWED4" --duration 1h >/dev/null 2>&1
+cs decisions add --ip "$VIC4" --duration 1h >/dev/null 2>&1
 swc "$VNS" block --for 2h 198.18.9.10 >/dev/null || fail "block"
 cs decisions add --ip 198.18.9.10 --duration 5m >/dev/null 2>&1
 wait_for $((POLL_S + 2)) in_set "$VNS" bannet4 198.18.64.0/24 ||
@@ -191,7 +192,11 @@ wait_for $((POLL_S + 2)) in_set "$VNS" bannet4 198.18.64.0/24 ||
 wait_for 3 grep -q "refusing to block $ALLOWED4" "$SWD_LOG" ||
     fail "the decision for an [allow] peer was not refused and logged"
 in_set "$VNS" ban4 "$ALLOWED4" && fail "an [allow] peer was banned"
-echo "ok: a Range decision in bannet4; an [allow] peer refused"
+wait_for 3 grep -q "refusing to block $VIC4" "$SWD_LOG" ||
+    fail "a decision for our own address was not refused and logged"
+in_set "$VNS" ban4 "$VIC4" && fail "our own address was banned"
+echo "ok: a Range decision in bannet4; our own address and an [allow]" \
+    "peer refused"
 
 cs decisions delete --ip 198.18.9.9 >/dev/null 2>&1
 cs decisions delete --ip 198.18.9.10 >/dev/null 2>&1
