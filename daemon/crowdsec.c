@@ -723,13 +723,27 @@ cs_restart(struct crowdsec *cs)
 	cs->poll.delay_ms = cs->push.delay_ms = 0;
 }
 
+static bool
+cs_wanted(const struct config *cfg)
+{
+	return cfg->crowdsec.bouncer_key != NULL ||
+	    cfg->crowdsec.machine_id != NULL;
+}
+
+static bool
+cs_differ(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
 int
 crowdsec_open(struct sw *sw)
 {
 	struct crowdsec *cs;
 
-	/* A replayed capture's alerts are not the fleet's business. */
-	if (sw->replay != NULL)
+	/* Off, nothing is loaded (libcurl brings TLS); a replayed
+	 * capture's alerts are not the fleet's business. */
+	if (!cs_wanted(sw->cfg) || sw->replay != NULL)
 		return 0;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		log_warnx("crowdsec: libcurl did not start");
@@ -738,6 +752,7 @@ crowdsec_open(struct sw *sw)
 	if ((cs = calloc(1, sizeof(*cs))) == NULL ||
 	    (cs->q = calloc(CS_QUEUE_MAX, sizeof(*cs->q))) == NULL) {
 		free(cs);
+		curl_global_cleanup();
 		return -ENOMEM;
 	}
 	cs->sw = sw;
@@ -756,9 +771,7 @@ crowdsec_open(struct sw *sw)
 	curl_multi_setopt(cs->multi, CURLMOPT_TIMERFUNCTION, cs_timer_cb);
 	curl_multi_setopt(cs->multi, CURLMOPT_TIMERDATA, cs);
 	sw->cs = cs;
-	if (sw->cfg->crowdsec.bouncer_key != NULL ||
-	    sw->cfg->crowdsec.machine_id != NULL)
-		log_info("crowdsec: %s%s%s at %s",
+	log_info("crowdsec: %s%s%s at %s",
 		    sw->cfg->crowdsec.bouncer_key ? "pulling decisions" : "",
 		    sw->cfg->crowdsec.bouncer_key &&
 		    sw->cfg->crowdsec.machine_id ? " and " : "",
@@ -767,19 +780,21 @@ crowdsec_open(struct sw *sw)
 	return 0;
 }
 
-static bool
-cs_differ(const char *a, const char *b)
-{
-	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
-}
-
 void
-crowdsec_reload(struct sw *sw, const struct config *cfg)
+crowdsec_reload(struct sw *sw, const struct config *old)
 {
-	const struct config *old = sw->cfg;
+	const struct config *cfg = sw->cfg;
 
-	if (sw->cs == NULL)
+	if (sw->cs == NULL) {
+		if (crowdsec_open(sw) < 0)
+			log_warnx("reload: CrowdSec's Local API is not used");
 		return;
+	}
+	if (!cs_wanted(cfg)) {
+		log_info("crowdsec: off");
+		crowdsec_close(sw);
+		return;
+	}
 	/* A new poll_interval applies from the next poll on its own. */
 	if (cs_differ(old->crowdsec.url, cfg->crowdsec.url) ||
 	    cs_differ(old->crowdsec.bouncer_key, cfg->crowdsec.bouncer_key) ||
@@ -865,8 +880,7 @@ crowdsec_metrics(const struct sw *sw, struct mbuf *b)
 	const char *labels[3] = { "direction", NULL, NULL };
 	const char *name;
 
-	if (cs == NULL || (sw->cfg->crowdsec.bouncer_key == NULL &&
-	    sw->cfg->crowdsec.machine_id == NULL))
+	if (cs == NULL)
 		return;
 	name = "sockwatch_crowdsec_errors_total";
 	metrics_family(b, name, "counter", "Failed exchanges with CrowdSec's "

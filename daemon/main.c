@@ -78,7 +78,7 @@ changed(const char *a, const char *b)
 int
 sw_reload(struct sw *sw, char *err, size_t errlen)
 {
-	struct config *cfg;
+	struct config *cfg, *old;
 	char msg[600];
 	int r;
 
@@ -104,9 +104,10 @@ sw_reload(struct sw *sw, char *err, size_t errlen)
 		config_free(cfg);
 		return reload_failed(sw, r, msg, err, errlen);
 	}
-	crowdsec_reload(sw, cfg);
-	config_free(sw->cfg);
+	old = sw->cfg;
 	sw->cfg = cfg;
+	crowdsec_reload(sw, old);
+	config_free(old);
 	sw->prune_next_ms = 0;		/* the new alerts limits, now */
 	/* The detectors and [daemon] interfaces take effect in a new
 	 * inspector, which starts with an empty peer table (its handles are

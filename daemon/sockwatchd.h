@@ -440,12 +440,14 @@ extern const char *const commands_reader[];
 void commands_metrics(void *arg, struct mbuf *b);
 void commands_event(struct sw *sw, const char *type, json_t *body);
 
-/* crowdsec.c: CrowdSec's Local API, as a bouncer and as an agent. */
+/* crowdsec.c: CrowdSec's Local API, as a bouncer and as an agent; not
+ * set up at all while [crowdsec] names neither. */
 int crowdsec_open(struct sw *sw);
 void crowdsec_close(struct sw *sw);
-/* Before a reload's swap: when [crowdsec] changes in cfg, what is in
- * flight ends and the stream is read from its start again. */
-void crowdsec_reload(struct sw *sw, const struct config *cfg);
+/* After a reload's swap (old: the configuration before): started or
+ * ended as [crowdsec] is now; when its url, keys or machine changed,
+ * what is in flight ends and the stream is read from its start again. */
+void crowdsec_reload(struct sw *sw, const struct config *old);
 void crowdsec_tick(struct sw *sw, int64_t now_mono);
 /* An alert raised: queued for the API when it is an attack on us. */
 void crowdsec_alert(struct sw *sw, const struct alert *a);

@@ -4,7 +4,8 @@
 # generated config and a scratch SQLite database on a tmpfs of ours;
 # sockwatchd in the same namespace as its bouncer and its agent.
 #
-#  1. A key file others can read is refused, naming it (start and reload).
+#  1. A key file others can read is refused, naming it (start and reload);
+#     a reload turns [crowdsec] on.
 #  2. 50,000 decisions (cscli decisions import) waiting when it starts:
 #     applied in one batch (the daemon's own measure, logged; asserted
 #     under 5 s).
@@ -127,6 +128,9 @@ ban = 1h
 
 [allow]
 peers = $ALLOWED4
+EOF
+cp "$T/sockwatch.conf" "$T/off.conf"
+cat >>"$T/sockwatch.conf" <<EOF
 
 [crowdsec]
 url = http://127.0.0.1:$LAPI_PORT
@@ -135,21 +139,27 @@ machine_id = swtest-agent
 machine_password_file = $T/machine.pw
 poll_interval = ${POLL_S}s
 EOF
+cp "$T/sockwatch.conf" "$T/on.conf"
 
-# 1. A key anyone can read is no key.
+# 1. A key anyone can read is no key. The daemon starts with [crowdsec]
+# off, and a reload turns it on.
 chmod 644 "$T/bouncer.key"
-out=$(ip netns exec "$VNS" "$SWD" -n -c "$T/sockwatch.conf" 2>&1) &&
+out=$(ip netns exec "$VNS" "$SWD" -n -c "$T/on.conf" 2>&1) &&
     fail "a world-readable key file was taken: $out"
 grep -q "$T/bouncer.key is readable by everyone" <<<"$out" ||
     fail "the refusal does not name the file: $out"
 chmod 600 "$T/bouncer.key"
+cp "$T/off.conf" "$T/sockwatch.conf"
 swd_start "$VNS" "$T/sockwatch.conf"
+swc "$VNS" status --json | jq -e '.crowdsec == null' >/dev/null ||
+    fail "[crowdsec] is on without keys"
+cp "$T/on.conf" "$T/sockwatch.conf"
 chmod 604 "$T/machine.pw"
 swc "$VNS" reload >/dev/null 2>&1 && fail "reload took a world-readable key"
 chmod 600 "$T/machine.pw"
 swc "$VNS" status --json | jq -e '.last_reload.ok == false and
-    (.last_reload.error | contains("machine.pw"))' >/dev/null ||
-    fail "the failed reload is not shown"
+    (.last_reload.error | contains("machine.pw")) and .crowdsec == null' \
+    >/dev/null || fail "the failed reload is not shown, or took effect"
 swc "$VNS" reload >/dev/null || fail "reload with the key files mended"
 echo "ok: key files readable by others are refused, naming them"
 
