@@ -25,7 +25,8 @@ ifeq ($(origin AR),default)
 AR      := $(if $(strip $(LTO)),gcc-ar,ar)
 endif
 PKGS    := libnl-3.0 jansson libpcap libcap-ng
-DPKGS   := inih sqlite3 libmicrohttpd libsystemd libnftnl libmnl libseccomp
+DPKGS   := inih sqlite3 libmicrohttpd libsystemd libnftnl libmnl libseccomp \
+           libcurl
 
 # pkg-config runs when make parses this file; the targets that install
 # packages first re-enter make so that it runs again afterwards.

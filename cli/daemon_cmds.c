@@ -108,6 +108,40 @@ status_interfaces(const json_t *ifs)
 	}
 }
 
+/* One direction of CrowdSec's Local API: its state and three counts. */
+static void
+status_crowdsec_part(const char *what, const json_t *p, const char *k1,
+    const char *k2, const char *k3)
+{
+	const char *st = json_string_value(json_object_get(p, "state")),
+	    *err = json_string_value(json_object_get(p, "error"));
+
+	if (st == NULL || strcmp(st, "off") == 0)
+		return;
+	printf("  %s %s: %lld %s, %lld %s, %lld %s, %lld errors%s%s\n", what,
+	    st, (long long)jint(p, k1), k1, (long long)jint(p, k2), k2,
+	    (long long)jint(p, k3), k3, (long long)jint(p, "errors"),
+	    err != NULL ? "; last: " : "", err != NULL ? err : "");
+}
+
+/* CrowdSec's Local API, when either direction is on. */
+static void
+status_crowdsec(const json_t *cs)
+{
+	const json_t *d = json_object_get(cs, "decisions"),
+	    *a = json_object_get(cs, "alerts");
+	const char *ds = json_string_value(json_object_get(d, "state")),
+	    *as = json_string_value(json_object_get(a, "state"));
+
+	if (ds == NULL || as == NULL || (strcmp(ds, "off") == 0 &&
+	    strcmp(as, "off") == 0))
+		return;
+	printf("crowdsec:   %s\n", json_string_value(json_object_get(cs,
+	    "url")));
+	status_crowdsec_part("decisions", d, "bans", "lifted", "refused");
+	status_crowdsec_part("alerts", a, "pushed", "queued", "dropped");
+}
+
 int
 cmd_status(int argc, char **argv)
 {
@@ -176,6 +210,7 @@ cmd_status(int argc, char **argv)
 	status_interfaces(json_object_get(cap, "interface_state"));
 	printf("clients:    %lld\n", (long long)jint(resp, "clients"));
 	print_database(json_object_get(resp, "database"));
+	status_crowdsec(json_object_get(resp, "crowdsec"));
 	json_decref(resp);
 	return EXIT_OK;
 }

@@ -66,6 +66,7 @@ alerts_raise(struct sw *sw, struct alert *a)
 		log_debug("store queue full: alert %llu not saved",
 		    (unsigned long long)a->id);
 	sinks_alert(sw->sinks, a);
+	crowdsec_alert(sw, a);
 	if ((j = alert_to_json(a)) != NULL) {
 		slot = (sw->ring_head + sw->ring_len) % SW_RING_MAX;
 		if (sw->ring_len == SW_RING_MAX) {

@@ -102,7 +102,7 @@ cmd_status(struct sw *sw)
 		bytes = 0;
 	return json_pack("{s:s, s:i, s:s, s:I, s:s, s:I, s:{s:I, s:I, s:I, "
 	    "s:I}, s:I, s:I, s:o, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:I, "
-	    "s:I, s:o, s:o, s:o}",
+	    "s:I, s:o, s:o, s:o, s:o}",
 	    "version", SW_VERSION,
 	    "pid", (int)getpid(),
 	    "started", time_format_rfc3339(sw->start_wall_ms, started,
@@ -125,7 +125,8 @@ cmd_status(struct sw *sw)
 	    "netns", (json_int_t)sw->netns,
 	    "capture", capture_json(sw),
 	    "authlog", authlog_json(sw),
-	    "database", banq_json(sw));
+	    "database", banq_json(sw),
+	    "crowdsec", crowdsec_json(sw));
 }
 
 /* A reader's listing comes from the live table (as of the last scan and
@@ -704,6 +705,7 @@ commands_metrics(void *arg, struct mbuf *b)
 	metrics_sample(b, "sockwatch_control_clients", NULL,
 	    (double)cs->clients);
 	inspect_metrics(sw, b);
+	crowdsec_metrics(sw, b);
 	enforce_metrics(sw, b);
 	metrics_family(b, "sockwatch_uptime_seconds", "gauge",
 	    "Seconds since the daemon started.");

@@ -912,22 +912,19 @@ out:
 
 /* ---- manual blocks ------------------------------------------------------ */
 
-int
-enforce_block(struct sw *sw, const struct cidr *peer, uint64_t length_ms,
-    bool permanent, const char *reason, bool force, struct ban *ret,
-    char *err, size_t errlen)
+/* The anti-lockout checks a ban not decided here goes through: no
+ * overlap with a banned prefix; not infrastructure nor in [bans]
+ * protect_peers (unless force); not ours, not [allow]ed, not holding a
+ * protected session (unless force). *ret_socks: its sockets here. */
+static int
+block_allowed(struct sw *sw, const struct cidr *peer, bool force,
+    size_t *ret_socks, char *err, size_t errlen)
 {
 	char who[96] = "", buf[ADDR_STRLEN], obuf[ADDR_STRLEN];
 	struct cidr other;
 	enum ban_refusal ref;
-	size_t socks;
 	bool prot;
-	int r;
 
-	if (sw->enf.bans == NULL) {
-		snprintf(err, errlen, "bans are off in this daemon (--replay)");
-		return -ENOTSUP;
-	}
 	if (prefix_overlaps(sw, peer, &other)) {
 		snprintf(err, errlen, "refusing to block %s: it overlaps the "
 		    "banned prefix %s (unblock that first)",
@@ -941,7 +938,7 @@ enforce_block(struct sw *sw, const struct cidr *peer, uint64_t length_ms,
 		    sizeof(buf)), who);
 		return -EPERM;
 	}
-	prot = holds_protected(sw, peer, time_now_ms(), &socks, who,
+	prot = holds_protected(sw, peer, time_now_ms(), ret_socks, who,
 	    sizeof(who));
 	ref = check(sw, peer, prot && !force);
 	if (ref != BAN_OK) {
@@ -953,6 +950,23 @@ enforce_block(struct sw *sw, const struct cidr *peer, uint64_t length_ms,
 		    "");
 		return -EPERM;
 	}
+	return 0;
+}
+
+int
+enforce_block(struct sw *sw, const struct cidr *peer, uint64_t length_ms,
+    bool permanent, const char *reason, bool force, struct ban *ret,
+    char *err, size_t errlen)
+{
+	size_t socks = 0;
+	int r;
+
+	if (sw->enf.bans == NULL) {
+		snprintf(err, errlen, "bans are off in this daemon (--replay)");
+		return -ENOTSUP;
+	}
+	if ((r = block_allowed(sw, peer, force, &socks, err, errlen)) < 0)
+		return r;
 	r = ban_new(sw, peer, "manual", reason && *reason ? reason :
 	    "blocked by an administrator", length_ms, permanent, false,
 	    socks > 0, ret);
@@ -961,6 +975,92 @@ enforce_block(struct sw *sw, const struct cidr *peer, uint64_t length_ms,
 		return r;
 	}
 	return 0;
+}
+
+/* Within this of the ban in force, a decision sent again is not a new
+ * ban (a stream read again from its start after a restart). */
+#define ENFORCE_SAME_MS		5000
+
+int
+enforce_block_from(struct sw *sw, const struct cidr *peer,
+    uint64_t length_ms, const char *source, const char *reason, char *err,
+    size_t errlen)
+{
+	const struct ban *cur;
+	char buf[ADDR_STRLEN];
+	int64_t want, now = time_steady_ms();
+	size_t socks = 0;
+	int r;
+
+	if (sw->enf.bans == NULL) {
+		snprintf(err, errlen, "bans are off in this daemon (--replay)");
+		return -ENOTSUP;
+	}
+	/* Our own decision (or an administrator's) stands. */
+	if ((cur = bans_get(sw->enf.bans, peer)) != NULL &&
+	    strcmp(cur->source, source) != 0) {
+		snprintf(err, errlen, "%s is banned already (%s)",
+		    cidr_format(peer, buf, sizeof(buf)), cur->source);
+		return -EALREADY;
+	}
+	want = now + (int64_t)length_ms;
+	if (cur != NULL && cur->expires_ms != 0 &&
+	    llabs(cur->expires_ms - want) < ENFORCE_SAME_MS)
+		return -EALREADY;
+	if ((r = block_allowed(sw, peer, false, &socks, err, errlen)) < 0)
+		return r;
+	r = ban_new(sw, peer, source, reason, length_ms, false, false,
+	    socks > 0, NULL);
+	if (r < 0) {
+		snprintf(err, errlen, "%s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+int
+enforce_lift_from(struct sw *sw, const struct cidr *peers, size_t n,
+    const char *source, size_t *ret_lifted, char *err, size_t errlen)
+{
+	const struct ban *cur;
+	struct cidr *gone;
+	struct ban old;
+	char buf[ADDR_STRLEN];
+	size_t i, k = 0;
+	int r = 0;
+
+	*ret_lifted = 0;
+	if (sw->enf.bans == NULL || n == 0)
+		return 0;
+	if ((gone = calloc(n, sizeof(*gone))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		cur = bans_get(sw->enf.bans, &peers[i]);
+		if (cur == NULL || strcmp(cur->source, source) != 0 ||
+		    bans_del(sw->enf.bans, &peers[i], &old) < 0)
+			continue;
+		enforce_reconcile_lifted(sw, &old.peer);
+		banq_del(sw, &old.peer);
+		gone[k++] = old.peer;
+		if (n <= ENFORCE_LOG_EACH)
+			log_info("unblocked %s (%s)", cidr_format(&old.peer,
+			    buf, sizeof(buf)), source);
+		ban_event(sw, "unban", &old);
+	}
+	if (k > 0 && enforce_active(sw)) {
+		sw->enf.changes++;
+		if ((r = nft_ban_del(sw->enf.nft, gone, k)) < 0) {
+			sw->enf.n.nft_errors++;
+			sw->enf.retry = true;
+			snprintf(err, errlen, "nftables refused the change: %s",
+			    nft_error(sw->enf.nft));
+		}
+	}
+	if (k > ENFORCE_LOG_EACH)
+		log_info("unblocked %zu peers (%s)", k, source);
+	free(gone);
+	*ret_lifted = k;
+	return r;
 }
 
 /* Flush, and report whether the kernel holds the bans now (the

@@ -78,7 +78,7 @@ changed(const char *a, const char *b)
 int
 sw_reload(struct sw *sw, char *err, size_t errlen)
 {
-	struct config *cfg;
+	struct config *cfg, *old;
 	char msg[600];
 	int r;
 
@@ -104,8 +104,10 @@ sw_reload(struct sw *sw, char *err, size_t errlen)
 		config_free(cfg);
 		return reload_failed(sw, r, msg, err, errlen);
 	}
-	config_free(sw->cfg);
+	old = sw->cfg;
 	sw->cfg = cfg;
+	crowdsec_reload(sw, old);
+	config_free(old);
 	sw->prune_next_ms = 0;		/* the new alerts limits, now */
 	/* The detectors and [daemon] interfaces take effect in a new
 	 * inspector, which starts with an empty peer table (its handles are
@@ -168,6 +170,7 @@ on_tick(void *arg, uint32_t events)
 	capwatch_tick(sw, time_mono_ms());
 	authlog_tick(sw, time_mono_ms());
 	enforce_tick(sw, time_mono_ms());
+	crowdsec_tick(sw, time_mono_ms());
 	alerts_flush(sw);
 	alerts_prune(sw, time_mono_ms());
 	export_tick(sw, time_mono_ms());
@@ -309,6 +312,8 @@ setup(struct sw *sw)
 		return r;
 	if ((r = authlog_open(sw)) < 0)
 		return r;
+	if ((r = crowdsec_open(sw)) < 0)
+		return r;
 	banq_alert(sw);
 	return 0;
 }
@@ -316,6 +321,7 @@ setup(struct sw *sw)
 static void
 teardown(struct sw *sw)
 {
+	crowdsec_close(sw);
 	authlog_close(sw);
 	inspect_close(sw);
 	capwatch_close(sw);

@@ -42,6 +42,7 @@ struct export;
 struct inspect;
 struct capwatch;
 struct authlog;
+struct crowdsec;
 struct privdrop_user;
 
 /* What the inspector reports every tick (IPC_STATS). */
@@ -167,6 +168,7 @@ struct sw {
 	struct authlog *alog;		/* NULL: [bruteforce] log is off */
 
 	struct sw_enforce enf;
+	struct crowdsec *cs;		/* CrowdSec's Local API (crowdsec.c) */
 
 	struct store *store;		/* NULL: running without one */
 	char store_note[384];		/* why not, or what was done */
@@ -358,6 +360,17 @@ void enforce_socket(struct sw *sw, const struct sock_info *s);
 int enforce_block(struct sw *sw, const struct cidr *peer, uint64_t length_ms,
     bool permanent, const char *reason, bool force, struct ban *ret,
     char *err, size_t errlen);
+/* A ban decided elsewhere (CrowdSec), under its source: the checks of
+ * enforce_block without force; a peer banned from another source keeps
+ * that ban, one banned from this source about as long is left alone
+ * (-EALREADY). Queued: enforce_commit sends them in one batch. */
+int enforce_block_from(struct sw *sw, const struct cidr *peer,
+    uint64_t length_ms, const char *source, const char *reason, char *err,
+    size_t errlen);
+/* Lift, in one batch, the bans of those peers that came from source;
+ * *ret_lifted says how many. 0, or -errno when nftables refused. */
+int enforce_lift_from(struct sw *sw, const struct cidr *peers, size_t n,
+    const char *source, size_t *ret_lifted, char *err, size_t errlen);
 int enforce_commit(struct sw *sw, char *err, size_t errlen);
 int enforce_unblock(struct sw *sw, const struct cidr *peer, char *err,
     size_t errlen);
@@ -430,6 +443,20 @@ extern const char *const commands_admin[];
 extern const char *const commands_reader[];
 void commands_metrics(void *arg, struct mbuf *b);
 void commands_event(struct sw *sw, const char *type, json_t *body);
+
+/* crowdsec.c: CrowdSec's Local API, as a bouncer and as an agent; not
+ * set up at all while [crowdsec] names neither. */
+int crowdsec_open(struct sw *sw);
+void crowdsec_close(struct sw *sw);
+/* After a reload's swap (old: the configuration before): started or
+ * ended as [crowdsec] is now; when its url, keys or machine changed,
+ * what is in flight ends and the stream is read from its start again. */
+void crowdsec_reload(struct sw *sw, const struct config *old);
+void crowdsec_tick(struct sw *sw, int64_t now_mono);
+/* An alert raised: queued for the API when it is an attack on us. */
+void crowdsec_alert(struct sw *sw, const struct alert *a);
+json_t *crowdsec_json(const struct sw *sw);
+void crowdsec_metrics(const struct sw *sw, struct mbuf *b);
 
 /* main.c */
 int sw_reload(struct sw *sw, char *err, size_t errlen);

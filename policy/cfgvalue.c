@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <net/if.h>
+#include <sys/stat.h>
 
 #include "../common/addr.h"
 #include "../common/duration.h"
@@ -994,5 +997,175 @@ cfg_parse_deny_file(const struct cfg_key *k, struct config *cfg,
 
 const struct cfg_type cfg_deny_file = {
 	.parse = cfg_parse_deny_file,
+	.format = cfg_format_string,
+};
+
+/* ---- [crowdsec] ---------------------------------------------------------- */
+
+/* An http:// or https:// base URL; a missing final '/' is added, so that
+ * paths are appended to it as they are. */
+static int
+cfg_parse_url(const struct cfg_key *k, struct config *cfg, const char *val,
+    char *why, size_t whylen)
+{
+	char buf[CFG_RAW_MAX];
+	size_t i, len = strlen(val), skip;
+
+	if (strncmp(val, "http://", 7) == 0)
+		skip = 7;
+	else if (strncmp(val, "https://", 8) == 0)
+		skip = 8;
+	else {
+		cfg_why(why, whylen, "'%.64s' is not an http:// or https:// "
+		    "URL", val);
+		return -EINVAL;
+	}
+	if (len == skip || val[skip] == '/') {
+		cfg_why(why, whylen, "'%.64s' names no host", val);
+		return -EINVAL;
+	}
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)val[i] <= 0x20 || val[i] == 0x7f) {
+			cfg_why(why, whylen, "space or control character in "
+			    "the URL");
+			return -EINVAL;
+		}
+	}
+	if (len + 1 > k->max) {
+		cfg_why(why, whylen, "URL longer than %llu bytes",
+		    (unsigned long long)k->max - 1);
+		return -EINVAL;
+	}
+	snprintf(buf, sizeof(buf), "%s%s", val, val[len - 1] == '/' ? "" :
+	    "/");
+	return cfg_set_string(CFG_FIELD(cfg, k, char *), buf);
+}
+
+const struct cfg_type cfg_url = {
+	.parse = cfg_parse_url,
+	.format = cfg_format_string,
+};
+
+/* A name sent to a server as it is: printable ASCII, no blanks, at most
+ * k->max bytes. */
+static int
+cfg_parse_token(const struct cfg_key *k, struct config *cfg,
+    const char *val, char *why, size_t whylen)
+{
+	size_t i, len = strlen(val);
+
+	if (len == 0 && k->optional)
+		return cfg_set_string(CFG_FIELD(cfg, k, char *), NULL);
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)val[i] <= 0x20 ||
+		    (unsigned char)val[i] >= 0x7f || val[i] == '"' ||
+		    val[i] == '\\') {
+			cfg_why(why, whylen, "invalid character in '%.64s' "
+			    "(printable ASCII, no blanks or quotes)", val);
+			return -EINVAL;
+		}
+	}
+	if (len == 0 || len > k->max) {
+		cfg_why(why, whylen, "must be 1 to %llu characters",
+		    (unsigned long long)k->max);
+		return -EINVAL;
+	}
+	return cfg_set_string(CFG_FIELD(cfg, k, char *), val);
+}
+
+const struct cfg_type cfg_token = {
+	.parse = cfg_parse_token,
+	.format = cfg_format_string,
+};
+
+#define CFG_SECRET_MAX	4096
+
+void
+cfg_free_secret(char *s)
+{
+	if (s != NULL)
+		explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+/* Read a key file: a regular file that others cannot read (a key anyone
+ * on the host can read is no key), one line of printable ASCII. */
+static int
+cfg_secret_read(const char *path, char **ret, char *why, size_t whylen)
+{
+	char buf[CFG_SECRET_MAX + 1];
+	struct stat st;
+	ssize_t n;
+	size_t len, i;
+	int fd, r = -EINVAL;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+		cfg_why(why, whylen, "cannot open %.128s: %s", path,
+		    strerror(errno));
+		return -EINVAL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		cfg_why(why, whylen, "%.128s is not a regular file", path);
+		goto out;
+	}
+	if (st.st_mode & S_IROTH) {
+		cfg_why(why, whylen, "%.128s is readable by everyone; refusing "
+		    "it (chmod o-r %.128s)", path, path);
+		goto out;
+	}
+	n = read(fd, buf, sizeof(buf));
+	if (n < 0 || (size_t)n > CFG_SECRET_MAX) {
+		cfg_why(why, whylen, n < 0 ? "cannot read %.128s" :
+		    "%.128s is longer than 4096 bytes", path);
+		goto out;
+	}
+	len = (size_t)n;
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
+	    buf[len - 1] == ' ' || buf[len - 1] == '\t'))
+		len--;
+	buf[len] = '\0';
+	for (i = 0; i < len; i++)
+		if ((unsigned char)buf[i] < 0x20 ||
+		    (unsigned char)buf[i] >= 0x7f)
+			break;
+	if (len == 0 || i < len) {
+		cfg_why(why, whylen, "%.128s: %s", path, len == 0 ?
+		    "empty" : "not one line of printable text");
+		goto out;
+	}
+	if ((*ret = strdup(buf)) == NULL)
+		r = -ENOMEM;
+	else
+		r = 0;
+out:
+	explicit_bzero(buf, sizeof(buf));
+	close(fd);
+	return r;
+}
+
+/* A key file ([crowdsec] bouncer_key_file, machine_password_file): an
+ * absolute path, read at once into the string at k->loff. */
+static int
+cfg_parse_secret_file(const struct cfg_key *k, struct config *cfg,
+    const char *val, char *why, size_t whylen)
+{
+	char **field = (char **)(void *)((char *)cfg + k->loff);
+	char *secret = NULL;
+	const char *path;
+	int r;
+
+	r = cfg_parse_path(k, cfg, val, why, whylen);
+	path = *CFG_CFIELD(cfg, k, char *);
+	if (r == 0 && path != NULL)
+		r = cfg_secret_read(path, &secret, why, whylen);
+	if (r < 0)
+		return r;
+	cfg_free_secret(*field);
+	*field = secret;
+	return 0;
+}
+
+const struct cfg_type cfg_secret_file = {
+	.parse = cfg_parse_secret_file,
 	.format = cfg_format_string,
 };

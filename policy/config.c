@@ -36,7 +36,7 @@ extern const char config_default_text[];
 
 static const char *const cfg_sections[] = {
 	"daemon", "listen", "portscan", "synflood", "bruteforce", "deny",
-	"allow", "bans", "connect",
+	"allow", "bans", "connect", "crowdsec",
 };
 
 static const char *const cfg_action_names[] = { "alert", "block", NULL };
@@ -178,6 +178,22 @@ static const struct cfg_key cfg_keys[] = {
 	    .noff = CFG_OFF(connect.nfile_peers),
 	    .loff = CFG_OFF(connect.file_peers),
 	    .max = PATH_MAX - 1, .optional = true },
+
+	{ "crowdsec", "url", &cfg_url, CFG_OFF(crowdsec.url), .max = 1024,
+	    .def = "http://127.0.0.1:8080/" },
+	{ "crowdsec", "bouncer_key_file", &cfg_secret_file,
+	    CFG_OFF(crowdsec.bouncer_key_file),
+	    .loff = CFG_OFF(crowdsec.bouncer_key), .max = PATH_MAX - 1,
+	    .optional = true },
+	{ "crowdsec", "machine_id", &cfg_token, CFG_OFF(crowdsec.machine_id),
+	    .max = 128, .optional = true },
+	{ "crowdsec", "machine_password_file", &cfg_secret_file,
+	    CFG_OFF(crowdsec.machine_password_file),
+	    .loff = CFG_OFF(crowdsec.machine_password), .max = PATH_MAX - 1,
+	    .optional = true },
+	{ "crowdsec", "poll_interval", &cfg_duration,
+	    CFG_OFF(crowdsec.poll_interval_ms), .min = 1000, .max = 3600000,
+	    .def = "10s" },
 };
 
 #define CFG_NKEYS	ARRAY_LEN(cfg_keys)
@@ -603,12 +619,36 @@ cfg_defaults(struct cfg_parse *p)
 	return 0;
 }
 
+/* An agent needs both its name and its password. */
+static int
+cfg_finish_crowdsec(struct cfg_parse *p)
+{
+	const struct config *cfg = p->cfg;
+	const char *set, *unset;
+	size_t idx;
+
+	if ((cfg->crowdsec.machine_id == NULL) ==
+	    (cfg->crowdsec.machine_password_file == NULL))
+		return 0;
+	set = cfg->crowdsec.machine_id != NULL ? "machine_id" :
+	    "machine_password_file";
+	unset = cfg->crowdsec.machine_id != NULL ? "machine_password_file" :
+	    "machine_id";
+	if (cfg_key_find("crowdsec", set, &idx) != NULL)
+		p->lineno = p->seen[idx];
+	cfg_error(p, -EINVAL, "crowdsec", set, "needs %s too", unset);
+	return -EINVAL;
+}
+
 /* Checks that need the whole file. */
 static int
 cfg_finish(struct cfg_parse *p)
 {
 	struct config *cfg = p->cfg;
 	size_t idx;
+
+	if (cfg_finish_crowdsec(p) < 0)
+		return -EINVAL;
 
 	if (cfg_key_find("daemon", "interfaces", &idx) == NULL)
 		return 0;
@@ -756,6 +796,12 @@ config_free(struct config *cfg)
 	free(cfg->connect.deny);
 	free(cfg->connect.file);
 	free(cfg->connect.file_peers);
+	free(cfg->crowdsec.url);
+	free(cfg->crowdsec.bouncer_key_file);
+	cfg_free_secret(cfg->crowdsec.bouncer_key);
+	free(cfg->crowdsec.machine_id);
+	free(cfg->crowdsec.machine_password_file);
+	cfg_free_secret(cfg->crowdsec.machine_password);
 	free(cfg);
 }
 

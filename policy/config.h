@@ -116,6 +116,17 @@ struct config {
 		struct cidr *file_peers;
 		size_t nfile_peers;
 	} connect;
+	/* CrowdSec's Local API (daemon/crowdsec.c): decisions pulled as a
+	 * bouncer, our alerts pushed as an agent. */
+	struct {
+		char *url;		/* its base, ending in '/' */
+		char *bouncer_key_file;	/* NULL: no decisions pulled */
+		char *bouncer_key;	/* the file's content, read at load */
+		char *machine_id;	/* NULL: no alerts pushed */
+		char *machine_password_file;
+		char *machine_password;	/* the file's content */
+		uint64_t poll_interval_ms;
+	} crowdsec;
 };
 
 /* Errors name the file, line, section and key:

@@ -71,12 +71,17 @@ extern const struct cfg_type cfg_ports;
 extern const struct cfg_type cfg_listen_allow;
 extern const struct cfg_type cfg_cidrs;
 extern const struct cfg_type cfg_deny_file;
+extern const struct cfg_type cfg_url;
+extern const struct cfg_type cfg_token;
+extern const struct cfg_type cfg_secret_file;
 
 void cfg_why(char *why, size_t whylen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Would an indented line starting so read as "key = value"? */
 bool cfg_looks_like_key(const char *s);
 void cfg_free_names(char **names, size_t n);
+/* Wiped before it is freed: a key is not left in the heap. */
+void cfg_free_secret(char *s);
 void cfg_reset_interfaces(const struct cfg_key *k, struct config *cfg);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../../common/addr.h"
@@ -145,7 +146,14 @@ static const char *const defaults_printed =
     "\n"
     "[connect]\n"
     "deny =\n"
-    "file =\n";
+    "file =\n"
+    "\n"
+    "[crowdsec]\n"
+    "url = http://127.0.0.1:8080/\n"
+    "bouncer_key_file =\n"
+    "machine_id =\n"
+    "machine_password_file =\n"
+    "poll_interval = 10s\n";
 
 static void
 test_config_defaults(void **state)
@@ -617,7 +625,8 @@ static const struct {
 	/* unknown section, key; duplicate key */
 	{ "[daemon]\n[deamon]\nsocket = /x\n",
 	    "t.conf:2: [deamon]: unknown section (known: daemon, listen, "
-	    "portscan, synflood, bruteforce, deny, allow, bans, connect)" },
+	    "portscan, synflood, bruteforce, deny, allow, bans, connect, "
+	    "crowdsec)" },
 	{ "[bans]\nprotect = sshd, averyveryverylongname\n",
 	    "t.conf:2: [bans] protect: process name 'averyveryverylongname' "
 	    "is longer than 15 characters (the kernel's limit)" },
@@ -940,6 +949,26 @@ static const struct {
 	{ "[allow]\nfile = /dev/null\n",
 	    "t.conf:2: [allow] file: unknown key (it belongs in [deny] or "
 	    "[connect])" },
+	{ "[crowdsec]\nurl = ftp://x/\n",
+	    "t.conf:2: [crowdsec] url: 'ftp://x/' is not an http:// or "
+	    "https:// URL" },
+	{ "[crowdsec]\nurl = http:///v1\n",
+	    "t.conf:2: [crowdsec] url: 'http:///v1' names no host" },
+	{ "[crowdsec]\nmachine_id = a b\n",
+	    "t.conf:2: [crowdsec] machine_id: invalid character in 'a b' "
+	    "(printable ASCII, no blanks or quotes)" },
+	{ "[crowdsec]\nmachine_id = host1\n",
+	    "t.conf:2: [crowdsec] machine_id: needs machine_password_file "
+	    "too" },
+	{ "[crowdsec]\nbouncer_key_file = /nonexistent/key\n",
+	    "t.conf:2: [crowdsec] bouncer_key_file: cannot open "
+	    "/nonexistent/key: No such file or directory" },
+	{ "[crowdsec]\nbouncer_key_file = /\n",
+	    "t.conf:2: [crowdsec] bouncer_key_file: '/' names a directory, "
+	    "not a file" },
+	{ "[crowdsec]\npoll_interval = 100ms\n",
+	    "t.conf:2: [crowdsec] poll_interval: '100ms' is out of range "
+	    "(must be between 1s and 1h)" },
 	/* Only the first error is reported. */
 	{ "[daemon]\nmax_clients = 0\nscan_interval = x\n[nope]\n",
 	    "t.conf:2: [daemon] max_clients: 0 is out of range (must be "
@@ -1151,6 +1180,77 @@ test_config_inih_builds(void **state)
 		*opts[i] = saved[i];
 }
 
+/* Key files: read at load, refused when others can read them (naming
+ * the file), or when empty or not one line of text. */
+static void
+test_config_crowdsec_keys(void **state)
+{
+	static const struct {
+		const char *text;
+		size_t len;
+		mode_t mode;
+		const char *why;	/* NULL: taken */
+	} cases[] = {
+		{ "0123abcd\n", 9, 0600, NULL },
+		{ "0123abcd", 8, 0640, NULL },
+		{ "0123abcd\n", 9, 0604, "is readable by everyone; refusing "
+		    "it (chmod o-r " },
+		{ "0123abcd\n", 9, 0644, "is readable by everyone" },
+		{ "\n", 1, 0600, ": empty" },
+		{ "ab\ncd\n", 6, 0600, ": not one line of printable text" },
+		{ "ab\0cd", 5, 0600, ": not one line of printable text" },
+	};
+	struct config_error err;
+	struct config *cfg;
+	char text[512], *key, *pw;
+	size_t i;
+	int r;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		key = write_temp(cases[i].text, cases[i].len);
+		assert_int_equal(chmod(key, cases[i].mode), 0);
+		snprintf(text, sizeof(text), "[crowdsec]\nbouncer_key_file = "
+		    "%s\n", key);
+		cfg = NULL;
+		r = config_load_string(text, "t.conf", &cfg, &err);
+		if (cases[i].why == NULL) {
+			if (r != 0)
+				fail_msg("case %zu: %s", i, err.msg);
+			assert_string_equal(cfg->crowdsec.bouncer_key,
+			    "0123abcd");
+			assert_string_equal(cfg->crowdsec.bouncer_key_file, key);
+			config_free(cfg);
+		} else {
+			assert_int_equal(r, -EINVAL);
+			assert_null(cfg);
+			/* The message names the file. */
+			if (strstr(err.msg, key) == NULL ||
+			    strstr(err.msg, cases[i].why) == NULL)
+				fail_msg("case %zu: '%s'", i, err.msg);
+		}
+		unlink(key);
+		free(key);
+	}
+	/* An agent: its name and its password. */
+	pw = write_temp("s3cret-pw\n", 10);
+	snprintf(text, sizeof(text), "[crowdsec]\nmachine_id = host-1\n"
+	    "machine_password_file = %s\n", pw);
+	assert_int_equal(config_load_string(text, "t.conf", &cfg, &err), 0);
+	assert_string_equal(cfg->crowdsec.machine_id, "host-1");
+	assert_string_equal(cfg->crowdsec.machine_password, "s3cret-pw");
+	assert_null(cfg->crowdsec.bouncer_key);
+	config_free(cfg);
+	snprintf(text, sizeof(text), "[crowdsec]\nmachine_password_file = "
+	    "%s\n", pw);
+	assert_int_equal(config_load_string(text, "t.conf", &cfg, &err),
+	    -EINVAL);
+	assert_string_equal(err.msg, "t.conf:2: [crowdsec] "
+	    "machine_password_file: needs machine_id too");
+	unlink(pw);
+	free(pw);
+}
+
 static void
 test_config_action_name(void **state)
 {
@@ -1174,6 +1274,7 @@ main(void)
 		cmocka_unit_test(test_config_file_errors),
 		cmocka_unit_test(test_config_inih_builds),
 		cmocka_unit_test(test_config_action_name),
+		cmocka_unit_test(test_config_crowdsec_keys),
 		cmocka_unit_test(test_config_interfaces),
 		cmocka_unit_test(test_config_deny_file),
 		cmocka_unit_test(test_config_deny_file_big),

@@ -1,0 +1,352 @@
+/* CrowdSec's Local API without I/O: the decisions stream in, our alerts
+ * out (see crowdsec.h). The API's answers are validated as hostile
+ * input: a field of the wrong type or out of bounds leaves its entry
+ * out; an answer of the wrong shape is refused whole, so that garbage
+ * never lifts a ban. */
+#include "crowdsec.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- Go durations ------------------------------------------------------- */
+
+struct cs_unit {
+	const char *name;
+	uint64_t ns;
+};
+
+/* Longest names first: "ms" before "m", "ns" before ... */
+static const struct cs_unit cs_units[] = {
+	{ "ns", 1ULL },
+	{ "us", 1000ULL },
+	{ "\xc2\xb5s", 1000ULL },		/* U+00B5 micro sign */
+	{ "\xce\xbcs", 1000ULL },		/* U+03BC mu */
+	{ "ms", 1000000ULL },
+	{ "s", 1000000000ULL },
+	{ "m", 60ULL * 1000000000ULL },
+	{ "h", 3600ULL * 1000000000ULL },
+};
+
+#define CS_NUNITS	(sizeof(cs_units) / sizeof(cs_units[0]))
+#define CS_MAX_NS	((uint64_t)CROWDSEC_DURATION_MAX * 1000000ULL)
+
+static const struct cs_unit *
+cs_unit_find(const char *s, size_t *ret_len)
+{
+	const struct cs_unit *best = NULL;
+	size_t i, len, bestlen = 0;
+
+	for (i = 0; i < CS_NUNITS; i++) {
+		len = strlen(cs_units[i].name);
+		if (len > bestlen && strncmp(s, cs_units[i].name, len) == 0) {
+			best = &cs_units[i];
+			bestlen = len;
+		}
+	}
+	*ret_len = bestlen;
+	return best;
+}
+
+int
+crowdsec_duration_parse(const char *s, int64_t *ret_ms)
+{
+	const struct cs_unit *u;
+	unsigned __int128 part;
+	uint64_t total = 0, whole, frac, scale;
+	size_t ulen, digits;
+	bool neg = false;
+
+	if (s == NULL || strnlen(s, CROWDSEC_DURATION_LEN + 1) >
+	    CROWDSEC_DURATION_LEN)
+		return -EINVAL;
+	if (*s == '-' || *s == '+')
+		neg = *s++ == '-';
+	if (strcmp(s, "0") == 0) {
+		*ret_ms = 0;
+		return 0;
+	}
+	if (*s == '\0')
+		return -EINVAL;
+	while (*s != '\0') {
+		whole = frac = 0;
+		scale = 1;
+		digits = 0;
+		for (; *s >= '0' && *s <= '9'; s++, digits++) {
+			if (whole > CS_MAX_NS / 10)
+				return -ERANGE;
+			whole = whole * 10 + (uint64_t)(*s - '0');
+		}
+		if (*s == '.') {
+			s++;
+			/* Digits past the 18th change nothing we keep. */
+			for (; *s >= '0' && *s <= '9'; s++, digits++) {
+				if (scale < 1000000000000000000ULL) {
+					frac = frac * 10 + (uint64_t)(*s - '0');
+					scale *= 10;
+				}
+			}
+		}
+		if (digits == 0 || (u = cs_unit_find(s, &ulen)) == NULL)
+			return -EINVAL;
+		s += ulen;
+		if (whole > CS_MAX_NS / u->ns)
+			return -ERANGE;
+		part = (unsigned __int128)whole * u->ns +
+		    (unsigned __int128)frac * u->ns / scale;
+		if (part > CS_MAX_NS - total)
+			return -ERANGE;
+		total += (uint64_t)part;
+	}
+	*ret_ms = (int64_t)(total / 1000000) * (neg ? -1 : 1);
+	return 0;
+}
+
+/* ---- the decisions stream ----------------------------------------------- */
+
+enum cs_entry { CS_TAKE, CS_SKIP, CS_INVALID };
+
+static const char *
+cs_string(const json_t *o, const char *key, size_t max)
+{
+	const json_t *v = json_object_get(o, key);
+	const char *s;
+
+	if (!json_is_string(v))
+		return NULL;
+	s = json_string_value(v);
+	if (strlen(s) != json_string_length(v) || strlen(s) > max)
+		return NULL;		/* an embedded NUL, or too long */
+	return s;
+}
+
+/* One decision: a ban of an Ip or a Range (anything else is not ours),
+ * with its remaining time when is_new. */
+static enum cs_entry
+cs_entry_parse(const json_t *e, bool is_new, struct crowdsec_decision *ret)
+{
+	const char *type, *scope, *value, *dur;
+	struct cidr c;
+	int64_t ms = 0;
+
+	if (!json_is_object(e))
+		return CS_INVALID;
+	type = cs_string(e, "type", 64);
+	scope = cs_string(e, "scope", 64);
+	value = cs_string(e, "value", ADDR_STRLEN - 1);
+	dur = cs_string(e, "duration", CROWDSEC_DURATION_LEN);
+	if (type == NULL || scope == NULL)
+		return CS_INVALID;
+	if (strcmp(type, "ban") != 0 || (strcmp(scope, "Ip") != 0 &&
+	    strcmp(scope, "Range") != 0))
+		return CS_SKIP;
+	if (value == NULL || cidr_parse(value, &c) < 0)
+		return CS_INVALID;
+	/* Ip is one address; Range says its length. */
+	if ((strcmp(scope, "Ip") == 0) != (strchr(value, '/') == NULL))
+		return CS_INVALID;
+	if (is_new) {
+		if (dur == NULL || crowdsec_duration_parse(dur, &ms) < 0)
+			return CS_INVALID;
+		if (ms <= 0)
+			return CS_SKIP;	/* over already */
+	}
+	ret->peer = c;
+	ret->remaining_ms = ms;
+	return CS_TAKE;
+}
+
+/* "new" or "deleted": an array, or null for none. */
+static int
+cs_list(const json_t *root, const char *key, const json_t **ret, char *err,
+    size_t errlen)
+{
+	const json_t *v = json_object_get(root, key);
+
+	if (v == NULL || json_is_null(v)) {
+		*ret = NULL;
+		return 0;
+	}
+	if (!json_is_array(v)) {
+		snprintf(err, errlen, "\"%s\" is not an array", key);
+		return -EINVAL;
+	}
+	*ret = v;
+	return 0;
+}
+
+static int
+cs_take(const json_t *list, bool is_new, struct crowdsec_stream *st)
+{
+	struct crowdsec_decision d, *add = NULL;
+	struct cidr *del = NULL;
+	size_t i, n = json_array_size(list);
+
+	if (n == 0)
+		return 0;
+	if (is_new && (add = calloc(n, sizeof(*add))) == NULL)
+		return -ENOMEM;
+	if (!is_new && (del = calloc(n, sizeof(*del))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		if (st->nadd + st->ndel >= CROWDSEC_DECISIONS_MAX) {
+			st->skipped += n - i;
+			break;
+		}
+		switch (cs_entry_parse(json_array_get(list, i), is_new, &d)) {
+		case CS_TAKE:
+			if (is_new)
+				add[st->nadd++] = d;
+			else
+				del[st->ndel++] = d.peer;
+			break;
+		case CS_SKIP:
+			st->skipped++;
+			break;
+		case CS_INVALID:
+			st->invalid++;
+			break;
+		}
+	}
+	if (is_new)
+		st->add = add;
+	else
+		st->del = del;
+	return 0;
+}
+
+int
+crowdsec_stream_parse(const char *buf, size_t len,
+    struct crowdsec_stream *ret, char *err, size_t errlen)
+{
+	struct crowdsec_stream st = { 0 };
+	const json_t *news, *dels;
+	json_error_t je;
+	json_t *root;
+	int r;
+
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	if (root == NULL) {
+		snprintf(err, errlen, "not JSON: %s (at %d)", je.text,
+		    je.position);
+		return -EINVAL;
+	}
+	if (!json_is_object(root)) {
+		snprintf(err, errlen, "not a JSON object");
+		r = -EINVAL;
+		goto out;
+	}
+	if ((r = cs_list(root, "new", &news, err, errlen)) < 0 ||
+	    (r = cs_list(root, "deleted", &dels, err, errlen)) < 0)
+		goto out;
+	if ((r = cs_take(dels, false, &st)) < 0 ||
+	    (r = cs_take(news, true, &st)) < 0) {
+		snprintf(err, errlen, "out of memory");
+		crowdsec_stream_free(&st);
+		goto out;
+	}
+	*ret = st;
+	r = 0;
+out:
+	json_decref(root);
+	return r;
+}
+
+void
+crowdsec_stream_free(struct crowdsec_stream *s)
+{
+	free(s->add);
+	free(s->del);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ---- our alerts --------------------------------------------------------- */
+
+static const struct {
+	const char *kind, *scenario;
+} cs_scenarios[] = {
+	{ "portscan", "sockwatch/portscan" },
+	{ "synflood", "sockwatch/synflood" },
+	{ "bruteforce", "sockwatch/bruteforce" },
+	{ "denylist", "sockwatch/deny" },
+};
+
+const char *
+crowdsec_scenario(const char *kind)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cs_scenarios) / sizeof(cs_scenarios[0]); i++)
+		if (strcmp(kind, cs_scenarios[i].kind) == 0)
+			return cs_scenarios[i].scenario;
+	return NULL;
+}
+
+/* RFC 3339 in UTC, whole seconds (what the API's own agents send). */
+static void
+cs_time(int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "1970-01-01T00:00:00Z");
+}
+
+static json_t *
+cs_alert_json(const struct crowdsec_signal *g)
+{
+	char when[32], ip[ADDR_STRLEN], len[32];
+	json_t *decisions;
+
+	cs_time(g->time_ms, when, sizeof(when));
+	addr_format(&g->source, ip, sizeof(ip));
+	if ((decisions = json_array()) == NULL)
+		return NULL;
+	/* Our ban, in Go's syntax: the API stores it as the decision. */
+	if (g->ban_ms > 0) {
+		snprintf(len, sizeof(len), "%llus",
+		    (unsigned long long)(g->ban_ms + 999) / 1000);
+		json_array_append_new(decisions, json_pack("{s:s, s:s, s:s, "
+		    "s:s, s:s, s:s}", "duration", len, "origin", "sockwatch",
+		    "scenario", g->scenario, "scope", "Ip", "type", "ban",
+		    "value", ip));
+	}
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:i, s:s, "
+	    "s:b, s:[], s:{s:s, s:s, s:s}, s:o}",
+	    "scenario", g->scenario,
+	    "scenario_hash", "",
+	    "scenario_version", "",
+	    "message", g->message,
+	    "events_count", (json_int_t)(g->events > 0 ? g->events : 1),
+	    "start_at", when,
+	    "stop_at", when,
+	    "capacity", 0,
+	    "leakspeed", "0",
+	    "simulated", 0,
+	    "events",
+	    "source", "scope", "Ip", "value", ip, "ip", ip,
+	    "decisions", decisions);
+}
+
+json_t *
+crowdsec_alerts_json(const struct crowdsec_signal *sig, size_t n)
+{
+	json_t *a, *one;
+	size_t i;
+
+	if ((a = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if ((one = cs_alert_json(&sig[i])) == NULL ||
+		    json_array_append_new(a, one) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}

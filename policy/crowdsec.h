@@ -1,0 +1,65 @@
+/* CrowdSec's Local API, the part without I/O: its decisions stream read
+ * into bans to make and to lift, and our alerts written as its alerts.
+ * Everything the API sends is hostile input: validated field by field. */
+#ifndef SW_CROWDSEC_H
+#define SW_CROWDSEC_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/addr.h"
+
+/* Most decisions one answer may carry (new and deleted together); the
+ * rest are counted in skipped. */
+#define CROWDSEC_DECISIONS_MAX	1000000
+/* Longest Go duration string read, and its bound (100 years). */
+#define CROWDSEC_DURATION_LEN	64
+#define CROWDSEC_DURATION_MAX	(100LL * 365 * 86400000)
+
+struct crowdsec_decision {
+	struct cidr peer;		/* scope Ip: a host; Range: a prefix */
+	int64_t remaining_ms;		/* new: > 0 */
+};
+
+struct crowdsec_stream {
+	struct crowdsec_decision *add;	/* "new", in order */
+	size_t nadd;
+	struct cidr *del;		/* "deleted" */
+	size_t ndel;
+	size_t skipped;		/* other types or scopes, expired, over max */
+	size_t invalid;		/* malformed entries, left out */
+};
+
+/* A Go duration ("59m59.68s", "1h", "-3m2s", "300ms") into milliseconds,
+ * rounded toward zero. 0, or -EINVAL (not one), -ERANGE (over
+ * CROWDSEC_DURATION_MAX either way). */
+int crowdsec_duration_parse(const char *s, int64_t *ret_ms);
+
+/* Parse an answer of /v1/decisions/stream. An answer that is not the
+ * stream's shape (not JSON, not an object, "new" or "deleted" neither an
+ * array nor null) is refused whole: -EINVAL with a reason in err. A bad
+ * entry in a good answer is left out and counted. Free with
+ * crowdsec_stream_free. */
+int crowdsec_stream_parse(const char *buf, size_t len,
+    struct crowdsec_stream *ret, char *err, size_t errlen);
+void crowdsec_stream_free(struct crowdsec_stream *s);
+
+/* One of our alerts as the API takes it. */
+struct crowdsec_signal {
+	char scenario[48];		/* "sockwatch/portscan" */
+	struct addr source;
+	char message[256];
+	uint32_t events;		/* events_count, at least 1 */
+	int64_t time_ms;		/* UTC, ms since the epoch */
+	uint64_t ban_ms;		/* our ban's length; 0: not banned */
+};
+
+/* The scenario for an alert kind ("sockwatch/portscan"), or NULL for a
+ * kind that is not pushed. */
+const char *crowdsec_scenario(const char *kind);
+/* The body of POST /v1/alerts for n signals (a JSON array), or NULL on
+ * allocation failure. */
+json_t *crowdsec_alerts_json(const struct crowdsec_signal *sig, size_t n);
+
+#endif

@@ -1,0 +1,301 @@
+#!/usr/bin/env bash
+# CrowdSec, both ways, against Debian's crowdsec: its Local API alone
+# (crowdsec -no-cs -no-capi) on the victim namespace's loopback, with a
+# generated config and a scratch SQLite database on a tmpfs of ours;
+# sockwatchd in the same namespace as its bouncer and its agent.
+#
+#  1. A key file others can read is refused, naming it (start and reload);
+#     a reload turns [crowdsec] on.
+#  2. 50,000 decisions (cscli decisions import) waiting when it starts:
+#     applied in one batch (the daemon's own measure, logged; asserted
+#     under 5 s).
+#  3. cscli decisions add --ip: in ban4 within poll_interval + 2 s with
+#     about an hour left; a Range decision lands in bannet4; a decision
+#     for our own address or an [allow] peer is refused and logged; a
+#     peer we banned ourselves keeps our ban through a CrowdSec decision
+#     and its deletion; cscli decisions delete lifts the CrowdSec ban.
+#  4. nmap scans the victim: the alert is in `cscli alerts list -a` with
+#     scenario sockwatch/portscan within 30 s.
+#  5. The LAPI is killed: the daemon lives, its bans stay, the errors
+#     are counted and shown; an alert raised meanwhile waits; a server
+#     answering garbage in its place changes nothing and is reported;
+#     restarted, decisions are pulled again and the waiting alert is
+#     pushed.
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh disable=SC1091
+. "$here/lib.sh"
+# shellcheck source=daemon.sh disable=SC1091
+. "$here/daemon.sh"
+# shellcheck source=traffic.sh disable=SC1091
+. "$here/traffic.sh"
+has_tools crowdsec cscli nmap nft || exit 0
+T=$SW_TMP
+CS=$T/cs
+LAPI_PORT=8080
+POLL_S=2
+ALLOWED4=198.18.9.77
+BIG=50000
+
+tr_net
+# The API's database on a tmpfs: cscli imports 50,000 decisions in
+# seconds there, in minutes on a slow disk.
+mkdir -p "$CS"
+mount -t tmpfs -o size=256m,mode=0700 swtest-crowdsec "$CS"
+mkdir -p "$CS/data" "$CS/hub"
+cat >"$CS/config.yaml" <<EOF
+common:
+  daemonize: false
+  log_media: file
+  log_level: info
+  log_dir: $CS/
+  working_dir: .
+config_paths:
+  config_dir: $CS/
+  data_dir: $CS/data/
+  simulation_path: /etc/crowdsec/simulation.yaml
+  hub_dir: $CS/hub/
+  index_path: $CS/hub/.index.json
+  notification_dir: $CS/notifications/
+  plugin_dir: /usr/lib/crowdsec/plugins/
+cscli:
+  output: human
+db_config:
+  log_level: info
+  type: sqlite
+  db_path: $CS/data/crowdsec.db
+  use_wal: true
+api:
+  client:
+    insecure_skip_verify: false
+    credentials_path: $CS/local_api_credentials.yaml
+  server:
+    log_level: info
+    listen_uri: 127.0.0.1:$LAPI_PORT
+    profiles_path: /etc/crowdsec/profiles.yaml
+    trusted_ips:
+      - 127.0.0.1
+prometheus:
+  enabled: false
+EOF
+: >"$CS/local_api_credentials.yaml"
+
+# cs ARGS...: cscli on our config, in the victim namespace (where the
+# API listens).
+cs() {
+	ip netns exec "$VNS" cscli -c "$CS/config.yaml" "$@"
+}
+cs machines add -a -f "$CS/local_api_credentials.yaml" >/dev/null 2>&1 ||
+    fail "cscli machines add -a"
+sed -i "s#^url: .*#url: http://127.0.0.1:$LAPI_PORT#" \
+    "$CS/local_api_credentials.yaml"
+cs bouncers add swtest-bouncer -o raw >"$T/bouncer.key" 2>/dev/null ||
+    fail "cscli bouncers add"
+head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$T/machine.pw"
+cs machines add swtest-agent --password "$(cat "$T/machine.pw")" \
+    -f /dev/null >/dev/null 2>&1 || fail "cscli machines add"
+chmod 600 "$T/bouncer.key" "$T/machine.pw"
+
+LAPI_PID=
+lapi_up() {
+	local code
+	code=$(ip netns exec "$VNS" curl -s -o /dev/null -w '%{http_code}' \
+	    "http://127.0.0.1:$LAPI_PORT/v1/decisions") || return 1
+	[ "$code" = 403 ]
+}
+lapi_start() {
+	bg ip netns exec "$VNS" crowdsec -c "$CS/config.yaml" -no-cs -no-capi \
+	    >>"$T/lapi.out" 2>&1
+	LAPI_PID=$!
+	wait_for 20 lapi_up || fail "the Local API did not start"
+}
+lapi_start
+
+# 2a. A blocklist of 50,000 decisions waits in the API before we start,
+# as a community list would: the startup stream carries it whole.
+awk -v n=$BIG 'BEGIN { print "duration,scope,value"
+    for (i = 0; i < n; i++)
+	printf "2h,ip,198.19.%d.%d\n", int(i / 250), i % 250 + 1 }' \
+    >"$T/big.csv"
+t0=$(now_ms)
+cs decisions import -i "$T/big.csv" >"$T/import.out" 2>&1 ||
+    fail "cscli decisions import: $(tail -n 3 "$T/import.out")"
+echo "ok: cscli imported $BIG decisions in $(($(now_ms) - t0)) ms"
+
+tr_conf "$T/sockwatch.conf" ""
+cat >>"$T/sockwatch.conf" <<EOF
+action = block
+ban = 1h
+
+[allow]
+peers = $ALLOWED4
+EOF
+cp "$T/sockwatch.conf" "$T/off.conf"
+cat >>"$T/sockwatch.conf" <<EOF
+
+[crowdsec]
+url = http://127.0.0.1:$LAPI_PORT
+bouncer_key_file = $T/bouncer.key
+machine_id = swtest-agent
+machine_password_file = $T/machine.pw
+poll_interval = ${POLL_S}s
+EOF
+cp "$T/sockwatch.conf" "$T/on.conf"
+
+# 1. A key anyone can read is no key. The daemon starts with [crowdsec]
+# off, and a reload turns it on.
+chmod 644 "$T/bouncer.key"
+out=$(ip netns exec "$VNS" "$SWD" -n -c "$T/on.conf" 2>&1) &&
+    fail "a world-readable key file was taken: $out"
+grep -q "$T/bouncer.key is readable by everyone" <<<"$out" ||
+    fail "the refusal does not name the file: $out"
+chmod 600 "$T/bouncer.key"
+cp "$T/off.conf" "$T/sockwatch.conf"
+swd_start "$VNS" "$T/sockwatch.conf"
+swc "$VNS" status --json | jq -e '.crowdsec == null' >/dev/null ||
+    fail "[crowdsec] is on without keys"
+cp "$T/on.conf" "$T/sockwatch.conf"
+chmod 604 "$T/machine.pw"
+swc "$VNS" reload >/dev/null 2>&1 && fail "reload took a world-readable key"
+chmod 600 "$T/machine.pw"
+swc "$VNS" status --json | jq -e '.last_reload.ok == false and
+    (.last_reload.error | contains("machine.pw")) and .crowdsec == null' \
+    >/dev/null || fail "the failed reload is not shown, or took effect"
+swc "$VNS" reload >/dev/null || fail "reload with the key files mended"
+echo "ok: key files readable by others are refused, naming them"
+
+# 2b. The 50,000 landed in one batch.
+big_logged() {
+	grep -Eq "crowdsec: startup stream: $BIG bans, .* in [0-9]+ ms" \
+	    "$SWD_LOG"
+}
+wait_for $((POLL_S + 10)) big_logged || fail "no batch of $BIG bans"
+line=$(grep -Eo "startup stream: $BIG bans, .*" "$SWD_LOG" | tail -n 1)
+ms=$(grep -Eo ' in [0-9]+ ms' <<<"$line" | grep -Eo '[0-9]+')
+echo "ok: $BIG decisions applied in one batch in $ms ms (daemon's measure:" \
+    "${line#*malformed, })"
+[ "$ms" -lt 5000 ] || fail "$BIG decisions took $ms ms"
+n=$(elems "$VNS" ban4 | grep -c '^198\.19\.')
+[ "$n" -eq "$BIG" ] || fail "ban4 holds $n of the $BIG"
+
+# 3. Decisions become bans, deletions lift them.
+t0=$(now_ms)
+cs decisions add --ip 198.18.9.9 --duration 1h >/dev/null 2>&1 ||
+    fail "cscli decisions add"
+wait_for $((POLL_S + 2)) in_set "$VNS" ban4 198.18.9.9 ||
+    fail "198.18.9.9 not in ban4 within $((POLL_S + 2)) s"
+echo "ok: decision to ban4 in $(($(now_ms) - t0)) ms"
+left=$(expires_of "$VNS" ban4 198.18.9.9)
+if [ "$left" -le 3500 ] || [ "$left" -gt 3600 ]; then
+	fail "198.18.9.9 has $left s left, not about an hour"
+fi
+swc "$VNS" bans --json | jq -e 'any(.[]; .addr == "198.18.9.9" and
+    .source == "crowdsec")' >/dev/null ||
+    fail "the ban's source is not crowdsec"
+
+cs decisions add --range 198.18.64.0/24 --duration 30m >/dev/null 2>&1
+cs decisions add --ip "$ALLOWED4" --duration 1h >/dev/null 2>&1
+cs decisions add --ip "$VIC4" --duration 1h >/dev/null 2>&1
+swc "$VNS" block --for 2h 198.18.9.10 >/dev/null || fail "block"
+cs decisions add --ip 198.18.9.10 --duration 5m >/dev/null 2>&1
+wait_for $((POLL_S + 2)) in_set "$VNS" bannet4 198.18.64.0/24 ||
+    fail "the Range decision is not in bannet4"
+wait_for 3 grep -q "refusing to block $ALLOWED4" "$SWD_LOG" ||
+    fail "the decision for an [allow] peer was not refused and logged"
+in_set "$VNS" ban4 "$ALLOWED4" && fail "an [allow] peer was banned"
+wait_for 3 grep -q "refusing to block $VIC4" "$SWD_LOG" ||
+    fail "a decision for our own address was not refused and logged"
+in_set "$VNS" ban4 "$VIC4" && fail "our own address was banned"
+echo "ok: a Range decision in bannet4; our own address and an [allow]" \
+    "peer refused"
+
+cs decisions delete --ip 198.18.9.9 >/dev/null 2>&1
+cs decisions delete --ip 198.18.9.10 >/dev/null 2>&1
+not_in_set() { ! in_set "$@"; }
+wait_for $((POLL_S + 2)) not_in_set "$VNS" ban4 198.18.9.9 ||
+    fail "a deleted decision's ban stays"
+in_set "$VNS" ban4 198.18.9.10 || fail "our own ban went with a decision"
+swc "$VNS" bans --json | jq -e 'any(.[]; .addr == "198.18.9.10" and
+    .source == "manual")' >/dev/null || fail "our own ban changed source"
+echo "ok: a deletion lifts the CrowdSec ban only"
+
+# 4. Our alerts go to the API.
+# cs_alert IP: the API holds our portscan alert for IP.
+cs_alert() {
+	cs alerts list -a -o json 2>/dev/null | jq -e --arg ip "$1" \
+	    'any(.[]; .scenario == "sockwatch/portscan" and
+	    .source.ip == $ip and .events_count >= 20)'
+}
+# wait_cs_alert SECS IP: cs_alert within SECS (a listing takes a second
+# or two with 50,000 decisions: wall time, not a count of tries).
+wait_cs_alert() {
+	until_epoch "$(awk -v t="$EPOCHREALTIME" -v s="$1" \
+	    'BEGIN { printf "%.6f", t + s }')" cs_alert "$2"
+}
+t0=$(now_ms)
+ip netns exec "$ANS" nmap -n -Pn -sS -p 1-100 --max-retries 0 -T5 "$VIC4" \
+    >/dev/null 2>&1 || true
+wait_cs_alert 30 "$ATK4" ||
+    fail "no sockwatch/portscan alert for $ATK4 in the API within 30 s"
+echo "ok: the scan's alert is in the API after $(($(now_ms) - t0)) ms"
+cs alerts list -a -o json 2>/dev/null | jq -e --arg ip "$ATK4" 'any(.[];
+    .source.ip == $ip and any(.decisions[]?; .type == "ban" and
+    .origin == "sockwatch"))' >/dev/null || fail "our ban is not in the alert"
+
+# 5. The API goes away and comes back.
+bans_before=$(elems "$VNS" ban4 | wc -l)
+kill "$LAPI_PID"
+wait "$LAPI_PID" 2>/dev/null || true
+sleep $((POLL_S * 2))
+ip netns exec "$ANS" nmap -6 -n -Pn -sS -p 1-100 --max-retries 0 -T5 "$VIC6" \
+    >/dev/null 2>&1 || true
+sleep $POLL_S
+kill -0 "$SWD_PID" || fail "sockwatchd died with the API"
+[ "$(elems "$VNS" ban4 | wc -l)" -ge "$bans_before" ] ||
+    fail "bans were lost while the API was down"
+swc "$VNS" status --json | jq -e '.crowdsec.decisions.state == "failing" and
+    .crowdsec.decisions.errors > 0' >/dev/null ||
+    fail "the API's failures are not shown"
+swc "$VNS" status | grep -q "decisions failing" ||
+    fail "sockwatch status does not show the failure"
+swc "$VNS" metrics | grep -Eq \
+    '^sockwatch_crowdsec_errors_total\{direction="decisions"\} [1-9]' ||
+    fail "the errors are not counted in the metrics"
+echo "ok: the API down: daemon alive, $bans_before bans kept, errors counted"
+
+# Something else on its port, answering garbage with 200 OK.
+bg ip netns exec "$VNS" python3 -c 'import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def answer(self):
+        b = b"<html><body>502 Bad Gateway</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(b)))
+        self.end_headers()
+        self.wfile.write(b)
+    do_GET = do_POST = answer
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+' "$LAPI_PORT"
+GARBAGE_PID=$!
+garbage_seen() {
+	swc "$VNS" status --json | jq -e '.crowdsec.decisions.error |
+	    startswith("a bad answer")' >/dev/null
+}
+wait_for 40 garbage_seen || fail "a garbage answer was not reported"
+[ "$(elems "$VNS" ban4 | wc -l)" -ge "$bans_before" ] ||
+    fail "a garbage answer changed the bans"
+kill "$GARBAGE_PID"
+wait "$GARBAGE_PID" 2>/dev/null || true
+echo "ok: a garbage answer: reported, bans kept"
+lapi_start
+cs decisions add --ip 198.18.9.11 --duration 1h >/dev/null 2>&1
+# The retries back off (1 s, doubling): allow for the longest wait yet.
+wait_for 45 in_set "$VNS" ban4 198.18.9.11 ||
+    fail "no decision pulled after the API came back"
+wait_cs_alert 45 "$ATK6" ||
+    fail "the alert raised while the API was down was not pushed"
+swc "$VNS" status --json | jq -e '.crowdsec.decisions.state == "ok" and
+    .crowdsec.alerts.state == "ok" and .crowdsec.alerts.dropped == 0' \
+    >/dev/null || fail "the state is not ok again"
+kill -0 "$SWD_PID" || fail "sockwatchd died"
+echo "ok: the API back: decisions pulled and the waiting alert pushed"

@@ -1,0 +1,250 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../policy/crowdsec.h"
+
+static void
+test_duration_good(void **state)
+{
+	static const struct {
+		const char *in;
+		int64_t ms;
+	} good[] = {
+		{ "59m59.68s", 3599680 },
+		{ "59m58.890748247s", 3598890 },
+		{ "1h", 3600000 },
+		{ "1h59m59.89074634s", 7199890 },
+		{ "-3m2s", -182000 },
+		{ "-13.205169ms", -13 },
+		{ "+5s", 5000 },
+		{ "300ms", 300 },
+		{ "1.5h", 5400000 },
+		{ ".5s", 500 },
+		{ "2h45m", 9900000 },
+		{ "1500us", 1 },
+		{ "1500\xc2\xb5s", 1 },
+		{ "999999ns", 0 },
+		{ "0", 0 },
+		{ "-0", 0 },
+		{ "0s", 0 },
+		{ "876000h", 876000LL * 3600000 },
+		/* Digits past what a nanosecond holds change nothing. */
+		{ "1.0000000000000000000000000001s", 1000 },
+	};
+	int64_t ms;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		ms = -1;
+		if (crowdsec_duration_parse(good[i].in, &ms) != 0)
+			fail_msg("'%s' refused", good[i].in);
+		if (ms != good[i].ms)
+			fail_msg("'%s': %lld ms, not %lld", good[i].in,
+			    (long long)ms, (long long)good[i].ms);
+	}
+}
+
+static void
+test_duration_bad(void **state)
+{
+	static const struct {
+		const char *in;
+		int r;
+	} bad[] = {
+		{ "", -EINVAL },
+		{ "-", -EINVAL },
+		{ "1", -EINVAL },		/* no unit but for 0 */
+		{ "s", -EINVAL },
+		{ ".s", -EINVAL },
+		{ "1d", -EINVAL },		/* Go has no days */
+		{ "1h 2m", -EINVAL },
+		{ "1hm", -EINVAL },
+		{ "--1s", -EINVAL },
+		{ "1.2.3s", -EINVAL },
+		{ "0x10s", -EINVAL },
+		{ "1s\n", -EINVAL },
+		{ "876001h", -ERANGE },		/* over 100 years */
+		{ "-876001h", -ERANGE },
+		{ "99999999999999999999999h", -ERANGE },
+		{ "438000h438001h", -ERANGE },
+		/* Longer than CROWDSEC_DURATION_LEN. */
+		{ "1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s"
+		    "1s1s1s", -EINVAL },
+	};
+	int64_t ms;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ms = 12345;
+		if (crowdsec_duration_parse(bad[i].in, &ms) != bad[i].r)
+			fail_msg("'%s': not %d", bad[i].in, bad[i].r);
+		assert_int_equal(ms, 12345);
+	}
+	assert_int_equal(crowdsec_duration_parse(NULL, &ms), -EINVAL);
+}
+
+static int
+parse(const char *s, struct crowdsec_stream *st)
+{
+	char err[256];
+
+	return crowdsec_stream_parse(s, strlen(s), st, err, sizeof(err));
+}
+
+/* What the API 1.4.6 sends (recorded against it), and entries that are
+ * not ours or not well formed beside good ones. */
+static void
+test_stream(void **state)
+{
+	static const char *const text =
+	    "{\"deleted\":[{\"duration\":\"-13.205169ms\",\"id\":1,"
+	    "\"origin\":\"cscli\",\"scenario\":\"manual\",\"scope\":\"Ip\","
+	    "\"type\":\"ban\",\"value\":\"198.18.9.9\"}],"
+	    "\"new\":[{\"duration\":\"59m58.890748247s\",\"id\":1,"
+	    "\"origin\":\"cscli\",\"scenario\":\"x\",\"scope\":\"Ip\","
+	    "\"type\":\"ban\",\"value\":\"198.18.9.10\"},"
+	    "{\"duration\":\"1h59m59.89074634s\",\"id\":2,"
+	    "\"scope\":\"Range\",\"type\":\"ban\","
+	    "\"value\":\"198.18.64.7/24\"},"
+	    "{\"duration\":\"1h\",\"scope\":\"Ip\",\"type\":\"ban\","
+	    "\"value\":\"2001:db8::1\"},"
+	    /* not ours: another type, another scope, expired */
+	    "{\"duration\":\"1h\",\"scope\":\"Ip\",\"type\":\"captcha\","
+	    "\"value\":\"198.18.9.11\"},"
+	    "{\"duration\":\"1h\",\"scope\":\"Country\",\"type\":\"ban\","
+	    "\"value\":\"FR\"},"
+	    "{\"duration\":\"-1s\",\"scope\":\"Ip\",\"type\":\"ban\","
+	    "\"value\":\"198.18.9.12\"},"
+	    "{\"duration\":\"1h\",\"scope\":\"ip\",\"type\":\"ban\","
+	    "\"value\":\"198.18.9.13\"},"
+	    /* malformed */
+	    "{\"duration\":\"1h\",\"scope\":\"Ip\",\"type\":\"ban\","
+	    "\"value\":\"198.18.9.0/24\"},"
+	    "{\"duration\":\"1h\",\"scope\":\"Range\",\"type\":\"ban\","
+	    "\"value\":\"198.18.9.0\"},"
+	    "{\"duration\":\"1h\",\"scope\":\"Ip\",\"type\":\"ban\","
+	    "\"value\":\"198.18.999.1\"},"
+	    "{\"duration\":\"soon\",\"scope\":\"Ip\",\"type\":\"ban\","
+	    "\"value\":\"198.18.9.14\"},"
+	    "{\"duration\":3600,\"scope\":\"Ip\",\"type\":\"ban\","
+	    "\"value\":\"198.18.9.15\"},"
+	    "{\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"198.18.9.16\"},"
+	    "{\"duration\":\"1h\",\"scope\":\"Ip\",\"type\":\"ban\","
+	    "\"value\":\"198.18.9.17 198.18.9.18 198.18.9.19 198.18.9.20 "
+	    "198.18.9.21\"},"
+	    "[], 7, null]}";
+	struct crowdsec_stream st;
+	char buf[ADDR_STRLEN];
+
+	(void)state;
+	assert_int_equal(parse(text, &st), 0);
+	assert_int_equal(st.ndel, 1);
+	assert_string_equal(cidr_format(&st.del[0], buf, sizeof(buf)),
+	    "198.18.9.9/32");
+	assert_int_equal(st.nadd, 3);
+	assert_string_equal(cidr_format(&st.add[0].peer, buf, sizeof(buf)),
+	    "198.18.9.10/32");
+	assert_int_equal(st.add[0].remaining_ms, 3598890);
+	assert_string_equal(cidr_format(&st.add[1].peer, buf, sizeof(buf)),
+	    "198.18.64.0/24");
+	assert_string_equal(cidr_format(&st.add[2].peer, buf, sizeof(buf)),
+	    "2001:db8::1/128");
+	assert_int_equal(st.skipped, 4);
+	assert_int_equal(st.invalid, 10);
+	crowdsec_stream_free(&st);
+}
+
+/* The wrong shape is refused whole: nothing to lift, nothing to ban. */
+static void
+test_stream_refused(void **state)
+{
+	static const char *const bad[] = {
+		"", "garbage", "<html>502 Bad Gateway</html>", "[]", "null",
+		"\"new\"", "{\"new\":{}}", "{\"deleted\":\"x\"}",
+		"{\"new\":[],\"new\":[]}", "{\"new\":[", "{} x",
+	};
+	struct crowdsec_stream st;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (parse(bad[i], &st) != -EINVAL)
+			fail_msg("'%s' taken", bad[i]);
+	assert_int_equal(parse("{}", &st), 0);
+	assert_int_equal(st.nadd + st.ndel, 0);
+	assert_int_equal(parse("{\"new\":null,\"deleted\":null,\"x\":1}",
+	    &st), 0);
+	assert_int_equal(st.nadd + st.ndel, 0);
+}
+
+static void
+test_alerts_json(void **state)
+{
+	struct crowdsec_signal g[2];
+	json_t *a, *d;
+	char *s;
+
+	(void)state;
+	memset(g, 0, sizeof(g));
+	assert_non_null(crowdsec_scenario("portscan"));
+	assert_string_equal(crowdsec_scenario("portscan"),
+	    "sockwatch/portscan");
+	assert_string_equal(crowdsec_scenario("denylist"), "sockwatch/deny");
+	assert_null(crowdsec_scenario("listener"));
+	snprintf(g[0].scenario, sizeof(g[0].scenario), "sockwatch/portscan");
+	assert_int_equal(addr_parse("198.18.0.2", &g[0].source), 0);
+	snprintf(g[0].message, sizeof(g[0].message), "scan \"x\"");
+	g[0].events = 25;
+	g[0].time_ms = 1796683876123LL;
+	g[0].ban_ms = 3600000;
+	g[1] = g[0];
+	g[1].ban_ms = 0;
+	g[1].events = 0;
+	assert_int_equal(addr_parse("2001:db8::2", &g[1].source), 0);
+	a = crowdsec_alerts_json(g, 2);
+	assert_non_null(a);
+	assert_int_equal(json_array_size(a), 2);
+	s = json_dumps(json_array_get(a, 0), JSON_SORT_KEYS | JSON_COMPACT);
+	assert_string_equal(s, "{\"capacity\":0,\"decisions\":[{"
+	    "\"duration\":\"3600s\",\"origin\":\"sockwatch\","
+	    "\"scenario\":\"sockwatch/portscan\",\"scope\":\"Ip\","
+	    "\"type\":\"ban\",\"value\":\"198.18.0.2\"}],\"events\":[],"
+	    "\"events_count\":25,\"leakspeed\":\"0\","
+	    "\"message\":\"scan \\\"x\\\"\","
+	    "\"scenario\":\"sockwatch/portscan\","
+	    "\"scenario_hash\":\"\",\"scenario_version\":\"\","
+	    "\"simulated\":false,\"source\":{\"ip\":\"198.18.0.2\","
+	    "\"scope\":\"Ip\",\"value\":\"198.18.0.2\"},"
+	    "\"start_at\":\"2026-12-07T22:51:16Z\","
+	    "\"stop_at\":\"2026-12-07T22:51:16Z\"}");
+	free(s);
+	d = json_object_get(json_array_get(a, 1), "decisions");
+	assert_int_equal(json_array_size(d), 0);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(a,
+	    1), "events_count")), 1);
+	json_decref(a);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_duration_good),
+		cmocka_unit_test(test_duration_bad),
+		cmocka_unit_test(test_stream),
+		cmocka_unit_test(test_stream_refused),
+		cmocka_unit_test(test_alerts_json),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
