@@ -78,7 +78,7 @@ burst_read() {
 }
 wait_for 20 burst_read || fail "the burst was not read: \
 $(swc "$VNS" status --json | jq -c .authlog)"
-swc "$VNS" metrics | grep -q '^sockwatch_inspector_deaths_total 0' ||
+swc "$VNS" metrics | grep '^sockwatch_inspector_deaths_total 0' >/dev/null ||
     fail "the inspector died: $(grep -i inspector "$SWD_LOG" | tail -3)"
 
 # 1b. A user name that is a message of its own, from a real client.
