@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,6 +134,11 @@ capture_open_stream(FILE *f, const char *name, const char *filter,
 	 * pcap_open_offline would not); stdin keeps its own. */
 	if (f != stdin && (c->fbuf = malloc(CAPTURE_FILE_BUF)) != NULL)
 		(void)setvbuf(f, c->fbuf, _IOFBF, CAPTURE_FILE_BUF);
+	/* libpcap reads with two freads a packet, each taking the stream's
+	 * lock: 11-14 ms of a million packets (docs/benchmarks.md section
+	 * 3). Only this thread reads the stream. */
+	if (f != stdin)
+		(void)__fsetlocking(f, FSETLOCKING_BYCALLER);
 	c->p = pcap_fopen_offline_with_tstamp_precision(f,
 	    PCAP_TSTAMP_PRECISION_MICRO, ebuf);
 	if (c->p == NULL) {

@@ -728,7 +728,12 @@ decode_packet(int linktype, const uint8_t *data, size_t caplen,
 	uint16_t etype;
 	int family, r;
 
-	memset(p, 0, sizeof(*p));
+	/* Two clears, not one: GCC clears the whole 136 bytes with a rep
+	 * stos, whose start-up was a quarter of this function's time;
+	 * these two it clears with vector stores. */
+	memset(p, 0, offsetof(struct pkt, inner));
+	memset((uint8_t *)p + offsetof(struct pkt, inner), 0,
+	    sizeof(*p) - offsetof(struct pkt, inner));
 	p->time_us = time_us;
 	p->wire_len = wire > UINT32_MAX ? UINT32_MAX : (uint32_t)wire;
 	p->pkttype = PKT_TYPE_UNKNOWN;

@@ -11,7 +11,7 @@
  * costs CPU but never memory. Memory is exactly peers_memory_needed():
  * PEERS_ENTRY_BYTES (512) per entry, plus the per-entry user area rounded
  * up to 64, plus 4 bytes per hash bucket (the next power of two >= max),
- * plus a header of under 200 bytes: 51,724,288 bytes + header for the
+ * plus a header of under 300 bytes: 51,724,288 bytes + header for the
  * default 100,000 peers. Pages are touched only as peers arrive (entries
  * are used in order; on transparent huge pages where the kernel allows,
  * so resident memory can run up to 2 MiB ahead of the peers there are).

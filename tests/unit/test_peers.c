@@ -355,6 +355,48 @@ test_distinct_estimate(void **state)
 	assert_true(e < PEERS_SKETCH_ERROR && e > -PEERS_SKETCH_ERROR);
 }
 
+/* The exact port set against a plain model, over both of its blocks:
+ * 30 ports (never a sketch), seen at random in a 1 s window with gaps
+ * that let some expire. A port is new when the model has not seen it
+ * within the window, and the count is the model's. */
+static void
+test_distinct_model(void **state)
+{
+	struct peers *t = table(4, 1000, 6, 0);
+	int64_t last[30], now = 50000;
+	const struct peer *p = NULL;
+	struct peer_obs o;
+	uint64_t r = 0x9e3779b97f4a7c15ULL;
+	unsigned int i, k, live, ev;
+	bool exact, fresh;
+
+	(void)state;
+	for (k = 0; k < 30; k++)
+		last[k] = INT64_MIN / 2;
+	o = pkt("198.18.0.35", "198.18.0.1", now, IPPROTO_TCP, true, 0, SYN,
+	    40);
+	for (i = 0; i < 20000; i++) {
+		r ^= r << 13;
+		r ^= r >> 7;
+		r ^= r << 17;
+		k = (unsigned int)(r % 30);
+		/* Mostly close together, now and then a long gap. */
+		now += (r >> 40) % 97 == 0 ? 700 : (int64_t)((r >> 48) % 60);
+		o.now_ms = now;
+		o.lport = (uint16_t)(1000 + k * 37);
+		fresh = now - last[k] >= 1000;
+		last[k] = now;
+		assert_int_equal(peers_observe(t, &o, &p, &ev), 0);
+		assert_int_equal((ev & PEER_EV_NEW_PORT) != 0, fresh);
+		for (k = 0, live = 0; k < 30; k++)
+			live += now - last[k] < 1000;
+		assert_int_equal(peers_distinct_ports(t, p, now, &exact),
+		    live);
+		assert_true(exact);
+	}
+	peers_free(t);
+}
+
 static void
 test_window(void **state)
 {
@@ -813,6 +855,7 @@ main(void)
 		cmocka_unit_test(test_probe_kinds),
 		cmocka_unit_test(test_distinct_exact),
 		cmocka_unit_test(test_distinct_estimate),
+		cmocka_unit_test(test_distinct_model),
 		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_lru_eviction),
 		cmocka_unit_test(test_flood),
