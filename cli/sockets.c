@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../common/addr.h"
+#include "../monitor/bpfiter.h"
 #include "../monitor/proc.h"
 #include "../monitor/sockdiag.h"
 #include "../exporter/sockjson.h"
@@ -35,10 +36,11 @@ struct sockets_args {
 	int json;
 	int processes;
 	int direct;
+	int verbose;
 };
 
 static const char sockets_help[] =
-    "usage: sockwatch sockets [-tux46lape] [--state NAME]... [--port N]\n"
+    "usage: sockwatch sockets [-tux46lapev] [--state NAME]... [--port N]\n"
     "                         [--peer ADDR[/LEN]] [--direct] [--json]\n"
     "  -t, --tcp         TCP sockets         -4   IPv4 only\n"
     "  -u, --udp         UDP sockets         -6   IPv6 only\n"
@@ -55,13 +57,15 @@ static const char sockets_help[] =
     "      --peer ADDR[/LEN]  remote address is inside this prefix\n"
     "      --direct      ask the kernel, not sockwatchd (the default when\n"
     "                    no daemon runs in this network namespace)\n"
-    "      --json        one JSON array\n";
+    "      --json        one JSON array\n"
+    "  -v, --verbose     say on stderr where the answer came from (sockwatchd,\n"
+    "                    BPF iterators, or sock_diag and /proc)\n";
 
 static const char listeners_help[] =
-    "usage: sockwatch listeners [-tu46p] [--port N] [--direct] [--json]\n"
+    "usage: sockwatch listeners [-tu46pv] [--port N] [--direct] [--json]\n"
     "  Every listening TCP socket and every bound, unconnected UDP socket,\n"
     "  always with the processes that hold it (-p is accepted and implied).\n"
-    "  -t, --tcp  -u, --udp  -4  -6  --port N  --direct  --json\n";
+    "  -t, --tcp  -u, --udp  -4  -6  --port N  --direct  --json  -v\n";
 
 static int
 parse_port(const char *cmd, const char *s, int *ret_port)
@@ -95,6 +99,7 @@ sockets_parse(int argc, char **argv, int listeners, struct sockets_args *a)
 		{ "peer", required_argument, NULL, OPT_PEER },
 		{ "direct", no_argument, NULL, OPT_DIRECT },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -105,6 +110,7 @@ sockets_parse(int argc, char **argv, int listeners, struct sockets_args *a)
 		{ "processes", no_argument, NULL, 'p' },
 		{ "direct", no_argument, NULL, OPT_DIRECT },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -117,7 +123,7 @@ sockets_parse(int argc, char **argv, int listeners, struct sockets_args *a)
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv,
-	    listeners ? ":tu46ph" : ":tux46lapeh",
+	    listeners ? ":tu46pvh" : ":tux46lapevh",
 	    listeners ? listeners_long : sockets_long, NULL)) != -1) {
 		switch (c) {
 		case 't':
@@ -148,6 +154,9 @@ sockets_parse(int argc, char **argv, int listeners, struct sockets_args *a)
 			break;
 		case 'e':
 			a->out.extended = 1;
+			break;
+		case 'v':
+			a->verbose = 1;
 			break;
 		case OPT_STATE:
 			if (sockdiag_state_parse(optarg, &mask) < 0)
@@ -367,46 +376,89 @@ procwalk_finish(struct procwalk *w, struct procmap **ret_pm)
 	return w->r;
 }
 
+/* The listing from sock_diag; prints what failed. */
 static int
-sockets_run(int argc, char **argv, int listeners)
+sockets_sockdiag(const struct sockdiag_query *q, struct socklist *l)
 {
-	struct sockets_args a;
-	struct socklist l = { 0 };
-	struct procmap *pm = NULL;
-	struct sockdiag *sd = NULL;
-	struct procwalk walk;
-	int r, ret = EXIT_FAIL;
+	struct sockdiag *sd;
+	int r;
 
-	if ((r = sockets_parse(argc, argv, listeners, &a)) != 0)
-		return r;
-	/* The daemon answers when it runs; the kernel is the fallback. */
-	if (!a.direct && sockets_via_daemon(&a, listeners, &ret))
-		return ret;
 	if ((r = sockdiag_open(&sd)) < 0) {
 		fprintf(stderr, "sockwatch: cannot open a sock_diag netlink "
 		    "socket: %s\n", strerror(-r));
-		return EXIT_FAIL;
+		return r;
 	}
-	if (a.processes)
+	if ((r = sockdiag_dump(sd, q, l)) < 0)
+		fprintf(stderr, "sockwatch: %s\n", sockdiag_error(sd));
+	sockdiag_close(sd);
+	return r;
+}
+
+/*
+ * BPF iterators when this process may load them: the listing without the
+ * per-socket netlink messages and the owners without reading a link per
+ * descriptor of the host. Otherwise, or if an iterator fails, sock_diag
+ * and /proc, which print the same.
+ */
+static void
+sockets_bpf(struct sockets_args *a, struct socklist *l, bool *ret_listed,
+    struct procmap **ret_pm, char *why, size_t whylen)
+{
+	struct bpfiter *it;
+	int r;
+
+	if (bpfiter_open(a->q.protos | (a->processes ? BPFITER_FILES : 0),
+	    &it, why, whylen) < 0)
+		return;
+	if (a->processes && (r = bpfiter_procmap(it, ret_pm)) < 0)
+		snprintf(why, whylen, "the task_file iterator failed: %s",
+		    strerror(-r));
+	if ((r = bpfiter_dump(it, &a->q, l)) < 0)
+		snprintf(why, whylen, "a socket iterator failed: %s",
+		    strerror(-r));
+	else
+		*ret_listed = true;
+	bpfiter_close(it);
+}
+
+static int
+sockets_direct(struct sockets_args *a, int listeners)
+{
+	struct socklist l = { 0 };
+	struct procmap *pm = NULL;
+	struct procwalk walk;
+	bool listed = false, walking = false;
+	char why[160] = "";
+	int r = 0, ret = EXIT_FAIL;
+
+	sockets_bpf(a, &l, &listed, &pm, why, sizeof(why));
+	if (a->verbose)
+		fprintf(stderr, "sockwatch: sockets from %s, processes from "
+		    "%s%s%s%s\n", listed ? "BPF iterators" : "sock_diag",
+		    !a->processes ? "nowhere (no -p)" : pm != NULL ?
+		    "the BPF task_file iterator" : "/proc",
+		    why[0] ? " (BPF: " : "", why, why[0] ? ")" : "");
+	if (a->processes && pm == NULL) {
 		procwalk_start(&walk);
-	r = sockdiag_dump(sd, &a.q, &l);
-	if (a.processes && procwalk_finish(&walk, &pm) < 0 && r == 0) {
+		walking = true;
+	}
+	if (!listed)
+		r = sockets_sockdiag(&a->q, &l);
+	if (walking && procwalk_finish(&walk, &pm) < 0 && r == 0) {
 		fprintf(stderr, "sockwatch: cannot read /proc: %s\n",
 		    strerror(-walk.r));
 		goto out;
 	}
-	if (r < 0) {
-		fprintf(stderr, "sockwatch: %s\n", sockdiag_error(sd));
+	if (r < 0)
 		goto out;
-	}
 	if (listeners)
 		keep_listeners(&l);
-	if (a.processes) {
+	if (a->processes) {
 		partial_warning(procmap_denied(pm));
-		a.out.procs = pm;
+		a->out.procs = pm;
 	}
-	r = a.json ? sockout_json(stdout, &l, &a.out) :
-	    sockout_text(stdout, &l, &a.out);
+	r = a->json ? sockout_json(stdout, &l, &a->out) :
+	    sockout_text(stdout, &l, &a->out);
 	if (r == 0 && fflush(stdout) == EOF)
 		r = -EIO;
 	if (r < 0) {
@@ -418,8 +470,25 @@ sockets_run(int argc, char **argv, int listeners)
 out:
 	procmap_free(pm);
 	socklist_free(&l);
-	sockdiag_close(sd);
 	return ret;
+}
+
+static int
+sockets_run(int argc, char **argv, int listeners)
+{
+	struct sockets_args a;
+	int r, ret = EXIT_FAIL;
+
+	if ((r = sockets_parse(argc, argv, listeners, &a)) != 0)
+		return r;
+	/* The daemon answers when it runs; the kernel is the fallback. */
+	if (!a.direct && sockets_via_daemon(&a, listeners, &ret)) {
+		if (a.verbose)
+			fprintf(stderr, "sockwatch: sockets and processes "
+			    "from sockwatchd\n");
+		return ret;
+	}
+	return sockets_direct(&a, listeners);
 }
 
 int

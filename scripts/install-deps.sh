@@ -8,6 +8,8 @@ pkgs=(
 	gcc make pkg-config
 	libnl-3-dev libjansson-dev libinih-dev libsqlite3-dev libpcap-dev libcap-ng-dev
 	libmicrohttpd-dev libsystemd-dev libnftnl-dev libmnl-dev libseccomp-dev
+	# BPF iterators (built when the kernel has BTF)
+	libbpf-dev bpftool
 	# unit tests and fuzzing
 	libcmocka-dev clang libclang-rt-14-dev
 	# integration tests and benchmarks
