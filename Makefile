@@ -167,10 +167,10 @@ $(GEN)/%.bpf.o: monitor/bpf/%.bpf.c monitor/bpf/sockiter.h $(GEN)/vmlinux.h
 	$(Q)clang -target bpf -O2 -g -Wall -Werror -I$(GEN) -Imonitor/bpf \
 	    -c -o $@.full.o $< && $(BPFTOOL) gen object $@ $@.full.o && \
 	    rm -f $@.full.o
-$(GEN)/%.skel.h: $(GEN)/%.bpf.o
+$(GEN)/%.lskel.h: $(GEN)/%.bpf.o
 	$(call msg,SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@.tmp && mv $@.tmp $@
-$(OBJ)/monitor/bpfiter.o: $(GEN)/sockiter.skel.h
+	$(Q)$(BPFTOOL) gen skeleton -L $< name $* > $@.tmp && mv $@.tmp $@
+$(OBJ)/monitor/bpfiter.o: $(GEN)/sockiter.lskel.h
 endif
 # --- end monitor/bpf ----------------------------------------------------
 

@@ -335,16 +335,19 @@ out:
 }
 
 /*
- * The /proc walk for -p costs several times the netlink dump (one
- * readlinkat per open file on the host). It does not depend on the dump,
- * so a second thread runs it meanwhile: measured at 100,000 sockets, this
- * takes the dump's time off the total on a machine with two cores.
+ * The owners for -p: from the BPF task_file iterator, or by a walk of
+ * /proc (one readlinkat per open file on the host, several times the
+ * netlink dump). Neither depends on the listing, so a second thread
+ * finds them meanwhile: measured at 100,000 sockets, this takes the
+ * dump's time off the total on a machine with two cores.
  */
 struct procwalk {
 	pthread_t thread;
 	bool started;
+	struct bpfiter *it;		/* NULL: /proc */
 	struct procmap *pm;
-	int r;
+	bool bpf;			/* the iterator made pm */
+	int r, bpf_r;
 };
 
 static void *
@@ -352,14 +355,18 @@ procwalk_run(void *arg)
 {
 	struct procwalk *w = arg;
 
-	w->r = procmap_build("/proc", &w->pm);
+	if (w->it != NULL && (w->bpf_r = bpfiter_procmap(w->it, &w->pm)) == 0)
+		w->bpf = true;
+	else
+		w->r = procmap_build("/proc", &w->pm);
 	return NULL;
 }
 
 static void
-procwalk_start(struct procwalk *w)
+procwalk_start(struct procwalk *w, struct bpfiter *it)
 {
 	memset(w, 0, sizeof(*w));
+	w->it = it;
 	w->started = pthread_create(&w->thread, NULL, procwalk_run, w) == 0;
 }
 
@@ -394,61 +401,102 @@ sockets_sockdiag(const struct sockdiag_query *q, struct socklist *l)
 	return r;
 }
 
+/* Where the answer comes from, for -v. */
+struct sockets_src {
+	unsigned int bpf_protos;	/* listed by BPF iterators */
+	bool bpf_procs;			/* attributed by task_file */
+	char why[160];			/* why BPF did less than it could */
+};
+
 /*
- * BPF iterators when this process may load them: the listing without the
- * per-socket netlink messages and the owners without reading a link per
- * descriptor of the host. Otherwise, or if an iterator fails, sock_diag
- * and /proc, which print the same.
+ * BPF iterators where this process may load them (bpfiter_policy says
+ * which): the owners without reading a link per descriptor of the host,
+ * and, if asked, TCP and UDP listings without sock_diag. NULL if none
+ * applies or they cannot be loaded; src->why then says why.
  */
-static void
-sockets_bpf(struct sockets_args *a, struct socklist *l, bool *ret_listed,
-    struct procmap **ret_pm, char *why, size_t whylen)
+static struct bpfiter *
+sockets_bpf_open(const struct sockets_args *a, struct sockets_src *src)
 {
+	unsigned int policy = bpfiter_policy(), what;
 	struct bpfiter *it;
+
+	what = policy & a->q.protos & (SOCKDIAG_TCP | SOCKDIAG_UDP);
+	if (a->processes)
+		what |= policy & BPFITER_FILES;
+	if (policy == 0)
+		snprintf(src->why, sizeof(src->why), "%s=%s", BPFITER_ENV,
+		    getenv(BPFITER_ENV));
+	if (what == 0 ||
+	    bpfiter_open(what, &it, src->why, sizeof(src->why)) < 0)
+		return NULL;
+	src->bpf_protos = what & (SOCKDIAG_TCP | SOCKDIAG_UDP);
+	return it;
+}
+
+/* The listing: what the iterators were loaded for from them, the rest
+ * (or all, if they fail) from sock_diag, after: its order is TCP, UDP,
+ * UNIX. Prints what failed. */
+static int
+sockets_list(const struct sockets_args *a, struct bpfiter *it,
+    struct socklist *l, struct sockets_src *src)
+{
+	struct sockdiag_query q = a->q;
 	int r;
 
-	if (bpfiter_open(a->q.protos | (a->processes ? BPFITER_FILES : 0),
-	    &it, why, whylen) < 0)
-		return;
-	if (a->processes && (r = bpfiter_procmap(it, ret_pm)) < 0)
-		snprintf(why, whylen, "the task_file iterator failed: %s",
-		    strerror(-r));
-	if ((r = bpfiter_dump(it, &a->q, l)) < 0)
-		snprintf(why, whylen, "a socket iterator failed: %s",
-		    strerror(-r));
-	else
-		*ret_listed = true;
-	bpfiter_close(it);
+	q.protos = src->bpf_protos;
+	if (q.protos != 0 && (r = bpfiter_dump(it, &q, l)) < 0) {
+		snprintf(src->why, sizeof(src->why), "a socket iterator "
+		    "failed: %s", strerror(-r));
+		src->bpf_protos = 0;
+	}
+	q.protos = a->q.protos & ~src->bpf_protos;
+	return q.protos != 0 ? sockets_sockdiag(&q, l) : 0;
+}
+
+static void
+sockets_say_source(const struct sockets_args *a,
+    const struct sockets_src *src)
+{
+	const char *socks = "BPF iterators and sock_diag";
+
+	if (src->bpf_protos == 0)
+		socks = "sock_diag";
+	else if (src->bpf_protos == a->q.protos)
+		socks = "BPF iterators";
+	fprintf(stderr, "sockwatch: sockets from %s%s%s%s%s%s\n", socks,
+	    a->processes ? ", processes from " : "", !a->processes ? "" :
+	    src->bpf_procs ? "the BPF task_file iterator" : "/proc",
+	    src->why[0] ? " (BPF: " : "", src->why, src->why[0] ? ")" : "");
 }
 
 static int
 sockets_direct(struct sockets_args *a, int listeners)
 {
+	struct sockets_src src = { 0 };
 	struct socklist l = { 0 };
 	struct procmap *pm = NULL;
+	struct bpfiter *it;
 	struct procwalk walk;
-	bool listed = false, walking = false;
-	char why[160] = "";
-	int r = 0, ret = EXIT_FAIL;
+	int r, ret = EXIT_FAIL;
 
-	sockets_bpf(a, &l, &listed, &pm, why, sizeof(why));
+	it = sockets_bpf_open(a, &src);
+	if (a->processes)
+		procwalk_start(&walk, it);
+	r = sockets_list(a, it, &l, &src);
+	if (a->processes) {
+		if (procwalk_finish(&walk, &pm) < 0 && r == 0) {
+			fprintf(stderr, "sockwatch: cannot read /proc: %s\n",
+			    strerror(-walk.r));
+			r = walk.r;
+		}
+		src.bpf_procs = walk.bpf;
+		if (it != NULL && !walk.bpf)
+			snprintf(src.why, sizeof(src.why), "the task_file "
+			    "iterator failed: %s", strerror(-walk.bpf_r));
+	}
+	bpfiter_close(it);
 	if (a->verbose)
-		fprintf(stderr, "sockwatch: sockets from %s, processes from "
-		    "%s%s%s%s\n", listed ? "BPF iterators" : "sock_diag",
-		    !a->processes ? "nowhere (no -p)" : pm != NULL ?
-		    "the BPF task_file iterator" : "/proc",
-		    why[0] ? " (BPF: " : "", why, why[0] ? ")" : "");
-	if (a->processes && pm == NULL) {
-		procwalk_start(&walk);
-		walking = true;
-	}
-	if (!listed)
-		r = sockets_sockdiag(&a->q, &l);
-	if (walking && procwalk_finish(&walk, &pm) < 0 && r == 0) {
-		fprintf(stderr, "sockwatch: cannot read /proc: %s\n",
-		    strerror(-walk.r));
-		goto out;
-	}
+		sockets_say_source(a, &src);
 	if (r < 0)
 		goto out;
 	if (listeners)

@@ -5,6 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+unsigned int
+bpfiter_policy(void)
+{
+	const char *v = getenv(BPFITER_ENV);
+
+	if (v == NULL || *v == '\0')
+		return BPFITER_FILES;
+	if (strcmp(v, "sockets") == 0)
+		return BPFITER_FILES | SOCKDIAG_TCP | SOCKDIAG_UDP;
+	return 0;
+}
+
 #ifndef SW_BPF
 
 int
@@ -45,37 +57,30 @@ bpfiter_procmap(struct bpfiter *it, struct procmap **ret_map)
 
 #include <cap-ng.h>
 #include <linux/capability.h>
-#include <stdarg.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-
 #include "bpfrec.h"
-#include "sockiter.skel.h"
+/* The light skeleton: a loader program relocates the iterators (CO-RE)
+ * and finds their attach points in the kernel, against the BTF the
+ * kernel holds parsed already. libbpf's user-space loader would first
+ * read and parse all of /sys/kernel/btf/vmlinux (5 MB): 10 ms of user
+ * time on every run (docs/benchmarks.md, section 1). */
+#include "sockiter.lskel.h"
 
 /* The kernel hands out at most its seq_file buffer (32 KiB) per read;
  * more room only saves carrying a partial record over. */
 #define BPFITER_BUFSIZE	(256 * 1024)
 
+/* Read-only once loaded but for want_states, which bpfiter_dump sets:
+ * a dump and bpfiter_procmap may run in two threads at once. */
 struct bpfiter {
 	struct sockiter *skel;
 	unsigned int what;
-	unsigned char *buf;
 };
-
-static int
-bpfiter_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	(void)level;
-	(void)fmt;
-	(void)ap;
-	return 0;
-}
 
 /* Loading tracing programs needs CAP_BPF and CAP_PERFMON (or the
  * CAP_SYS_ADMIN they were split from); asking first spares an
- * unprivileged caller the parse of the kernel's BTF. */
+ * unprivileged caller the loader's work. */
 static bool
 bpfiter_may_load(void)
 {
@@ -92,7 +97,7 @@ bpfiter_may_load(void)
 static unsigned int
 bpfiter_pidns_level(void)
 {
-	char line[256], *p;
+	char line[256], *p, *save;
 	unsigned int level = 0;
 	FILE *f;
 
@@ -101,8 +106,8 @@ bpfiter_pidns_level(void)
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if (strncmp(line, "NSpid:", 6) != 0)
 			continue;
-		for (p = strtok(line + 6, " \t\n"); p != NULL;
-		    p = strtok(NULL, " \t\n"))
+		for (p = strtok_r(line + 6, " \t\n", &save); p != NULL;
+		    p = strtok_r(NULL, " \t\n", &save))
 			level++;
 		break;
 	}
@@ -114,41 +119,26 @@ int
 bpfiter_open(unsigned int what, struct bpfiter **ret_it, char *err,
     size_t errlen)
 {
-	const char *off = getenv(BPFITER_ENV_OFF);
 	struct bpfiter *it;
 	int r;
 
-	if (off != NULL && strcmp(off, "0") != 0) {
-		snprintf(err, errlen, "%s is set", BPFITER_ENV_OFF);
-		return -ENOTSUP;
-	}
 	if (!bpfiter_may_load()) {
 		snprintf(err, errlen, "no CAP_BPF and CAP_PERFMON");
 		return -EPERM;
 	}
-	if ((it = calloc(1, sizeof(*it))) == NULL ||
-	    (it->buf = malloc(BPFITER_BUFSIZE)) == NULL) {
+	if ((it = calloc(1, sizeof(*it))) == NULL) {
 		r = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
 	it->what = what;
-	libbpf_set_print(bpfiter_quiet);
 	if ((it->skel = sockiter__open()) == NULL) {
-		r = errno ? -errno : -EINVAL;
-		snprintf(err, errlen, "cannot open the BPF object: %s",
+		r = errno ? -errno : -ENOMEM;
+		snprintf(err, errlen, "cannot open the BPF skeleton: %s",
 		    strerror(-r));
 		goto fail;
 	}
 	it->skel->rodata->pidns_level = bpfiter_pidns_level();
-	bpf_program__set_autoload(it->skel->progs.sockiter_tcp,
-	    (what & SOCKDIAG_TCP) != 0);
-	bpf_program__set_autoload(it->skel->progs.sockiter_udp,
-	    (what & SOCKDIAG_UDP) != 0);
-	bpf_program__set_autoload(it->skel->progs.sockiter_unix,
-	    (what & SOCKDIAG_UNIX) != 0);
-	bpf_program__set_autoload(it->skel->progs.sockiter_files,
-	    (what & BPFITER_FILES) != 0);
 	if ((r = sockiter__load(it->skel)) < 0) {
 		snprintf(err, errlen, "cannot load the BPF iterators: %s",
 		    strerror(-r));
@@ -167,31 +157,36 @@ bpfiter_close(struct bpfiter *it)
 	if (it == NULL)
 		return;
 	sockiter__destroy(it->skel);
-	free(it->buf);
 	free(it);
 }
 
 typedef int (*bpfiter_decode)(const void *buf, size_t len, void *arg);
 
-/* Run one iterator to its end, handing whole records to decode. */
+/* Run one iterator to its end, handing whole records to decode. The
+ * socket iterators walk the network namespace we are in at this call. */
 static int
-bpfiter_run(struct bpfiter *it, struct bpf_program *prog, size_t recsize,
-    bpfiter_decode decode, void *arg)
+bpfiter_run(int prog_fd, size_t recsize, bpfiter_decode decode, void *arg)
 {
-	struct bpf_link *link;
+	union bpf_attr attr;
 	size_t have = 0, whole;
+	unsigned char *buf;
+	int link, fd = -1, r = 0;
 	ssize_t n;
-	int fd = -1, r = 0;
 
-	if ((link = bpf_program__attach_iter(prog, NULL)) == NULL)
-		return errno ? -errno : -EINVAL;
-	/* The iterator's network namespace is ours as of this call. */
-	if ((fd = bpf_iter_create(bpf_link__fd(link))) < 0) {
-		r = fd;
+	if ((buf = malloc(BPFITER_BUFSIZE)) == NULL)
+		return -ENOMEM;
+	if ((link = skel_link_create(prog_fd, 0, BPF_TRACE_ITER)) < 0) {
+		free(buf);
+		return -errno;
+	}
+	memset(&attr, 0, sizeof(attr));
+	attr.iter_create.link_fd = (__u32)link;
+	if ((fd = skel_sys_bpf(BPF_ITER_CREATE, &attr, sizeof(attr))) < 0) {
+		r = -errno;
 		goto out;
 	}
 	for (;;) {
-		n = read(fd, it->buf + have, BPFITER_BUFSIZE - have);
+		n = read(fd, buf + have, BPFITER_BUFSIZE - have);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n < 0) {
@@ -202,9 +197,9 @@ bpfiter_run(struct bpfiter *it, struct bpf_program *prog, size_t recsize,
 			break;
 		have += (size_t)n;
 		whole = have - have % recsize;
-		if ((r = decode(it->buf, whole, arg)) < 0)
+		if ((r = decode(buf, whole, arg)) < 0)
 			goto out;
-		memmove(it->buf, it->buf + whole, have - whole);
+		memmove(buf, buf + whole, have - whole);
 		have -= whole;
 	}
 	if (have != 0)
@@ -212,7 +207,8 @@ bpfiter_run(struct bpfiter *it, struct bpf_program *prog, size_t recsize,
 out:
 	if (fd >= 0)
 		close(fd);
-	bpf_link__destroy(link);
+	close(link);
+	free(buf);
 	return r;
 }
 
@@ -229,14 +225,6 @@ bpfiter_decode_inet(const void *buf, size_t len, void *arg)
 	return bpfrec_inet(buf, len, a->q, a->out);
 }
 
-static int
-bpfiter_decode_unix(const void *buf, size_t len, void *arg)
-{
-	struct bpfiter_sockets *a = arg;
-
-	return bpfrec_unix(buf, len, a->q, a->out);
-}
-
 int
 bpfiter_dump(struct bpfiter *it, const struct sockdiag_query *q,
     struct socklist *out)
@@ -245,21 +233,15 @@ bpfiter_dump(struct bpfiter *it, const struct sockdiag_query *q,
 	size_t start = out->n;
 	int r = 0;
 
-	if ((q->protos & ~it->what & (SOCKDIAG_TCP | SOCKDIAG_UDP |
-	    SOCKDIAG_UNIX)) != 0)
+	if ((q->protos & ~it->what) != 0)
 		return -EINVAL;
 	it->skel->bss->want_states = q->states;
 	if (q->protos & SOCKDIAG_TCP)
-		r = bpfiter_run(it, it->skel->progs.sockiter_tcp,
+		r = bpfiter_run(it->skel->progs.sockiter_tcp.prog_fd,
 		    bpfrec_inet_size, bpfiter_decode_inet, &a);
 	if (r == 0 && (q->protos & SOCKDIAG_UDP))
-		r = bpfiter_run(it, it->skel->progs.sockiter_udp,
+		r = bpfiter_run(it->skel->progs.sockiter_udp.prog_fd,
 		    bpfrec_inet_size, bpfiter_decode_inet, &a);
-	/* No UNIX socket has a port or a peer address. */
-	if (r == 0 && (q->protos & SOCKDIAG_UNIX) && q->port < 0 &&
-	    !q->has_peer)
-		r = bpfiter_run(it, it->skel->progs.sockiter_unix,
-		    bpfrec_unix_size, bpfiter_decode_unix, &a);
 	if (r < 0)
 		out->n = start;
 	return r;
@@ -281,8 +263,8 @@ bpfiter_procmap(struct bpfiter *it, struct procmap **ret_map)
 		return -EINVAL;
 	if ((r = procmap_new(&pm)) < 0)
 		return r;
-	r = bpfiter_run(it, it->skel->progs.sockiter_files, bpfrec_file_size,
-	    bpfiter_decode_files, pm);
+	r = bpfiter_run(it->skel->progs.sockiter_files.prog_fd,
+	    bpfrec_file_size, bpfiter_decode_files, pm);
 	if (r == 0)
 		r = procmap_finish(pm);
 	if (r < 0) {

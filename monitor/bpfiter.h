@@ -5,7 +5,8 @@
  * of every process without a walk of /proc/PID/fd. For a process that
  * may load tracing programs (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN)
  * on a kernel with BTF; callers fall back to sockdiag and procmap_build
- * when bpfiter_open fails. No logging.
+ * when bpfiter_open fails. No logging. No UNIX sockets: see
+ * monitor/bpf/sockiter.bpf.c.
  */
 #ifndef SW_BPFITER_H
 #define SW_BPFITER_H
@@ -16,24 +17,31 @@
 #include "proc.h"
 #include "sockdiag.h"
 
-/* What to load, besides the SOCKDIAG_TCP, _UDP and _UNIX bits. */
+/* What to load, besides the SOCKDIAG_TCP and _UDP bits. */
 #define BPFITER_FILES	0x100
 
-/* The environment variable that turns the BPF path off (set, not "0"). */
-#define BPFITER_ENV_OFF	"SOCKWATCH_NO_BPF"
+/*
+ * What the BPF path takes over, as the environment variable SOCKWATCH_BPF
+ * says: unset or empty, process attribution only (BPFITER_FILES: the
+ * task_file iterator replaces the /proc walk); "sockets", also the TCP
+ * and UDP listings (iter/tcp and iter/udp replace sock_diag; on 6.18
+ * they cost more than the dump, see docs/benchmarks.md); "0", nothing.
+ */
+#define BPFITER_ENV	"SOCKWATCH_BPF"
+unsigned int bpfiter_policy(void);
 
 struct bpfiter;
 
-/* Load the iterators what names (SOCKDIAG_* bits and BPFITER_FILES).
- * 0, or -ENOTSUP (built without BPF, or SOCKWATCH_NO_BPF is set), -EPERM
- * (not privileged), or the load's -errno; err then says why. */
+/* Load the iterators what names (SOCKDIAG_TCP, _UDP, BPFITER_FILES).
+ * 0, or -ENOTSUP (built without BPF), -EPERM (not privileged), or the
+ * load's -errno; err then says why. */
 int bpfiter_open(unsigned int what, struct bpfiter **ret_it, char *err,
     size_t errlen);
 void bpfiter_close(struct bpfiter *it);
 
 /* Append the sockets that pass q to out, as sockdiag_dump would (same
- * fields; the order of the kernel's tables). Every protocol in q must
- * have been loaded. On failure out is unchanged. 0 or -errno. */
+ * fields, same order). q may ask only for protocols that were loaded.
+ * On failure out is unchanged. 0 or -errno. */
 int bpfiter_dump(struct bpfiter *it, const struct sockdiag_query *q,
     struct socklist *out);
 

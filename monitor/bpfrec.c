@@ -9,44 +9,13 @@
 #include "bpf/sockiter.h"
 
 _Static_assert(sizeof(struct sockiter_inet) == 72, "record size");
-_Static_assert(sizeof(struct sockiter_unix) == 160, "record size");
 _Static_assert(sizeof(struct sockiter_file) == 32, "record size");
-_Static_assert(SOCKITER_PATH_MAX == SOCKDIAG_PATH_MAX, "sun_path size");
 _Static_assert(SOCKITER_COMM_LEN == PROC_COMM_MAX, "comm size");
 
 const size_t bpfrec_inet_size = sizeof(struct sockiter_inet);
-const size_t bpfrec_unix_size = sizeof(struct sockiter_unix);
 const size_t bpfrec_file_size = sizeof(struct sockiter_file);
 
-/* Fill s (zeroed up to its path) from one record. 0 or -EBADMSG. */
-typedef int (*bpfrec_fill)(const unsigned char *rec, struct sock_info *s);
-
-/* Whole records of size bytes into sockets; those that pass q stay. */
-static int
-bpfrec_sockets(const void *buf, size_t len, size_t size, bpfrec_fill fill,
-    const struct sockdiag_query *q, struct socklist *out)
-{
-	const unsigned char *p = buf;
-	struct sock_info *s;
-	size_t i, n = len / size;
-	int r;
-
-	if (len % size != 0)
-		return -EBADMSG;
-	/* Room for all first: each record is then one store. */
-	if ((r = socklist_reserve(out, out->n + n)) < 0)
-		return r;
-	for (i = 0; i < n; i++) {
-		s = &out->v[out->n];
-		memset(s, 0, offsetof(struct sock_info, path));
-		if ((r = fill(p + i * size, s)) < 0)
-			return r;
-		if (sockdiag_match(q, s))
-			out->n++;
-	}
-	return 0;
-}
-
+/* One record into s (zeroed up to its path). 0 or -EBADMSG. */
 static int
 bpfrec_fill_inet(const unsigned char *rec, struct sock_info *s)
 {
@@ -77,38 +46,26 @@ int
 bpfrec_inet(const void *buf, size_t len, const struct sockdiag_query *q,
     struct socklist *out)
 {
-	return bpfrec_sockets(buf, len, sizeof(struct sockiter_inet),
-	    bpfrec_fill_inet, q, out);
-}
+	const unsigned char *p = buf;
+	const size_t size = sizeof(struct sockiter_inet);
+	struct sock_info *s;
+	size_t i, n = len / size;
+	int r;
 
-static int
-bpfrec_fill_unix(const unsigned char *rec, struct sock_info *s)
-{
-	struct sockiter_unix r;
-
-	memcpy(&r, rec, sizeof(r));
-	if (r.path_len > SOCKITER_PATH_MAX)
+	if (len % size != 0)
 		return -EBADMSG;
-	s->family = AF_UNIX;
-	s->state = r.state;
-	s->type = r.type;
-	s->rq = r.rq;
-	s->wq = r.wq;
-	s->uid = r.uid;
-	s->inode = r.inode;
-	s->peer_inode = r.peer_inode;
-	s->cookie = r.cookie;
-	s->path_len = r.path_len;
-	memcpy(s->path, r.path, r.path_len);
+	/* Room for all first: each record is then one store. */
+	if ((r = socklist_reserve(out, out->n + n)) < 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		s = &out->v[out->n];
+		memset(s, 0, offsetof(struct sock_info, path));
+		if ((r = bpfrec_fill_inet(p + i * size, s)) < 0)
+			return r;
+		if (sockdiag_match(q, s))
+			out->n++;
+	}
 	return 0;
-}
-
-int
-bpfrec_unix(const void *buf, size_t len, const struct sockdiag_query *q,
-    struct socklist *out)
-{
-	return bpfrec_sockets(buf, len, sizeof(struct sockiter_unix),
-	    bpfrec_fill_unix, q, out);
 }
 
 int

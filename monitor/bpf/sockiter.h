@@ -8,10 +8,6 @@
 #define SW_SOCKITER_H
 
 #define SOCKITER_COMM_LEN	16
-#define SOCKITER_PATH_MAX	108	/* sizeof(sun_path) */
-/* The room for it in a record: a power of two, so that the program can
- * bound a length for the verifier with a mask. */
-#define SOCKITER_PATH_BUF	128
 
 /* One TCP or UDP socket, as sock_diag would report it. */
 struct sockiter_inet {
@@ -27,20 +23,6 @@ struct sockiter_inet {
 	__u8 proto;			/* IPPROTO_TCP, IPPROTO_UDP */
 	__u8 state;			/* as inet_diag says it */
 	__u8 pad[5];
-};
-
-/* One UNIX socket. */
-struct sockiter_unix {
-	__u64 cookie;
-	__u32 rq, wq;
-	__u32 uid;
-	__u32 inode;
-	__u32 peer_inode;
-	__u8 state;
-	__u8 type;
-	__u8 path_len;			/* 0: unbound; at most PATH_MAX */
-	__u8 pad;
-	char path[SOCKITER_PATH_BUF];	/* raw; abstract names start with NUL */
 };
 
 /* One socket file descriptor of a process. */

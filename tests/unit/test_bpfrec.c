@@ -22,7 +22,7 @@
 #include "../../monitor/bpf/sockiter.h"
 
 static const struct sockdiag_query all = {
-	.protos = SOCKDIAG_TCP | SOCKDIAG_UDP | SOCKDIAG_UNIX,
+	.protos = SOCKDIAG_TCP | SOCKDIAG_UDP,
 	.families = SOCKDIAG_INET4 | SOCKDIAG_INET6,
 	.states = SOCKDIAG_STATES_ALL,
 	.port = -1,
@@ -159,62 +159,6 @@ test_inet_bad(void **state)
 	socklist_free(&l);
 }
 
-static void
-test_unix(void **state)
-{
-	static const char abstract[] = "\0sockwatch test";
-	struct sockiter_unix v[3];
-	struct sockdiag_query q = all;
-	struct socklist l = { 0 };
-	const struct sock_info *s;
-
-	(void)state;
-	memset(v, 0, sizeof(v));
-	v[0].state = TCP_LISTEN;
-	v[0].type = SOCK_STREAM;
-	v[0].inode = 10;
-	v[0].rq = 2;
-	v[0].wq = 128;
-	v[0].path_len = sizeof(abstract) - 1;
-	memcpy(v[0].path, abstract, sizeof(abstract) - 1);
-	v[1].state = TCP_ESTABLISHED;
-	v[1].type = SOCK_SEQPACKET;
-	v[1].inode = 11;
-	v[1].peer_inode = 12;
-	v[1].uid = 1000;
-	v[1].cookie = 42;
-	v[2].state = TCP_CLOSE;
-	v[2].type = SOCK_DGRAM;
-	v[2].path_len = SOCKITER_PATH_MAX;
-	memset(v[2].path, 'x', SOCKITER_PATH_MAX);
-	assert_int_equal(bpfrec_unix(v, sizeof(v), &q, &l), 0);
-	assert_int_equal(l.n, 3);
-	s = &l.v[0];
-	assert_int_equal(s->family, AF_UNIX);
-	assert_int_equal(s->proto, 0);
-	assert_string_equal(sockdiag_state_name(s), "listen");
-	assert_string_equal(sockdiag_unix_type_name(s), "stream");
-	assert_int_equal(s->path_len, sizeof(abstract) - 1);
-	assert_memory_equal(s->path, abstract, sizeof(abstract) - 1);
-	assert_int_equal(s->rq, 2);
-	assert_int_equal(s->wq, 128);
-	s = &l.v[1];
-	assert_string_equal(sockdiag_unix_type_name(s), "seqpacket");
-	assert_int_equal(s->peer_inode, 12);
-	assert_int_equal(s->uid, 1000);
-	assert_true(s->cookie == 42);
-	assert_int_equal(l.v[2].path_len, SOCKITER_PATH_MAX);
-	/* A port or peer filter leaves UNIX sockets out, as with netlink. */
-	l.n = 0;
-	q.port = 22;
-	assert_int_equal(bpfrec_unix(v, sizeof(v), &q, &l), 0);
-	assert_int_equal(l.n, 0);
-	/* A path longer than sun_path is a broken program. */
-	v[2].path_len = SOCKITER_PATH_MAX + 1;
-	assert_int_equal(bpfrec_unix(v, sizeof(v), &all, &l), -EBADMSG);
-	socklist_free(&l);
-}
-
 static struct sockiter_file
 file_rec(uint32_t inode, int pid, int fd, const char *comm)
 {
@@ -302,7 +246,6 @@ main(void)
 		cmocka_unit_test(test_inet_fields),
 		cmocka_unit_test(test_inet_filter),
 		cmocka_unit_test(test_inet_bad),
-		cmocka_unit_test(test_unix),
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_files_bad),
 		cmocka_unit_test(test_files_comm_unterminated),
