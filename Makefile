@@ -170,7 +170,7 @@ $(GEN)/%.bpf.o: monitor/bpf/%.bpf.c monitor/bpf/sockiter.h $(GEN)/vmlinux.h
 $(GEN)/%.lskel.h: $(GEN)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton -L $< name $* > $@.tmp && mv $@.tmp $@
-$(OBJ)/monitor/bpfiter.o: $(GEN)/sockiter.lskel.h
+$(OBJ)/monitor/bpfiter.o: $(GEN)/taskfiles.lskel.h $(GEN)/inetsocks.lskel.h
 endif
 # --- end monitor/bpf ----------------------------------------------------
 

@@ -344,10 +344,11 @@ out:
 struct procwalk {
 	pthread_t thread;
 	bool started;
-	struct bpfiter *it;		/* NULL: /proc */
+	bool try_bpf;
 	struct procmap *pm;
 	bool bpf;			/* the iterator made pm */
-	int r, bpf_r;
+	int r;
+	char why[160];			/* why not the iterator */
 };
 
 static void *
@@ -355,7 +356,8 @@ procwalk_run(void *arg)
 {
 	struct procwalk *w = arg;
 
-	if (w->it != NULL && (w->bpf_r = bpfiter_procmap(w->it, &w->pm)) == 0)
+	if (w->try_bpf &&
+	    bpfiter_procmap(&w->pm, w->why, sizeof(w->why)) == 0)
 		w->bpf = true;
 	else
 		w->r = procmap_build("/proc", &w->pm);
@@ -363,10 +365,10 @@ procwalk_run(void *arg)
 }
 
 static void
-procwalk_start(struct procwalk *w, struct bpfiter *it)
+procwalk_start(struct procwalk *w, bool try_bpf)
 {
 	memset(w, 0, sizeof(*w));
-	w->it = it;
+	w->try_bpf = try_bpf;
 	w->started = pthread_create(&w->thread, NULL, procwalk_run, w) == 0;
 }
 
@@ -409,46 +411,20 @@ struct sockets_src {
 };
 
 /*
- * BPF iterators where this process may load them (bpfiter_policy says
- * which): the owners without reading a link per descriptor of the host,
- * and, if asked, TCP and UDP listings without sock_diag. NULL if none
- * applies or they cannot be loaded; src->why then says why.
+ * The listing: from the BPF socket iterators if bpfiter_policy says so
+ * (TCP and UDP), the rest, or all if they fail, from sock_diag, after:
+ * its order is TCP, UDP, UNIX. Prints what failed.
  */
-static struct bpfiter *
-sockets_bpf_open(const struct sockets_args *a, struct sockets_src *src)
-{
-	unsigned int policy = bpfiter_policy(), what;
-	struct bpfiter *it;
-
-	what = policy & a->q.protos & (SOCKDIAG_TCP | SOCKDIAG_UDP);
-	if (a->processes)
-		what |= policy & BPFITER_FILES;
-	if (policy == 0)
-		snprintf(src->why, sizeof(src->why), "%s=%s", BPFITER_ENV,
-		    getenv(BPFITER_ENV));
-	if (what == 0 ||
-	    bpfiter_open(what, &it, src->why, sizeof(src->why)) < 0)
-		return NULL;
-	src->bpf_protos = what & (SOCKDIAG_TCP | SOCKDIAG_UDP);
-	return it;
-}
-
-/* The listing: what the iterators were loaded for from them, the rest
- * (or all, if they fail) from sock_diag, after: its order is TCP, UDP,
- * UNIX. Prints what failed. */
 static int
-sockets_list(const struct sockets_args *a, struct bpfiter *it,
-    struct socklist *l, struct sockets_src *src)
+sockets_list(const struct sockets_args *a, struct socklist *l,
+    struct sockets_src *src)
 {
 	struct sockdiag_query q = a->q;
-	int r;
 
-	q.protos = src->bpf_protos;
-	if (q.protos != 0 && (r = bpfiter_dump(it, &q, l)) < 0) {
-		snprintf(src->why, sizeof(src->why), "a socket iterator "
-		    "failed: %s", strerror(-r));
-		src->bpf_protos = 0;
-	}
+	q.protos &= bpfiter_policy() & (SOCKDIAG_TCP | SOCKDIAG_UDP);
+	if (q.protos != 0 &&
+	    bpfiter_dump(&q, l, src->why, sizeof(src->why)) == 0)
+		src->bpf_protos = q.protos;
 	q.protos = a->q.protos & ~src->bpf_protos;
 	return q.protos != 0 ? sockets_sockdiag(&q, l) : 0;
 }
@@ -469,20 +445,28 @@ sockets_say_source(const struct sockets_args *a,
 	    src->why[0] ? " (BPF: " : "", src->why, src->why[0] ? ")" : "");
 }
 
+/*
+ * Straight from the kernel. The owners (-p) come from the BPF task_file
+ * iterator where this process may load it, else from /proc; the listing
+ * from sock_diag, or from BPF iterators if asked (see bpfiter_policy);
+ * every path prints the same.
+ */
 static int
 sockets_direct(struct sockets_args *a, int listeners)
 {
 	struct sockets_src src = { 0 };
 	struct socklist l = { 0 };
 	struct procmap *pm = NULL;
-	struct bpfiter *it;
 	struct procwalk walk;
+	unsigned int policy = bpfiter_policy();
 	int r, ret = EXIT_FAIL;
 
-	it = sockets_bpf_open(a, &src);
+	if (policy == 0)
+		snprintf(src.why, sizeof(src.why), "%s=%s", BPFITER_ENV,
+		    getenv(BPFITER_ENV));
 	if (a->processes)
-		procwalk_start(&walk, it);
-	r = sockets_list(a, it, &l, &src);
+		procwalk_start(&walk, (policy & BPFITER_FILES) != 0);
+	r = sockets_list(a, &l, &src);
 	if (a->processes) {
 		if (procwalk_finish(&walk, &pm) < 0 && r == 0) {
 			fprintf(stderr, "sockwatch: cannot read /proc: %s\n",
@@ -490,11 +474,9 @@ sockets_direct(struct sockets_args *a, int listeners)
 			r = walk.r;
 		}
 		src.bpf_procs = walk.bpf;
-		if (it != NULL && !walk.bpf)
-			snprintf(src.why, sizeof(src.why), "the task_file "
-			    "iterator failed: %s", strerror(-walk.bpf_r));
+		if (src.why[0] == '\0')
+			memcpy(src.why, walk.why, sizeof(src.why));
 	}
-	bpfiter_close(it);
 	if (a->verbose)
 		sockets_say_source(a, &src);
 	if (r < 0)

@@ -20,36 +20,20 @@ bpfiter_policy(void)
 #ifndef SW_BPF
 
 int
-bpfiter_open(unsigned int what, struct bpfiter **ret_it, char *err,
-    size_t errlen)
+bpfiter_dump(const struct sockdiag_query *q, struct socklist *out,
+    char *err, size_t errlen)
 {
-	(void)what;
-	(void)ret_it;
+	(void)q;
+	(void)out;
 	snprintf(err, errlen, "built without BPF iterators");
 	return -ENOTSUP;
 }
 
-void
-bpfiter_close(struct bpfiter *it)
-{
-	(void)it;
-}
-
 int
-bpfiter_dump(struct bpfiter *it, const struct sockdiag_query *q,
-    struct socklist *out)
+bpfiter_procmap(struct procmap **ret_map, char *err, size_t errlen)
 {
-	(void)it;
-	(void)q;
-	(void)out;
-	return -ENOTSUP;
-}
-
-int
-bpfiter_procmap(struct bpfiter *it, struct procmap **ret_map)
-{
-	(void)it;
 	(void)ret_map;
+	snprintf(err, errlen, "built without BPF iterators");
 	return -ENOTSUP;
 }
 
@@ -60,36 +44,44 @@ bpfiter_procmap(struct bpfiter *it, struct procmap **ret_map)
 #include <unistd.h>
 
 #include "bpfrec.h"
-/* The light skeleton: a loader program relocates the iterators (CO-RE)
- * and finds their attach points in the kernel, against the BTF the
- * kernel holds parsed already. libbpf's user-space loader would first
- * read and parse all of /sys/kernel/btf/vmlinux (5 MB): 10 ms of user
- * time on every run (docs/benchmarks.md, section 1). */
-#include "sockiter.lskel.h"
+/* Light skeletons: a loader program relocates each iterator (CO-RE) and
+ * finds its attach point in the kernel, against the BTF the kernel holds
+ * parsed already. libbpf's user-space loader would first read and parse
+ * all of /sys/kernel/btf/vmlinux (5 MB), 10 ms of user time per run. One
+ * object per iterator, so that a run loads only what it reads. */
+#include "inetsocks.lskel.h"
+#include "taskfiles.lskel.h"
 
 /* The kernel hands out at most its seq_file buffer (32 KiB) per read;
  * more room only saves carrying a partial record over. */
 #define BPFITER_BUFSIZE	(256 * 1024)
 
-/* Read-only once loaded but for want_states, which bpfiter_dump sets:
- * a dump and bpfiter_procmap may run in two threads at once. */
-struct bpfiter {
-	struct sockiter *skel;
-	unsigned int what;
-};
-
 /* Loading tracing programs needs CAP_BPF and CAP_PERFMON (or the
  * CAP_SYS_ADMIN they were split from); asking first spares an
  * unprivileged caller the loader's work. */
-static bool
-bpfiter_may_load(void)
+static int
+bpfiter_may_load(char *err, size_t errlen)
 {
+	bool ok;
+
 	capng_clear(CAPNG_SELECT_BOTH);
-	if (capng_get_caps_process() != 0)
-		return false;
-	return capng_have_capability(CAPNG_EFFECTIVE, CAP_SYS_ADMIN) ||
+	ok = capng_get_caps_process() == 0 &&
+	    (capng_have_capability(CAPNG_EFFECTIVE, CAP_SYS_ADMIN) ||
 	    (capng_have_capability(CAPNG_EFFECTIVE, CAP_BPF) &&
-	    capng_have_capability(CAPNG_EFFECTIVE, CAP_PERFMON));
+	    capng_have_capability(CAPNG_EFFECTIVE, CAP_PERFMON)));
+	if (!ok) {
+		snprintf(err, errlen, "no CAP_BPF and CAP_PERFMON");
+		return -EPERM;
+	}
+	return 0;
+}
+
+static int
+bpfiter_load_failed(int r, const char *what, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "cannot load the %s iterator: %s", what,
+	    strerror(-r));
+	return r;
 }
 
 /* How deep our pid namespace is: the number of pids after the first on
@@ -113,51 +105,6 @@ bpfiter_pidns_level(void)
 	}
 	fclose(f);
 	return level > 0 ? level - 1 : 0;
-}
-
-int
-bpfiter_open(unsigned int what, struct bpfiter **ret_it, char *err,
-    size_t errlen)
-{
-	struct bpfiter *it;
-	int r;
-
-	if (!bpfiter_may_load()) {
-		snprintf(err, errlen, "no CAP_BPF and CAP_PERFMON");
-		return -EPERM;
-	}
-	if ((it = calloc(1, sizeof(*it))) == NULL) {
-		r = -ENOMEM;
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	it->what = what;
-	if ((it->skel = sockiter__open()) == NULL) {
-		r = errno ? -errno : -ENOMEM;
-		snprintf(err, errlen, "cannot open the BPF skeleton: %s",
-		    strerror(-r));
-		goto fail;
-	}
-	it->skel->rodata->pidns_level = bpfiter_pidns_level();
-	if ((r = sockiter__load(it->skel)) < 0) {
-		snprintf(err, errlen, "cannot load the BPF iterators: %s",
-		    strerror(-r));
-		goto fail;
-	}
-	*ret_it = it;
-	return 0;
-fail:
-	bpfiter_close(it);
-	return r;
-}
-
-void
-bpfiter_close(struct bpfiter *it)
-{
-	if (it == NULL)
-		return;
-	sockiter__destroy(it->skel);
-	free(it);
 }
 
 typedef int (*bpfiter_decode)(const void *buf, size_t len, void *arg);
@@ -226,24 +173,38 @@ bpfiter_decode_inet(const void *buf, size_t len, void *arg)
 }
 
 int
-bpfiter_dump(struct bpfiter *it, const struct sockdiag_query *q,
-    struct socklist *out)
+bpfiter_dump(const struct sockdiag_query *q, struct socklist *out,
+    char *err, size_t errlen)
 {
 	struct bpfiter_sockets a = { q, out };
+	struct inetsocks *skel;
 	size_t start = out->n;
-	int r = 0;
+	int r;
 
-	if ((q->protos & ~it->what) != 0)
+	if ((q->protos & ~(SOCKDIAG_TCP | SOCKDIAG_UDP)) != 0)
 		return -EINVAL;
-	it->skel->bss->want_states = q->states;
+	if ((r = bpfiter_may_load(err, errlen)) < 0)
+		return r;
+	if ((skel = inetsocks__open()) == NULL)
+		return bpfiter_load_failed(-ENOMEM, "socket", err, errlen);
+	if ((r = inetsocks__load(skel)) < 0) {
+		inetsocks__destroy(skel);
+		return bpfiter_load_failed(r, "socket", err, errlen);
+	}
+	skel->bss->want_states = q->states;
+	r = 0;
 	if (q->protos & SOCKDIAG_TCP)
-		r = bpfiter_run(it->skel->progs.sockiter_tcp.prog_fd,
+		r = bpfiter_run(skel->progs.sockiter_tcp.prog_fd,
 		    bpfrec_inet_size, bpfiter_decode_inet, &a);
 	if (r == 0 && (q->protos & SOCKDIAG_UDP))
-		r = bpfiter_run(it->skel->progs.sockiter_udp.prog_fd,
+		r = bpfiter_run(skel->progs.sockiter_udp.prog_fd,
 		    bpfrec_inet_size, bpfiter_decode_inet, &a);
-	if (r < 0)
+	inetsocks__destroy(skel);
+	if (r < 0) {
 		out->n = start;
+		snprintf(err, errlen, "a socket iterator failed: %s",
+		    strerror(-r));
+	}
 	return r;
 }
 
@@ -254,21 +215,31 @@ bpfiter_decode_files(const void *buf, size_t len, void *arg)
 }
 
 int
-bpfiter_procmap(struct bpfiter *it, struct procmap **ret_map)
+bpfiter_procmap(struct procmap **ret_map, char *err, size_t errlen)
 {
-	struct procmap *pm;
+	struct taskfiles *skel;
+	struct procmap *pm = NULL;
 	int r;
 
-	if (!(it->what & BPFITER_FILES))
-		return -EINVAL;
-	if ((r = procmap_new(&pm)) < 0)
+	if ((r = bpfiter_may_load(err, errlen)) < 0)
 		return r;
-	r = bpfiter_run(it->skel->progs.sockiter_files.prog_fd,
-	    bpfrec_file_size, bpfiter_decode_files, pm);
+	if ((skel = taskfiles__open()) == NULL)
+		return bpfiter_load_failed(-ENOMEM, "task_file", err, errlen);
+	skel->rodata->pidns_level = bpfiter_pidns_level();
+	if ((r = taskfiles__load(skel)) < 0) {
+		taskfiles__destroy(skel);
+		return bpfiter_load_failed(r, "task_file", err, errlen);
+	}
+	if ((r = procmap_new(&pm)) == 0)
+		r = bpfiter_run(skel->progs.sockiter_files.prog_fd,
+		    bpfrec_file_size, bpfiter_decode_files, pm);
+	taskfiles__destroy(skel);
 	if (r == 0)
 		r = procmap_finish(pm);
 	if (r < 0) {
 		procmap_free(pm);
+		snprintf(err, errlen, "the task_file iterator failed: %s",
+		    strerror(-r));
 		return r;
 	}
 	*ret_map = pm;

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * BPF iterators for `sockwatch sockets`: the socket files of every
- * process (iter/task_file) and the TCP and UDP sockets of the reader's
- * network namespace (iter/tcp, iter/udp), as the fixed-size records of
- * sockiter.h. Every field is what /proc or sock_diag would say for the
- * same socket, so every path prints the same listing. No iter/unix: on
- * 6.18 it loses the rest of a hash bucket when a read() ends inside it,
- * and sock_diag lists UNIX sockets faster anyway (docs/benchmarks.md).
+ * The TCP and UDP sockets of the reader's network namespace (iter/tcp,
+ * iter/udp) as the records of sockiter.h, each field what sock_diag says
+ * for the same socket. Used only when asked for (SOCKWATCH_BPF=sockets):
+ * on 6.18 these walks cost more than the inet_diag dump, which reads the
+ * established hash without its locks (docs/benchmarks.md, section 1). No
+ * iter/unix: on 6.18 it loses the rest of a hash bucket when a read()
+ * ends inside it, and sock_diag lists UNIX sockets faster anyway.
  *
  * GPL: bpf_seq_write and the socket casts are GPL-only helpers.
  */
@@ -23,15 +23,9 @@
 #define IPPROTO_UDP	17
 #define TCP_SYN_RECV	3
 #define TCP_LISTEN	10
-#define S_IFMT		00170000
-#define S_IFSOCK	0140000
-#define SOCKFS_MAGIC	0x534F434B
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Set by the loader: the depth of the reader's pid namespace (0: the
- * initial one), so that pids are the ones the reader's /proc shows. */
-const volatile __u32 pidns_level = 0;
 /* Set before each read: bit (1 << state) per wanted state, as in
  * sockdiag_query.states; the rest of the filter is applied in user space. */
 __u32 want_states = 0;
@@ -154,56 +148,6 @@ sockiter_udp(struct bpf_iter__udp *ctx)
 	r.uid = ctx->uid;
 	r.inode = sk_inode(sk);
 	inet_common(&sk->__sk_common, &r);
-	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
-	return 0;
-}
-
-/* The pid of the task's process in the reader's pid namespace. */
-static __always_inline __s32
-task_pid_nr(struct task_struct *task)
-{
-	struct pid *p;
-	struct upid up;
-	__u64 off;
-
-	if (pidns_level == 0)
-		return task->tgid;
-	p = BPF_CORE_READ(task, thread_pid);
-	if (p == NULL || BPF_CORE_READ(p, level) < pidns_level)
-		return -1;
-	off = bpf_core_field_offset(struct pid, numbers) +
-	    (__u64)(pidns_level & 31) * bpf_core_type_size(struct upid);
-	if (bpf_probe_read_kernel(&up, sizeof(up), (void *)p + off) < 0)
-		return -1;
-	return up.nr;
-}
-
-SEC("iter/task_file")
-int
-sockiter_files(struct bpf_iter__task_file *ctx)
-{
-	struct task_struct *task = ctx->task;
-	struct file *file = ctx->file;
-	struct sockiter_file r = {};
-	struct inode *ino;
-
-	if (task == NULL || file == NULL)
-		return 0;
-	/* /proc/PID/fd is the process's table: a thread with a table of its
-	 * own (unshare(CLONE_FILES)) is not listed there either. */
-	if (task->pid != task->tgid)
-		return 0;
-	ino = file->f_inode;
-	/* sockfs only: an O_PATH descriptor of a socket's path on disk is
-	 * S_IFSOCK too, but "socket:[N]" in /proc is sockfs's. */
-	if ((ino->i_mode & S_IFMT) != S_IFSOCK ||
-	    ino->i_sb->s_magic != SOCKFS_MAGIC)
-		return 0;
-	if ((r.pid = task_pid_nr(task)) <= 0)
-		return 0;
-	r.inode = (__u32)ino->i_ino;
-	r.fd = (__s32)ctx->fd;
-	__builtin_memcpy(r.comm, task->comm, sizeof(r.comm));
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;
 }
