@@ -22,6 +22,30 @@ char LICENSE[] SEC("license") = "GPL";
  * initial one), so that pids are the ones the reader's /proc shows. */
 const volatile __u32 pidns_level = 0;
 
+/* Every socket file has sockfs's file operations, which no other file
+ * has: once the first socket has shown their address, the rest of the
+ * host's files are told apart without reading their inodes (a cache miss
+ * each). */
+static const void *sock_fops;
+
+static __always_inline bool
+is_socket_file(struct file *file)
+{
+	const void *fops = file->f_op;
+	struct inode *ino;
+
+	if (sock_fops != NULL)
+		return fops == sock_fops;
+	ino = file->f_inode;
+	/* sockfs only: an O_PATH descriptor of a socket's path on disk is
+	 * S_IFSOCK too, but "socket:[N]" in /proc is sockfs's. */
+	if ((ino->i_mode & S_IFMT) != S_IFSOCK ||
+	    ino->i_sb->s_magic != SOCKFS_MAGIC)
+		return false;
+	sock_fops = fops;
+	return true;
+}
+
 /* The pid of the task's process in the reader's pid namespace. */
 static __always_inline __s32
 task_pid_nr(struct task_struct *task)
@@ -57,12 +81,9 @@ sockiter_files(struct bpf_iter__task_file *ctx)
 	 * own (unshare(CLONE_FILES)) is not listed there either. */
 	if (task->pid != task->tgid)
 		return 0;
-	ino = file->f_inode;
-	/* sockfs only: an O_PATH descriptor of a socket's path on disk is
-	 * S_IFSOCK too, but "socket:[N]" in /proc is sockfs's. */
-	if ((ino->i_mode & S_IFMT) != S_IFSOCK ||
-	    ino->i_sb->s_magic != SOCKFS_MAGIC)
+	if (!is_socket_file(file))
 		return 0;
+	ino = file->f_inode;
 	if ((r.pid = task_pid_nr(task)) <= 0)
 		return 0;
 	r.inode = (__u32)ino->i_ino;
