@@ -37,6 +37,10 @@ ifeq ($(origin BPF),undefined)
 BPF := $(if $(and $(wildcard $(BTF_VMLINUX)),$(wildcard $(BPFTOOL)),\
          $(shell command -v clang 2>/dev/null),\
          $(shell pkg-config --exists libbpf 2>/dev/null && echo y)),1,0)
+ifeq ($(BPF),0)
+$(info sockwatch: building without BPF iterators: needs $(BTF_VMLINUX), \
+  bpftool, clang and libbpf (make deps installs the last three))
+endif
 endif
 ifeq ($(BPF),1)
 PKGS    += libbpf

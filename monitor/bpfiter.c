@@ -84,29 +84,6 @@ bpfiter_load_failed(int r, const char *what, char *err, size_t errlen)
 	return r;
 }
 
-/* How deep our pid namespace is: the number of pids after the first on
- * the NSpid line of /proc/self/status. */
-static unsigned int
-bpfiter_pidns_level(void)
-{
-	char line[256], *p, *save;
-	unsigned int level = 0;
-	FILE *f;
-
-	if ((f = fopen("/proc/self/status", "re")) == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (strncmp(line, "NSpid:", 6) != 0)
-			continue;
-		for (p = strtok_r(line + 6, " \t\n", &save); p != NULL;
-		    p = strtok_r(NULL, " \t\n", &save))
-			level++;
-		break;
-	}
-	fclose(f);
-	return level > 0 ? level - 1 : 0;
-}
-
 typedef int (*bpfiter_decode)(const void *buf, size_t len, void *arg);
 
 /* Run one iterator to its end, handing whole records to decode. The
@@ -225,7 +202,6 @@ bpfiter_procmap(struct procmap **ret_map, char *err, size_t errlen)
 		return r;
 	if ((skel = taskfiles__open()) == NULL)
 		return bpfiter_load_failed(-ENOMEM, "task_file", err, errlen);
-	skel->rodata->pidns_level = bpfiter_pidns_level();
 	if ((r = taskfiles__load(skel)) < 0) {
 		taskfiles__destroy(skel);
 		return bpfiter_load_failed(r, "task_file", err, errlen);

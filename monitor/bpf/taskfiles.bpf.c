@@ -18,10 +18,6 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Set by the loader: the depth of the reader's pid namespace (0: the
- * initial one), so that pids are the ones the reader's /proc shows. */
-const volatile __u32 pidns_level = 0;
-
 /* Every socket file has sockfs's file operations, which no other file
  * has: once the first socket has shown their address, the rest of the
  * host's files are told apart without reading their inodes (a cache miss
@@ -46,24 +42,32 @@ is_socket_file(struct file *file)
 	return true;
 }
 
-/* The pid of the task's process in the reader's pid namespace. */
-static __always_inline __s32
-task_pid_nr(struct task_struct *task)
+/*
+ * The pid of the task's process in the reader's pid namespace: the one
+ * whose tasks the iterator visits, and whose /proc a walk would read. Its
+ * depth below the initial namespace is the level of the reader's own pid.
+ * 0 or a negative errno.
+ */
+static __always_inline int
+task_pid_nr(struct task_struct *task, __s32 *ret_pid)
 {
+	struct task_struct *me = bpf_get_current_task_btf();
+	unsigned int level = me->thread_pid->level;
 	struct pid *p;
-	struct upid up;
 	__u64 off;
 
-	if (pidns_level == 0)
-		return task->tgid;
-	p = BPF_CORE_READ(task, thread_pid);
-	if (p == NULL || BPF_CORE_READ(p, level) < pidns_level)
+	if (level == 0) {
+		*ret_pid = task->tgid;
+		return 0;
+	}
+	p = task->thread_pid;
+	if (p == NULL || p->level < level)
 		return -1;
 	off = bpf_core_field_offset(struct pid, numbers) +
-	    (__u64)(pidns_level & 31) * bpf_core_type_size(struct upid);
-	if (bpf_probe_read_kernel(&up, sizeof(up), (void *)p + off) < 0)
-		return -1;
-	return up.nr;
+	    (__u64)(level & 31) * bpf_core_type_size(struct upid) +
+	    bpf_core_field_offset(struct upid, nr);
+	return bpf_probe_read_kernel(ret_pid, sizeof(*ret_pid),
+	    (void *)p + off);
 }
 
 SEC("iter/task_file")
@@ -73,7 +77,6 @@ sockiter_files(struct bpf_iter__task_file *ctx)
 	struct task_struct *task = ctx->task;
 	struct file *file = ctx->file;
 	struct sockiter_file r = {};
-	struct inode *ino;
 
 	if (task == NULL || file == NULL)
 		return 0;
@@ -83,10 +86,9 @@ sockiter_files(struct bpf_iter__task_file *ctx)
 		return 0;
 	if (!is_socket_file(file))
 		return 0;
-	ino = file->f_inode;
-	if ((r.pid = task_pid_nr(task)) <= 0)
+	if (task_pid_nr(task, &r.pid) < 0 || r.pid <= 0)
 		return 0;
-	r.inode = (__u32)ino->i_ino;
+	r.inode = (__u32)file->f_inode->i_ino;
 	r.fd = (__s32)ctx->fd;
 	__builtin_memcpy(r.comm, task->comm, sizeof(r.comm));
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));

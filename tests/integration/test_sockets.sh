@@ -272,5 +272,42 @@ print("ok: as nobody: %d sockets, none attributed" % len(got))
 EOF
 fi
 
+# 5. In a pid namespace of its own (a container's), every path names a
+# process by the pid that namespace's /proc shows, not the host's.
+# shellcheck disable=SC2016
+ip netns exec "$A" unshare -p -f --mount-proc bash -c '
+	sw=$1 t=$2
+	python3 -c "import socket, time
+s = socket.socket()
+s.bind((\"127.0.0.1\", 7400))
+s.listen()
+time.sleep(30)" &
+	py=$!
+	for _ in $(seq 50); do
+		ss -Hltn sport = :7400 | grep -q . && break
+		sleep 0.1
+	done
+	echo "$py" >"$t/pidns.pid"
+	"$sw" listeners -t --port 7400 -v --json >"$t/pidns.bpf.json" \
+	    2>"$t/pidns.bpf.err"
+	SOCKWATCH_BPF=0 "$sw" listeners -t --port 7400 --json \
+	    >"$t/pidns.proc.json" 2>/dev/null
+	kill "$py"' _ "$SW" "$T" || check "listeners in a pid namespace" false
+check "listeners in a pid namespace: the pid there, on both paths" \
+    python3 - "$T/pidns.pid" "$T/pidns.bpf.json" "$T/pidns.proc.json" \
+    "$T/pidns.bpf.err" <<'EOF'
+import json, sys
+pid = int(open(sys.argv[1]).read())
+want = [{"pid": pid, "comm": "python3"}]
+for path in sys.argv[2:4]:
+    got = [[{"pid": p["pid"], "comm": p["comm"]} for p in s["processes"]]
+           for s in json.load(open(path))]
+    if got != [want]:
+        print("%s: want %r, got %r" % (path, [want], got))
+        sys.exit(1)
+print("ok: pid %d in its namespace (%s)"
+      % (pid, open(sys.argv[4]).read().strip()))
+EOF
+
 [ "$failures" -eq 0 ] || fail "$failures check(s) failed"
 echo "all checks passed"
