@@ -58,8 +58,8 @@ static const char sockets_help[] =
     "      --direct      ask the kernel, not sockwatchd (the default when\n"
     "                    no daemon runs in this network namespace)\n"
     "      --json        one JSON array\n"
-    "  -v, --verbose     say on stderr where the answer came from (sockwatchd,\n"
-    "                    BPF iterators, or sock_diag and /proc)\n";
+    "  -v, --verbose     say on stderr where the answer came from:\n"
+    "                    sockwatchd, BPF iterators, sock_diag, /proc\n";
 
 static const char listeners_help[] =
     "usage: sockwatch listeners [-tu46pv] [--port N] [--direct] [--json]\n"
