@@ -42,9 +42,6 @@ $(info sockwatch: building without BPF iterators: needs $(BTF_VMLINUX), \
   bpftool, clang and libbpf (make deps installs the last three))
 endif
 endif
-ifeq ($(BPF),1)
-PKGS    += libbpf
-endif
 
 # pkg-config runs when make parses this file; the targets that install
 # packages first re-enter make so that it runs again afterwards.
@@ -160,7 +157,8 @@ $(OBJ)/%.o: %.c
 # stripped of DWARF by bpftool's linker, and embedded by the skeleton.
 GEN := $(BUILD)/gen
 ifeq ($(BPF),1)
-BPF_CFLAGS := -DSW_BPF -I$(GEN)
+# Light skeletons make raw bpf() calls: libbpf's headers, not the library.
+BPF_CFLAGS := -DSW_BPF -I$(GEN) $(shell pkg-config --cflags libbpf 2>/dev/null)
 $(GEN)/vmlinux.h:
 	$(call msg,GEN,$@)
 	@mkdir -p $(dir $@)

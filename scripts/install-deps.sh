@@ -8,10 +8,11 @@ pkgs=(
 	gcc make pkg-config
 	libnl-3-dev libjansson-dev libinih-dev libsqlite3-dev libpcap-dev libcap-ng-dev
 	libmicrohttpd-dev libsystemd-dev libnftnl-dev libmnl-dev libseccomp-dev
-	# BPF iterators (built when the kernel has BTF)
-	libbpf-dev bpftool
 	# unit tests and fuzzing
 	libcmocka-dev clang libclang-rt-14-dev
+	# the BPF iterators (built when the kernel has BTF): libbpf's headers,
+	# bpftool, and clang above
+	libbpf-dev bpftool
 	# integration tests and benchmarks
 	iproute2 python3 procps hyperfine curl jq sqlite3 prometheus nmap tcpdump
 	openssh-server sshpass nftables hydra medusa ncrack hping3 iperf3 expect
