@@ -1,8 +1,9 @@
 /*
- * The records the BPF iterators of sockiter.bpf.c write and bpfiter.c
- * reads: fixed sizes, native byte order but for what the comments say,
- * so that a read() of the iterator returns whole arrays of them. Shared
- * by the BPF program (vmlinux.h types) and user space (linux/types.h).
+ * The records the BPF iterators (taskfiles.bpf.c, inetsocks.bpf.c) write
+ * and bpfrec.c reads: fixed sizes, native byte order but for what the
+ * comments say, so that a read() of the iterator returns whole arrays of
+ * them. Shared by the BPF programs (vmlinux.h types) and user space
+ * (linux/types.h).
  */
 #ifndef SW_SOCKITER_H
 #define SW_SOCKITER_H
