@@ -158,8 +158,10 @@ bpfiter_dump(const struct sockdiag_query *q, struct socklist *out,
 	size_t start = out->n;
 	int r;
 
-	if ((q->protos & ~(SOCKDIAG_TCP | SOCKDIAG_UDP)) != 0)
+	if ((q->protos & ~(SOCKDIAG_TCP | SOCKDIAG_UDP)) != 0) {
+		snprintf(err, errlen, "no iterator for UNIX sockets");
 		return -EINVAL;
+	}
 	if ((r = bpfiter_may_load(err, errlen)) < 0)
 		return r;
 	if ((skel = inetsocks__open()) == NULL)

@@ -101,6 +101,55 @@ path_select() {
 	echo "--- the $path path"
 }
 
+# ss_same 'SOCKWATCH ARGS' SS ARGS...: the filters that ss has too must
+# agree with it.
+ss_same() {
+	local args=$1
+	shift
+	ip netns exec "$A" ss "$@" >"$T/ss.f" 2>/dev/null ||
+	    fail "ss $* failed"
+	# shellcheck disable=SC2086
+	if sw "$A" "$T/sw.f.json" $args -p --json; then
+		check "sockwatch $args as ss $*" \
+		    python3 "$cmp" ss "$T/ss.f" "$T/sw.f.json"
+	else
+		check "sockwatch $args" false
+	fi
+}
+
+# sel LABEL 'SOCKWATCH ARGS' SELECT-OPTIONS...: sockwatch must select
+# exactly the known sockets that pass (not on the bpf path: it selects
+# with sock_diag, as the fallback).
+sel() {
+	local label=$1 args=$2 out
+	[ "$path" = bpf ] && return
+	shift 2
+	out="$T/sel.$((++nsel)).json"
+	# shellcheck disable=SC2086
+	if ! sw "$A" "$out" $args --json; then
+		echo "FAILED: $label: sockwatch $args" >&2
+		failures=$((failures + 1))
+		return
+	fi
+	check "$label (sockwatch $args)" \
+	    python3 "$cmp" select "$label" "$man" "$out" "$@"
+}
+
+# textcheck LABEL 'SOCKWATCH ARGS': a header, one line per socket, IPv6
+# as [addr]:port.
+textcheck() {
+	local label=$1 args=$2
+	# shellcheck disable=SC2086
+	if sw "$A" "$T/text.out" $args &&
+	    sw "$A" "$T/text.json" $args --json; then
+		check "$label" python3 "$cmp" text "$label" \
+		    "$T/text.out" "$T/text.json"
+	else
+		echo "FAILED: $label" >&2
+		failures=$((failures + 1))
+	fi
+}
+
 # Sections 1 to 3 once per path: each must give what ss gives.
 for p in bpf bpf-sockets fallback; do
 	path_select "$p" || continue
@@ -119,20 +168,6 @@ for p in bpf bpf-sockets fallback; do
 	check "known sockets" python3 "$cmp" manifest "$man" "$T/all.$A.json"
 
 	# The filters that ss has too must agree with it.
-	# ss_same 'SOCKWATCH ARGS' SS ARGS...
-	ss_same() {
-		local args=$1
-		shift
-		ip netns exec "$A" ss "$@" >"$T/ss.f" 2>/dev/null ||
-		    fail "ss $* failed"
-		# shellcheck disable=SC2086
-		if sw "$A" "$T/sw.f.json" $args -p --json; then
-			check "sockwatch $args as ss $*" \
-			    python3 "$cmp" ss "$T/ss.f" "$T/sw.f.json"
-		else
-			check "sockwatch $args" false
-		fi
-	}
 	ss_same "sockets -t -u -x" -tuxnpe
 	ss_same "sockets -l -t -u -x" -ltuxnpe
 	# (Two states: with one, ss leaves out its State column.)
@@ -144,22 +179,6 @@ for p in bpf bpf-sockets fallback; do
 	ss_same "sockets -a -6 --peer 2001:db8::/32" -tuanpe6 dst 2001:db8::/32
 
 	# 2. Filters: sockwatch must select exactly the known sockets that pass.
-	# sel LABEL 'SOCKWATCH ARGS' SELECT-OPTIONS...
-	# (Not on the bpf path: it selects with sock_diag, as the fallback.)
-	sel() {
-		local label=$1 args=$2 out
-		[ "$path" = bpf ] && return
-		shift 2
-		out="$T/sel.$((++nsel)).json"
-		# shellcheck disable=SC2086
-		if ! sw "$A" "$out" $args --json; then
-			echo "FAILED: $label: sockwatch $args" >&2
-			failures=$((failures + 1))
-			return
-		fi
-		check "$label (sockwatch $args)" \
-		    python3 "$cmp" select "$label" "$man" "$out" "$@"
-	}
 	nsel=0
 	# shellcheck disable=SC2054
 	connected=(--not-state listen,unconn,close,time-wait,syn-recv)
@@ -217,18 +236,6 @@ for p in bpf bpf-sockets fallback; do
 	sel "listeners --port" "listeners --port 7001" --listeners --port 7001
 
 	# 3. Text output: a header, one line per socket, IPv6 as [addr]:port.
-	textcheck() {
-		local label=$1 args=$2
-		# shellcheck disable=SC2086
-		if sw "$A" "$T/text.out" $args &&
-		    sw "$A" "$T/text.json" $args --json; then
-			check "$label" python3 "$cmp" text "$label" \
-			    "$T/text.out" "$T/text.json"
-		else
-			echo "FAILED: $label" >&2
-			failures=$((failures + 1))
-		fi
-	}
 	textcheck "text, extended, with processes" "sockets -a -t -u -x -e -p"
 	textcheck "text, plain" "sockets -a -t -u -x"
 	textcheck "text, connected only" "sockets"
