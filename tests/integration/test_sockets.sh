@@ -279,6 +279,37 @@ print("ok: as nobody: %d sockets, none attributed" % len(got))
 EOF
 fi
 
+# With CAP_BPF and CAP_PERFMON but no other privilege, the BPF path: the
+# same owners as root sees (section 1's last run, from /proc).
+rc=0
+ip netns exec "$A" setpriv --reuid=65534 --regid=65534 --clear-groups \
+    --inh-caps=+bpf,+perfmon --ambient-caps=+bpf,+perfmon \
+    "$SW" sockets -a -t -u -x -p -v --json >"$T/capbpf.json" \
+    2>"$T/capbpf.err" || rc=$?
+if grep -q 'built without BPF' "$T/capbpf.err"; then
+	echo "no BPF check with capabilities: built without BPF iterators"
+elif [ "$rc" -ne 0 ] || ! grep -q 'processes from the BPF task_file' \
+    "$T/capbpf.err"; then
+	check "sockets -p with CAP_BPF, CAP_PERFMON: rc $rc, $(cat \
+	    "$T/capbpf.err")" false
+else
+	check "sockets -p with CAP_BPF and CAP_PERFMON: root's owners" \
+	    python3 - "$T/all.$A.json" "$T/capbpf.json" <<'EOF'
+import json, sys
+def owners(path):
+    return {s["inode"]: sorted((p["pid"], p["comm"]) for p in s["processes"])
+            for s in json.load(open(path))}
+root, caps = owners(sys.argv[1]), owners(sys.argv[2])
+if root != caps:
+    bad = [i for i in set(root) | set(caps) if root.get(i) != caps.get(i)]
+    print("differ on %d sockets, e.g. %r: root %r, with caps %r"
+          % (len(bad), bad[0], root.get(bad[0]), caps.get(bad[0])))
+    sys.exit(1)
+print("ok: with CAP_BPF and CAP_PERFMON: %d sockets, owners as root's"
+      % len(caps))
+EOF
+fi
+
 # 5. In a pid namespace of its own (a container's), every path names a
 # process by the pid that namespace's /proc shows, not the host's.
 # shellcheck disable=SC2016
