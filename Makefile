@@ -28,6 +28,23 @@ PKGS    := libnl-3.0 jansson libpcap libcap-ng
 DPKGS   := inih sqlite3 libmicrohttpd libsystemd libnftnl libmnl libseccomp \
            libcurl
 
+# BPF iterators (monitor/bpfiter.c, monitor/bpf/): built when the kernel
+# of the build machine publishes its BTF (vmlinux.h is generated from it)
+# and clang, bpftool and libbpf are there; otherwise sockwatch has only
+# the sock_diag and /proc path, which it falls back to at run time anyway.
+# `make BPF=0` leaves them out; `make BPF=1` insists on them.
+BTF_VMLINUX ?= /sys/kernel/btf/vmlinux
+BPFTOOL ?= $(or $(shell command -v bpftool 2>/dev/null),/usr/sbin/bpftool)
+ifeq ($(origin BPF),undefined)
+BPF := $(if $(and $(wildcard $(BTF_VMLINUX)),$(wildcard $(BPFTOOL)),\
+         $(shell command -v clang 2>/dev/null),\
+         $(shell pkg-config --exists libbpf 2>/dev/null && echo y)),1,0)
+ifeq ($(BPF),0)
+$(info sockwatch: building without BPF iterators: needs $(BTF_VMLINUX), \
+  bpftool, clang and libbpf (make deps installs the last three))
+endif
+endif
+
 # pkg-config runs when make parses this file; the targets that install
 # packages first re-enter make so that it runs again afterwards.
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -42,7 +59,7 @@ WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Werror
 HARDEN  := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 ALL_CFLAGS  = -std=gnu11 $(CFLAGS) $(LTO) $(WARN) $(HARDEN) $(SAN) $(PKG_CFLAGS) \
-              $(DPKG_CFLAGS) \
+              $(DPKG_CFLAGS) $(BPF_CFLAGS) \
               -MMD -MP
 ALL_LDFLAGS = -pthread -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SAN) \
               $(CFLAGS) $(LTO) $(WARN) -Wno-maybe-uninitialized $(LDFLAGS)
@@ -60,7 +77,7 @@ LIB_SRC   := common/log.c common/addr.c common/duration.c \
              monitor/sockdiag.c monitor/proc.c monitor/socktable.c monitor/decode.c \
              monitor/capture.c monitor/peers.c monitor/localaddr.c \
              monitor/capstate.c monitor/linkmon.c \
-             monitor/infra.c
+             monitor/infra.c monitor/bpfrec.c monitor/bpfiter.c
 # What only the daemon (and the CLI's daemon-side helpers) need.
 DLIB_SRC  := $(wildcard policy/*.c exporter/*.c) \
              common/privdrop.c common/sandbox.c
@@ -148,6 +165,30 @@ $(OBJ)/%.o: %.c
 	$(call msg,CC,$<)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# --- monitor/bpf: the BPF iterators, compiled once against this kernel's
+# BTF (CO-RE: the object relocates itself to the kernel it is loaded on),
+# stripped of DWARF by bpftool's linker, and embedded by the skeleton.
+GEN := $(BUILD)/gen
+ifeq ($(BPF),1)
+# Light skeletons make raw bpf() calls: libbpf's headers, not the library.
+BPF_CFLAGS := -DSW_BPF -I$(GEN) $(shell pkg-config --cflags libbpf 2>/dev/null)
+$(GEN)/vmlinux.h:
+	$(call msg,GEN,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(BPFTOOL) btf dump file $(BTF_VMLINUX) format c > $@.tmp && \
+	    mv $@.tmp $@
+$(GEN)/%.bpf.o: monitor/bpf/%.bpf.c monitor/bpf/sockiter.h $(GEN)/vmlinux.h
+	$(call msg,BPF,$<)
+	$(Q)clang -target bpf -O2 -g -Wall -Werror -I$(GEN) -Imonitor/bpf \
+	    -c -o $@.full.o $< && $(BPFTOOL) gen object $@ $@.full.o && \
+	    rm -f $@.full.o
+$(GEN)/%.lskel.h: $(GEN)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton -L $< name $* > $@.tmp && mv $@.tmp $@
+$(OBJ)/monitor/bpfiter.o: $(GEN)/taskfiles.lskel.h $(GEN)/inetsocks.lskel.h
+endif
+# --- end monitor/bpf ----------------------------------------------------
 
 $(LIBSW): $(LIB_OBJ)
 	$(call msg,AR,$@)

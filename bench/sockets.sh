@@ -1,7 +1,11 @@
 #!/bin/bash
 # Benchmark: `sockwatch sockets` against `ss`, and against the bare netlink
-# dump (bench/nldump), at 10,000 and 50,000 established loopback TCP
-# connections (20,000 and 100,000 sockets), in a private network namespace.
+# dump (bench/nldump), at 1,000, 20,000 and 50,000 established loopback TCP
+# connections (2,000, 40,000 and 100,000 sockets), in a private network
+# namespace; each sockwatch command on each of its paths: the default (as
+# root: owners from the BPF task_file iterator, sockets from sock_diag),
+# SOCKWATCH_BPF=sockets (TCP from the BPF iterator too) and the fallback,
+# SOCKWATCH_BPF=0 (sock_diag and /proc).
 #
 # Usage: bench/sockets.sh [BUILD]   (BUILD is the build directory, default
 # "build"; it must hold sockwatch and bench/nldump). Run as root. Prints a
@@ -10,7 +14,7 @@ set -euo pipefail
 
 BUILD=${1:-build}
 # Established connections (twice as many sockets); override for a quick try.
-read -ra SIZES <<< "${BENCH_SIZES:-10000 50000}"
+read -ra SIZES <<< "${BENCH_SIZES:-1000 20000 50000}"
 PER_PROC=8000		# connections per mkconns.py (20,000 open files each)
 RUNS=${BENCH_RUNS:-7}
 
@@ -90,27 +94,37 @@ grow() {
 	done
 }
 
-# bench SIZE: time the five commands in one hyperfine run, in the namespace.
-# --direct: ask the kernel, never a sockwatchd that may run on the host (it
-# would answer for the host's namespace, not this one).
+# The commands: name|output file|command line. --direct: ask the kernel,
+# never a sockwatchd that may run on the host (it would answer for the
+# host's namespace, not this one).
+CMDS=(
+	"sockets -t -a|sw|'$SW' sockets -t -a --direct"
+	"sockets -t -a, BPF iter/tcp|swb|SOCKWATCH_BPF=sockets '$SW' sockets -t -a --direct"
+	"ss -tan|ss|ss -tan"
+	"sockets -t -a -p|swp|'$SW' sockets -t -a -p --direct"
+	"sockets -t -a -p, BPF iter/tcp|swbp|SOCKWATCH_BPF=sockets '$SW' sockets -t -a -p --direct"
+	"sockets -t -a -p, fallback|swfp|SOCKWATCH_BPF=0 '$SW' sockets -t -a -p --direct"
+	"ss -tanp|ssp|ss -tanp"
+	"nldump|nl|'$NLDUMP'"
+)
+
+# bench SIZE: time the commands in one hyperfine run, in the namespace.
 bench() {
-	local size=$1 d=$WORK/$1
+	local size=$1 d=$WORK/$1 c name file cmd args=()
 	mkdir -p "$d"
 	note "timing $size connections ($((2 * size)) sockets), $RUNS runs each"
+	for c in "${CMDS[@]}"; do
+		IFS='|' read -r name file cmd <<<"$c"
+		args+=(-n "$name" "$cmd > '$d/$file'")
+	done
 	ip netns exec "$NS" hyperfine --style basic --runs "$RUNS" --warmup 1 \
-	    --export-json "$d/hyperfine.json" \
-	    -n "sockwatch sockets -t -a --direct" \
-	    "'$SW' sockets -t -a --direct > '$d/sw'" \
-	    -n "ss -tan" "ss -tan > '$d/ss'" \
-	    -n "sockwatch sockets -t -a -p --direct" \
-	    "'$SW' sockets -t -a -p --direct > '$d/swp'" \
-	    -n "ss -tanp" "ss -tanp > '$d/ssp'" \
-	    -n "nldump" "'$NLDUMP' > '$d/nl'" >&2
+	    --export-json "$d/hyperfine.json" "${args[@]}" >&2
 	# Sanity: the files the last timed runs wrote. One header line each.
-	wc -l < "$d/sw" > "$d/lines.sw"
-	wc -l < "$d/ss" > "$d/lines.ss"
-	wc -l < "$d/swp" > "$d/lines.swp"
-	wc -l < "$d/ssp" > "$d/lines.ssp"
+	for c in "${CMDS[@]}"; do
+		IFS='|' read -r name file cmd <<<"$c"
+		[ "$file" = nl ] && continue
+		wc -l < "$d/$file" > "$d/lines.$file"
+	done
 	awk '{print $1}' "$d/nl" > "$d/count.nl"
 	echo $((2 * size + nprocs)) > "$d/expect"
 }
@@ -133,7 +147,7 @@ cat <<EOF
 - Command: \`bench/sockets.sh $BUILD\` (\`make bench\` runs \`bench/sockets.sh build\`)
 - Machine: $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), kernel $(uname -r), $(sed -n 's/^PRETTY_NAME="\(.*\)"$/\1/p' /etc/os-release)
 - Date: $(date -u '+%Y-%m-%d %H:%M UTC'); host load average $load_before before, $(cut -d' ' -f1-3 /proc/loadavg) after
-- sockwatch $rev; $(ss -V); $(hyperfine --version); median of $RUNS runs after 1 warm-up, each command run inside the namespace with its output redirected to a file
+- sockwatch $rev; $(ss -V); $(hyperfine --version); median of $RUNS runs after 1 warm-up, each command run inside the namespace with its output redirected to a file; every sockwatch command with \`--direct\`
 
 EOF
 
@@ -141,39 +155,51 @@ python3 - "$WORK" "${SIZES[@]}" <<'EOF'
 import json, sys
 
 work, sizes = sys.argv[1], [int(s) for s in sys.argv[2:]]
-SW, SWP = "sockwatch sockets -t -a --direct", "sockwatch sockets -t -a -p --direct"
-targets = {SW: ("ss -tan", 0.5), SWP: ("ss -tanp", 0.1)}
-pairs = {SW: "sw", "ss -tan": "ss", SWP: "swp", "ss -tanp": "ssp"}
+# name, file, the ss command it is measured against, target, path
+ROWS = [
+    ("sockets -t -a", "sw", "ss -tan", 0.4, "sock_diag (default; fallback)"),
+    ("sockets -t -a, BPF iter/tcp", "swb", "ss -tan", 0.4,
+     "BPF iter/tcp (SOCKWATCH_BPF=sockets)"),
+    ("ss -tan", "ss", None, None, ""),
+    ("sockets -t -a -p", "swp", "ss -tanp", 0.05,
+     "sock_diag + BPF task_file (default)"),
+    ("sockets -t -a -p, BPF iter/tcp", "swbp", "ss -tanp", 0.05,
+     "BPF iter/tcp + task_file (SOCKWATCH_BPF=sockets)"),
+    ("sockets -t -a -p, fallback", "swfp", "ss -tanp", 0.05,
+     "sock_diag + /proc (SOCKWATCH_BPF=0)"),
+    ("ss -tanp", "ssp", None, None, ""),
+    ("nldump", "nl", None, None, "the bare sock_diag dump"),
+]
 ok = True
 
 def read(path):
     with open(path) as f:
         return f.read().strip()
 
-print("| sockets | command | median ms | sockwatch / ss | x nldump | CPU ms (user+sys, mean) |")
-print("|--:|:--|--:|--:|--:|--:|")
-verdicts, sanity = [], []
+print("| sockets | command | path | median ms | x ss (same run) | target | x nldump | CPU ms (user+sys, mean) |")
+print("|--:|:--|:--|--:|--:|:--|--:|--:|")
+sanity = []
 for size in sizes:
     d = "%s/%d" % (work, size)
     with open(d + "/hyperfine.json") as f:
         res = {r["command"]: r for r in json.load(f)["results"]}
     med = {k: v["median"] * 1000 for k, v in res.items()}
     floor = med["nldump"]
-    for name in [SW, "ss -tan", SWP, "ss -tanp", "nldump"]:
-        ratio = ""
-        if name in targets:
-            ratio = "%.2f" % (med[name] / med[targets[name][0]])
+    for name, _, ref, limit, path in ROWS:
+        ratio = target = ""
+        if ref is not None:
+            r = med[name] / med[ref]
+            ratio = "%.3f" % r
+            target = "<= %g: %s" % (limit, "met" if r <= limit else
+                                    "**missed, %.1fx**" % (r / limit))
         cpu = (res[name]["user"] + res[name]["system"]) * 1000
-        print("| %d | `%s` | %.1f | %s | %.1f | %.0f |"
-              % (2 * size, name, med[name], ratio, med[name] / floor, cpu))
-    for name, (ref, limit) in targets.items():
-        r = med[name] / med[ref]
-        verdicts.append("- %d sockets: `%s` / `%s` = %.2f, target <= %.1f: **%s**"
-                        % (2 * size, name, ref, r, limit,
-                           "met" if r <= limit else "NOT met"))
+        print("| %d | `%s` | %s | %.1f | %s | %s | %.1f | %.0f |"
+              % (2 * size, name, path, med[name], ratio, target,
+                 med[name] / floor, cpu))
     expect = int(read(d + "/expect"))
     nl = int(read(d + "/count.nl"))
-    lines = {k: int(read(d + "/lines." + v)) - 1 for k, v in pairs.items()}
+    lines = {name: int(read(d + "/lines." + f)) - 1
+             for name, f, _, _, _ in ROWS if f != "nl"}
     good = nl == expect and all(n == nl for n in lines.values())
     ok = ok and good
     sanity.append("- %d sockets: expected %d TCP sockets; nldump %d; "
@@ -181,10 +207,6 @@ for size in sizes:
                   % (2 * size, expect, nl,
                      ", ".join("`%s` %d" % kv for kv in lines.items()),
                      "same" if good else "MISMATCH"))
-print()
-print("Targets (from issue 2):")
-print()
-print("\n".join(verdicts))
 print()
 print("Sanity check (the files written by the last timed run of each command):")
 print()

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../common/addr.h"
+#include "../monitor/bpfiter.h"
 #include "../monitor/proc.h"
 #include "../monitor/sockdiag.h"
 #include "../exporter/sockjson.h"
@@ -35,10 +36,11 @@ struct sockets_args {
 	int json;
 	int processes;
 	int direct;
+	int verbose;
 };
 
 static const char sockets_help[] =
-    "usage: sockwatch sockets [-tux46lape] [--state NAME]... [--port N]\n"
+    "usage: sockwatch sockets [-tux46lapev] [--state NAME]... [--port N]\n"
     "                         [--peer ADDR[/LEN]] [--direct] [--json]\n"
     "  -t, --tcp         TCP sockets         -4   IPv4 only\n"
     "  -u, --udp         UDP sockets         -6   IPv6 only\n"
@@ -55,13 +57,15 @@ static const char sockets_help[] =
     "      --peer ADDR[/LEN]  remote address is inside this prefix\n"
     "      --direct      ask the kernel, not sockwatchd (the default when\n"
     "                    no daemon runs in this network namespace)\n"
-    "      --json        one JSON array\n";
+    "      --json        one JSON array\n"
+    "  -v, --verbose     say on stderr where the answer came from:\n"
+    "                    sockwatchd, BPF iterators, sock_diag, /proc\n";
 
 static const char listeners_help[] =
-    "usage: sockwatch listeners [-tu46p] [--port N] [--direct] [--json]\n"
+    "usage: sockwatch listeners [-tu46pv] [--port N] [--direct] [--json]\n"
     "  Every listening TCP socket and every bound, unconnected UDP socket,\n"
     "  always with the processes that hold it (-p is accepted and implied).\n"
-    "  -t, --tcp  -u, --udp  -4  -6  --port N  --direct  --json\n";
+    "  -t, --tcp  -u, --udp  -4  -6  --port N  --direct  --json  -v\n";
 
 static int
 parse_port(const char *cmd, const char *s, int *ret_port)
@@ -95,6 +99,7 @@ sockets_parse(int argc, char **argv, int listeners, struct sockets_args *a)
 		{ "peer", required_argument, NULL, OPT_PEER },
 		{ "direct", no_argument, NULL, OPT_DIRECT },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -105,6 +110,7 @@ sockets_parse(int argc, char **argv, int listeners, struct sockets_args *a)
 		{ "processes", no_argument, NULL, 'p' },
 		{ "direct", no_argument, NULL, OPT_DIRECT },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -117,7 +123,7 @@ sockets_parse(int argc, char **argv, int listeners, struct sockets_args *a)
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv,
-	    listeners ? ":tu46ph" : ":tux46lapeh",
+	    listeners ? ":tu46pvh" : ":tux46lapevh",
 	    listeners ? listeners_long : sockets_long, NULL)) != -1) {
 		switch (c) {
 		case 't':
@@ -148,6 +154,9 @@ sockets_parse(int argc, char **argv, int listeners, struct sockets_args *a)
 			break;
 		case 'e':
 			a->out.extended = 1;
+			break;
+		case 'v':
+			a->verbose = 1;
 			break;
 		case OPT_STATE:
 			if (sockdiag_state_parse(optarg, &mask) < 0)
@@ -326,16 +335,20 @@ out:
 }
 
 /*
- * The /proc walk for -p costs several times the netlink dump (one
- * readlinkat per open file on the host). It does not depend on the dump,
- * so a second thread runs it meanwhile: measured at 100,000 sockets, this
- * takes the dump's time off the total on a machine with two cores.
+ * The owners for -p: from the BPF task_file iterator, or by a walk of
+ * /proc (one readlinkat per open file on the host, several times the
+ * netlink dump). Neither depends on the listing, so a second thread
+ * finds them meanwhile: measured at 100,000 sockets, this takes the
+ * dump's time off the total on a machine with two cores.
  */
 struct procwalk {
 	pthread_t thread;
 	bool started;
+	bool try_bpf;
 	struct procmap *pm;
+	bool bpf;			/* the iterator made pm */
 	int r;
+	char why[160];			/* why not the iterator */
 };
 
 static void *
@@ -343,14 +356,19 @@ procwalk_run(void *arg)
 {
 	struct procwalk *w = arg;
 
-	w->r = procmap_build("/proc", &w->pm);
+	if (w->try_bpf &&
+	    bpfiter_procmap(&w->pm, w->why, sizeof(w->why)) == 0)
+		w->bpf = true;
+	else
+		w->r = procmap_build("/proc", &w->pm);
 	return NULL;
 }
 
 static void
-procwalk_start(struct procwalk *w)
+procwalk_start(struct procwalk *w, bool try_bpf)
 {
 	memset(w, 0, sizeof(*w));
+	w->try_bpf = try_bpf;
 	w->started = pthread_create(&w->thread, NULL, procwalk_run, w) == 0;
 }
 
@@ -367,46 +385,110 @@ procwalk_finish(struct procwalk *w, struct procmap **ret_pm)
 	return w->r;
 }
 
+/* The listing from sock_diag; prints what failed. */
 static int
-sockets_run(int argc, char **argv, int listeners)
+sockets_sockdiag(const struct sockdiag_query *q, struct socklist *l)
 {
-	struct sockets_args a;
-	struct socklist l = { 0 };
-	struct procmap *pm = NULL;
-	struct sockdiag *sd = NULL;
-	struct procwalk walk;
-	int r, ret = EXIT_FAIL;
+	struct sockdiag *sd;
+	int r;
 
-	if ((r = sockets_parse(argc, argv, listeners, &a)) != 0)
-		return r;
-	/* The daemon answers when it runs; the kernel is the fallback. */
-	if (!a.direct && sockets_via_daemon(&a, listeners, &ret))
-		return ret;
 	if ((r = sockdiag_open(&sd)) < 0) {
 		fprintf(stderr, "sockwatch: cannot open a sock_diag netlink "
 		    "socket: %s\n", strerror(-r));
-		return EXIT_FAIL;
+		return r;
 	}
-	if (a.processes)
-		procwalk_start(&walk);
-	r = sockdiag_dump(sd, &a.q, &l);
-	if (a.processes && procwalk_finish(&walk, &pm) < 0 && r == 0) {
-		fprintf(stderr, "sockwatch: cannot read /proc: %s\n",
-		    strerror(-walk.r));
-		goto out;
-	}
-	if (r < 0) {
+	if ((r = sockdiag_dump(sd, q, l)) < 0)
 		fprintf(stderr, "sockwatch: %s\n", sockdiag_error(sd));
-		goto out;
+	sockdiag_close(sd);
+	return r;
+}
+
+/* Where the answer comes from, for -v. */
+struct sockets_src {
+	unsigned int bpf_protos;	/* listed by BPF iterators */
+	bool bpf_procs;			/* attributed by task_file */
+	char why[160];			/* why BPF did less than it could */
+};
+
+/*
+ * The listing: from the BPF socket iterators if bpfiter_policy says so
+ * (TCP and UDP), the rest, or all if they fail, from sock_diag, after:
+ * its order is TCP, UDP, UNIX. Prints what failed.
+ */
+static int
+sockets_list(const struct sockets_args *a, struct socklist *l,
+    struct sockets_src *src)
+{
+	struct sockdiag_query q = a->q;
+
+	q.protos &= bpfiter_policy() & (SOCKDIAG_TCP | SOCKDIAG_UDP);
+	if (q.protos != 0 &&
+	    bpfiter_dump(&q, l, src->why, sizeof(src->why)) == 0)
+		src->bpf_protos = q.protos;
+	q.protos = a->q.protos & ~src->bpf_protos;
+	return q.protos != 0 ? sockets_sockdiag(&q, l) : 0;
+}
+
+static void
+sockets_say_source(const struct sockets_args *a,
+    const struct sockets_src *src)
+{
+	const char *socks = "BPF iterators and sock_diag";
+
+	if (src->bpf_protos == 0)
+		socks = "sock_diag";
+	else if (src->bpf_protos == a->q.protos)
+		socks = "BPF iterators";
+	fprintf(stderr, "sockwatch: sockets from %s%s%s%s%s%s\n", socks,
+	    a->processes ? ", processes from " : "", !a->processes ? "" :
+	    src->bpf_procs ? "the BPF task_file iterator" : "/proc",
+	    src->why[0] ? " (BPF: " : "", src->why, src->why[0] ? ")" : "");
+}
+
+/*
+ * Straight from the kernel. The owners (-p) come from the BPF task_file
+ * iterator where this process may load it, else from /proc; the listing
+ * from sock_diag, or from BPF iterators if asked (see bpfiter_policy);
+ * every path prints the same.
+ */
+static int
+sockets_direct(struct sockets_args *a, int listeners)
+{
+	struct sockets_src src = { 0 };
+	struct socklist l = { 0 };
+	struct procmap *pm = NULL;
+	struct procwalk walk;
+	unsigned int policy = bpfiter_policy();
+	int r, ret = EXIT_FAIL;
+
+	if (policy == 0)
+		snprintf(src.why, sizeof(src.why), "%s=%s", BPFITER_ENV,
+		    getenv(BPFITER_ENV));
+	if (a->processes)
+		procwalk_start(&walk, (policy & BPFITER_FILES) != 0);
+	r = sockets_list(a, &l, &src);
+	if (a->processes) {
+		if (procwalk_finish(&walk, &pm) < 0 && r == 0) {
+			fprintf(stderr, "sockwatch: cannot read /proc: %s\n",
+			    strerror(-walk.r));
+			r = walk.r;
+		}
+		src.bpf_procs = walk.bpf;
+		if (src.why[0] == '\0')
+			memcpy(src.why, walk.why, sizeof(src.why));
 	}
+	if (a->verbose)
+		sockets_say_source(a, &src);
+	if (r < 0)
+		goto out;
 	if (listeners)
 		keep_listeners(&l);
-	if (a.processes) {
+	if (a->processes) {
 		partial_warning(procmap_denied(pm));
-		a.out.procs = pm;
+		a->out.procs = pm;
 	}
-	r = a.json ? sockout_json(stdout, &l, &a.out) :
-	    sockout_text(stdout, &l, &a.out);
+	r = a->json ? sockout_json(stdout, &l, &a->out) :
+	    sockout_text(stdout, &l, &a->out);
 	if (r == 0 && fflush(stdout) == EOF)
 		r = -EIO;
 	if (r < 0) {
@@ -418,8 +500,25 @@ sockets_run(int argc, char **argv, int listeners)
 out:
 	procmap_free(pm);
 	socklist_free(&l);
-	sockdiag_close(sd);
 	return ret;
+}
+
+static int
+sockets_run(int argc, char **argv, int listeners)
+{
+	struct sockets_args a;
+	int r, ret = EXIT_FAIL;
+
+	if ((r = sockets_parse(argc, argv, listeners, &a)) != 0)
+		return r;
+	/* The daemon answers when it runs; the kernel is the fallback. */
+	if (!a.direct && sockets_via_daemon(&a, listeners, &ret)) {
+		if (a.verbose)
+			fprintf(stderr, "sockwatch: sockets and processes "
+			    "from sockwatchd\n");
+		return ret;
+	}
+	return sockets_direct(&a, listeners);
 }
 
 int

@@ -26,6 +26,8 @@ struct procmap {
 	char *comms;
 	size_t clen, ccap;
 	size_t denied;
+	pid_t last_pid;			/* procmap_add_fd's last process */
+	uint32_t last_comm;
 };
 
 static int
@@ -47,15 +49,33 @@ procmap_add(struct procmap *pm, uint32_t inode, pid_t pid, int fd,
 	return 0;
 }
 
-/* Store the process's comm once; returns its offset or -errno. */
+/* Store a process's comm once; returns its offset or -errno. */
+static long
+procmap_store_comm(struct procmap *pm, const char *comm)
+{
+	size_t need;
+	long off;
+	char *c;
+
+	need = strlen(comm) + 1;
+	if (pm->clen + need > pm->ccap) {
+		size_t cap = pm->ccap ? pm->ccap * 2 : 4096;
+		if ((c = realloc(pm->comms, cap)) == NULL)
+			return -ENOMEM;
+		pm->comms = c;
+		pm->ccap = cap;
+	}
+	off = (long)pm->clen;
+	memcpy(pm->comms + pm->clen, comm, need);
+	pm->clen += need;
+	return off;
+}
+
 static long
 procmap_comm(struct procmap *pm, int procfd, const char *pid)
 {
 	char path[NAME_MAX + 8], comm[PROC_COMM_MAX + 1];
 	ssize_t n;
-	size_t need;
-	long off;
-	char *c;
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/comm", pid);
@@ -69,18 +89,7 @@ procmap_comm(struct procmap *pm, int procfd, const char *pid)
 		n = 0;
 	comm[n] = '\0';
 	comm[strcspn(comm, "\n")] = '\0';
-	need = strlen(comm) + 1;
-	if (pm->clen + need > pm->ccap) {
-		size_t cap = pm->ccap ? pm->ccap * 2 : 4096;
-		if ((c = realloc(pm->comms, cap)) == NULL)
-			return -ENOMEM;
-		pm->comms = c;
-		pm->ccap = cap;
-	}
-	off = (long)pm->clen;
-	memcpy(pm->comms + pm->clen, comm, need);
-	pm->clen += need;
-	return off;
+	return procmap_store_comm(pm, comm);
 }
 
 /* "socket:[12345]" -> 12345; 0 if the link is not a socket. */
@@ -200,15 +209,48 @@ procmap_index(struct procmap *pm)
 }
 
 int
+procmap_new(struct procmap **ret_map)
+{
+	if ((*ret_map = calloc(1, sizeof(**ret_map))) == NULL)
+		return -ENOMEM;
+	(*ret_map)->last_pid = -1;
+	return 0;
+}
+
+int
+procmap_add_fd(struct procmap *pm, uint32_t inode, pid_t pid, int fd,
+    const char *comm)
+{
+	char c[PROC_COMM_MAX];
+	long off;
+
+	/* Descriptors come grouped by process: one comm per run of them. */
+	if (pid != pm->last_pid) {
+		snprintf(c, sizeof(c), "%.*s", PROC_COMM_MAX - 1, comm);
+		if ((off = procmap_store_comm(pm, c)) < 0)
+			return (int)off;
+		pm->last_pid = pid;
+		pm->last_comm = (uint32_t)off;
+	}
+	return procmap_add(pm, inode, pid, fd, pm->last_comm);
+}
+
+int
+procmap_finish(struct procmap *pm)
+{
+	return procmap_index(pm);
+}
+
+int
 procmap_build(const char *root, struct procmap **ret_map)
 {
 	struct procmap *pm;
 	struct dirent *de;
 	DIR *d;
-	int r = 0;
+	int r;
 
-	if ((pm = calloc(1, sizeof(*pm))) == NULL)
-		return -ENOMEM;
+	if ((r = procmap_new(&pm)) < 0)
+		return r;
 	if ((d = opendir(root)) == NULL) {
 		r = -errno;
 		goto out;

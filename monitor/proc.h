@@ -21,6 +21,15 @@ struct procmap;
 int procmap_build(const char *root, struct procmap **ret_map);
 void procmap_free(struct procmap *pm);
 
+/* A map filled from elsewhere (the BPF task_file iterator): new, then
+ * add_fd for every socket descriptor, each process's together, then
+ * finish before any lookup. comm is taken up to PROC_COMM_MAX - 1 bytes
+ * on a process's first descriptor. 0 or -errno. */
+int procmap_new(struct procmap **ret_map);
+int procmap_add_fd(struct procmap *pm, uint32_t inode, pid_t pid, int fd,
+    const char *comm);
+int procmap_finish(struct procmap *pm);
+
 /* Fill up to max owners of the socket with this inode, one per process
  * (its lowest fd), by ascending pid; returns how many processes hold it
  * (may exceed max). */

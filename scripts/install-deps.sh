@@ -11,6 +11,9 @@ pkgs=(
 	libncurses-dev libcurl4-openssl-dev
 	# unit tests and fuzzing
 	libcmocka-dev clang libclang-rt-14-dev
+	# the BPF iterators (built when the kernel has BTF): libbpf's headers,
+	# bpftool, and clang above
+	libbpf-dev bpftool
 	# integration tests and benchmarks
 	iproute2 python3 procps hyperfine curl jq sqlite3 prometheus nmap tcpdump
 	openssh-server sshpass nftables hydra medusa ncrack hping3 iperf3 expect

@@ -64,23 +64,40 @@ check "sockets -t --json lists all $((2 * total)) established sockets" \
     python3 "$cmp" many "$T/est.json" --no-processes \
     --established=$((2 * total)) "${pairs[@]}"
 
-# Text, everything: as many lines as ss -tan.
-timed all.txt "$SW" sockets -t -a || fail "sockwatch sockets -t -a failed"
+# Text, everything: as many lines as ss -tan, from sock_diag and from
+# the BPF TCP iterator.
 timed ss.txt ss -tan || fail "ss -tan failed"
-n_sw=$(wc -l <"$T/all.txt")
 n_ss=$(wc -l <"$T/ss.txt")
-echo "lines: sockwatch $n_sw, ss $n_ss"
 [ "$n_ss" -eq $((2 * total + 4 + 1)) ] ||
     check "ss -tan shows $((2 * total + 4)) sockets and a header" false
-[ "$n_sw" -eq "$n_ss" ] ||
-    check "sockwatch sockets -t -a: $n_sw lines, ss -tan: $n_ss" false
+for path in 0 sockets; do
+	timed "all.$path.txt" env SOCKWATCH_BPF=$path "$SW" sockets -t -a ||
+	    fail "SOCKWATCH_BPF=$path sockwatch sockets -t -a failed"
+	n_sw=$(wc -l <"$T/all.$path.txt")
+	echo "lines: sockwatch (SOCKWATCH_BPF=$path) $n_sw, ss $n_ss"
+	[ "$n_sw" -eq "$n_ss" ] || check "SOCKWATCH_BPF=$path sockets -t -a:\
+ $n_sw lines, ss -tan: $n_ss" false
+done
 
-# With processes: each socket held by exactly the process of its port.
-timed procs.json "$SW" sockets -t -a -p --json ||
-    fail "sockwatch sockets -t -a -p --json failed"
-check "sockets -t -a -p --json: every socket with its pid" \
-    python3 "$cmp" many "$T/procs.json" --listeners \
-    --established=$((2 * total)) "${pairs[@]}"
+# With processes: each socket held by exactly the process of its port,
+# whoever finds the owners: the BPF task_file iterator (the default for
+# root), with the BPF socket iterators too, or /proc.
+for path in "" sockets 0; do
+	timed "procs.$path.json" env SOCKWATCH_BPF=$path "$SW" sockets \
+	    -t -a -p -v --json ||
+	    fail "SOCKWATCH_BPF=$path sockwatch sockets -t -a -p failed"
+	want="the BPF task_file iterator"
+	if [ "$path" = 0 ] ||
+	    grep -q 'built without BPF' "$T/procs.$path.json.err"; then
+		want=/proc
+	fi
+	grep -q "processes from $want" "$T/procs.$path.json.err" ||
+	    check "-v says processes from $want: $(head -1 \
+	    "$T/procs.$path.json.err")" false
+	check "SOCKWATCH_BPF=$path sockets -t -a -p: every socket, its pid" \
+	    python3 "$cmp" many "$T/procs.$path.json" --listeners \
+	    --established=$((2 * total)) "${pairs[@]}"
+done
 
 [ "$failures" -eq 0 ] || fail "$failures check(s) failed"
 echo "all checks passed in ${SECONDS}s"

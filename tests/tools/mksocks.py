@@ -31,12 +31,14 @@ client (run it in the peer namespace) connects to each HOST:PORT (IPv6
 as [addr]:port), writes "ready <pid>" to READYFILE and holds them.
 """
 import ctypes
+import fcntl
 import json
 import os
 import select
 import signal
 import socket
 import sys
+import termios
 import time
 
 PR_SET_PDEATHSIG = 1
@@ -64,6 +66,18 @@ def wait_tcp_state(s, want, deadline):
         if time.monotonic() > deadline:
             sys.exit("mksocks: socket stuck in %s, want %s"
                      % (tcp_state(s), want))
+        time.sleep(0.01)
+
+
+def wait_queued(s, want, deadline):
+    """Wait until s has at least want bytes to read."""
+    buf = bytearray(4)
+    while True:
+        fcntl.ioctl(s.fileno(), termios.FIONREAD, buf)
+        if int.from_bytes(buf, sys.byteorder) >= want:
+            return
+        if time.monotonic() > deadline:
+            sys.exit("mksocks: data did not arrive")
         time.sleep(0.01)
 
 
@@ -274,6 +288,40 @@ def server(argv):
         x, y = socket.socketpair(socket.AF_UNIX, t)
         m.add_unix(name + " a", x, "established", peer=y)
         m.add_unix(name + " b", y, "established", peer=x)
+
+    # Queued data, so that the queue figures meet ss's on every path:
+    # unread bytes on a TCP socket, datagrams waiting on a UDP socket,
+    # bytes and messages waiting on UNIX pairs.
+    qc = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    qc.connect(("127.0.0.1", 7002))
+    qa, _ = lo4.accept()
+    qc.sendall(b"q" * 100)
+    wait_queued(qa, 100, deadline)
+    m.add_inet("tcp4 pair with unread data client", qc, "established", "tcp")
+    m.add_inet("tcp4 pair with unread data server", qa, "established", "tcp",
+               recv_q=100)
+    ur = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    ur.bind(("127.0.0.1", 7106))
+    us = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    us.bind(("127.0.0.1", 7107))
+    for _ in range(2):
+        us.sendto(b"u" * 50, ("127.0.0.1", 7106))
+    wait_queued(ur, 50, deadline)
+    m.add_inet("udp4 with queued datagrams", ur, "unconn", "udp")
+    m.add_inet("udp4 sender", us, "unconn", "udp")
+    for name, t, msgs, want in (
+            ("unix stream pair with queued bytes", socket.SOCK_STREAM,
+             [b"s" * 300], 300),
+            ("unix seqpacket pair with queued messages",
+             socket.SOCK_SEQPACKET, [b"p" * 10, b"p" * 20], 30),
+            ("unix dgram pair with queued messages", socket.SOCK_DGRAM,
+             [b"d" * 7, b"d" * 9], 7)):
+        x, y = socket.socketpair(socket.AF_UNIX, t)
+        for msg in msgs:
+            x.send(msg)
+        m.add_unix(name + " sender", x, "established", peer=y)
+        m.add_unix(name + " receiver", y, "established", peer=x,
+                   recv_q=want)
 
     # A child that shares the IPv4 listener (same descriptor number).
     r, w = os.pipe()
