@@ -79,7 +79,10 @@ top_row(const struct top *t, enum top_pane p, size_t i)
 	    NULL;
 }
 
-/* Order and filter every pane again; the selection follows its row. */
+/* Order and filter every pane again; the selection follows its row. A
+ * row chosen by key that is gone leaves none selected (sel == n) rather
+ * than the row that took its place, which b would then block; it is
+ * selected again if it comes back. */
 static void
 top_select(struct top *t)
 {
@@ -88,18 +91,21 @@ top_select(struct top *t)
 
 	for (p = 0; p < TOP_NPANES; p++) {
 		free(t->idx[p]);
+		t->idx[p] = NULL;
 		if (topview_select(p, t->tc.rows[p], t->sort[p], &t->filter,
 		    &t->idx[p], &t->n[p]) < 0)
 			t->n[p] = 0;
-		for (i = 0; t->selkey[p][0] != '\0' && i < t->n[p]; i++) {
-			row_key(p, top_row(t, p, i), key, sizeof(key));
-			if (strcmp(key, t->selkey[p]) == 0) {
-				t->sel[p] = i;
-				break;
-			}
+		if (t->selkey[p][0] == '\0') {
+			if (t->sel[p] >= t->n[p])
+				t->sel[p] = t->n[p] ? t->n[p] - 1 : 0;
+			continue;
 		}
-		if (t->sel[p] >= t->n[p])
-			t->sel[p] = t->n[p] ? t->n[p] - 1 : 0;
+		for (i = 0; i < t->n[p]; i++) {
+			row_key(p, top_row(t, p, i), key, sizeof(key));
+			if (strcmp(key, t->selkey[p]) == 0)
+				break;
+		}
+		t->sel[p] = i;
 	}
 }
 
@@ -109,6 +115,9 @@ top_move(struct top *t, long delta)
 	enum top_pane p = t->focus;
 	long s = (long)t->sel[p] + delta;
 
+	/* None selected: from the top down, from the bottom up. */
+	if (t->sel[p] >= t->n[p])
+		s = delta > 0 ? delta - 1 : (long)t->n[p] + delta;
 	if (s >= (long)t->n[p])
 		s = (long)t->n[p] - 1;
 	if (s < 0)
@@ -204,7 +213,11 @@ draw_pane(struct top *t, enum top_pane p, int y, size_t height, size_t cols)
 	const json_t *arr = t->tc.rows[p];
 	char line[TOP_LINE_MAX];
 
-	t->first[p] = topview_scroll(t->first[p], t->sel[p], n, height);
+	if (t->sel[p] < n)
+		t->first[p] = topview_scroll(t->first[p], t->sel[p], n,
+		    height);
+	else if (t->first[p] + height > n)
+		t->first[p] = n > height ? n - height : 0;
 	topview_widths(p, arr, t->idx[p], n, cols, w);
 	topview_header_line(p, w, cols, line);
 	put_line(y++, line, cols, A_UNDERLINE);
@@ -329,7 +342,12 @@ key_block(struct top *t, bool block)
 	const char *a = row ? topview_row_addr(t->focus, row) : NULL;
 
 	if (t->focus == TOP_LISTENERS || a == NULL) {
-		top_message(t, "no peer on this row");
+		top_message(t, row ? "no peer on this row" : "no row selected");
+		return;
+	}
+	/* Cut, it would name another peer. */
+	if (strlen(a) >= sizeof(t->confirm)) {
+		top_message(t, "the address is too long to block");
 		return;
 	}
 	if (geteuid() != 0) {
@@ -544,6 +562,7 @@ cmd_top(int argc, char **argv)
 	size_t cols = ONCE_COLS, i;
 	long n = ONCE_ROWS, v;
 	int c, once = 0, r;
+	const char *env;
 	struct top *t;
 	char *end;
 
@@ -594,8 +613,8 @@ cmd_top(int argc, char **argv)
 				    getenv("TERM") ?: "");
 		}
 		if (r < 0) {
-			if (getenv("COLUMNS") != NULL && (v = strtol(
-			    getenv("COLUMNS"), &end, 10)) >= 40 &&
+			if ((env = getenv("COLUMNS")) != NULL &&
+			    (v = strtol(env, &end, 10)) >= 40 &&
 			    v < TOP_LINE_MAX && *end == '\0')
 				cols = (size_t)v;
 			r = top_once(t, cols, (size_t)n);

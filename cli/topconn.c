@@ -175,6 +175,8 @@ topconn_open(struct topconn *tc)
 	json_t *req, *resp = NULL;
 	int r;
 
+	/* A refusal says why this try failed, not an earlier one. */
+	tc->refusal[0] = '\0';
 	if ((r = client_open(&tc->sub)) < 0 ||
 	    (r = client_open(&tc->req)) < 0)
 		goto fail;
@@ -186,11 +188,11 @@ topconn_open(struct topconn *tc)
 	}
 	r = client_call(tc->sub, req, &resp);
 	json_decref(req);
-	tc->refusal[0] = '\0';
 	if (r == 0 && !json_is_true(json_object_get(resp, "ok"))) {
 		snprintf(tc->refusal, sizeof(tc->refusal), "%s",
 		    json_string_value(json_object_get(resp, "error")) ?:
 		    "refused");
+		topview_printable(tc->refusal);
 		r = -EPROTO;
 	}
 	if (r < 0 || (r = client_set_nonblock(tc->sub)) < 0)
@@ -320,6 +322,7 @@ topconn_block(struct topconn *tc, const char *addr, bool block, char *msg,
 	} else
 		snprintf(msg, msglen, "%s %s", block ? "blocked" : "unblocked",
 		    addr);
+	topview_printable(msg);
 	json_decref(resp);
 	tc->poll_ms = 0;
 	return r;

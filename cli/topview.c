@@ -448,13 +448,22 @@ listener_cell(size_t col, const json_t *l, char *buf, size_t len)
 	}
 }
 
+size_t
+topview_printable(char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
+			s[i] = '?';
+	return i;
+}
+
 /* The text of one cell, made printable: names and messages come from
  * processes and peers, and a terminal must not run what they hold. */
 static size_t
 cell(enum top_pane p, size_t col, const json_t *row, char *buf, size_t len)
 {
-	size_t i;
-
 	switch (p) {
 	case TOP_ALERTS:
 		alert_cell(col, row, buf, len);
@@ -468,10 +477,7 @@ cell(enum top_pane p, size_t col, const json_t *row, char *buf, size_t len)
 	default:
 		listener_cell(col, row, buf, len);
 	}
-	for (i = 0; buf[i] != '\0'; i++)
-		if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] >= 0x7f)
-			buf[i] = '?';
-	return i;
+	return topview_printable(buf);
 }
 
 size_t
@@ -572,13 +578,7 @@ topview_row_line(enum top_pane p, const json_t *row, const size_t *widths,
 static void
 cut(char *line, size_t cols)
 {
-	size_t i;
-
-	for (i = 0; line[i] != '\0'; i++)
-		if ((unsigned char)line[i] < 0x20 ||
-		    (unsigned char)line[i] >= 0x7f)
-			line[i] = '?';
-	if (i > cols)
+	if (topview_printable(line) > cols)
 		line[cols] = '\0';
 }
 
