@@ -127,6 +127,17 @@ top_move(struct top *t, long delta)
 		row_key(p, top_row(t, p, t->sel[p]), t->selkey[p], ROWKEY_MAX);
 }
 
+/* A pane's rows, and for the bans (of which the daemon sends the first
+ * few) how many there are: "1000 of 100000". */
+static void
+top_count(const struct top *t, enum top_pane p, char *buf, size_t len)
+{
+	if (p == TOP_BANS && t->tc.bans_matched > t->n[p])
+		snprintf(buf, len, "%zu of %zu", t->n[p], t->tc.bans_matched);
+	else
+		snprintf(buf, len, "%zu", t->n[p]);
+}
+
 static void
 top_message(struct top *t, const char *msg)
 {
@@ -161,8 +172,7 @@ draw_header(const struct top *t, size_t cols)
 	int e = -t->tc.error;
 	size_t i;
 
-	topview_status_lines(t->tc.status, json_array_size(
-	    t->tc.rows[TOP_BANS]), cols, lines);
+	topview_status_lines(t->tc.status, t->tc.bans_total, cols, lines);
 	if (!t->tc.up) {
 		if (e == 0 || e == ENOENT || e == ECONNREFUSED || e == EPIPE ||
 		    e == ECONNRESET)
@@ -184,15 +194,16 @@ draw_header(const struct top *t, size_t cols)
 static void
 draw_bar(const struct top *t, int y, size_t cols)
 {
-	char buf[TOP_LINE_MAX];
+	char buf[TOP_LINE_MAX], count[64];
 	size_t p;
 	int x = 0;
 
 	move(y, 0);
 	clrtoeol();
 	for (p = 0; p < TOP_NPANES && x < (int)cols; p++) {
-		snprintf(buf, sizeof(buf), "%zu %s(%zu)", p + 1,
-		    topview_pane_name(p), t->n[p]);
+		top_count(t, p, count, sizeof(count));
+		snprintf(buf, sizeof(buf), "%zu %s(%s)", p + 1,
+		    topview_pane_name(p), count);
 		attrset(p == t->focus ? A_REVERSE | A_BOLD : A_NORMAL);
 		mvaddnstr(y, x, buf, (int)cols - x);
 		x += (int)strlen(buf) + 1;
@@ -262,7 +273,7 @@ static void
 top_draw(struct top *t)
 {
 	size_t rows = (size_t)LINES, cols = (size_t)COLS, h[TOP_NPANES], p;
-	char title[TOP_LINE_MAX];
+	char title[TOP_LINE_MAX], count[64];
 	int y = TOP_HEADER_LINES + 1;
 	bool stacked;
 
@@ -282,8 +293,9 @@ top_draw(struct top *t)
 		if (h[p] == 0)
 			continue;
 		if (stacked) {
-			snprintf(title, sizeof(title), "%zu %s (%zu)", p + 1,
-			    topview_pane_name(p), t->n[p]);
+			top_count(t, p, count, sizeof(count));
+			snprintf(title, sizeof(title), "%zu %s (%s)", p + 1,
+			    topview_pane_name(p), count);
 			put_line(y++, title, cols, p == t->focus ?
 			    A_BOLD | A_REVERSE : A_BOLD);
 		}
@@ -320,6 +332,8 @@ key_filter(struct top *t, int ch)
 	}
 	if (t->mode == MODE_FILTER)
 		topview_filter_set(&t->filter, text);
+	/* The daemon picks the bans that pass it. */
+	t->tc.poll_ms = 0;
 }
 
 static void
@@ -369,11 +383,13 @@ key_sort(struct top *t, int step)
 	size_t n = topview_nsorts(p);
 
 	t->sort[p] = (t->sort[p] + (step > 0 ? 1 : n - 1)) % n;
-	if (p == TOP_PEERS) {
-		/* The daemon sends its top peers by this key. */
+	/* The daemon sends its first peers and bans by this key. */
+	if (p == TOP_PEERS)
 		t->tc.peers_sort = topview_sort_name(p, t->sort[p]);
+	else if (p == TOP_BANS)
+		t->tc.bans_sort = topview_sort_name(p, t->sort[p]);
+	if (p == TOP_PEERS || p == TOP_BANS)
 		t->tc.poll_ms = 0;
-	}
 }
 
 static void
@@ -505,7 +521,8 @@ print_trimmed(const char *s)
 static int
 top_once(struct top *t, size_t cols, size_t nrows)
 {
-	char lines[TOP_HEADER_LINES][TOP_LINE_MAX], line[TOP_LINE_MAX];
+	char lines[TOP_HEADER_LINES][TOP_LINE_MAX];
+	char line[TOP_LINE_MAX], count[64];
 	size_t w[TOP_MAXCOLS], p, i;
 	struct client *c;
 	int r;
@@ -514,18 +531,19 @@ top_once(struct top *t, size_t cols, size_t nrows)
 	if ((r = client_connect(&c)) != EXIT_OK)
 		return r;
 	client_close(c);
+	t->tc.bans_limit = nrows;
 	if ((r = topconn_open(&t->tc)) < 0) {
 		fprintf(stderr, "sockwatch: top: %s\n", t->tc.refusal[0] ?
 		    t->tc.refusal : strerror(-r));
 		return EXIT_FAIL;
 	}
 	top_select(t);
-	topview_status_lines(t->tc.status, json_array_size(
-	    t->tc.rows[TOP_BANS]), cols, lines);
+	topview_status_lines(t->tc.status, t->tc.bans_total, cols, lines);
 	for (i = 0; i < TOP_HEADER_LINES; i++)
 		print_trimmed(lines[i]);
 	for (p = 0; p < TOP_NPANES; p++) {
-		printf("\n%s (%zu, by %s)\n", topview_pane_name(p), t->n[p],
+		top_count(t, p, count, sizeof(count));
+		printf("\n%s (%s, by %s)\n", topview_pane_name(p), count,
 		    topview_sort_name(p, t->sort[p]));
 		topview_widths(p, t->tc.rows[p], t->idx[p], t->n[p] < nrows ?
 		    t->n[p] : nrows, cols, w);
@@ -572,6 +590,7 @@ cmd_top(int argc, char **argv)
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return EXIT_FAIL;
 	topconn_init(&t->tc);
+	t->tc.bans_filter = t->filter.text;
 	opterr = 0;
 	optind = 1;
 	r = -1;

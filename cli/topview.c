@@ -120,15 +120,21 @@ bool
 topview_match(const struct top_filter *f, enum top_pane p, const json_t *row)
 {
 	const char *s;
+	struct cidr c;
 	struct addr a;
 
 	if (f == NULL || f->text[0] == '\0')
 		return true;
 	if ((s = topview_row_addr(p, row)) == NULL)
 		return false;
-	if (f->is_cidr)
-		return addr_parse(s, &a) == 0 && cidr_contains(&f->cidr, &a);
-	return strstr(s, f->text) != NULL;
+	if (!f->is_cidr)
+		return strstr(s, f->text) != NULL;
+	if (addr_parse(s, &a) == 0)
+		return cidr_contains(&f->cidr, &a);
+	/* A prefix ban: inside the filter's, as the daemon picks them. */
+	return cidr_parse(s, &c) == 0 && c.addr.family ==
+	    f->cidr.addr.family && c.len >= f->cidr.len &&
+	    cidr_contains(&f->cidr, &c.addr);
 }
 
 /* ---- sorting ------------------------------------------------------------ */

@@ -196,6 +196,10 @@ test_sort_addresses(void **state)
 	/* Equal on the key (no count): the address decides. */
 	assert_string_equal(order(TOP_BANS, bans, 3, "2001:db8::/32"),
 	    "2001:db8::2 2001:db8::10");
+	/* A prefix inside the filter's passes it, one around it not. */
+	assert_string_equal(order(TOP_BANS, bans, 2, "198.18.0.0/16"),
+	    "198.18.0.0/31 198.18.0.9 198.18.0.10");
+	assert_string_equal(order(TOP_BANS, bans, 2, "198.18.0.0/32"), "");
 	json_decref(bans);
 }
 
