@@ -108,8 +108,8 @@ poll_bans(struct topconn *tc)
 	size_t n;
 	int r;
 
-	req = json_pack("{s:s, s:I, s:s}", "cmd", "bans", (json_int_t)
-	    tc->bans_limit, "sort", tc->bans_sort);
+	req = json_pack("{s:s, s:I, s:s}", "cmd", "bans", "limit",
+	    (json_int_t)tc->bans_limit, "sort", tc->bans_sort);
 	if (req != NULL && tc->bans_filter != NULL &&
 	    tc->bans_filter[0] != '\0' && json_object_set_new(req, "filter",
 	    json_string(tc->bans_filter)) < 0) {

@@ -226,6 +226,10 @@ ban_cmp(size_t key, const struct sort_row *rx, const struct sort_row *ry)
 		if (json_is_integer(lx) != json_is_integer(ly))
 			return json_is_integer(lx) ? 1 : -1;
 		c = int_desc(json_integer_value(lx), json_integer_value(ly));
+		/* In the second: the latest to expire, as the daemon picks
+		 * its first bans. */
+		if (c == 0)
+			c = -str_cmp(jstr(x, "expires"), jstr(y, "expires"));
 	} else if (key == 1)
 		c = -str_cmp(jstr(x, "created"), jstr(y, "created"));
 	else if (key == 3)

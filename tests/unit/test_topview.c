@@ -168,6 +168,17 @@ test_sort_bans_listeners(void **state)
 	    "198.18.0.0/24 198.18.0.2 198.18.0.3");
 	assert_string_equal(order(TOP_BANS, bans, 3, ""),
 	    "198.18.0.2 198.18.0.3 198.18.0.0/24");
+	json_decref(bans);
+	/* The same seconds left: the latest to expire first. */
+	bans = load("["
+	    "{\"addr\": \"198.18.0.3\", \"left_s\": 10,"
+	    " \"expires\": \"2026-12-07T22:00:09.100Z\"},"
+	    "{\"addr\": \"198.18.0.2\", \"left_s\": 10,"
+	    " \"expires\": \"2026-12-07T22:00:09.200Z\"},"
+	    "{\"addr\": \"198.18.0.1\", \"left_s\": 10,"
+	    " \"expires\": \"2026-12-07T22:00:09.100Z\"}]");
+	assert_string_equal(order(TOP_BANS, bans, 0, ""),
+	    "198.18.0.2 198.18.0.1 198.18.0.3");
 	assert_string_equal(order(TOP_LISTENERS, ls, 0, ""),
 	    "127.0.0.1 :: 0.0.0.0");
 	assert_string_equal(order(TOP_LISTENERS, ls, 2, ""),
