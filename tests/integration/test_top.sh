@@ -7,7 +7,8 @@
 # b + y blocks the benign peer (in the kernel's ban4), u + n does not
 # unblock it, u + y does; a member of control_group
 # sees the same and may not block; the daemon stopped shows "daemon not
-# running — reconnecting", started again its new pid and the bans; q
+# running — reconnecting", started again its new pid and the bans; a
+# selected ban that goes leaves no row selected; q
 # exits 0. Then --once with stdout not a terminal: one snapshot no wider
 # than 80 columns; with 41 bans, -n 5 shows "5 of 41" (the daemon sends
 # the first 5 that pass the filter, as the bans request's limit, sort and
@@ -174,6 +175,26 @@ keys '/\b\b\b\b\b\b\b\b\r2'
 wait_screen "^$ATK4 +portscan " "the ban after the restart"
 screen_has reconnecting && fail "still reconnecting"
 echo "ok: the daemon's restart shown, then its data"
+
+# The selected ban goes: no row is selected (not the one in its place,
+# which b would block) until a key selects one.
+swc "$VNS" block --for 1h 198.19.1.1 198.19.1.2 >/dev/null || fail block
+wait_screen '^198\.19\.1\.2 ' "the new bans"
+wait_for 5 selected 198.19.1.1 || fail "the first ban is not selected"
+keys j
+wait_for 5 selected 198.19.1.2 || fail "j: 198.19.1.2 not selected"
+swc "$VNS" unblock 198.19.1.2 >/dev/null || fail unblock
+wait_for 5 bash -c "! grep -q '^198\.19\.1\.2 ' '$D/screen'" ||
+    fail "198.19.1.2 still on the screen"
+if selected 198.19.1.1 || selected "$ATK4"; then
+	fail "a ban selected after the selected one went"
+fi
+keys b
+wait_screen "^no row selected" "b with none selected"
+keys j
+wait_for 5 selected 198.19.1.1 || fail "j after: 198.19.1.1 not selected"
+swc "$VNS" unblock 198.19.1.1 >/dev/null || fail unblock
+echo "ok: the selected row gone, none is selected"
 
 keys q
 wait_file 5 "$D/exit" "$top" || fail "q: top did not exit"
