@@ -75,8 +75,8 @@ row_key(enum top_pane p, const json_t *row, char *buf, size_t len)
 static const json_t *
 top_row(const struct top *t, enum top_pane p, size_t i)
 {
-	return i < t->n[p] ? json_array_get(t->tc.rows[p], t->idx[p][i]) :
-	    NULL;
+	return t->idx[p] != NULL && i < t->n[p] ?
+	    json_array_get(t->tc.rows[p], t->idx[p][i]) : NULL;
 }
 
 /* Order and filter every pane again; the selection follows its row. A
