@@ -1,9 +1,9 @@
 # shellcheck shell=bash
 # Shared by the benchmarks that run sockwatchd in a private network
-# namespace (reconcile.sh, prune.sh). Set BENCH (the script's name) and
-# BUILD first, then source this: it checks for root and the binaries,
-# makes the namespace $NS with loopback up and the directory $WORK, and
-# removes both, and the daemon $PID, on exit.
+# namespace (reconcile.sh, prune.sh, top.sh). Set BENCH (the script's
+# name) and BUILD first, then source this: it checks for root and the
+# binaries, makes the namespace $NS with loopback up and the directory
+# $WORK, and removes both, and the daemon $PID, on exit.
 SW=$BUILD/sockwatch
 SWD=$BUILD/sockwatchd
 die() { echo "$BENCH.sh: $*" >&2; exit 1; }
@@ -29,6 +29,25 @@ ip -n "$NS" link set lo up
 # swc ARGS...: the CLI in the namespace, on $WORK/sw.sock.
 swc() {
 	ip netns exec "$NS" "$SW" -S "$WORK/sw.sock" "$@"
+}
+
+# daemon_conf LINE...: $WORK/conf, the daemon on $WORK's socket and
+# database with no capture and no metrics, then each LINE.
+daemon_conf() {
+	printf '[daemon]\nsocket = %s/sw.sock\ndatabase = %s/sw.db\n' \
+	    "$WORK" "$WORK" >"$WORK/conf"
+	printf 'interfaces = none\nmetrics_listen =\n' >>"$WORK/conf"
+	[ $# -eq 0 ] || printf '%s\n' "$@" >>"$WORK/conf"
+}
+
+# ban_list N: N addresses in 198.18.0.0/15 from 198.18.1.1, skipping
+# every .0, into $WORK/list.
+ban_list() {
+	awk -v n="$1" 'BEGIN { for (i = 256; c < n; i++) {
+	    if (i % 256 == 0) continue;
+	    printf "%d.%d.%d.%d\n", 198 + int(i / 16777216),
+	    18 + int(i / 65536), int(i / 256) % 256, i % 256; c++ } }' \
+	    >"$WORK/list"
 }
 
 # swd_start: sockwatchd -f -c $WORK/conf in the namespace (log in

@@ -22,15 +22,7 @@ command -v sqlite3 >/dev/null || die "sqlite3 is not installed"
 
 # conf MAX: the configuration, with alerts_max = MAX and no age limit.
 conf() {
-	cat >"$WORK/conf" <<EOF
-[daemon]
-socket = $WORK/sw.sock
-database = $WORK/sw.db
-interfaces = none
-metrics_listen =
-alerts_keep = 0
-alerts_max = $1
-EOF
+	daemon_conf "alerts_keep = 0" "alerts_max = $1"
 }
 # The schema comes from the daemon; the rows from sqlite3.
 conf 0

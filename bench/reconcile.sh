@@ -18,20 +18,8 @@ BENCH=reconcile
 [ "$N" -ge 1 ] && [ "$N" -le 130000 ] || die "N: 1 to 130000"
 
 ip -n "$NS" addr add 198.19.255.1/32 dev lo
-# N addresses in 198.18.0.0/15 from 198.18.1.1, skipping every .0.
-awk -v n="$N" 'BEGIN { for (i = 256; c < n; i++) { if (i % 256 == 0) continue;
-    printf "%d.%d.%d.%d\n", 198 + int(i / 16777216), 18 + int(i / 65536),
-    int(i / 256) % 256, i % 256; c++ } }' >"$WORK/list"
-cat >"$WORK/conf" <<EOF
-[daemon]
-socket = $WORK/sw.sock
-database = $WORK/sw.db
-interfaces = none
-metrics_listen =
-
-[bans]
-reconcile_interval = 2s
-EOF
+ban_list "$N"
+daemon_conf "" "[bans]" "reconcile_interval = 2s"
 swd_start
 swc block --for 1h -f "$WORK/list" >/dev/null ||
     die "block -f failed: $(tail -3 "$WORK/log")"

@@ -30,6 +30,8 @@ topconn_init(struct topconn *tc)
 	memset(tc, 0, sizeof(*tc));
 	tc->backoff_ms = BACKOFF_MIN_MS;
 	tc->peers_sort = "packets";
+	tc->bans_limit = TOPCONN_BANS_LIMIT;
+	tc->bans_sort = "left";
 	tc->rows[TOP_ALERTS] = json_array();
 }
 
@@ -89,6 +91,41 @@ take(json_t **slot, json_t *resp, const char *key)
 	*slot = json_incref(json_is_array(v) ? v : NULL);
 }
 
+/* A daemon before limit and sort sends them all, and no counts. */
+static size_t
+count_or(const json_t *resp, const char *key, size_t dflt)
+{
+	const json_t *v = json_object_get(resp, key);
+
+	return json_is_integer(v) && json_integer_value(v) >= 0 ?
+	    (size_t)json_integer_value(v) : dflt;
+}
+
+static int
+poll_bans(struct topconn *tc)
+{
+	json_t *req, *resp;
+	size_t n;
+	int r;
+
+	req = json_pack("{s:s, s:I, s:s}", "cmd", "bans", "limit",
+	    (json_int_t)tc->bans_limit, "sort", tc->bans_sort);
+	if (req != NULL && tc->bans_filter != NULL &&
+	    tc->bans_filter[0] != '\0' && json_object_set_new(req, "filter",
+	    json_string(tc->bans_filter)) < 0) {
+		json_decref(req);
+		req = NULL;
+	}
+	if ((r = call(tc, req, &resp)) < 0)
+		return r;
+	take(&tc->rows[TOP_BANS], resp, "bans");
+	n = json_array_size(tc->rows[TOP_BANS]);
+	tc->bans_total = count_or(resp, "total", n);
+	tc->bans_matched = count_or(resp, "matched", n);
+	json_decref(resp);
+	return 0;
+}
+
 int
 topconn_poll(struct topconn *tc)
 {
@@ -104,10 +141,8 @@ topconn_poll(struct topconn *tc)
 		goto fail;
 	json_decref(tc->status);
 	tc->status = resp;
-	if ((r = call(tc, json_pack("{s:s}", "cmd", "bans"), &resp)) < 0)
+	if ((r = poll_bans(tc)) < 0)
 		goto fail;
-	take(&tc->rows[TOP_BANS], resp, "bans");
-	json_decref(resp);
 	if ((r = call(tc, json_pack("{s:s, s:i, s:s}", "cmd", "peers",
 	    "limit", PEERS_LIMIT, "sort", tc->peers_sort), &resp)) < 0)
 		goto fail;
@@ -175,6 +210,8 @@ topconn_open(struct topconn *tc)
 	json_t *req, *resp = NULL;
 	int r;
 
+	/* A refusal says why this try failed, not an earlier one. */
+	tc->refusal[0] = '\0';
 	if ((r = client_open(&tc->sub)) < 0 ||
 	    (r = client_open(&tc->req)) < 0)
 		goto fail;
@@ -186,11 +223,11 @@ topconn_open(struct topconn *tc)
 	}
 	r = client_call(tc->sub, req, &resp);
 	json_decref(req);
-	tc->refusal[0] = '\0';
 	if (r == 0 && !json_is_true(json_object_get(resp, "ok"))) {
 		snprintf(tc->refusal, sizeof(tc->refusal), "%s",
 		    json_string_value(json_object_get(resp, "error")) ?:
 		    "refused");
+		topview_printable(tc->refusal);
 		r = -EPROTO;
 	}
 	if (r < 0 || (r = client_set_nonblock(tc->sub)) < 0)
@@ -238,7 +275,7 @@ topconn_drain(struct topconn *tc)
 		else if (strcmp(type, "ban") == 0 ||
 		    strcmp(type, "unban") == 0) {
 			/* The bans soon, not once for each ban of a burst:
-			 * each poll gets the whole table. */
+			 * each poll gets the first bans_limit afresh. */
 			if (tc->poll_ms > tc->polled_at + BANS_MIN_MS)
 				tc->poll_ms = tc->polled_at + BANS_MIN_MS;
 		} else if (is_listener(json_object_get(ev, "socket")) &&
@@ -320,6 +357,7 @@ topconn_block(struct topconn *tc, const char *addr, bool block, char *msg,
 	} else
 		snprintf(msg, msglen, "%s %s", block ? "blocked" : "unblocked",
 		    addr);
+	topview_printable(msg);
 	json_decref(resp);
 	tc->poll_ms = 0;
 	return r;

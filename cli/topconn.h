@@ -11,6 +11,7 @@
 #include "topview.h"
 
 #define TOPCONN_ALERTS_MAX	500	/* newest alerts kept */
+#define TOPCONN_BANS_LIMIT	1000	/* bans asked for by default */
 
 struct topconn {
 	struct client *sub, *req;
@@ -26,6 +27,12 @@ struct topconn {
 	json_t *status;
 	json_t *rows[TOP_NPANES];	/* alerts oldest first */
 	const char *peers_sort;	/* what the daemon ranks peers by */
+	/* The first bans_limit bans by bans_sort that pass bans_filter
+	 * (NULL: all) are asked for, not the whole table. */
+	size_t bans_limit;
+	const char *bans_sort, *bans_filter;
+	size_t bans_total;	/* in force */
+	size_t bans_matched;	/* that pass bans_filter */
 };
 
 void topconn_init(struct topconn *tc);

@@ -120,39 +120,49 @@ bool
 topview_match(const struct top_filter *f, enum top_pane p, const json_t *row)
 {
 	const char *s;
+	struct cidr c;
 	struct addr a;
 
 	if (f == NULL || f->text[0] == '\0')
 		return true;
 	if ((s = topview_row_addr(p, row)) == NULL)
 		return false;
-	if (f->is_cidr)
-		return addr_parse(s, &a) == 0 && cidr_contains(&f->cidr, &a);
-	return strstr(s, f->text) != NULL;
+	if (!f->is_cidr)
+		return strstr(s, f->text) != NULL;
+	if (addr_parse(s, &a) == 0)
+		return cidr_contains(&f->cidr, &a);
+	/* A prefix ban: inside the filter's, as the daemon picks them. */
+	return cidr_parse(s, &c) == 0 && c.addr.family ==
+	    f->cidr.addr.family && c.len >= f->cidr.len &&
+	    cidr_contains(&f->cidr, &c.addr);
 }
 
 /* ---- sorting ------------------------------------------------------------ */
 
 struct sort_ctx {
-	const json_t *arr;
 	enum top_pane pane;
 	size_t key;
 };
 
+/* A row to sort and its address, parsed once before sorting: parsing in
+ * the comparison cost 0.21 s a redraw with 100,000 bans. */
+struct sort_row {
+	size_t i;
+	const json_t *row;
+	const char *text;	/* topview_row_addr */
+	bool parsed;
+	struct cidr addr;
+};
+
 /* Addresses in numeric order (IPv4 first); text that is none, after. */
 static int
-addr_cmp(const char *x, const char *y)
+addr_cmp(const struct sort_row *x, const struct sort_row *y)
 {
-	struct cidr a, b;
-	bool ax, by;
-
-	ax = x != NULL && cidr_parse(x, &a) == 0;
-	by = y != NULL && cidr_parse(y, &b) == 0;
-	if (ax && by)
-		return cidr_compare(&a, &b);
-	if (ax != by)
-		return ax ? -1 : 1;
-	return strcmp(x ? x : "", y ? y : "");
+	if (x->parsed && y->parsed)
+		return cidr_compare(&x->addr, &y->addr);
+	if (x->parsed != y->parsed)
+		return x->parsed ? -1 : 1;
+	return strcmp(x->text ? x->text : "", y->text ? y->text : "");
 }
 
 static int
@@ -187,8 +197,9 @@ first_comm(const json_t *row)
 }
 
 static int
-alert_cmp(size_t key, const json_t *x, const json_t *y)
+alert_cmp(size_t key, const struct sort_row *rx, const struct sort_row *ry)
 {
+	const json_t *x = rx->row, *y = ry->row;
 	int c = 0;
 
 	if (key == 1)
@@ -197,14 +208,15 @@ alert_cmp(size_t key, const json_t *x, const json_t *y)
 	else if (key == 2)
 		c = str_cmp(jstr(x, "kind"), jstr(y, "kind"));
 	else if (key == 3)
-		c = addr_cmp(jstr(x, "peer"), jstr(y, "peer"));
+		c = addr_cmp(rx, ry);
 	/* Then, and by "time", the newest first. */
 	return c != 0 ? c : int_desc(jint(x, "id"), jint(y, "id"));
 }
 
 static int
-ban_cmp(size_t key, const json_t *x, const json_t *y)
+ban_cmp(size_t key, const struct sort_row *rx, const struct sort_row *ry)
 {
+	const json_t *x = rx->row, *y = ry->row;
 	const json_t *lx = json_object_get(x, "left_s"),
 	    *ly = json_object_get(y, "left_s");
 	int c = 0;
@@ -214,27 +226,33 @@ ban_cmp(size_t key, const json_t *x, const json_t *y)
 		if (json_is_integer(lx) != json_is_integer(ly))
 			return json_is_integer(lx) ? 1 : -1;
 		c = int_desc(json_integer_value(lx), json_integer_value(ly));
+		/* In the second: the latest to expire, as the daemon picks
+		 * its first bans. */
+		if (c == 0)
+			c = -str_cmp(jstr(x, "expires"), jstr(y, "expires"));
 	} else if (key == 1)
 		c = -str_cmp(jstr(x, "created"), jstr(y, "created"));
 	else if (key == 3)
 		c = int_desc(jint(x, "count"), jint(y, "count"));
-	return c != 0 ? c : addr_cmp(jstr(x, "addr"), jstr(y, "addr"));
+	return c != 0 ? c : addr_cmp(rx, ry);
 }
 
 static int
-peer_cmp(size_t key, const json_t *x, const json_t *y)
+peer_cmp(size_t key, const struct sort_row *rx, const struct sort_row *ry)
 {
 	static const char *const keys[] = { "packets_in", "bytes_in",
 	    "ports", "syns" };
 	int c;
 
-	c = int_desc(jint(x, keys[key]), jint(y, keys[key]));
-	return c != 0 ? c : addr_cmp(jstr(x, "addr"), jstr(y, "addr"));
+	c = int_desc(jint(rx->row, keys[key]), jint(ry->row, keys[key]));
+	return c != 0 ? c : addr_cmp(rx, ry);
 }
 
 static int
-listener_cmp(size_t key, const json_t *x, const json_t *y)
+listener_cmp(size_t key, const struct sort_row *rx,
+    const struct sort_row *ry)
 {
+	const json_t *x = rx->row, *y = ry->row;
 	int c = 0;
 
 	if (key == 1)
@@ -242,7 +260,7 @@ listener_cmp(size_t key, const json_t *x, const json_t *y)
 	else if (key == 2)
 		c = str_cmp(first_comm(x), first_comm(y));
 	else if (key == 3)
-		c = addr_cmp(jstr(x, "local_addr"), jstr(y, "local_addr"));
+		c = addr_cmp(rx, ry);
 	if (c == 0)
 		c = -int_desc(jint(x, "local_port"), jint(y, "local_port"));
 	return c != 0 ? c : str_cmp(jstr(x, "proto"), jstr(y, "proto"));
@@ -252,9 +270,7 @@ static int
 row_cmp(const void *a, const void *b, void *arg)
 {
 	const struct sort_ctx *s = arg;
-	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-	const json_t *x = json_array_get(s->arr, i),
-	    *y = json_array_get(s->arr, j);
+	const struct sort_row *x = a, *y = b;
 	int c;
 
 	switch (s->pane) {
@@ -271,24 +287,41 @@ row_cmp(const void *a, const void *b, void *arg)
 		c = listener_cmp(s->key, x, y);
 	}
 	/* Equal rows keep the daemon's order. */
-	return c != 0 ? c : (i > j) - (i < j);
+	return c != 0 ? c : (x->i > y->i) - (x->i < y->i);
 }
 
 int
 topview_select(enum top_pane p, const json_t *arr, size_t k,
     const struct top_filter *f, size_t **ret_idx, size_t *ret_n)
 {
-	struct sort_ctx s = { arr, p, k < topview_nsorts(p) ? k : 0 };
-	size_t i, n = 0, *idx;
+	struct sort_ctx s = { p, k < topview_nsorts(p) ? k : 0 };
+	size_t i, n = 0, *idx, len = json_array_size(arr);
+	struct sort_row *rows;
+	const json_t *row;
 
 	*ret_idx = NULL;
 	*ret_n = 0;
-	if ((idx = calloc(json_array_size(arr) + 1, sizeof(*idx))) == NULL)
+	idx = calloc(len + 1, sizeof(*idx));
+	rows = calloc(len + 1, sizeof(*rows));
+	if (idx == NULL || rows == NULL) {
+		free(idx);
+		free(rows);
 		return -ENOMEM;
-	for (i = 0; i < json_array_size(arr); i++)
-		if (topview_match(f, p, json_array_get(arr, i)))
-			idx[n++] = i;
-	qsort_r(idx, n, sizeof(*idx), row_cmp, &s);
+	}
+	json_array_foreach(arr, i, row) {
+		if (!topview_match(f, p, row))
+			continue;
+		rows[n].i = i;
+		rows[n].row = row;
+		rows[n].text = topview_row_addr(p, row);
+		rows[n].parsed = rows[n].text != NULL &&
+		    cidr_parse(rows[n].text, &rows[n].addr) == 0;
+		n++;
+	}
+	qsort_r(rows, n, sizeof(*rows), row_cmp, &s);
+	for (i = 0; i < n; i++)
+		idx[i] = rows[i].i;
+	free(rows);
 	*ret_idx = idx;
 	*ret_n = n;
 	return 0;
@@ -448,13 +481,22 @@ listener_cell(size_t col, const json_t *l, char *buf, size_t len)
 	}
 }
 
+size_t
+topview_printable(char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
+			s[i] = '?';
+	return i;
+}
+
 /* The text of one cell, made printable: names and messages come from
  * processes and peers, and a terminal must not run what they hold. */
 static size_t
 cell(enum top_pane p, size_t col, const json_t *row, char *buf, size_t len)
 {
-	size_t i;
-
 	switch (p) {
 	case TOP_ALERTS:
 		alert_cell(col, row, buf, len);
@@ -468,10 +510,7 @@ cell(enum top_pane p, size_t col, const json_t *row, char *buf, size_t len)
 	default:
 		listener_cell(col, row, buf, len);
 	}
-	for (i = 0; buf[i] != '\0'; i++)
-		if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] >= 0x7f)
-			buf[i] = '?';
-	return i;
+	return topview_printable(buf);
 }
 
 size_t
@@ -572,13 +611,7 @@ topview_row_line(enum top_pane p, const json_t *row, const size_t *widths,
 static void
 cut(char *line, size_t cols)
 {
-	size_t i;
-
-	for (i = 0; line[i] != '\0'; i++)
-		if ((unsigned char)line[i] < 0x20 ||
-		    (unsigned char)line[i] >= 0x7f)
-			line[i] = '?';
-	if (i > cols)
+	if (topview_printable(line) > cols)
 		line[cols] = '\0';
 }
 

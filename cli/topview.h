@@ -58,6 +58,10 @@ void topview_header_line(enum top_pane p, const size_t *widths, size_t cols,
 void topview_row_line(enum top_pane p, const json_t *row,
     const size_t *widths, size_t cols, char *buf);
 
+/* Make s printable ASCII in place ('?' for the rest): the daemon's and
+ * peers' words must not drive the terminal. Returns strlen(s). */
+size_t topview_printable(char *s);
+
 /* The header's lines from a status answer, each cut to cols; NULL status:
  * none yet. */
 void topview_status_lines(const json_t *status, size_t nbans,

@@ -101,6 +101,17 @@ util_hll_estimate(unsigned int m, double alpha, double sum,
 }
 
 int
+util_name_index(const char *const *names, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < n; i++)
+		if (strcmp(name, names[i]) == 0)
+			return (int)i;
+	return -EINVAL;
+}
+
+int
 util_group_gid(const char *name, gid_t *ret_gid)
 {
 	struct group gr, *grp = NULL;

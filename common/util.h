@@ -26,6 +26,9 @@ bool tokens_take(struct tokens *t, double rate, double burst, int64_t now_ms);
  * group) or -errno. */
 int util_group_gid(const char *name, gid_t *ret_gid);
 
+/* The index of name (may be NULL) among names[0..n-1], or -EINVAL. */
+int util_name_index(const char *const *names, size_t n, const char *name);
+
 /* snprintf into an optional error buffer (err may be NULL). */
 void util_errf(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

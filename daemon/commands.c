@@ -256,6 +256,24 @@ cmd_alerts(struct sw *sw, const json_t *req, const char **ret_error)
 }
 
 static json_t *
+cmd_bans(struct sw *sw, const json_t *req, const char **ret_error)
+{
+	struct request_bans q;
+	size_t matched;
+	json_t *arr;
+
+	if (request_bans(req, &q, ret_error) < 0)
+		return NULL;
+	if ((arr = enforce_bans_json(sw, &q, &matched)) == NULL) {
+		*ret_error = "out of memory";
+		return NULL;
+	}
+	return json_pack("{s:o, s:b, s:I, s:I}", "bans", arr, "enforced",
+	    sw->enf.nft != NULL, "total", (json_int_t)(sw->enf.bans ?
+	    bans_count(sw->enf.bans) : 0), "matched", (json_int_t)matched);
+}
+
+static json_t *
 cmd_peers(struct sw *sw, const json_t *req, const char **ret_error)
 {
 	enum peers_sort by;
@@ -416,8 +434,7 @@ commands_handle(struct sw *sw, const char *cmd, const json_t *req,
 	if (strcmp(cmd, "peers") == 0)
 		return cmd_peers(sw, req, ret_error);
 	if (strcmp(cmd, "bans") == 0)
-		return json_pack("{s:o, s:b}", "bans", enforce_bans_json(sw),
-		    "enforced", sw->enf.nft != NULL);
+		return cmd_bans(sw, req, ret_error);
 	if (strcmp(cmd, "block") == 0)
 		return cmd_block(sw, req, ret_error);
 	if (strcmp(cmd, "unblock") == 0)

@@ -17,6 +17,7 @@
 #include "../common/duration.h"
 #include "../common/log.h"
 #include "../common/timeutil.h"
+#include "../exporter/request.h"
 #include "../exporter/sockjson.h"
 #include "../monitor/localaddr.h"
 #include "../monitor/proc.h"
@@ -1457,16 +1458,23 @@ enforce_reconfigure(struct sw *sw, const struct config *cfg, char *err,
 
 /* ---- output ------------------------------------------------------------- */
 
+/* A host as an address, a prefix as a CIDR, into buf (ADDR_STRLEN). */
+static void
+ban_peer_text(const struct ban *b, char *buf)
+{
+	if (cidr_is_host(&b->peer))
+		addr_format(&b->peer.addr, buf, ADDR_STRLEN);
+	else
+		cidr_format(&b->peer, buf, ADDR_STRLEN);
+}
+
 json_t *
 enforce_ban_json(const struct ban *b, int64_t now)
 {
 	char peer[ADDR_STRLEN], created[TIME_RFC3339_LEN],
 	    expires[TIME_RFC3339_LEN];
 
-	if (cidr_is_host(&b->peer))
-		addr_format(&b->peer.addr, peer, sizeof(peer));
-	else
-		cidr_format(&b->peer, peer, sizeof(peer));
+	ban_peer_text(b, peer);
 	/* Steady time (now too) printed as the wall clock's. */
 	return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:o, s:I, s:I, s:s}",
 	    "addr", peer, "reason", b->reason, "source", b->source,
@@ -1482,16 +1490,53 @@ enforce_ban_json(const struct ban *b, int64_t now)
 	    "procs", b->procs);
 }
 
-json_t *
-enforce_bans_json(const struct sw *sw)
+/* A request's filter: the bans inside a prefix, or whose address holds
+ * the text, as sockwatch top filters its rows. */
+static bool
+ban_matches(const struct ban *b, void *arg)
 {
-	json_t *arr = json_array();
-	int64_t now = time_steady_ms();
-	size_t i;
+	const struct request_bans *q = arg;
+	char peer[ADDR_STRLEN];
 
-	for (i = 0; arr != NULL && sw->enf.bans != NULL &&
-	    i < bans_count(sw->enf.bans); i++)
-		json_array_append_new(arr, enforce_ban_json(
-		    bans_at(sw->enf.bans, i), now));
+	if (q->is_cidr)
+		return b->peer.addr.family == q->cidr.addr.family &&
+		    b->peer.len >= q->cidr.len &&
+		    cidr_contains(&q->cidr, &b->peer.addr);
+	ban_peer_text(b, peer);
+	return strstr(peer, q->filter) != NULL;
+}
+
+json_t *
+enforce_bans_json(const struct sw *sw, const struct request_bans *q,
+    size_t *ret_matched)
+{
+	const struct bans *bans = sw->enf.bans;
+	size_t i, n = bans != NULL ? bans_count(bans) : 0;
+	const struct ban **top = NULL;
+	int64_t now = time_steady_ms();
+	json_t *arr = json_array();
+
+	*ret_matched = n;
+	if (arr == NULL || n == 0)
+		return arr;
+	if (!q->sorted && q->filter == NULL) {
+		for (i = 0; i < n; i++)
+			json_array_append_new(arr, enforce_ban_json(
+			    bans_at(bans, i), now));
+		return arr;
+	}
+	/* A limit costs one pass and a heap of that size: a million bans
+	 * are not sorted, nor sent, once a second for sockwatch top. */
+	if (q->limit != 0 && q->limit < n)
+		n = q->limit;
+	if ((top = calloc(n, sizeof(*top))) == NULL) {
+		json_decref(arr);
+		return NULL;
+	}
+	n = bans_top(bans, q->by, q->filter != NULL ? ban_matches : NULL,
+	    (void *)q, top, n, ret_matched);
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, enforce_ban_json(top[i], now));
+	free(top);
 	return arr;
 }

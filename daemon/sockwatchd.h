@@ -377,7 +377,11 @@ int enforce_unblock(struct sw *sw, const struct cidr *peer, char *err,
 int enforce_reconfigure(struct sw *sw, const struct config *cfg, char *err,
     size_t errlen);
 json_t *enforce_ban_json(const struct ban *b, int64_t now);
-json_t *enforce_bans_json(const struct sw *sw);
+/* The bans in force as q asks (request.h); *ret_matched: how many pass
+ * its filter (all without one). NULL: out of memory. */
+struct request_bans;
+json_t *enforce_bans_json(const struct sw *sw, const struct request_bans *q,
+    size_t *ret_matched);
 
 /* reconcile.c: the kernel's ban sets against the bans in force. */
 void enforce_reconcile(struct sw *sw, const char *why);

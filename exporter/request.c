@@ -87,6 +87,46 @@ request_peers(const json_t *req, enum peers_sort *ret_by,
 }
 
 int
+request_bans(const json_t *req, struct request_bans *ret,
+    const char **ret_error)
+{
+	const json_t *v;
+	const char *f;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->by = BANS_SORT_LEFT;
+	if ((v = json_object_get(req, "limit")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > REQUEST_BANS_LIMIT_MAX) {
+			*ret_error = "limit must be an integer 1-1000000";
+			return -EINVAL;
+		}
+		ret->limit = (size_t)json_integer_value(v);
+		ret->sorted = true;
+	}
+	if ((v = json_object_get(req, "sort")) != NULL) {
+		if (!json_is_string(v) || bans_sort_parse(json_string_value(v),
+		    &ret->by) < 0) {
+			*ret_error = "sort must be left, created, address or "
+			    "count";
+			return -EINVAL;
+		}
+		ret->sorted = true;
+	}
+	if ((v = json_object_get(req, "filter")) != NULL) {
+		f = json_string_value(v);
+		if (f == NULL || f[0] == '\0' || strlen(f) > 63) {
+			*ret_error = "filter must be 1-63 characters";
+			return -EINVAL;
+		}
+		ret->filter = f;
+		ret->is_cidr = cidr_parse(f, &ret->cidr) == 0 &&
+		    bans_key(&ret->cidr, &ret->cidr) == 0;
+	}
+	return 0;
+}
+
+int
 request_unblock(const json_t *req, struct request_block *ret,
     const char **ret_error)
 {

@@ -13,6 +13,7 @@
 
 #include "../common/addr.h"
 #include "../monitor/peers.h"
+#include "../policy/bans.h"
 #include "store.h"
 
 #define REQUEST_ALERTS_LIMIT	1000	/* alerts when no limit is asked */
@@ -33,6 +34,22 @@ int request_alerts(const json_t *req, int64_t now_ms,
 /* peers: limit (1-100000) and sort (packets, bytes, ports, syn). */
 int request_peers(const json_t *req, enum peers_sort *ret_by,
     unsigned int *ret_n, const char **ret_error);
+
+/* bans: limit, sort and filter; with none, every ban in no order. */
+#define REQUEST_BANS_LIMIT_MAX	1000000
+struct request_bans {
+	size_t limit;			/* 0: all */
+	enum bans_sort by;
+	bool sorted;			/* a limit or a sort asked */
+	const char *filter;		/* NULL: all; points into req */
+	bool is_cidr;			/* filter is an address or prefix */
+	struct cidr cidr;		/* then: canonical (bans_key) */
+};
+/* limit (1 to REQUEST_BANS_LIMIT_MAX), sort (left, the default, created,
+ * address, count), filter (1-63 characters: an address or CIDR holds the
+ * bans inside it, other text is a part of the ban's address). */
+int request_bans(const json_t *req, struct request_bans *ret,
+    const char **ret_error);
 
 /* block and unblock. */
 struct request_block {

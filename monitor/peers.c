@@ -1357,15 +1357,12 @@ static const char *const kind_names[PEER_KIND_COUNT] = {
 int
 peers_sort_parse(const char *name, enum peers_sort *ret_sort)
 {
-	size_t i;
+	int i = util_name_index(sort_names, 4, name);
 
-	for (i = 0; name != NULL && i < 4; i++) {
-		if (strcmp(name, sort_names[i]) == 0) {
-			*ret_sort = (enum peers_sort)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	if (i < 0)
+		return i;
+	*ret_sort = (enum peers_sort)i;
+	return 0;
 }
 
 const char *

@@ -891,6 +891,115 @@ bans_at(const struct bans *b, size_t i)
 	return i < b->bans.n ? tbl_at(&b->bans, i) : NULL;
 }
 
+/* --- the first n in an order --------------------------------------------- */
+
+static const char *const sort_names[] = { "left", "created", "address",
+    "count" };
+
+int
+bans_sort_parse(const char *name, enum bans_sort *ret_sort)
+{
+	int i = util_name_index(sort_names, 4, name);
+
+	if (i < 0)
+		return i;
+	*ret_sort = (enum bans_sort)i;
+	return 0;
+}
+
+static int
+desc64(int64_t x, int64_t y)
+{
+	return x > y ? -1 : x < y;
+}
+
+/* < 0 if x comes before y in order by: ties go to the lower address. */
+static int
+order_cmp(enum bans_sort by, const struct ban *x, const struct ban *y)
+{
+	int c = 0;
+
+	if (by == BANS_SORT_LEFT) {
+		/* Permanent bans first, then the latest to expire. */
+		if ((x->expires_ms == 0) != (y->expires_ms == 0))
+			return x->expires_ms == 0 ? -1 : 1;
+		c = desc64(x->expires_ms, y->expires_ms);
+	} else if (by == BANS_SORT_CREATED)
+		c = desc64(x->created_ms, y->created_ms);
+	else if (by == BANS_SORT_COUNT)
+		c = desc64(x->count, y->count);
+	return c != 0 ? c : cidr_compare(&x->peer, &y->peer);
+}
+
+/* A heap with the last in order at its root. */
+static void
+top_down(enum bans_sort by, const struct ban **h, size_t i, size_t n)
+{
+	const struct ban *tmp;
+	size_t m, l;
+
+	for (;;) {
+		m = i;
+		l = 2 * i + 1;
+		if (l < n && order_cmp(by, h[l], h[m]) > 0)
+			m = l;
+		if (l + 1 < n && order_cmp(by, h[l + 1], h[m]) > 0)
+			m = l + 1;
+		if (m == i)
+			return;
+		tmp = h[i];
+		h[i] = h[m];
+		h[m] = tmp;
+		i = m;
+	}
+}
+
+static void
+top_heapify(enum bans_sort by, const struct ban **h, size_t n)
+{
+	size_t i;
+
+	for (i = n / 2; i > 0; i--)
+		top_down(by, h, i - 1, n);
+}
+
+size_t
+bans_top(const struct bans *b, enum bans_sort by,
+    bool (*match)(const struct ban *ban, void *arg), void *arg,
+    const struct ban **ret, size_t n, size_t *ret_matched)
+{
+	const struct ban *e, *tmp;
+	size_t i, k = 0, matched = 0;
+
+	/* The first n that match make a heap; each later one replaces its
+	 * root (the last of the first n so far) if it comes before it. */
+	for (i = 0; i < b->bans.n; i++) {
+		e = tbl_at(&b->bans, i);
+		if (match != NULL && !match(e, arg))
+			continue;
+		matched++;
+		if (k < n) {
+			ret[k++] = e;
+			if (k == n)
+				top_heapify(by, ret, n);
+		} else if (n > 0 && order_cmp(by, e, ret[0]) < 0) {
+			ret[0] = e;
+			top_down(by, ret, 0, n);
+		}
+	}
+	if (k < n)
+		top_heapify(by, ret, k);
+	/* Heap sort: each root moved to the end leaves them in order. */
+	for (i = k; i > 1; i--) {
+		tmp = ret[0];
+		ret[0] = ret[i - 1];
+		ret[i - 1] = tmp;
+		top_down(by, ret, 0, i - 1);
+	}
+	*ret_matched = matched;
+	return k;
+}
+
 bool
 bans_aggregate(const struct bans *b, const struct addr *a,
     struct cidr *ret_prefix)

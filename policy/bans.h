@@ -127,6 +127,24 @@ size_t bans_expire(struct bans *b, int64_t now_ms,
 size_t bans_count(const struct bans *b);
 const struct ban *bans_at(const struct bans *b, size_t i);
 
+/* Orders of the bans in force, each with ties to the lower address:
+ * permanent first then the latest to expire, the newest, by address, the
+ * most earlier bans. */
+enum bans_sort {
+	BANS_SORT_LEFT,
+	BANS_SORT_CREATED,
+	BANS_SORT_ADDRESS,
+	BANS_SORT_COUNT,
+};
+/* "left", "created", "address", "count". 0 or -EINVAL. */
+int bans_sort_parse(const char *name, enum bans_sort *ret_sort);
+/* The first n bans in force in order by among those match (may be NULL:
+ * all) accepts, into ret (room for n), first first; returns how many.
+ * *ret_matched gets how many match accepted. O(count log n). */
+size_t bans_top(const struct bans *b, enum bans_sort by,
+    bool (*match)(const struct ban *ban, void *arg), void *arg,
+    const struct ban **ret, size_t n, size_t *ret_matched);
+
 /* Aggregation: with a host a just banned, if aggregation is on for its
  * family and at least aggregate_threshold hosts inside its prefix are
  * banned (and neither the prefix nor a prefix covering it is banned yet),

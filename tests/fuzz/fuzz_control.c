@@ -44,6 +44,8 @@ decode(const char *cmd, const json_t *req, const char **err)
 {
 	struct sockdiag_query sq;
 	struct request_block q;
+	struct request_bans qb;
+	struct cidr key;
 	struct alert_filter f;
 	enum peers_sort by;
 	unsigned int n;
@@ -62,6 +64,14 @@ decode(const char *cmd, const json_t *req, const char **err)
 	} else if (strcmp(cmd, "peers") == 0) {
 		r = request_peers(req, &by, &n, err);
 		if (r == 0 && (n < 1 || n > 100000 || by > PEERS_SORT_SYN))
+			abort();
+	} else if (strcmp(cmd, "bans") == 0) {
+		r = request_bans(req, &qb, err);
+		if (r == 0 && (qb.limit > REQUEST_BANS_LIMIT_MAX ||
+		    qb.by > BANS_SORT_COUNT || (qb.filter != NULL &&
+		    (qb.filter[0] == '\0' || strlen(qb.filter) > 63)) ||
+		    (qb.is_cidr && (bans_key(&qb.cidr, &key) < 0 ||
+		    cidr_compare(&key, &qb.cidr) != 0))))
 			abort();
 	} else if (strcmp(cmd, "block") == 0 ||
 	    strcmp(cmd, "unblock") == 0) {

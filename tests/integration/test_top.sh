@@ -7,9 +7,12 @@
 # b + y blocks the benign peer (in the kernel's ban4), u + n does not
 # unblock it, u + y does; a member of control_group
 # sees the same and may not block; the daemon stopped shows "daemon not
-# running — reconnecting", started again its new pid and the bans; q
+# running — reconnecting", started again its new pid and the bans; a
+# selected ban that goes leaves no row selected; q
 # exits 0. Then --once with stdout not a terminal: one snapshot no wider
-# than 80 columns, exit 3 with the daemon stopped.
+# than 80 columns; with 41 bans, -n 5 shows "5 of 41" (the daemon sends
+# the first 5 that pass the filter, as the bans request's limit, sort and
+# filter say); exit 3 with the daemon stopped.
 #
 # SW_SAVE_SCREEN=FILE also copies the screen after the scan to FILE: the
 # one in the README.
@@ -173,6 +176,26 @@ wait_screen "^$ATK4 +portscan " "the ban after the restart"
 screen_has reconnecting && fail "still reconnecting"
 echo "ok: the daemon's restart shown, then its data"
 
+# The selected ban goes: no row is selected (not the one in its place,
+# which b would block) until a key selects one.
+swc "$VNS" block --for 1h 198.19.1.1 198.19.1.2 >/dev/null || fail block
+wait_screen '^198\.19\.1\.2 ' "the new bans"
+wait_for 5 selected 198.19.1.1 || fail "the first ban is not selected"
+keys j
+wait_for 5 selected 198.19.1.2 || fail "j: 198.19.1.2 not selected"
+swc "$VNS" unblock 198.19.1.2 >/dev/null || fail unblock
+wait_for 5 bash -c "! grep -q '^198\.19\.1\.2 ' '$D/screen'" ||
+    fail "198.19.1.2 still on the screen"
+if selected 198.19.1.1 || selected "$ATK4"; then
+	fail "a ban selected after the selected one went"
+fi
+keys b
+wait_screen "^no row selected" "b with none selected"
+keys j
+wait_for 5 selected 198.19.1.1 || fail "j after: 198.19.1.1 not selected"
+swc "$VNS" unblock 198.19.1.1 >/dev/null || fail unblock
+echo "ok: the selected row gone, none is selected"
+
 keys q
 wait_file 5 "$D/exit" "$top" || fail "q: top did not exit"
 [ "$(cat "$D/exit")" = 0 ] || fail "q: top exited $(cat "$D/exit")"
@@ -196,6 +219,43 @@ if ! grep -Eq "^$ATK4 +portscan " "$T/once.txt" ||
     ! grep -q '^Listeners (0, by port)$' "$T/once.txt"; then
 	fail "--once --filter 198.18.0.0/24:$(printf '\n'; cat "$T/once.txt")"
 fi
+
+# 40 bans more: top asks the daemon for the first -n by its sort key that
+# pass the filter, and says how many there are.
+seq 1 40 | sed 's/^/198.19.0./' >"$T/more"
+swc "$VNS" block --for 1h -f "$T/more" >/dev/null || fail "block -f"
+swc "$VNS" top --once -n 5 >"$T/once.txt" || fail "top --once -n 5"
+once_bans() {
+	sed -n '/^Bans /,/^$/p' "$T/once.txt" | grep -c '^198\.1[89]\.'
+}
+if ! grep -q '^Bans (5 of 41, by left)$' "$T/once.txt" ||
+    [ "$(once_bans)" != 5 ]; then
+	fail "--once -n 5 with 41 bans:$(printf '\n'; cat "$T/once.txt")"
+fi
+swc "$VNS" top --once -n 5 --filter 0.3 >"$T/once.txt" ||
+    fail "top --once --filter 0.3"
+if ! grep -q '^Bans (5 of 11, by left)$' "$T/once.txt" ||
+    [ "$(once_bans)" != 5 ]; then
+	fail "--once --filter 0.3:$(printf '\n'; cat "$T/once.txt")"
+fi
+# The request itself, as a member of control_group may send it.
+bans_req() {
+	ip netns exec "$VNS" runuser -u "$MEMBER" -- python3 -c '
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+r = json.loads(s.makefile().readline())
+print(r.get("error") or " ".join([b["addr"] for b in r["bans"]] +
+    [str(r["matched"]), str(r["total"])]))' "$SOCK" "$1"
+}
+q='{"cmd": "bans", "limit": 3, "sort": "address", "filter": "198.19.0.0/24"}'
+got=$(bans_req "$q")
+[ "$got" = "198.19.0.1 198.19.0.2 198.19.0.3 40 41" ] ||
+    fail "bans limit 3 by address in 198.19.0.0/24: $got"
+got=$(bans_req '{"cmd": "bans", "limit": 0}')
+[ "$got" = "limit must be an integer 1-1000000" ] || fail "limit 0: $got"
+echo "ok: the first -n bans of the daemon's, N of TOTAL"
 swd_stop TERM
 rc=0
 swc "$VNS" top --once >"$T/once.txt" 2>&1 || rc=$?

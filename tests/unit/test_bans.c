@@ -770,6 +770,134 @@ test_many(void **state)
 	bans_free(b);
 }
 
+/* The peers of bans_top's first n in order by, space-separated. */
+static const char *
+top_text(const struct bans *b, enum bans_sort by, size_t n,
+    bool (*match)(const struct ban *, void *), size_t *ret_matched)
+{
+	static char out[512];
+	const struct ban *r[16];
+	size_t k, i, off = 0;
+
+	assert_true(n <= 16);
+	k = bans_top(b, by, match, NULL, r, n, ret_matched);
+	assert_true(k <= n);
+	out[0] = '\0';
+	for (i = 0; i < k; i++)
+		off += (size_t)snprintf(out + off, sizeof(out) - off, "%s%s",
+		    i ? " " : "", fmt(&r[i]->peer));
+	return out;
+}
+
+static bool
+only_v6(const struct ban *ban, void *arg)
+{
+	(void)arg;
+	return ban->peer.addr.family == AF_INET6;
+}
+
+static void
+test_top(void **state)
+{
+	static const struct {
+		const char *peer;
+		int64_t created;
+		uint64_t length;	/* 0: permanent */
+		uint32_t count;
+	} in[] = {
+		{ "198.18.0.10/32", 5 * MIN, HOUR, 2 },
+		{ "2001:db8::1/128", 1 * MIN, 0, 0 },
+		{ "198.18.0.9/32", 3 * MIN, 2 * HOUR, 2 },
+		{ "198.18.1.0/24", 4 * MIN, 0, 7 },
+		{ "2001:db8::2/128", 2 * MIN, 3 * HOUR, 1 },
+	};
+	struct bans *b = new_bans(&policy);
+	enum bans_sort by;
+	struct ban x;
+	size_t i, m;
+
+	(void)state;
+	assert_string_equal(top_text(b, BANS_SORT_LEFT, 3, NULL, &m), "");
+	assert_int_equal(m, 0);
+	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		x = mkban(in[i].peer, in[i].created, in[i].length,
+		    in[i].count);
+		assert_int_equal(bans_put(b, &x), 0);
+	}
+	/* Permanent first (by address), then the latest to expire. */
+	assert_string_equal(top_text(b, BANS_SORT_LEFT, 16, NULL, &m),
+	    "198.18.1.0/24 2001:db8::1/128 2001:db8::2/128 198.18.0.9/32 "
+	    "198.18.0.10/32");
+	assert_int_equal(m, 5);
+	assert_string_equal(top_text(b, BANS_SORT_CREATED, 16, NULL, &m),
+	    "198.18.0.10/32 198.18.1.0/24 198.18.0.9/32 2001:db8::2/128 "
+	    "2001:db8::1/128");
+	assert_string_equal(top_text(b, BANS_SORT_ADDRESS, 16, NULL, &m),
+	    "198.18.0.9/32 198.18.0.10/32 198.18.1.0/24 2001:db8::1/128 "
+	    "2001:db8::2/128");
+	/* Equal counts: the lower address first. */
+	assert_string_equal(top_text(b, BANS_SORT_COUNT, 16, NULL, &m),
+	    "198.18.1.0/24 198.18.0.9/32 198.18.0.10/32 2001:db8::2/128 "
+	    "2001:db8::1/128");
+	/* The first n are the first n of the whole order. */
+	assert_string_equal(top_text(b, BANS_SORT_COUNT, 2, NULL, &m),
+	    "198.18.1.0/24 198.18.0.9/32");
+	assert_int_equal(m, 5);
+	assert_string_equal(top_text(b, BANS_SORT_ADDRESS, 1, NULL, &m),
+	    "198.18.0.9/32");
+	assert_string_equal(top_text(b, BANS_SORT_LEFT, 0, NULL, &m), "");
+	assert_int_equal(m, 5);
+	assert_string_equal(top_text(b, BANS_SORT_CREATED, 1, only_v6, &m),
+	    "2001:db8::2/128");
+	assert_int_equal(m, 2);
+	assert_int_equal(bans_sort_parse("count", &by), 0);
+	assert_int_equal(by, BANS_SORT_COUNT);
+	assert_int_equal(bans_sort_parse("size", &by), -EINVAL);
+	assert_int_equal(bans_sort_parse(NULL, &by), -EINVAL);
+	bans_free(b);
+}
+
+/* Many bans: every n gives the first n of the full order. */
+static void
+test_top_many(void **state)
+{
+	struct bans *b = new_bans(&policy);
+	const struct ban **all, **some;
+	static const size_t ns[] = { 1, 2, 7, 100, 999 };
+	char peer[ADDR_STRLEN];
+	size_t i, j, m, k, total = 1000;
+	enum bans_sort by;
+	struct ban x;
+
+	(void)state;
+	srandom(7);
+	for (i = 0; i < total; i++) {
+		snprintf(peer, sizeof(peer), "198.18.%zu.%zu/32", i / 250,
+		    i % 250);
+		x = mkban(peer, random() % 100 * MIN, random() % 4 * HOUR,
+		    (uint32_t)(random() % 5));
+		assert_int_equal(bans_put(b, &x), 0);
+	}
+	all = calloc(total, sizeof(*all));
+	some = calloc(total, sizeof(*some));
+	assert_non_null(all);
+	assert_non_null(some);
+	for (by = BANS_SORT_LEFT; by <= BANS_SORT_COUNT; by++) {
+		assert_int_equal(bans_top(b, by, NULL, NULL, all, total, &m),
+		    total);
+		for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+			k = bans_top(b, by, NULL, NULL, some, ns[i], &m);
+			assert_int_equal(k, ns[i]);
+			assert_int_equal(m, total);
+			for (j = 0; j < k; j++)
+				assert_ptr_equal(some[j], all[j]);
+		}
+	}
+	free(all);
+	free(some);
+	bans_free(b);
+}
+
 int
 main(void)
 {
@@ -785,6 +913,8 @@ main(void)
 		cmocka_unit_test(test_history_bound),
 		cmocka_unit_test(test_random_ops),
 		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_top),
+		cmocka_unit_test(test_top_many),
 	};
 
 	return cmocka_run_group_tests_name("bans", tests, NULL, NULL);

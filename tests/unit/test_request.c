@@ -171,6 +171,67 @@ test_request_peers_subscribe(void **state)
 	json_decref(j);
 }
 
+static void
+test_request_bans(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "{\"limit\": 0}", "limit must be an integer 1-1000000" },
+		{ "{\"limit\": 1000001}", "limit must be an integer 1-1000000" },
+		{ "{\"limit\": \"5\"}", "limit must be an integer 1-1000000" },
+		{ "{\"sort\": \"size\"}",
+		    "sort must be left, created, address or count" },
+		{ "{\"sort\": 1}",
+		    "sort must be left, created, address or count" },
+		{ "{\"filter\": \"\"}", "filter must be 1-63 characters" },
+		{ "{\"filter\": null}", "filter must be 1-63 characters" },
+	};
+	struct request_bans q;
+	char big[100], text[160];
+	const char *err;
+	json_t *j;
+	size_t i;
+
+	(void)state;
+	/* None: every ban, as before there were arguments. */
+	j = req("{}");
+	assert_int_equal(request_bans(j, &q, &err), 0);
+	assert_false(q.sorted);
+	assert_int_equal(q.limit, 0);
+	assert_null(q.filter);
+	json_decref(j);
+	j = req("{\"limit\": 30, \"sort\": \"count\","
+	    " \"filter\": \"::ffff:198.18.0.1/120\"}");
+	assert_int_equal(request_bans(j, &q, &err), 0);
+	assert_true(q.sorted);
+	assert_int_equal(q.limit, 30);
+	assert_int_equal(q.by, BANS_SORT_COUNT);
+	/* A mapped prefix is the IPv4 one it means, host bits cleared. */
+	assert_true(q.is_cidr);
+	assert_string_equal(cidr_format(&q.cidr, text, sizeof(text)),
+	    "198.18.0.0/24");
+	json_decref(j);
+	j = req("{\"sort\": \"address\", \"filter\": \"18.0\"}");
+	assert_int_equal(request_bans(j, &q, &err), 0);
+	assert_true(q.sorted);
+	assert_int_equal(q.limit, 0);
+	assert_false(q.is_cidr);
+	assert_string_equal(q.filter, "18.0");
+	json_decref(j);
+	memset(big, 'x', 64);
+	big[64] = '\0';
+	snprintf(text, sizeof(text), "{\"filter\": \"%s\"}", big);
+	j = req(text);
+	assert_int_equal(request_bans(j, &q, &err), -EINVAL);
+	json_decref(j);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		j = req(bad[i][0]);
+		err = NULL;
+		assert_int_equal(request_bans(j, &q, &err), -EINVAL);
+		assert_string_equal(err, bad[i][1]);
+		json_decref(j);
+	}
+}
+
 int
 main(void)
 {
@@ -178,6 +239,7 @@ main(void)
 		cmocka_unit_test(test_request_alerts),
 		cmocka_unit_test(test_request_block),
 		cmocka_unit_test(test_request_peers_subscribe),
+		cmocka_unit_test(test_request_bans),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

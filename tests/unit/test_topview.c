@@ -168,6 +168,17 @@ test_sort_bans_listeners(void **state)
 	    "198.18.0.0/24 198.18.0.2 198.18.0.3");
 	assert_string_equal(order(TOP_BANS, bans, 3, ""),
 	    "198.18.0.2 198.18.0.3 198.18.0.0/24");
+	json_decref(bans);
+	/* The same seconds left: the latest to expire first. */
+	bans = load("["
+	    "{\"addr\": \"198.18.0.3\", \"left_s\": 10,"
+	    " \"expires\": \"2026-12-07T22:00:09.100Z\"},"
+	    "{\"addr\": \"198.18.0.2\", \"left_s\": 10,"
+	    " \"expires\": \"2026-12-07T22:00:09.200Z\"},"
+	    "{\"addr\": \"198.18.0.1\", \"left_s\": 10,"
+	    " \"expires\": \"2026-12-07T22:00:09.100Z\"}]");
+	assert_string_equal(order(TOP_BANS, bans, 0, ""),
+	    "198.18.0.2 198.18.0.1 198.18.0.3");
 	assert_string_equal(order(TOP_LISTENERS, ls, 0, ""),
 	    "127.0.0.1 :: 0.0.0.0");
 	assert_string_equal(order(TOP_LISTENERS, ls, 2, ""),
@@ -176,6 +187,41 @@ test_sort_bans_listeners(void **state)
 	    "0.0.0.0 127.0.0.1 ::");
 	json_decref(bans);
 	json_decref(ls);
+}
+
+/* Addresses, parsed once before the sort, in numeric order, IPv4 first;
+ * text that is no address after them, as text. */
+static void
+test_sort_addresses(void **state)
+{
+	json_t *bans = load("["
+	    "{\"addr\": \"2001:db8::10\"}, {\"addr\": \"zz\"},"
+	    "{\"addr\": \"198.18.0.10\"}, {\"addr\": \"2001:db8::2\"},"
+	    "{\"addr\": \"junk\"}, {\"addr\": \"198.18.0.9\"},"
+	    "{\"addr\": \"198.18.0.0/31\"}]");
+
+	(void)state;
+	assert_string_equal(order(TOP_BANS, bans, 2, ""),
+	    "198.18.0.0/31 198.18.0.9 198.18.0.10 2001:db8::2 2001:db8::10 "
+	    "junk zz");
+	/* Equal on the key (no count): the address decides. */
+	assert_string_equal(order(TOP_BANS, bans, 3, "2001:db8::/32"),
+	    "2001:db8::2 2001:db8::10");
+	/* A prefix inside the filter's passes it, one around it not. */
+	assert_string_equal(order(TOP_BANS, bans, 2, "198.18.0.0/16"),
+	    "198.18.0.0/31 198.18.0.9 198.18.0.10");
+	assert_string_equal(order(TOP_BANS, bans, 2, "198.18.0.0/32"), "");
+	json_decref(bans);
+}
+
+static void
+test_printable(void **state)
+{
+	char s[] = "a\033[2Jb\t\xc3\xa9~";
+
+	(void)state;
+	assert_int_equal(topview_printable(s), 10);
+	assert_string_equal(s, "a?[2Jb???~");
 }
 
 /* Every line is exactly cols wide, printable ASCII. */
@@ -317,6 +363,8 @@ main(void)
 		cmocka_unit_test(test_filter),
 		cmocka_unit_test(test_sort_alerts),
 		cmocka_unit_test(test_sort_bans_listeners),
+		cmocka_unit_test(test_sort_addresses),
+		cmocka_unit_test(test_printable),
 		cmocka_unit_test(test_widths),
 		cmocka_unit_test(test_status_lines),
 		cmocka_unit_test(test_layout),
