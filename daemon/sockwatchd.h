@@ -157,6 +157,7 @@ struct sw {
 	struct sockdiag_events *events;
 	struct evsource *events_src;
 	struct socktable *table;
+	struct scan_quiet *quiet;	/* skipping dumps (scan.c) */
 	bool resync;			/* a full dump is due at once */
 	int64_t next_scan_ms;		/* monotonic */
 	struct socklist new_listeners;	/* waiting for attribution */
@@ -215,9 +216,17 @@ void authlog_stats(const struct sw *sw, struct authlog_stats *ret);
 json_t *authlog_json(const struct sw *sw);
 
 /* scan.c: the live socket table. */
+struct scan_stats {
+	uint64_t full;			/* full dumps */
+	uint64_t skipped;		/* due, skipped: no counter moved */
+	uint64_t forced;		/* due to full_scan_interval alone */
+	uint64_t checks;		/* counter reads that could skip one */
+	uint64_t check_errors;		/* counters unreadable: dumped */
+};
 int scan_open(struct sw *sw);
 void scan_close(struct sw *sw);
 void scan_tick(struct sw *sw, int64_t now_mono);
+void scan_stats(const struct sw *sw, struct scan_stats *ret);
 /* Read the destroy notifications waiting, now (else the loop does). */
 void scan_events(struct sw *sw);
 
