@@ -119,6 +119,8 @@ struct sw_enforce {
 	int64_t own_ms;
 	struct enforce_pending *pending;
 	size_t npending, cappending;
+	void *scratch;			/* enforce_flush's arrays */
+	size_t scratch_cap;
 	int64_t next_reconcile_ms;	/* monotonic */
 	bool repair;			/* someone changed our table */
 	bool retry;			/* a change failed: reconcile */
