@@ -253,6 +253,8 @@ scan_quiet(struct sw *sw, int64_t now)
 	struct sockstat st;
 	int r;
 
+	/* Closes the loop has not read yet count too. */
+	scan_events(sw);
 	if (full == 0 || !q->valid || q->dirty)
 		return false;
 	if (now - q->full_ms >= (int64_t)full) {

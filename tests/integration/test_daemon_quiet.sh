@@ -61,7 +61,7 @@ echo "ok: a new connection in the table within 4 s"
 kill "$conn"
 
 # 4. A listener that moves port with every counter left as it was, under
-# a forced dump every 6 s: audited within 6 s + a scan (+ slack).
+# a forced dump every 6 s: audited within 6 s + a scan (+ 1 s of slack).
 sed -i 's/^full_scan_interval = .*/full_scan_interval = 6s/' \
     "$T/sockwatch.conf"
 swc "$NS" reload || fail "reload failed"
@@ -70,24 +70,23 @@ rl=$!
 wait_file 5 "$T/port1" "$rl" || fail "relisten.py did not listen"
 p1=$(<"$T/port1")
 wait_for 4 has_alert "$NS" "$p1" || fail "no alert for port $p1"
+# Let the new inspector's start (the reload) settle, then leave the
+# namespace alone: no CLI polling while the forced dump is awaited.
+sleep 3
 c0=$(metric sockwatch_scans_forced_total)
 s0=$(metric sockwatch_scans_skipped_total)
 kill -USR1 "$rl"
 wait_file 5 "$T/port2" "$rl" || fail "relisten.py did not move"
 p2=$(<"$T/port2")
 t0=$EPOCHREALTIME
-# Asked once a second: the CLI's connection moves a counter too.
-for ((i = 0; i < 10; i++)); do
-	has_alert "$NS" "$p2" && break
-	sleep 1
-done
+sleep 8
 has_alert "$NS" "$p2" ||
-    fail "the listener moved from port $p1 to $p2: no alert within 10 s"
+    fail "the listener moved from port $p1 to $p2: no alert within 8 s"
 secs=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 c1=$(metric sockwatch_scans_forced_total)
 s1=$(metric sockwatch_scans_skipped_total)
 [ "$c1" -gt "$c0" ] && [ "$s1" -gt "$s0" ] ||
     fail "moved listener: forced dumps $c0 -> $c1, skipped $s0 -> $s1"
 echo "ok: listener moved $p1 -> $p2 with no counter moving: alerted" \
-    "after $secs s ($((c1 - c0)) forced, $((s1 - s0)) skipped)"
+    "within $secs s ($((c1 - c0)) forced, $((s1 - s0)) skipped)"
 echo "PASS"
