@@ -77,7 +77,8 @@ LIB_SRC   := common/log.c common/addr.c common/duration.c \
              monitor/sockdiag.c monitor/proc.c monitor/socktable.c monitor/decode.c \
              monitor/capture.c monitor/peers.c monitor/localaddr.c \
              monitor/capstate.c monitor/linkmon.c \
-             monitor/infra.c monitor/bpfrec.c monitor/bpfiter.c
+             monitor/infra.c monitor/bpfrec.c monitor/bpfiter.c \
+             monitor/sockstat.c
 # What only the daemon (and the CLI's daemon-side helpers) need.
 DLIB_SRC  := $(wildcard policy/*.c exporter/*.c) \
              common/privdrop.c common/sandbox.c

@@ -13,7 +13,8 @@
 #     (d) build/bench/nft_floor: a bare libnftnl batch (its own namespace).
 #  2. Restore: the daemon holds the 100,000 bans; SIGTERM, delete table
 #     inet sockwatch, start again; time until `sockwatch status` answers
-#     and until ban4 holds 100,000 elements; the "restored N bans" log line.
+#     and until ban4 holds 100,000 elements; the "read N bans from the
+#     database" log line.
 #  3. Latency from the SYN that crosses [portscan] ports = 20 to the
 #     "add element inet sockwatch ban4" line of `nft monitor` in the
 #     victim's namespace, once per attacker address.
@@ -222,8 +223,8 @@ for ((r = 1; r <= RUNS; r++)); do
 		sleep 0.01
 	done
 	tk=$(now)
-	tl=$(awk '/restored [0-9]+ bans/ { print $1; exit }' "$D/log")
-	line=$(grep -o 'restored [0-9]* bans.*' "$D/log" | head -1)
+	tl=$(awk '/read [0-9]+ bans from the database/ { print $1; exit }' "$D/log")
+	line=$(grep -o 'read [0-9]* bans from the database.*' "$D/log" | head -1)
 	tr=$(awk '/table inet sockwatch ready/ { print $1; exit }' "$D/log")
 	RT+=("$(sub "$t0" "${tr:-$t0}")")
 	RS+=("$(sub "$t0" "$ts")")
@@ -303,7 +304,7 @@ Targets: sockwatch at least 0.8x the bare batch's speed: kill_connections = yes 
 
 Restore of $N bans (SIGTERM, \`nft delete table inet sockwatch\`, start), seconds from the start command:
 
-| run | "restored N bans" logged (store loaded) | "table inet sockwatch ready" logged (kernel loaded) | \`sockwatch status\` answers | ban4 holds $N (start of the first poll that saw it) |
+| run | "read N bans from the database" logged (store loaded) | "table inet sockwatch ready" logged (kernel loaded) | \`sockwatch status\` answers | ban4 holds $N (start of the first poll that saw it) |
 |--:|--:|--:|--:|--:|
 EOF
 for ((r = 0; r < RUNS; r++)); do

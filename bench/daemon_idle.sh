@@ -138,7 +138,7 @@ tcp_alloc() { awk '$1 == "TCP:" { for (i = 2; i < NF; i++) if ($i == "alloc") pr
 # metric NAME: a counter from the daemon's metrics.
 metric() {
 	"$SW" -S "$WORK/sw.sock" metrics 2>/dev/null |
-	    awk -v m="$1" '$1 == m { print $2; exit }'
+	    awk -v m="$1" '$1 == m { v = $2 } END { print v }'
 }
 
 # start_daemon INTERVAL: a config in $WORK, the daemon in the namespace.

@@ -28,6 +28,9 @@
 #define BANQ_CHUNK		5000
 #define BANQ_DELAY_MIN_MS	100
 #define BANQ_DELAY_MAX_MS	2000
+#define BANQ_KEEP		4096	/* entries kept when drained: a
+					 * list blocked 2,000 at a time
+					 * reuses them */
 
 /* The queue's changes are all in the bans in memory: drop it, rewrite
  * the table from them. */
@@ -133,7 +136,7 @@ banq_done(struct sw *sw, int r, size_t n, int64_t now_mono)
 		q->delay_ms = 0;
 		q->error = 0;
 		q->next_ms = now_mono;	/* the rest at the next tick */
-		if (q->n == 0 && q->cap > 1024) {
+		if (q->n == 0 && q->cap > BANQ_KEEP) {
 			free(q->op);
 			q->op = NULL;
 			q->cap = 0;

@@ -71,6 +71,21 @@ capture_json(struct sw *sw)
 	    "inspector", inspect_json(sw));
 }
 
+/* Full dumps and the scheduled ones skipped (scan.c). */
+static json_t *
+scans_json(const struct sw *sw)
+{
+	struct scan_stats ss;
+
+	scan_stats(sw, &ss);
+	return json_pack("{s:I, s:I, s:I, s:I}",
+	    "full", (json_int_t)ss.full,
+	    "skipped", (json_int_t)ss.skipped,
+	    "forced", (json_int_t)ss.forced,
+	    "full_scan_interval_ms",
+	    (json_int_t)sw->cfg->daemon.full_scan_ms);
+}
+
 static json_t *
 cmd_status(struct sw *sw)
 {
@@ -102,7 +117,7 @@ cmd_status(struct sw *sw)
 		bytes = 0;
 	return json_pack("{s:s, s:i, s:s, s:I, s:s, s:I, s:{s:I, s:I, s:I, "
 	    "s:I}, s:I, s:I, s:o, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:I, "
-	    "s:I, s:o, s:o, s:o, s:o}",
+	    "s:I, s:o, s:o, s:o, s:o, s:o}",
 	    "version", SW_VERSION,
 	    "pid", (int)getpid(),
 	    "started", time_format_rfc3339(sw->start_wall_ms, started,
@@ -126,7 +141,8 @@ cmd_status(struct sw *sw)
 	    "capture", capture_json(sw),
 	    "authlog", authlog_json(sw),
 	    "database", banq_json(sw),
-	    "crowdsec", crowdsec_json(sw));
+	    "crowdsec", crowdsec_json(sw),
+	    "scans", scans_json(sw));
 }
 
 /* A reader's listing comes from the live table (as of the last scan and
@@ -593,6 +609,7 @@ commands_metrics(void *arg, struct mbuf *b)
 	static const char *const fams[] = { "inet", "inet6", "unix" };
 	static const char *const protos[] = { "tcp", "udp", "unix" };
 	uint64_t by[3][3][16];
+	struct scan_stats ss;
 	const struct export_stats *cs;
 	struct store_stats st;
 	struct sock_info probe;
@@ -665,8 +682,15 @@ commands_metrics(void *arg, struct mbuf *b)
 	counter(b, "sockwatch_alerts_suppressed_total",
 	    "Alerts dropped by the global rate limit (100/s, bursts of "
 	    "1000).", sw->n.alerts_suppressed);
+	scan_stats(sw, &ss);
 	counter(b, "sockwatch_scans_total", "Full sock_diag dumps.",
-	    sw->n.scans);
+	    ss.full);
+	counter(b, "sockwatch_scans_skipped_total",
+	    "Scheduled dumps skipped: no socket counter had moved.",
+	    ss.skipped);
+	counter(b, "sockwatch_scans_forced_total",
+	    "Dumps made only because full_scan_interval had passed.",
+	    ss.forced);
 	counter(b, "sockwatch_netlink_resyncs_total",
 	    "Full dumps forced by lost netlink notifications.",
 	    sw->n.resyncs);

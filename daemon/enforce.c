@@ -31,6 +31,7 @@
 #define ENFORCE_LOG_EACH	16	/* bigger flushes log one line */
 #define ENFORCE_PARALLEL	256	/* bigger flushes write the store in a
 					 * thread while the kernel works */
+#define ENFORCE_SCRATCH_KEEP	4096	/* flush arrays kept for the next */
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -802,6 +803,45 @@ pending_current(const struct sw *sw, const struct enforce_pending *p)
 	    NULL;
 }
 
+/* enforce_flush's arrays for n bans, in one block kept between flushes
+ * (up to ENFORCE_SCRATCH_KEEP): a list blocked 2,000 at a time would
+ * otherwise fault in fresh pages for every request. */
+static int
+flush_scratch(struct sw *sw, size_t n, struct ban **bs, uint64_t **lens,
+    struct nft_elem **e, size_t **idx)
+{
+	const size_t each = sizeof(**bs) + sizeof(**lens) + sizeof(**e) +
+	    sizeof(**idx);
+	uint8_t *p;
+
+	_Static_assert(sizeof(struct ban) % 8 == 0 &&
+	    sizeof(struct nft_elem) % 8 == 0, "8-byte aligned arrays");
+	if (n > sw->enf.scratch_cap) {
+		if ((p = reallocarray(sw->enf.scratch, n, each)) == NULL)
+			return -ENOMEM;
+		sw->enf.scratch = p;
+		sw->enf.scratch_cap = n;
+	}
+	p = sw->enf.scratch;
+	*bs = (struct ban *)p;
+	*e = (struct nft_elem *)(p + n * sizeof(**bs));
+	*lens = (uint64_t *)(p + n * (sizeof(**bs) + sizeof(**e)));
+	*idx = (size_t *)(p + n * (sizeof(**bs) + sizeof(**e) +
+	    sizeof(**lens)));
+	memset(*e, 0, n * sizeof(**e));
+	return 0;
+}
+
+static void
+flush_scratch_trim(struct sw *sw)
+{
+	if (sw->enf.scratch_cap <= ENFORCE_SCRATCH_KEEP)
+		return;
+	free(sw->enf.scratch);
+	sw->enf.scratch = NULL;
+	sw->enf.scratch_cap = 0;
+}
+
 /* Send the queued bans to the kernel in one batch and queue their
  * database writes (banq.c; for a big flush written at the same time as
  * the kernel's batch), then end their sockets. Each is taken from the
@@ -826,14 +866,8 @@ enforce_flush(struct sw *sw)
 	bool due, threaded;
 	int rn = 0;
 
-	if (n == 0)
+	if (n == 0 || flush_scratch(sw, n, &bs, &lens, &e, &idx) < 0)
 		return;
-	bs = calloc(n, sizeof(*bs));
-	lens = calloc(n, sizeof(*lens));
-	e = calloc(n, sizeof(*e));
-	idx = calloc(n, sizeof(*idx));
-	if (bs == NULL || lens == NULL || e == NULL || idx == NULL)
-		goto out;
 	/* New peers first in e, then the replaced ones from the end. */
 	for (i = 0; i < n; i++) {
 		struct nft_elem *x;
@@ -904,11 +938,7 @@ enforce_flush(struct sw *sw)
 	sw->enf.npending = 0;
 	if (banq_pending(sw) > 0 && sw->banq.delay_ms == 0)
 		(void)banq_write(sw);	/* the sockets' counts */
-out:
-	free(bs);
-	free(lens);
-	free(e);
-	free(idx);
+	flush_scratch_trim(sw);
 }
 
 /* ---- manual blocks ------------------------------------------------------ */
@@ -1340,6 +1370,9 @@ enforce_close(struct sw *sw)
 	free(sw->enf.own);
 	free(sw->enf.infra);
 	free(sw->enf.pending);
+	free(sw->enf.scratch);
+	sw->enf.scratch = NULL;
+	sw->enf.scratch_cap = 0;
 	free(sw->enf.gone);
 	memset(&sw->enf, 0, sizeof(sw->enf));
 }

@@ -1,6 +1,12 @@
-/* The live socket table: a full dump at start and every scan_interval,
- * closes at once from the kernel's destroy notifications, and the
- * listener audit on every new listener. */
+/* The live socket table: a full dump at start, closes at once from the
+ * kernel's destroy notifications, and the listener audit on every new
+ * listener. Every scan_interval the namespace's socket counters are read
+ * (sockstat.h); the table is dumped again only when one of them moved,
+ * a destroy notification came, or the last full dump is
+ * full_scan_interval old: a dump costs CPU in proportion to the sockets,
+ * reading the counters next to nothing (docs/benchmarks.md, 2). What the
+ * counters cannot see (sockstat.c says what) is seen at the forced dump,
+ * so full_scan_interval bounds it. */
 #include <errno.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -11,10 +17,21 @@
 #include "../common/timeutil.h"
 #include "../exporter/sockjson.h"
 #include "../monitor/proc.h"
+#include "../monitor/sockstat.h"
 #include "../policy/detect.h"
 #include "sockwatchd.h"
 
 #define EVENTS_BATCH 64		/* destroy datagrams read per wake-up */
+#define SCAN_PROCNET "/proc/net"	/* our namespace's, as we are in it */
+
+/* Whether a scheduled dump may be skipped. */
+struct scan_quiet {
+	struct sockstat last;		/* the counters at the last dump */
+	bool valid;			/* last was read */
+	bool dirty;			/* a destroy event came since */
+	int64_t full_ms;		/* monotonic: the last dump */
+	struct scan_stats n;
+};
 
 static const struct sockdiag_query scan_all = {
 	.protos = SOCKDIAG_TCP | SOCKDIAG_UDP | SOCKDIAG_UNIX,
@@ -115,12 +132,19 @@ scan_audit(struct sw *sw)
 static int
 scan_full(struct sw *sw, bool initial)
 {
+	struct scan_quiet *q = sw->quiet;
 	struct socklist l = { 0 };
 	size_t i;
 	int r;
 
+	/* Counters read before the dump: a change during it moves them
+	 * again after, and the next check dumps once more. */
+	q->valid = sockstat_read(SCAN_PROCNET, &q->last) == 0;
+	q->dirty = false;
+	q->full_ms = time_mono_ms();
 	if ((r = sockdiag_dump(sw->sd, &scan_all, &l)) < 0) {
 		log_warnx("%s", sockdiag_error(sw->sd));
+		q->valid = false;
 		return r;
 	}
 	sw->n.scans++;
@@ -156,6 +180,9 @@ scan_events(struct sw *sw)
 	if (sw->events == NULL)
 		return;
 	r = sockdiag_events_read(sw->events, &l, EVENTS_BATCH);
+	/* A close may even out a new socket's counters. */
+	if (l.n > 0)
+		sw->quiet->dirty = true;
 	for (i = 0; i < l.n; i++) {
 		authlog_closed(sw, &l.v[i]);
 		socktable_remove(sw->table, l.v[i].cookie, scan_changed, sw);
@@ -183,6 +210,8 @@ scan_open(struct sw *sw)
 	}
 	if ((r = socktable_new(&sw->table)) < 0)
 		return r;
+	if ((sw->quiet = calloc(1, sizeof(*sw->quiet))) == NULL)
+		return -ENOMEM;
 	if ((r = sockdiag_events_open(&sw->events)) < 0) {
 		log_warnx("no sock_diag destroy events (%s): closes are seen "
 		    "at the next scan only", strerror(-r));
@@ -206,9 +235,40 @@ scan_close(struct sw *sw)
 	socktable_free(sw->table);
 	sockdiag_close(sw->sd);
 	socklist_free(&sw->new_listeners);
+	free(sw->quiet);
+	sw->quiet = NULL;
 	sw->events = NULL;
 	sw->table = NULL;
 	sw->sd = NULL;
+}
+
+/* May the dump due now be skipped? Only when every counter is where the
+ * last dump left it, no socket was destroyed since, and the last dump is
+ * younger than full_scan_interval. */
+static bool
+scan_quiet(struct sw *sw, int64_t now)
+{
+	struct scan_quiet *q = sw->quiet;
+	uint64_t full = sw->cfg->daemon.full_scan_ms;
+	struct sockstat st;
+	int r;
+
+	/* Closes the loop has not read yet count too. */
+	scan_events(sw);
+	if (full == 0 || !q->valid || q->dirty)
+		return false;
+	if (now - q->full_ms >= (int64_t)full) {
+		q->n.forced++;
+		return false;
+	}
+	q->n.checks++;
+	if ((r = sockstat_read(SCAN_PROCNET, &st)) < 0) {
+		if (q->n.check_errors++ % 100 == 0)
+			log_warnx("cannot read the socket counters in %s: %s",
+			    SCAN_PROCNET, strerror(-r));
+		return false;
+	}
+	return sockstat_equal(&st, &q->last);
 }
 
 void
@@ -216,9 +276,22 @@ scan_tick(struct sw *sw, int64_t now)
 {
 	if (!sw->resync && now < sw->next_scan_ms)
 		return;
+	sw->next_scan_ms = now + (int64_t)sw->cfg->daemon.scan_interval_ms;
+	if (!sw->resync && scan_quiet(sw, now)) {
+		sw->quiet->n.skipped++;
+		return;
+	}
 	if (sw->resync)
 		sw->n.resyncs++;
 	sw->resync = false;
 	scan_full(sw, false);
-	sw->next_scan_ms = now + (int64_t)sw->cfg->daemon.scan_interval_ms;
+}
+
+void
+scan_stats(const struct sw *sw, struct scan_stats *ret)
+{
+	static const struct scan_stats none;
+
+	*ret = sw->quiet != NULL ? sw->quiet->n : none;
+	ret->full = sw->n.scans;
 }

@@ -119,6 +119,8 @@ struct sw_enforce {
 	int64_t own_ms;
 	struct enforce_pending *pending;
 	size_t npending, cappending;
+	void *scratch;			/* enforce_flush's arrays */
+	size_t scratch_cap;
 	int64_t next_reconcile_ms;	/* monotonic */
 	bool repair;			/* someone changed our table */
 	bool retry;			/* a change failed: reconcile */
@@ -157,6 +159,7 @@ struct sw {
 	struct sockdiag_events *events;
 	struct evsource *events_src;
 	struct socktable *table;
+	struct scan_quiet *quiet;	/* skipping dumps (scan.c) */
 	bool resync;			/* a full dump is due at once */
 	int64_t next_scan_ms;		/* monotonic */
 	struct socklist new_listeners;	/* waiting for attribution */
@@ -215,9 +218,17 @@ void authlog_stats(const struct sw *sw, struct authlog_stats *ret);
 json_t *authlog_json(const struct sw *sw);
 
 /* scan.c: the live socket table. */
+struct scan_stats {
+	uint64_t full;			/* full dumps */
+	uint64_t skipped;		/* due, skipped: no counter moved */
+	uint64_t forced;		/* due to full_scan_interval alone */
+	uint64_t checks;		/* counter reads that could skip one */
+	uint64_t check_errors;		/* counters unreadable: dumped */
+};
 int scan_open(struct sw *sw);
 void scan_close(struct sw *sw);
 void scan_tick(struct sw *sw, int64_t now_mono);
+void scan_stats(const struct sw *sw, struct scan_stats *ret);
 /* Read the destroy notifications waiting, now (else the loop does). */
 void scan_events(struct sw *sw);
 

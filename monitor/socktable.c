@@ -82,6 +82,18 @@ socktable_free(struct socktable *t)
 	free(t);
 }
 
+/* Same socket, changed: a new state, or new ends. A socket keeps its
+ * cookie when it leaves LISTEN and listens again on another port (an
+ * unbound one after connect(AF_UNSPEC)), or a UDP socket connects
+ * elsewhere; that is a new listener to audit, not the old one. */
+static bool
+socktable_changed(const struct sock_info *a, const struct sock_info *b)
+{
+	return a->state != b->state || a->lport != b->lport ||
+	    a->rport != b->rport || !addr_equal(&a->laddr, &b->laddr) ||
+	    !addr_equal(&a->raddr, &b->raddr);
+}
+
 int
 socktable_sync(struct socktable *t, struct socklist *dump, socktable_cb cb,
     void *arg)
@@ -92,7 +104,7 @@ socktable_sync(struct socktable *t, struct socklist *dump, socktable_cb cb,
 	int r;
 
 	/* Without churn the kernel lists the same sockets in the same order
-	 * as last time: then only states can differ, and the index (slot ->
+	 * as last time: then only states and ends can differ, and the index (slot ->
 	 * position) fits the new array as it is. */
 	if (dump->n == t->socks.n && t->idx.slot != NULL) {
 		for (i = 0; i < dump->n &&
@@ -100,7 +112,8 @@ socktable_sync(struct socktable *t, struct socklist *dump, socktable_cb cb,
 			continue;
 		if (i == dump->n) {
 			for (i = 0; cb != NULL && i < dump->n; i++)
-				if (dump->v[i].state != t->socks.v[i].state)
+				if (socktable_changed(&dump->v[i],
+				    &t->socks.v[i]))
 					cb(arg, SOCKTABLE_STATE, &dump->v[i],
 					    t->socks.v[i].state);
 			socklist_free(&t->socks);
@@ -115,7 +128,7 @@ socktable_sync(struct socktable *t, struct socklist *dump, socktable_cb cb,
 		o = index_find(&t->idx, &t->socks, dump->v[i].cookie);
 		if (o == NULL)
 			cb(arg, SOCKTABLE_OPEN, &dump->v[i], 0);
-		else if (o->state != dump->v[i].state)
+		else if (socktable_changed(o, &dump->v[i]))
 			cb(arg, SOCKTABLE_STATE, &dump->v[i], o->state);
 	}
 	for (i = 0; cb != NULL && i < t->socks.n; i++)

@@ -11,7 +11,7 @@
 enum socktable_event {
 	SOCKTABLE_OPEN,
 	SOCKTABLE_CLOSE,
-	SOCKTABLE_STATE,		/* same socket, new state */
+	SOCKTABLE_STATE,		/* same socket, new state or ends */
 };
 
 /* s is valid only during the call. old_state is set for STATE. */

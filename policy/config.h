@@ -29,6 +29,7 @@ struct config {
 		char *socket;
 		char *database;
 		uint64_t scan_interval_ms;
+		uint64_t full_scan_ms;	/* 0: a full dump every scan */
 		char *alerts_file;	/* NULL: off */
 		char *metrics_listen;	/* NULL: off; "host:port" */
 		char *control_group;	/* NULL: none */

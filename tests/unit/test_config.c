@@ -79,6 +79,7 @@ static const char *const defaults_printed =
     "socket = /run/sockwatch/sockwatch.sock\n"
     "database = /var/lib/sockwatch/sockwatch.db\n"
     "scan_interval = 2s\n"
+    "full_scan_interval = 30s\n"
     "alerts_file =\n"
     "metrics_listen =\n"
     "control_group =\n"
@@ -170,6 +171,7 @@ test_config_defaults(void **state)
 	assert_string_equal(cfg->daemon.database,
 	    "/var/lib/sockwatch/sockwatch.db");
 	assert_int_equal(cfg->daemon.scan_interval_ms, 2000);
+	assert_int_equal(cfg->daemon.full_scan_ms, 30000);
 	assert_null(cfg->daemon.alerts_file);
 	assert_null(cfg->daemon.metrics_listen);
 	assert_null(cfg->daemon.control_group);
