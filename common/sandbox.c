@@ -166,8 +166,11 @@ sandbox_crowdsec_rules(scmp_filter_ctx ctx)
 	    SCMP_A0(SCMP_CMP_EQ, AF_INET6))) < 0)
 		return r;
 	/* The url's name was resolved before the filter: a lookup libcurl
-	 * would start anyway (in a thread) fails, and the transfer says so. */
+	 * would start anyway (a socketpair, then a thread) fails, and the
+	 * transfer says so. */
 	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+	    SCMP_SYS(socketpair), 0)) < 0 ||
+	    (r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
 	    SCMP_SYS(clone), 0)) < 0 ||
 	    (r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
 	    SCMP_SYS(clone3), 0)) < 0)

@@ -719,7 +719,6 @@ lapi_resolve(struct lapi *l)
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_ADDRCONFIG;
 	if ((r = getaddrinfo(host, port, &hints, &res)) != 0) {
 		log_warnx("url: %s: %s (not retried until a reload)", host,
 		    gai_strerror(r));
