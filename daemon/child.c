@@ -242,6 +242,11 @@ child_fork(struct child *c)
 	}
 	if (c->pid == 0) {
 		close(sv[0]);
+		/* The API's key and password are the CrowdSec client's
+		 * alone: a child that could be made to talk must not hold
+		 * them. */
+		if (!c->ops->secrets)
+			config_wipe_secrets(c->sw->cfg);
 		c->ops->run(c->arg, sv[1], parent);
 		_exit(1);
 	}

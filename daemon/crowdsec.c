@@ -299,6 +299,7 @@ static const struct child_ops cs_ops = {
 	.kind = "crowdsec",
 	.accept = IPC_FROM_CROWDSEC,
 	.expendable = true,
+	.secrets = true,
 	.run = cs_run,
 	.message = cs_message,
 	.gone = cs_gone,

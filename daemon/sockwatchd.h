@@ -245,6 +245,8 @@ struct child_ops {
 	/* Its deaths never end the daemon (its work is not the host's
 	 * protection from what it sees): restarted, backing off. */
 	bool expendable;
+	/* It keeps the secrets of key files (else zeroed at its fork). */
+	bool secrets;
 	/* In the new process, after the fork; must not return. */
 	void (*run)(void *arg, int fd, pid_t parent);
 	/* In the parent: a message other than hello, fail and log. */
