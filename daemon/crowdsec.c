@@ -38,6 +38,7 @@ struct crowdsec {
 	/* bouncer: the answer coming in, and what became of the others */
 	struct crowdsec_stream in;
 	size_t capadd, capdel;
+	int64_t in_start_ms;		/* its first piece came, monotonic */
 	uint64_t added, lifted, refused, skipped, invalid;
 	int64_t last_apply_ms;		/* how long the last stream took */
 	size_t last_decisions;
@@ -88,18 +89,20 @@ out:
 	free(stale);
 }
 
-/* One answer, parsed in parse_ms: its bans in one batch (startup: the
- * whole set, which lifts our crowdsec bans it does not hold). */
+/* One answer, parsed by the child in parse_ms and sent up since
+ * in_start_ms: its bans in one batch (startup: the whole set, which lifts
+ * our crowdsec bans it does not hold). */
 static void
 cs_apply(struct crowdsec *cs, const struct crowdsec_stream *st,
     int64_t parse_ms, bool startup)
 {
 	struct sw *sw = cs->sw;
-	int64_t t0 = time_mono_ms(), t1;
+	int64_t t0 = time_mono_ms(), t1, sent;
 	size_t i, lifted = 0, added = 0, refused = 0;
 	char err[600];
 	int r;
 
+	sent = st->nadd + st->ndel > 0 ? t0 - cs->in_start_ms : 0;
 	if (st->ndel > 0 && enforce_lift_from(sw, st->del, st->ndel,
 	    CS_SOURCE, &lifted, err, sizeof(err)) < 0)
 		log_warnx("crowdsec: %s", err);
@@ -126,15 +129,16 @@ cs_apply(struct crowdsec *cs, const struct crowdsec_stream *st,
 	cs->skipped += st->skipped;
 	cs->invalid += st->invalid;
 	cs->last_decisions = st->nadd + st->ndel;
-	cs->last_apply_ms = time_mono_ms() - t0 + parse_ms;
+	cs->last_apply_ms = time_mono_ms() - t0 + sent + parse_ms;
 	if (added + lifted > 0 || st->invalid > 0)
 		log_info("crowdsec: %s: %zu bans, %zu lifted, %zu refused, "
 		    "%zu not ours, %zu malformed, in %lld ms (parse %lld, "
-		    "checks %lld, kernel and database %lld)",
+		    "sent up %lld, checks %lld, kernel and database %lld)",
 		    startup ? "startup stream" : "decisions", added,
 		    lifted, refused, st->skipped, st->invalid,
 		    (long long)cs->last_apply_ms, (long long)parse_ms,
-		    (long long)(t1 - t0), (long long)(time_mono_ms() - t1));
+		    (long long)sent, (long long)(t1 - t0),
+		    (long long)(time_mono_ms() - t1));
 }
 
 /* ---- the child's records ------------------------------------------------ */
@@ -176,6 +180,8 @@ cs_decisions(struct crowdsec *cs, const struct ipc_msg *m)
 	size_t i, n = m->len / sizeof(d);
 	uint64_t ms;
 
+	if (in->nadd + in->ndel == 0)
+		cs->in_start_ms = time_mono_ms();
 	if (m->len % sizeof(d) != 0 || in->nadd + in->ndel + n >
 	    CROWDSEC_DECISIONS_MAX) {
 		cs_broken(cs, "more decisions than an answer holds");
