@@ -217,9 +217,7 @@ cs_stream_end(struct crowdsec *cs, const struct ipc_msg *m)
 	size_t i;
 
 	if (ipc_decode_fixed(m, IPC_CS_STREAM_END, &end, sizeof(end)) < 0 ||
-	    end.decisions != cs->in.nadd + cs->in.ndel || end.startup > 1 ||
-	    end.skipped > CROWDSEC_DECISIONS_MAX * 64ULL ||
-	    end.invalid > CROWDSEC_DECISIONS_MAX * 64ULL) {
+	    end.decisions != cs->in.nadd + cs->in.ndel || end.startup > 1) {
 		cs_broken(cs, "an answer's end that does not match it");
 		return;
 	}
@@ -548,4 +546,8 @@ crowdsec_metrics(const struct sw *sw, struct mbuf *b)
 	    "Our alerts waiting to be pushed.");
 	metrics_sample(b, "sockwatch_crowdsec_alerts_queued", NULL,
 	    (double)cs->st.queued);
+	metrics_family(b, "sockwatch_crowdsec_client_deaths_total", "counter",
+	    "Times the CrowdSec client process died and was started again.");
+	metrics_sample(b, "sockwatch_crowdsec_client_deaths_total", NULL,
+	    (double)cs->child.deaths);
 }

@@ -346,6 +346,8 @@ grep -q "CrowdSec client (pid $CLIENT) killed by signal 9" "$SWD_LOG" ||
     fail "the client's death is not in the log"
 swc "$VNS" alerts --json --kind crowdsec | jq -e 'length == 1' >/dev/null ||
     fail "no crowdsec alert for the client's death"
+swc "$VNS" metrics | grep '^sockwatch_crowdsec_client_deaths_total 1$' \
+    >/dev/null || fail "the client's death is not counted in the metrics"
 cs decisions add --ip 198.18.9.12 --duration 1h >/dev/null 2>&1
 wait_for $((POLL_S + 10)) in_set "$VNS" ban4 198.18.9.12 ||
     fail "no decision pulled by the new client"
