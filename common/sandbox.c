@@ -65,8 +65,8 @@ static const int sandbox_exporter_calls[] = {
  * made below, of two families only). */
 static const int sandbox_crowdsec_calls[] = {
 	SCMP_SYS(connect), SCMP_SYS(sendmsg), SCMP_SYS(sendto),
-	SCMP_SYS(setsockopt), SCMP_SYS(getpeername), SCMP_SYS(shutdown), SCMP_SYS(timerfd_settime),
-	SCMP_SYS(timerfd_gettime),
+	SCMP_SYS(setsockopt), SCMP_SYS(getpeername), SCMP_SYS(shutdown),
+	SCMP_SYS(timerfd_settime), SCMP_SYS(timerfd_gettime),
 	/* glibc's pthread_create sets its own signal up on first use, and
 	 * only then meets the refused clone (below) */
 	SCMP_SYS(rt_sigaction),

@@ -39,12 +39,13 @@ struct crowdsec {
 	struct crowdsec_stream in;
 	size_t capadd, capdel;
 	int64_t in_start_ms;		/* its first piece came, monotonic */
+	bool broken;			/* ended: what it sent after is not read */
 	uint64_t added, lifted, refused, skipped, invalid;
 	int64_t last_apply_ms;		/* how long the last stream took */
 	size_t last_decisions;
 
 	/* agent */
-	uint64_t unsent;		/* alerts raised with no child up */
+	uint64_t unsent;		/* alerts lost with no child up */
 };
 
 /* ---- bouncer ------------------------------------------------------------ */
@@ -148,6 +149,7 @@ static void
 cs_broken(struct crowdsec *cs, const char *what)
 {
 	log_warnx("the CrowdSec client sent %s: ended", what);
+	cs->broken = true;
 	crowdsec_stream_free(&cs->in);
 	cs->capadd = cs->capdel = 0;
 	child_kill(&cs->child);
@@ -252,6 +254,8 @@ cs_message(void *arg, const struct ipc_msg *m)
 {
 	struct crowdsec *cs = arg;
 
+	if (cs->broken)
+		return;
 	switch (m->type) {
 	case IPC_CS_DECISIONS:
 		cs_decisions(cs, m);
@@ -273,7 +277,8 @@ cs_message(void *arg, const struct ipc_msg *m)
 	}
 }
 
-/* A half-read answer dies with its child; the next reads it all. */
+/* A half-read answer dies with its child (the next reads it all), and
+ * so do the alerts it had queued. */
 static void
 cs_gone(void *arg)
 {
@@ -281,7 +286,9 @@ cs_gone(void *arg)
 
 	crowdsec_stream_free(&cs->in);
 	cs->capadd = cs->capdel = 0;
+	cs->unsent += cs->st.queued;
 	cs->st.queued = 0;
+	cs->broken = false;
 }
 
 static void
@@ -430,6 +437,8 @@ crowdsec_reload(struct sw *sw, const struct config *old)
 	    cfg->crowdsec.machine_password) ||
 	    old->crowdsec.poll_interval_ms != cfg->crowdsec.poll_interval_ms) {
 		log_info("crowdsec: [crowdsec] changed: starting over");
+		/* A new state, from its first report on. */
+		sw->cs->unsent += sw->cs->st.queued;
 		memset(&sw->cs->st, 0, sizeof(sw->cs->st));
 		(void)child_restart(&sw->cs->child);
 	}

@@ -1,8 +1,9 @@
 /*
  * libFuzzer target for the parent's side of the inter-process messages
  * (common/ipc.h): the input is what a compromised inspector, exporter or
- * CrowdSec client could write down its socket. It is fed to the reader in pieces (the first byte sets
- * the piece size, as a stream socket may split it anywhere), every whole
+ * CrowdSec client could write down its socket. It is fed to the reader in
+ * pieces (the first byte sets the reader and the piece size, as a stream
+ * socket may split it anywhere), every whole
  * message is decoded by its type's decoder, and alerts go through the
  * parent's strict alert parser. Nothing may read out of bounds, leak or
  * loop; a broken frame must end the stream.
