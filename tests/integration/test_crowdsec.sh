@@ -25,6 +25,8 @@
 #     pushed.
 #  6. kill -9 of the CrowdSec client: reported, bans kept, a new client
 #     pulls decisions; it never died before that (no seccomp kill).
+#  7. A reload that changes [crowdsec] starts a new client that reads the
+#     whole list again; a reload without [crowdsec] ends it.
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh disable=SC1091
 . "$here/lib.sh"
@@ -356,3 +358,32 @@ wait_for $((POLL_S + 10)) in_set "$VNS" ban4 198.18.9.12 ||
 kill -0 "$SWD_PID" || fail "sockwatchd died with its client"
 echo "ok: kill -9 of the CrowdSec client: reported, bans kept, a new one" \
     "pulls decisions"
+
+# 7. A reload that changes [crowdsec] starts a new client, which reads
+# the whole list again; one that drops it ends the client.
+# Only a whole list carries the [allow] peer's decision again.
+startups() {
+	grep -c "refusing to block $ALLOWED4" "$SWD_LOG"
+}
+CLIENT=$(client_pid) || fail "no CrowdSec client"
+n0=$(startups)
+sed -i 's/^poll_interval = .*/poll_interval = 3s/' "$T/sockwatch.conf"
+swc "$VNS" reload >/dev/null || fail "reload with a new poll_interval"
+new_client || fail "no new CrowdSec client after the reload"
+kill -0 "$CLIENT" 2>/dev/null && fail "the old client lives on"
+more_startups() {
+	[ "$(startups)" -gt "$n0" ]
+}
+wait_for 10 more_startups || fail "the new client did not read the list again"
+CLIENT=$(client_pid) || fail "no CrowdSec client"
+cp "$T/off.conf" "$T/sockwatch.conf"
+swc "$VNS" reload >/dev/null || fail "reload without [crowdsec]"
+swc "$VNS" status --json | jq -e '.crowdsec == null' >/dev/null ||
+    fail "[crowdsec] is still on"
+client_gone() {
+	! kill -0 "$CLIENT" 2>/dev/null
+}
+wait_for 3 client_gone || fail "the client lives on without [crowdsec]"
+in_set "$VNS" ban4 198.18.9.12 || fail "the bans went with [crowdsec]"
+echo "ok: a reload that changes [crowdsec] starts a new client; one" \
+    "without it ends the client, the bans stay"
