@@ -237,16 +237,22 @@ cs_stream_end(struct crowdsec *cs, const struct ipc_msg *m)
 	cs->capadd = cs->capdel = 0;
 }
 
-/* Its error texts end up in the log and the status: printable ASCII. */
+/* A direction's state as the status shows it: its error text printable
+ * ASCII, its times within what is printed (no later than year 9999). */
 static void
-cs_clean_text(char *s, size_t len)
+cs_clean_link(struct crowdsec_link *t)
 {
 	size_t i;
 
-	s[len - 1] = '\0';
-	for (i = 0; s[i] != '\0'; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
-			s[i] = '?';
+	t->error[sizeof(t->error) - 1] = '\0';
+	for (i = 0; t->error[i] != '\0'; i++)
+		if ((unsigned char)t->error[i] < 0x20 ||
+		    (unsigned char)t->error[i] >= 0x7f)
+			t->error[i] = '?';
+	if (t->ok_ms < 0 || t->ok_ms > 253402300799999LL)
+		t->ok_ms = 0;
+	if (t->delay_ms < 0)
+		t->delay_ms = 0;
 }
 
 static void
@@ -269,8 +275,8 @@ cs_message(void *arg, const struct ipc_msg *m)
 			cs_broken(cs, "a state of the wrong size");
 			break;
 		}
-		cs_clean_text(cs->st.poll.error, sizeof(cs->st.poll.error));
-		cs_clean_text(cs->st.push.error, sizeof(cs->st.push.error));
+		cs_clean_link(&cs->st.poll);
+		cs_clean_link(&cs->st.push);
 		break;
 	default:
 		break;			/* the reader's mask took the rest */
