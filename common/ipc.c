@@ -44,6 +44,12 @@ static const struct {
 	[IPC_AUTH] = { "auth", 1, IPC_FIXED_MAX },
 	[IPC_ROUTES] = { "routes", 0, 1U << 20 },
 	[IPC_CAPTURES] = { "captures", 1, IPC_FIXED_MAX },
+	[IPC_CS_DECISIONS] = { "crowdsec-decisions",
+	    sizeof(struct ipc_cs_decision), IPC_MAX_PAYLOAD },
+	[IPC_CS_STREAM_END] = { "crowdsec-stream-end",
+	    sizeof(struct ipc_cs_stream_end), sizeof(struct ipc_cs_stream_end) },
+	[IPC_CS_STATE] = { "crowdsec-state", 1, IPC_FIXED_MAX },
+	[IPC_CS_SIGNAL] = { "crowdsec-signal", 1, IPC_FIXED_MAX },
 };
 
 const char *
@@ -630,4 +636,45 @@ ipc_decode_readers(const struct ipc_msg *m, uint32_t **ret, size_t *ret_n)
 	memcpy(*ret, m->payload, m->len);
 	*ret_n = n;
 	return 0;
+}
+
+int
+ipc_decode_cs_decision(const struct ipc_cs_decision *d,
+    struct cidr *ret_peer, uint64_t *ret_ms)
+{
+	unsigned int bits, i;
+	size_t j;
+
+	if ((d->op != IPC_CS_ADD && d->op != IPC_CS_DELETE) ||
+	    (d->family != 4 && d->family != 6) ||
+	    (d->op == IPC_CS_ADD) != (d->remaining_ms > 0))
+		return -EINVAL;
+	bits = d->family == 4 ? 32 : 128;
+	if (d->len > bits)
+		return -EINVAL;
+	for (j = 0; j < sizeof(d->pad); j++)
+		if (d->pad[j] != 0)
+			return -EINVAL;
+	/* Host bits, and the bytes past an IPv4 address, are zero. */
+	for (i = d->len; i < 128; i++)
+		if (d->addr[i / 8] & (0x80 >> (i % 8)))
+			return -EINVAL;
+	memset(ret_peer, 0, sizeof(*ret_peer));
+	addr_from_raw(&ret_peer->addr, d->family == 4 ? AF_INET : AF_INET6,
+	    d->addr);
+	ret_peer->len = d->len;
+	*ret_ms = d->remaining_ms;
+	return 0;
+}
+
+void
+ipc_encode_cs_decision(struct ipc_cs_decision *d, int op,
+    const struct cidr *peer, uint64_t ms)
+{
+	memset(d, 0, sizeof(*d));
+	d->op = (uint8_t)op;
+	d->family = peer->addr.family == AF_INET ? 4 : 6;
+	d->len = (uint8_t)peer->len;
+	d->remaining_ms = ms;
+	memcpy(d->addr, peer->addr.u.bytes, d->family == 4 ? 4 : 16);
 }

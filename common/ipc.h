@@ -53,7 +53,16 @@ enum ipc_type {
 	/* inspector -> parent: the interface index each configured name's
 	 * handle is bound to (0: none), a fixed struct */
 	IPC_CAPTURES,
-	IPC_TYPE_MAX = IPC_CAPTURES
+	/* crowdsec -> parent: the decisions of one answer, in pieces of
+	 * struct ipc_cs_decision, then their end (a fixed struct): the
+	 * parent applies the whole answer at the end, in one batch */
+	IPC_CS_DECISIONS,
+	IPC_CS_STREAM_END,
+	/* crowdsec -> parent: its state and counters, a fixed struct */
+	IPC_CS_STATE,
+	/* parent -> crowdsec: one of our alerts to push, a fixed struct */
+	IPC_CS_SIGNAL,
+	IPC_TYPE_MAX = IPC_CS_SIGNAL
 };
 
 /* What each end accepts (ipc_reader.accept): a type outside the mask
@@ -72,6 +81,33 @@ enum ipc_type {
 #define IPC_TO_EXPORTER (IPC_BIT(IPC_RESPONSE) | IPC_BIT(IPC_EVENT) | \
 	IPC_BIT(IPC_METRICS_REPLY) | IPC_BIT(IPC_READERS))
 #define IPC_READERS_MAX	65536		/* uids in one IPC_READERS */
+#define IPC_FROM_CROWDSEC (IPC_BIT(IPC_HELLO) | IPC_BIT(IPC_FAIL) | \
+	IPC_BIT(IPC_LOG) | IPC_BIT(IPC_CS_DECISIONS) | \
+	IPC_BIT(IPC_CS_STREAM_END) | IPC_BIT(IPC_CS_STATE))
+#define IPC_TO_CROWDSEC IPC_BIT(IPC_CS_SIGNAL)
+
+/* One decision of CrowdSec's stream, as the child read it: the parent
+ * takes only canonical prefixes (host bits zero) and zero padding. */
+enum { IPC_CS_ADD = 1, IPC_CS_DELETE = 2 };
+struct ipc_cs_decision {
+	uint8_t op;				/* IPC_CS_ADD or _DELETE */
+	uint8_t family;				/* 4 or 6 */
+	uint8_t len;				/* the prefix length */
+	uint8_t pad[5];
+	uint64_t remaining_ms;			/* add: > 0; delete: 0 */
+	uint8_t addr[16];			/* IPv4: the first 4 */
+};
+#define IPC_CS_DECISIONS_MAX (IPC_MAX_PAYLOAD / sizeof(struct ipc_cs_decision))
+
+/* The end of one answer: how many decisions came before it (the parent
+ * checks), and what the child left out. */
+struct ipc_cs_stream_end {
+	uint64_t decisions;
+	uint64_t skipped, invalid;		/* not ours; malformed */
+	uint64_t parse_ms;			/* the child's parse */
+	uint8_t startup;			/* the whole set: lift the rest */
+	uint8_t pad[7];
+};
 
 /* A control request relayed by the exporter. The client's socket comes
  * along (SCM_RIGHTS) when fd is 1, so that the parent can read the
@@ -196,6 +232,14 @@ int ipc_decode_readers(const struct ipc_msg *m, uint32_t **ret,
 /* u64 client id and the response JSON. */
 int ipc_decode_response(const struct ipc_msg *m, uint64_t *ret_client,
     const char **ret_json, size_t *ret_len);
+
+/* One decision of an IPC_CS_DECISIONS array into a prefix and, for an
+ * add, its remaining time. 0, or -EINVAL for anything not canonical. */
+int ipc_decode_cs_decision(const struct ipc_cs_decision *d,
+    struct cidr *ret_peer, uint64_t *ret_ms);
+/* The other way (a canonical prefix; ms 0 for a delete). */
+void ipc_encode_cs_decision(struct ipc_cs_decision *d, int op,
+    const struct cidr *peer, uint64_t ms);
 
 /* Encoders for the payloads that are not plain bytes. */
 int ipc_send_log(int fd, int pri, const char *text);

@@ -2,7 +2,8 @@
  * was seen to call under strace (epoll, reads of the capture handles and
  * the parent's socket, writes to it, the clock, memory), and nothing that
  * opens, connects, executes or signals; the exporter's adds serving
- * connections on sockets it already listens on. */
+ * connections on sockets it already listens on; the CrowdSec client's
+ * adds making TCP connections, and nothing else. */
 #include "sandbox.h"
 
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <stddef.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "privdrop.h"
@@ -57,6 +59,17 @@ static const int sandbox_exporter_calls[] = {
 	SCMP_SYS(sendto), SCMP_SYS(shutdown), SCMP_SYS(setsockopt),
 	SCMP_SYS(getsockname), SCMP_SYS(getpeername),
 	SCMP_SYS(timerfd_settime), SCMP_SYS(timerfd_gettime),
+};
+
+/* The CrowdSec client's, on top: libcurl's connections (its sockets are
+ * made below, of two families only). */
+static const int sandbox_crowdsec_calls[] = {
+	SCMP_SYS(connect), SCMP_SYS(sendmsg), SCMP_SYS(sendto),
+	SCMP_SYS(setsockopt), SCMP_SYS(getpeername), SCMP_SYS(shutdown),
+	SCMP_SYS(timerfd_settime), SCMP_SYS(timerfd_gettime),
+	/* glibc's pthread_create sets its own signal up on first use, and
+	 * only then meets the refused clone (below) */
+	SCMP_SYS(rt_sigaction),
 };
 
 static int
@@ -140,6 +153,35 @@ sandbox_exporter_rules(scmp_filter_ctx ctx)
 }
 
 static int
+sandbox_crowdsec_rules(scmp_filter_ctx ctx)
+{
+	int r;
+
+	if ((r = sandbox_inspector_rules(ctx)) < 0 ||
+	    (r = sandbox_fcntl_rules(ctx)) < 0 ||
+	    (r = sandbox_allow(ctx, sandbox_crowdsec_calls,
+	    sizeof(sandbox_crowdsec_calls) /
+	    sizeof(sandbox_crowdsec_calls[0]))) < 0)
+		return r;
+	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+	    SCMP_A0(SCMP_CMP_EQ, AF_INET))) < 0 ||
+	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+	    SCMP_A0(SCMP_CMP_EQ, AF_INET6))) < 0)
+		return r;
+	/* The url's name was resolved before the filter: a lookup libcurl
+	 * would start anyway (a socketpair, then a thread) fails, and the
+	 * transfer says so. */
+	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+	    SCMP_SYS(socketpair), 0)) < 0 ||
+	    (r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+	    SCMP_SYS(clone), 0)) < 0 ||
+	    (r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+	    SCMP_SYS(clone3), 0)) < 0)
+		return r;
+	return 0;
+}
+
+static int
 sandbox_load(int (*rules)(scmp_filter_ctx), const char **ret_step)
 {
 	scmp_filter_ctx ctx;
@@ -171,4 +213,10 @@ int
 sandbox_exporter(const char **ret_step)
 {
 	return sandbox_load(sandbox_exporter_rules, ret_step);
+}
+
+int
+sandbox_crowdsec(const char **ret_step)
+{
+	return sandbox_load(sandbox_crowdsec_rules, ret_step);
 }

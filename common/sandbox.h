@@ -13,5 +13,8 @@ int sandbox_inspector(const char **ret_step);
 /* The exporter: the inspector's list, and accepting and serving clients
  * on the listening sockets it holds (no socket, bind, connect). */
 int sandbox_exporter(const char **ret_step);
+/* The CrowdSec client: the inspector's list, and HTTP over TCP (new
+ * IPv4 and IPv6 sockets, connect). No threads, no files, no listening. */
+int sandbox_crowdsec(const char **ret_step);
 
 #endif

@@ -242,6 +242,11 @@ child_fork(struct child *c)
 	}
 	if (c->pid == 0) {
 		close(sv[0]);
+		/* The API's key and password are the CrowdSec client's
+		 * alone: a child that could be made to talk must not hold
+		 * them. */
+		if (!c->ops->secrets)
+			config_wipe_secrets(c->sw->cfg);
 		c->ops->run(c->arg, sv[1], parent);
 		_exit(1);
 	}
@@ -309,11 +314,12 @@ child_died(struct child *c, pid_t pid, const char *why)
 	else
 		c->fails++;
 	c->deaths++;
-	if (c->fails >= CHILD_FAILS_MAX)
+	if (c->fails >= CHILD_FAILS_MAX && !c->ops->expendable)
 		fatalx("the %s failed %u times in a row (last: %s%s%s): "
 		    "stopping rather than run without it", c->ops->name,
 		    c->fails, why, c->failed ? ", " : "", c->fail);
-	delay = (int64_t)CHILD_BACKOFF_MS << (c->fails ? c->fails - 1 : 0);
+	delay = (int64_t)CHILD_BACKOFF_MS << (c->fails == 0 ? 0 :
+	    c->fails > 16 ? 15 : c->fails - 1);
 	if (delay > CHILD_BACKOFF_MAX_MS)
 		delay = CHILD_BACKOFF_MAX_MS;
 	c->next_start_ms = c->no_restart ? 0 : now + delay;

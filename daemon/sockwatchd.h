@@ -67,9 +67,24 @@ struct export_stats {
 	uint64_t clients, subscribers;
 };
 
+/* What the CrowdSec client reports when it changes (IPC_CS_STATE): each
+ * direction's health, and its counters. */
+struct crowdsec_link {
+	int64_t delay_ms;		/* the backoff; 0: all well */
+	int64_t ok_ms;			/* wall time of the last success */
+	uint64_t errors;
+	char error[256];		/* the last one, "" when all well */
+};
+struct crowdsec_state {
+	struct crowdsec_link poll, push;
+	uint64_t polls;			/* answers asked for */
+	uint64_t pushed, dropped, queued;	/* our alerts */
+};
+
 _Static_assert(SW_CAPTURES_MAX == CAPSTATE_MAX, "one limit");
 _Static_assert(sizeof(struct inspect_stats) <= IPC_FIXED_MAX &&
-    sizeof(struct export_stats) <= IPC_FIXED_MAX, "a fixed IPC payload");
+    sizeof(struct export_stats) <= IPC_FIXED_MAX &&
+    sizeof(struct crowdsec_state) <= IPC_FIXED_MAX, "a fixed IPC payload");
 
 struct sw_counters {
 	uint64_t scans, resyncs, enobufs;
@@ -238,6 +253,11 @@ struct child_ops {
 	const char *name;		/* "packet inspector", for the log */
 	const char *kind;		/* the alert kind when it dies */
 	uint32_t accept;		/* IPC_BIT()s it may send */
+	/* Its deaths never end the daemon (its work is not the host's
+	 * protection from what it sees): restarted, backing off. */
+	bool expendable;
+	/* It keeps the secrets of key files (else zeroed at its fork). */
+	bool secrets;
 	/* In the new process, after the fork; must not return. */
 	void (*run)(void *arg, int fd, pid_t parent);
 	/* In the parent: a message other than hello, fail and log. */
@@ -459,19 +479,29 @@ extern const char *const commands_reader[];
 void commands_metrics(void *arg, struct mbuf *b);
 void commands_event(struct sw *sw, const char *type, json_t *body);
 
-/* crowdsec.c: CrowdSec's Local API, as a bouncer and as an agent; not
- * set up at all while [crowdsec] names neither. */
+/* crowdsec.c: CrowdSec's Local API, as a bouncer and as an agent, from
+ * the parent's side (the HTTP is the child's, lapi.c); no child at all
+ * while [crowdsec] names neither. */
 int crowdsec_open(struct sw *sw);
 void crowdsec_close(struct sw *sw);
 /* After a reload's swap (old: the configuration before): started or
- * ended as [crowdsec] is now; when its url, keys or machine changed,
- * what is in flight ends and the stream is read from its start again. */
+ * ended as [crowdsec] is now; when anything of it changed, a new child
+ * reads the stream from its start again. */
 void crowdsec_reload(struct sw *sw, const struct config *old);
 void crowdsec_tick(struct sw *sw, int64_t now_mono);
 /* An alert raised: queued for the API when it is an attack on us. */
 void crowdsec_alert(struct sw *sw, const struct alert *a);
 json_t *crowdsec_json(const struct sw *sw);
 void crowdsec_metrics(const struct sw *sw, struct mbuf *b);
+
+/* lapi.c: the CrowdSec client, the child. */
+struct lapi_args {
+	const struct config *cfg;	/* [crowdsec], its secrets read */
+	int fd;				/* its end of the socketpair */
+	const struct privdrop_user *user;
+	pid_t parent;
+};
+void lapi_main(const struct lapi_args *a) __attribute__((noreturn));
 
 /* main.c */
 int sw_reload(struct sw *sw, char *err, size_t errlen);

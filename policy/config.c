@@ -808,6 +808,17 @@ config_free(struct config *cfg)
 	free(cfg);
 }
 
+void
+config_wipe_secrets(struct config *cfg)
+{
+	if (cfg->crowdsec.bouncer_key != NULL)
+		explicit_bzero(cfg->crowdsec.bouncer_key,
+		    strlen(cfg->crowdsec.bouncer_key));
+	if (cfg->crowdsec.machine_password != NULL)
+		explicit_bzero(cfg->crowdsec.machine_password,
+		    strlen(cfg->crowdsec.machine_password));
+}
+
 /* ---- printing ---------------------------------------------------------- */
 
 static void

@@ -147,6 +147,9 @@ int config_load_string(const char *text, const char *name,
 /* The shipped etc/sockwatch.conf, compiled in. */
 int config_load_default(struct config **ret_cfg, struct config_error *err);
 void config_free(struct config *cfg);
+/* Zero the secrets read from key files in this copy (a child that has no
+ * use for them: they become ""). */
+void config_wipe_secrets(struct config *cfg);
 
 /* Print in canonical INI form: every key, defaults included. */
 int config_print(const struct config *cfg, FILE *f);

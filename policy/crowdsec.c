@@ -285,6 +285,17 @@ crowdsec_scenario(const char *kind)
 	return NULL;
 }
 
+bool
+crowdsec_scenario_known(const char *scenario)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cs_scenarios) / sizeof(cs_scenarios[0]); i++)
+		if (strcmp(scenario, cs_scenarios[i].scenario) == 0)
+			return true;
+	return false;
+}
+
 /* RFC 3339 in UTC, whole seconds (what the API's own agents send). */
 static void
 cs_time(int64_t ms, char *buf, size_t len)

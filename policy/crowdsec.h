@@ -5,6 +5,7 @@
 #define SW_CROWDSEC_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,9 +56,14 @@ struct crowdsec_signal {
 	uint64_t ban_ms;		/* our ban's length; 0: not banned */
 };
 
+/* Our alerts waiting to be pushed at most; the oldest are dropped. */
+#define CROWDSEC_QUEUE_MAX	1000
+
 /* The scenario for an alert kind ("sockwatch/portscan"), or NULL for a
  * kind that is not pushed. */
 const char *crowdsec_scenario(const char *kind);
+/* Is it one of those scenarios? */
+bool crowdsec_scenario_known(const char *scenario);
 /* The body of POST /v1/alerts for n signals (a JSON array), or NULL on
  * allocation failure. */
 json_t *crowdsec_alerts_json(const struct crowdsec_signal *sig, size_t n);

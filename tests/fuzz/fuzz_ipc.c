@@ -1,8 +1,9 @@
 /*
  * libFuzzer target for the parent's side of the inter-process messages
- * (common/ipc.h): the input is what a compromised inspector could write
- * down its socket. It is fed to the reader in pieces (the first byte sets
- * the piece size, as a stream socket may split it anywhere), every whole
+ * (common/ipc.h): the input is what a compromised inspector, exporter or
+ * CrowdSec client could write down its socket. It is fed to the reader in
+ * pieces (the first byte sets the reader and the piece size, as a stream
+ * socket may split it anywhere), every whole
  * message is decoded by its type's decoder, and alerts go through the
  * parent's strict alert parser. Nothing may read out of bounds, leak or
  * loop; a broken frame must end the stream.
@@ -22,6 +23,9 @@ decode_one(const struct ipc_msg *m)
 {
 	struct ipc_peers_req q;
 	struct ipc_request rq;
+	struct ipc_cs_decision d;
+	struct cidr peer;
+	uint64_t ms;
 
 	const uint8_t *rest;
 	uint8_t st[IPC_FIXED_MAX];
@@ -81,6 +85,19 @@ decode_one(const struct ipc_msg *m)
 	case IPC_CAPTURES:
 		(void)ipc_decode_fixed(m, IPC_CAPTURES, st, 64);
 		break;
+	case IPC_CS_DECISIONS:
+		for (n = 0; n + sizeof(d) <= m->len; n += sizeof(d)) {
+			memcpy(&d, m->payload + n, sizeof(d));
+			(void)ipc_decode_cs_decision(&d, &peer, &ms);
+		}
+		break;
+	case IPC_CS_STREAM_END:
+		(void)ipc_decode_fixed(m, IPC_CS_STREAM_END, st,
+		    sizeof(struct ipc_cs_stream_end));
+		break;
+	case IPC_CS_STATE:
+		(void)ipc_decode_fixed(m, IPC_CS_STATE, st, 592);
+		break;
 	default:
 		break;
 	}
@@ -96,10 +113,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	/* The parent's two readers: what an inspector or an exporter may
-	 * send up (the low bit); the rest of the byte is the piece size. */
-	r.accept = data[0] & 1 ? IPC_FROM_EXPORTER : IPC_FROM_INSPECTOR;
-	piece = (size_t)(data[0] >> 1) + 1;
+	/* The parent's three readers: what an inspector, an exporter or a
+	 * CrowdSec client may send up (the low two bits); the rest of the
+	 * byte is the piece size. */
+	r.accept = (data[0] & 3) == 0 ? IPC_FROM_INSPECTOR :
+	    (data[0] & 3) == 1 ? IPC_FROM_EXPORTER : IPC_FROM_CROWDSEC;
+	piece = (size_t)(data[0] >> 2) + 1;
 	for (off = 1; off < size && e >= 0; off += piece) {
 		if (ipc_reader_feed(&r, data + off, size - off < piece ?
 		    size - off : piece) < 0)

@@ -5,7 +5,9 @@
 # sockwatchd in the same namespace as its bouncer and its agent.
 #
 #  1. A key file others can read is refused, naming it (start and reload);
-#     a reload turns [crowdsec] on.
+#     a reload turns [crowdsec] on. The HTTP is a child's (the url names
+#     the host, localhost): not root, no capability, no_new_privs,
+#     seccomp; the parent holds no connection to the API.
 #  2. 50,000 decisions (cscli decisions import) waiting when it starts:
 #     applied in one batch (the daemon's own measure, logged; asserted
 #     under 5 s).
@@ -21,6 +23,10 @@
 #     answering garbage in its place changes nothing and is reported;
 #     restarted, decisions are pulled again and the waiting alert is
 #     pushed.
+#  6. kill -9 of the CrowdSec client: reported, bans kept, a new client
+#     pulls decisions; it never died before that (no seccomp kill).
+#  7. A reload that changes [crowdsec] starts a new client that reads the
+#     whole list again; a reload without [crowdsec] ends it.
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh disable=SC1091
 . "$here/lib.sh"
@@ -133,7 +139,7 @@ cp "$T/sockwatch.conf" "$T/off.conf"
 cat >>"$T/sockwatch.conf" <<EOF
 
 [crowdsec]
-url = http://127.0.0.1:$LAPI_PORT
+url = http://localhost:$LAPI_PORT
 bouncer_key_file = $T/bouncer.key
 machine_id = swtest-agent
 machine_password_file = $T/machine.pw
@@ -163,6 +169,28 @@ swc "$VNS" status --json | jq -e '.last_reload.ok == false and
 swc "$VNS" reload >/dev/null || fail "reload with the key files mended"
 echo "ok: key files readable by others are refused, naming them"
 
+# status_of PID KEY: a field of /proc/PID/status.
+status_of() {
+	awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"
+}
+# client_pid: the CrowdSec client's, as the status says.
+client_pid() {
+	swc "$VNS" status --json | jq -e '.crowdsec.client.pid | select(. > 0)'
+}
+CLIENT=$(client_pid) || fail "no CrowdSec client in the status"
+[ "$(status_of "$CLIENT" PPid)" = "$SWD_PID" ] ||
+    fail "pid $CLIENT is not sockwatchd's child"
+[ "$(status_of "$CLIENT" Uid)" != 0 ] || fail "the CrowdSec client is root"
+for k in CapEff CapPrm CapInh CapAmb; do
+	[ "$(status_of "$CLIENT" $k)" = 0000000000000000 ] ||
+	    fail "the CrowdSec client has $k $(status_of "$CLIENT" $k)"
+done
+[ "$(status_of "$CLIENT" NoNewPrivs)" = 1 ] &&
+    [ "$(status_of "$CLIENT" Seccomp)" = 2 ] ||
+    fail "the CrowdSec client is not under no_new_privs and seccomp"
+echo "ok: the CrowdSec client (pid $CLIENT): uid $(status_of "$CLIENT" Uid)," \
+    "no capabilities, no_new_privs, seccomp"
+
 # 2b. The 50,000 landed in one batch.
 big_logged() {
 	grep -Eq "crowdsec: startup stream: $BIG bans, .* in [0-9]+ ms" \
@@ -176,6 +204,9 @@ echo "ok: $BIG decisions applied in one batch in $ms ms (daemon's measure:" \
 [ "$ms" -lt 5000 ] || fail "$BIG decisions took $ms ms"
 n=$(elems "$VNS" ban4 | grep -c '^198\.19\.')
 [ "$n" -eq "$BIG" ] || fail "ban4 holds $n of the $BIG"
+ip netns exec "$VNS" ss -Htnp "dport = :$LAPI_PORT" >"$T/ss.out"
+grep -q "pid=$SWD_PID," "$T/ss.out" &&
+    fail "the parent holds a connection to the API: $(cat "$T/ss.out")"
 
 # 3. Decisions become bans, deletions lift them.
 t0=$(now_ms)
@@ -299,3 +330,60 @@ swc "$VNS" status --json | jq -e '.crowdsec.decisions.state == "ok" and
     >/dev/null || fail "the state is not ok again"
 kill -0 "$SWD_PID" || fail "sockwatchd died"
 echo "ok: the API back: decisions pulled and the waiting alert pushed"
+
+# 6. The client killed: the parent lives on, keeps the bans, and a new
+# client (after a short backoff) reads the stream from its start again.
+swc "$VNS" status --json | jq -e '.crowdsec.client.deaths == 0' >/dev/null ||
+    fail "the CrowdSec client died during the test: $(grep -i 'client' \
+    "$SWD_LOG" | tail -n 3)"
+CLIENT=$(client_pid) || fail "no CrowdSec client"
+bans_before=$(elems "$VNS" ban4 | wc -l)
+kill -9 "$CLIENT"
+new_client() {
+	local p
+	p=$(client_pid) && [ "$p" != "$CLIENT" ]
+}
+wait_for 10 new_client || fail "no new CrowdSec client within 10 s"
+grep -q "CrowdSec client (pid $CLIENT) killed by signal 9" "$SWD_LOG" ||
+    fail "the client's death is not in the log"
+swc "$VNS" alerts --json --kind crowdsec | jq -e 'length == 1' >/dev/null ||
+    fail "no crowdsec alert for the client's death"
+swc "$VNS" metrics | grep '^sockwatch_crowdsec_client_deaths_total 1$' \
+    >/dev/null || fail "the client's death is not counted in the metrics"
+cs decisions add --ip 198.18.9.12 --duration 1h >/dev/null 2>&1
+wait_for $((POLL_S + 10)) in_set "$VNS" ban4 198.18.9.12 ||
+    fail "no decision pulled by the new client"
+[ "$(elems "$VNS" ban4 | wc -l)" -gt "$bans_before" ] ||
+    fail "bans were lost with the client"
+kill -0 "$SWD_PID" || fail "sockwatchd died with its client"
+echo "ok: kill -9 of the CrowdSec client: reported, bans kept, a new one" \
+    "pulls decisions"
+
+# 7. A reload that changes [crowdsec] starts a new client, which reads
+# the whole list again; one that drops it ends the client.
+# Only a whole list carries the [allow] peer's decision again.
+startups() {
+	grep -c "refusing to block $ALLOWED4" "$SWD_LOG"
+}
+CLIENT=$(client_pid) || fail "no CrowdSec client"
+n0=$(startups)
+sed -i 's/^poll_interval = .*/poll_interval = 3s/' "$T/sockwatch.conf"
+swc "$VNS" reload >/dev/null || fail "reload with a new poll_interval"
+new_client || fail "no new CrowdSec client after the reload"
+kill -0 "$CLIENT" 2>/dev/null && fail "the old client lives on"
+more_startups() {
+	[ "$(startups)" -gt "$n0" ]
+}
+wait_for 10 more_startups || fail "the new client did not read the list again"
+CLIENT=$(client_pid) || fail "no CrowdSec client"
+cp "$T/off.conf" "$T/sockwatch.conf"
+swc "$VNS" reload >/dev/null || fail "reload without [crowdsec]"
+swc "$VNS" status --json | jq -e '.crowdsec == null' >/dev/null ||
+    fail "[crowdsec] is still on"
+client_gone() {
+	! kill -0 "$CLIENT" 2>/dev/null
+}
+wait_for 3 client_gone || fail "the client lives on without [crowdsec]"
+in_set "$VNS" ban4 198.18.9.12 || fail "the bans went with [crowdsec]"
+echo "ok: a reload that changes [crowdsec] starts a new client; one" \
+    "without it ends the client, the bans stay"

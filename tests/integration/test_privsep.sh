@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Privilege separation, from /proc and the kernel: sockwatchd in a victim
-# namespace with capture, its control socket and metrics listener.
+# namespace with capture, its control socket and metrics listener, and
+# [crowdsec] on (its url a name that does not resolve).
 #
 #  1. More than one process; every process that holds a packet socket,
 #     the control socket or the metrics listener is a non-root user with
 #     no capability, no_new_privs and a seccomp filter (Seccomp 2); no
 #     process (or thread) has a capability outside the parent's set; the
-#     database files are 0600.
+#     database files are 0600. The CrowdSec client is confined the same
+#     way, and its url's name failing to resolve is an error it reports
+#     (libcurl's resolver thread refused), not its death.
 #  2. SIGKILL of the inspector: reported (log and an "inspector" alert),
 #     bans stay in the kernel, capture comes back, and a port scan
 #     started afterwards is still banned.
-#  3. Each step of the drop made to fail (SOCKWATCHD_FAIL_STEP): the
+#  3. Each step of the drop made to fail (SOCKWATCHD_FAIL_STEP), in each
+#     child (the inspector, the exporter, the CrowdSec client): the
 #     daemon refuses to run and names the step; [daemon] user = root or
 #     a user that does not exist is refused too.
 #  4. An inspector that dies again and again ends the daemon (exit 1)
@@ -36,7 +40,14 @@ tr_conf "$T/sockwatch.conf" "tcp/$PORT"
 cat >>"$T/sockwatch.conf" <<EOF
 action = block
 ban = 30s
+
+[crowdsec]
+url = http://sw-no-such-host.invalid:8080/
+bouncer_key_file = $T/bouncer.key
+poll_interval = 1s
 EOF
+echo swtest-key >"$T/bouncer.key"
+chmod 600 "$T/bouncer.key"
 
 # field PID NAME: a line of /proc/PID/status.
 field() {
@@ -90,8 +101,8 @@ holds_packet() {
 swd_start "$VNS" "$T/sockwatch.conf"
 wait_for 5 inspector_pid || fail "no inspector process"
 mapfile -t procs < <(echo "$SWD_PID"; pgrep -P "$SWD_PID" -x sockwatchd)
-[ "${#procs[@]}" -eq 3 ] ||
-    fail "expected two children: $(pgrep -P "$SWD_PID" -a)"
+[ "${#procs[@]}" -eq 4 ] ||
+    fail "expected three children: $(pgrep -P "$SWD_PID" -a)"
 CTL_INO=$(control_inode)
 MET_INO=$(metrics_inode)
 [ -n "$CTL_INO" ] && [ -n "$MET_INO" ] ||
@@ -143,6 +154,29 @@ done
 echo "ok: $npacket confined packet reader(s), $nserve confined server(s); \
 capabilities within the parent's set; database 0600"
 
+# The CrowdSec client reads the network too.
+client_pid() {
+	swc "$VNS" status --json | jq -e '.crowdsec.client.pid | select(. > 0)'
+}
+cs=$(client_pid) || fail "no CrowdSec client in the status"
+[ "$(field "$cs" PPid)" = "$SWD_PID" ] || fail "pid $cs is not our child"
+[ "$(field "$cs" Uid)" != 0 ] || fail "the CrowdSec client is root"
+[ "$(field "$cs" CapEff)" = 0000000000000000 ] &&
+    [ "$(field "$cs" CapPrm)" = 0000000000000000 ] ||
+    fail "the CrowdSec client has capabilities"
+[ "$(field "$cs" Seccomp)" = 2 ] ||
+    fail "the CrowdSec client has no seccomp filter"
+unresolved() {
+	swc "$VNS" status --json | jq -e '.crowdsec.decisions.errors > 0 and
+	    (.crowdsec.decisions.error | test("resolve"; "i"))' >/dev/null
+}
+wait_for 10 unresolved || fail "the unresolvable url is not reported: \
+$(swc "$VNS" status --json | jq -c .crowdsec)"
+swc "$VNS" status --json | jq -e '.crowdsec.client.deaths == 0' >/dev/null ||
+    fail "the CrowdSec client died: $(grep -i client "$SWD_LOG" | tail -n 3)"
+echo "ok: the CrowdSec client (pid $cs) confined; an unresolvable url \
+reported, not fatal"
+
 # ---- 2. kill -9 the inspector ----------------------------------------------
 swc "$VNS" block --for 1h 198.18.5.5 >/dev/null || fail "block failed"
 old=$(inspector_pid)
@@ -172,7 +206,8 @@ a later scan banned"
 
 # The exporter too: the control socket and the metrics come back, and its
 # death is in the history.
-exp=$(pgrep -P "$SWD_PID" -x sockwatchd | grep -vx "$(inspector_pid)")
+exp=$(pgrep -P "$SWD_PID" -x sockwatchd | grep -vx "$(inspector_pid)" |
+    grep -vx "$(client_pid)")
 kill -9 "$exp"
 status_back() {
 	swc "$VNS" status --json | jq -e '.pid' >/dev/null
@@ -204,8 +239,12 @@ start_fails() {
 }
 cp "$T/sockwatch.conf" "$T/fail.conf"
 # Each child's steps, and the parent's own drop, one process at a time.
-for who in inspector exporter; do
-	name=$([ "$who" = inspector ] && echo "packet inspector" || echo exporter)
+for who in inspector exporter crowdsec; do
+	case $who in
+	inspector) name="packet inspector" ;;
+	exporter) name=exporter ;;
+	crowdsec) name="CrowdSec client" ;;
+	esac
 	for step in "bounding set" setgroups setresgid setresuid capng_apply \
 	    verify PR_SET_NO_NEW_PRIVS seccomp_init seccomp_load; do
 		start_fails "the $name could not start: $step" \

@@ -209,6 +209,95 @@ test_direction(void **state)
 	close(sv[1]);
 }
 
+/* The CrowdSec client's records: a decision round-trips through a real
+ * socket; anything not canonical (op, family, length, host bits, bytes
+ * past an IPv4 address, padding, a time that does not fit the op) is
+ * refused; the types go one way each. */
+static void
+test_crowdsec_records(void **state)
+{
+	static const struct {
+		const char *peer;
+		int op;
+		uint64_t ms;
+	} good[] = {
+		{ "198.18.0.1", IPC_CS_ADD, 3600000 },
+		{ "198.18.64.0/24", IPC_CS_ADD, 1 },
+		{ "2001:db8::/32", IPC_CS_DELETE, 0 },
+		{ "0.0.0.0/0", IPC_CS_DELETE, 0 },
+	};
+	struct ipc_reader r = { .accept = IPC_FROM_CROWDSEC };
+	struct ipc_cs_decision d[4], bad;
+	struct ipc_cs_stream_end end = { .decisions = 4 };
+	struct cidr c, got;
+	struct ipc_msg m;
+	uint64_t ms;
+	size_t i;
+	int sv[2];
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(cidr_parse(good[i].peer, &c), 0);
+		ipc_encode_cs_decision(&d[i], good[i].op, &c, good[i].ms);
+	}
+	pair(sv);
+	assert_int_equal(ipc_send(sv[0], IPC_CS_DECISIONS, d, sizeof(d)), 0);
+	assert_int_equal(ipc_send(sv[0], IPC_CS_STREAM_END, &end,
+	    sizeof(end)), 0);
+	drain(&r, sv[1]);
+	assert_int_equal(ipc_next(&r, &m), 1);
+	assert_int_equal(m.type, IPC_CS_DECISIONS);
+	assert_int_equal(m.len, sizeof(d));
+	for (i = 0; i < 4; i++) {
+		memcpy(&bad, m.payload + i * sizeof(bad), sizeof(bad));
+		assert_int_equal(ipc_decode_cs_decision(&bad, &got, &ms), 0);
+		assert_int_equal(cidr_parse(good[i].peer, &c), 0);
+		assert_int_equal(cidr_compare(&got, &c), 0);
+		assert_int_equal(ms, good[i].ms);
+	}
+	assert_int_equal(ipc_next(&r, &m), 1);
+	assert_int_equal(m.type, IPC_CS_STREAM_END);
+	ipc_reader_free(&r);
+
+	/* Each field out of its bounds. */
+	for (i = 0; i < 9; i++) {
+		bad = d[0];
+		switch (i) {
+		case 0: bad.op = 0; break;
+		case 1: bad.op = 3; break;
+		case 2: bad.family = 5; break;
+		case 3: bad.len = 33; break;
+		case 4: bad.len = 24; break;		/* .1 is a host bit */
+		case 5: bad.addr[4] = 1; break;		/* past IPv4 */
+		case 6: bad.pad[2] = 1; break;
+		case 7: bad.remaining_ms = 0; break;	/* an add */
+		case 8: bad.op = IPC_CS_DELETE; break;	/* with a time */
+		}
+		assert_int_equal(ipc_decode_cs_decision(&bad, &got, &ms),
+		    -EINVAL);
+	}
+	bad = d[2];
+	bad.len = 129;
+	assert_int_equal(ipc_decode_cs_decision(&bad, &got, &ms), -EINVAL);
+
+	/* The parent sends signals down, never decisions; the child never
+	 * signals up; a piece that is not whole records is too short. */
+	assert_int_equal(ipc_send(sv[0], IPC_CS_SIGNAL, "x", 1), 0);
+	drain(&r, sv[1]);
+	assert_int_equal(ipc_next(&r, &m), -EPROTO);
+	ipc_reader_free(&r);
+	r.accept = IPC_TO_CROWDSEC;
+	assert_int_equal(ipc_send(sv[0], IPC_CS_DECISIONS, d, sizeof(d)), 0);
+	drain(&r, sv[1]);
+	assert_int_equal(ipc_next(&r, &m), -EPROTO);
+	ipc_reader_free(&r);
+	assert_int_equal(ipc_send(sv[0], IPC_CS_DECISIONS, d, 8), -EMSGSIZE);
+	assert_string_equal(ipc_type_name(IPC_CS_STREAM_END),
+	    "crowdsec-stream-end");
+	close(sv[0]);
+	close(sv[1]);
+}
+
 /* A descriptor passed along arrives with its message, and only one
  * message takes it. */
 static void
@@ -367,6 +456,7 @@ main(void)
 		cmocka_unit_test(test_bad_headers),
 		cmocka_unit_test(test_bad_payloads),
 		cmocka_unit_test(test_direction),
+		cmocka_unit_test(test_crowdsec_records),
 		cmocka_unit_test(test_fd_passing),
 		cmocka_unit_test(test_bounded),
 		cmocka_unit_test(test_stream),

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -53,7 +55,19 @@ enum probe {
 				 * error (the interface gone), fails ENOTTY */
 	PROBE_GETSOCKNAME,	/* allowed, the same; fails ENOTSOCK */
 	PROBE_IOCTL_SET,	/* forbidden: an ioctl that changes */
+	PROBE_CONNECT,		/* the CrowdSec client: an IPv6 socket and
+				 * a connect, allowed (refused: nobody) */
+	PROBE_NETLINK,		/* the CrowdSec client: forbidden */
+	PROBE_UNIX,		/* the CrowdSec client: forbidden */
+	PROBE_THREAD,		/* the CrowdSec client: socketpair and a
+				 * thread refused (EPERM), not killed */
 };
+
+static void *
+thread_run(void *arg)
+{
+	return arg;
+}
 
 static int
 int_cmp(const void *a, const void *b)
@@ -67,8 +81,11 @@ run_filtered(int (*filter)(const char **), enum probe probe)
 {
 	char *argv[] = { "/bin/true", NULL };
 	struct sockaddr_storage ss;
+	struct sockaddr_in6 sin6;
 	struct ifreq ifr;
 	socklen_t sslen;
+	pthread_t th;
+	int sv[2], fd;
 	const char *step;
 	int pfd[2], status;
 	pid_t pid;
@@ -145,6 +162,29 @@ run_filtered(int (*filter)(const char **), enum probe probe)
 			sslen = sizeof(ss);
 			(void)getsockname(pfd[1], (struct sockaddr *)&ss,
 			    &sslen);
+			break;
+		case PROBE_CONNECT:
+			memset(&sin6, 0, sizeof(sin6));
+			sin6.sin6_family = AF_INET6;
+			sin6.sin6_addr = in6addr_loopback;
+			sin6.sin6_port = htons(1);
+			if ((fd = socket(AF_INET6, SOCK_STREAM, 0)) < 0)
+				_exit(106);
+			(void)connect(fd, (struct sockaddr *)&sin6,
+			    sizeof(sin6));
+			break;
+		case PROBE_NETLINK:
+			(void)socket(AF_NETLINK, SOCK_RAW, 0);
+			break;
+		case PROBE_UNIX:
+			(void)socket(AF_UNIX, SOCK_STREAM, 0);
+			break;
+		case PROBE_THREAD:
+			if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0 ||
+			    errno != EPERM)
+				_exit(107);
+			if (pthread_create(&th, NULL, thread_run, NULL) == 0)
+				_exit(108);
 			break;
 		case PROBE_QSORT: {
 			static int v[2048];
@@ -301,6 +341,29 @@ run_drop(const char *fail_step, char *out, size_t outlen)
 	return status;
 }
 
+/* The CrowdSec client's: the inspector's, and TCP connections out, but
+ * no other socket family, no thread. */
+static void
+test_crowdsec(void **state)
+{
+	(void)state;
+	assert_exits_0_with(sandbox_crowdsec, PROBE_NONE);
+	assert_exits_0_with(sandbox_crowdsec, PROBE_WRITE);
+	assert_exits_0_with(sandbox_crowdsec, PROBE_SOCKET);
+	assert_exits_0_with(sandbox_crowdsec, PROBE_CONNECT);
+	assert_exits_0_with(sandbox_crowdsec, PROBE_FCNTL_SETFL);
+	assert_exits_0_with(sandbox_crowdsec, PROBE_THREAD);
+	assert_exits_0_with(sandbox_crowdsec, PROBE_OPEN);
+	assert_killed_by(sandbox_crowdsec, PROBE_NETLINK);
+	assert_killed_by(sandbox_crowdsec, PROBE_UNIX);
+	assert_killed_by(sandbox_crowdsec, PROBE_ACCEPT);
+	assert_killed_by(sandbox_crowdsec, PROBE_FCNTL_ASYNC);
+	assert_killed_by(sandbox_crowdsec, PROBE_EXECVE);
+	assert_killed_by(sandbox_crowdsec, PROBE_KILL);
+	assert_killed_by(sandbox_crowdsec, PROBE_MMAP_EXEC);
+	assert_killed_by(sandbox_crowdsec, PROBE_SETUID);
+}
+
 static void
 test_drop(void **state)
 {
@@ -357,6 +420,7 @@ main(void)
 		cmocka_unit_test(test_allowed),
 		cmocka_unit_test(test_forbidden),
 		cmocka_unit_test(test_exporter),
+		cmocka_unit_test(test_crowdsec),
 		cmocka_unit_test(test_drop),
 		cmocka_unit_test(test_drop_fails_closed),
 		cmocka_unit_test(test_lookup),
