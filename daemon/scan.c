@@ -64,13 +64,23 @@ scan_queue_listener(struct sw *sw, const struct sock_info *s)
 	q->v[q->n++] = *s;
 }
 
+/* A socket that now has another remote end than when last seen: a UDP
+ * socket bound first and connected later, or a listener that left
+ * LISTEN and connected, keeps its cookie; to the connect policy it is a
+ * new connection all the same. */
+static bool
+scan_new_peer(const struct sock_info *s, const struct sock_info *old)
+{
+	return old != NULL && (s->rport != old->rport ||
+	    !addr_equal(&s->raddr, &old->raddr));
+}
+
 static void
 scan_changed(void *arg, enum socktable_event ev, const struct sock_info *s,
-    uint8_t old_state)
+    const struct sock_info *old)
 {
 	struct sw *sw = arg;
 
-	(void)old_state;
 	switch (ev) {
 	case SOCKTABLE_OPEN:
 		sw->n.ev_open++;
@@ -87,7 +97,7 @@ scan_changed(void *arg, enum socktable_event ev, const struct sock_info *s,
 	}
 	if (detect_is_listener(s))
 		scan_queue_listener(sw, s);
-	else if (ev == SOCKTABLE_OPEN)
+	else if (ev == SOCKTABLE_OPEN || scan_new_peer(s, old))
 		enforce_socket(sw, s);
 }
 

@@ -19,7 +19,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SOCKSTAT_TEXT_MAX	4096	/* snmp is about 1.5 KB */
+/* snmp is about 1.5 KB, but its IcmpMsg lines grow by a column for each
+ * ICMP type ever sent or received, which anyone who can send us ICMP
+ * chooses: at 256 types in and out it is 8 KB, at most about 20 KB. */
+#define SOCKSTAT_TEXT_MAX	65536
 
 static const struct sockstat_field {
 	enum sockstat_file file;
@@ -186,21 +189,27 @@ sockstat_slurp(const char *path, char *buf, size_t size)
 int
 sockstat_read(const char *dir, struct sockstat *ret)
 {
-	char path[256], text[SOCKSTAT_TEXT_MAX];
+	char path[256], *text;
 	struct sockstat st;
-	int f, r;
+	int f, r = 0;
 
+	if ((text = malloc(SOCKSTAT_TEXT_MAX)) == NULL)
+		return -ENOMEM;
 	memset(&st, 0, sizeof(st));
 	for (f = 0; f < SOCKSTAT_NFILES; f++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, sockstat_names[f]);
-		r = sockstat_slurp(path, text, sizeof(text));
-		if (r == -ENOENT && f == SOCKSTAT_V6)
+		r = sockstat_slurp(path, text, SOCKSTAT_TEXT_MAX);
+		if (r == -ENOENT && f == SOCKSTAT_V6) {
+			r = 0;
 			continue;
+		}
 		if (r < 0 || (r = sockstat_parse(f, text, &st)) < 0)
-			return r;
+			break;
 	}
-	*ret = st;
-	return 0;
+	free(text);
+	if (r == 0)
+		*ret = st;
+	return r;
 }
 
 bool

@@ -115,7 +115,7 @@ socktable_sync(struct socktable *t, struct socklist *dump, socktable_cb cb,
 				if (socktable_changed(&dump->v[i],
 				    &t->socks.v[i]))
 					cb(arg, SOCKTABLE_STATE, &dump->v[i],
-					    t->socks.v[i].state);
+					    &t->socks.v[i]);
 			socklist_free(&t->socks);
 			t->socks = *dump;
 			memset(dump, 0, sizeof(*dump));
@@ -127,13 +127,13 @@ socktable_sync(struct socktable *t, struct socklist *dump, socktable_cb cb,
 	for (i = 0; cb != NULL && i < dump->n; i++) {
 		o = index_find(&t->idx, &t->socks, dump->v[i].cookie);
 		if (o == NULL)
-			cb(arg, SOCKTABLE_OPEN, &dump->v[i], 0);
+			cb(arg, SOCKTABLE_OPEN, &dump->v[i], NULL);
 		else if (socktable_changed(o, &dump->v[i]))
-			cb(arg, SOCKTABLE_STATE, &dump->v[i], o->state);
+			cb(arg, SOCKTABLE_STATE, &dump->v[i], o);
 	}
 	for (i = 0; cb != NULL && i < t->socks.n; i++)
 		if (index_find(&nix, dump, t->socks.v[i].cookie) == NULL)
-			cb(arg, SOCKTABLE_CLOSE, &t->socks.v[i], 0);
+			cb(arg, SOCKTABLE_CLOSE, &t->socks.v[i], NULL);
 	socklist_free(&t->socks);
 	free(t->idx.slot);
 	t->socks = *dump;
@@ -193,7 +193,7 @@ socktable_remove(struct socktable *t, uint64_t cookie, socktable_cb cb,
 		return;
 	i = t->idx.slot[h] - 1;
 	if (cb != NULL)
-		cb(arg, SOCKTABLE_CLOSE, &t->socks.v[i], 0);
+		cb(arg, SOCKTABLE_CLOSE, &t->socks.v[i], NULL);
 	index_delete(&t->idx, &t->socks, (uint32_t)h);
 	/* Keep the array dense: the last socket moves into the hole. */
 	last = t->socks.n - 1;

@@ -14,9 +14,10 @@ enum socktable_event {
 	SOCKTABLE_STATE,		/* same socket, new state or ends */
 };
 
-/* s is valid only during the call. old_state is set for STATE. */
+/* s is valid only during the call; so is old, the socket as it was
+ * before, for STATE (NULL for the others). */
 typedef void (*socktable_cb)(void *arg, enum socktable_event ev,
-    const struct sock_info *s, uint8_t old_state);
+    const struct sock_info *s, const struct sock_info *old);
 
 struct socktable;
 

@@ -30,16 +30,25 @@ char LICENSE[] SEC("license") = "GPL";
  * sockdiag_query.states; the rest of the filter is applied in user space. */
 __u32 want_states = 0;
 
+/* struct sock as kernels that keep sk_ino have it (6.18 does, 6.1 does
+ * not): named apart, so that this file also compiles against the
+ * vmlinux.h of a kernel without the field; CO-RE matches it to struct
+ * sock when loaded. */
+struct sock___ino {
+	unsigned long sk_ino;
+} __attribute__((preserve_access_index));
+
 /* sock_i_ino(): sk_ino where the kernel keeps it, else the inode that
  * holds the socket. 0 for a socket without a file. */
 static __always_inline __u32
 sk_inode(struct sock *sk)
 {
+	struct sock___ino *ski = (void *)sk;
 	struct socket_alloc *sa;
 	struct socket *so;
 
-	if (bpf_core_field_exists(sk->sk_ino))
-		return (__u32)sk->sk_ino;
+	if (bpf_core_field_exists(ski->sk_ino))
+		return (__u32)ski->sk_ino;
 	so = sk->sk_socket;
 	if (so == NULL)
 		return 0;

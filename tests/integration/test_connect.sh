@@ -17,6 +17,9 @@
 #  3. A connection to the server's other address works, without an alert.
 #  4. The same over IPv6 (connect6).
 #  5. sockwatch_connect_blocked_total counts the ended connections.
+#  6. A UDP socket bound first and connected to the denied address later
+#     (it keeps its cookie, so the scan sees it change, not open) raises
+#     a connect alert naming its process.
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh disable=SC1091
 . "$here/lib.sh"
@@ -41,7 +44,10 @@ SIF=$(ns_ifname "$SNS")
 ip -n "$SNS" addr add "$OK4/24" dev "$SIF"
 ip -n "$SNS" addr add "$OK6/64" dev "$SIF" nodad
 
-SCAN=500ms sw_conf "$T/sockwatch.conf" "tcp/22" "interfaces = none"
+# A UDP socket connecting moves no socket counter: the forced dump sees
+# it (6).
+SCAN=500ms sw_conf "$T/sockwatch.conf" "tcp/22" "interfaces = none" \
+    "full_scan_interval = 1s"
 cat >>"$T/sockwatch.conf" <<EOF
 
 [connect]
@@ -175,5 +181,37 @@ got=$(awk '$1 == "sockwatch_connect_blocked_total" { print $2 }' \
 [ "${got:-0}" -ge 3 ] ||
     fail "sockwatch_connect_blocked_total = '$got', want >= 3"
 echo "ok: sockwatch_connect_blocked_total $got"
+
+# ---- 6. a UDP socket bound first, connected later -------------------------
+cat >"$T/udp.py" <<'EOF'
+import os, socket, sys, time
+addr, port, ready, go = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 0))
+with open(ready + ".tmp", "w") as f:
+    f.write("%d %d\n" % (os.getpid(), s.getsockname()[1]))
+os.rename(ready + ".tmp", ready)
+for _ in range(100):
+    if os.path.exists(go):
+        break
+    time.sleep(0.1)
+s.connect((addr, port))
+time.sleep(10)
+EOF
+bg ip netns exec "$VNS" python3 "$T/udp.py" "$DENY4" "$PORT" \
+    "$T/udp.ready" "$T/udp.go"
+wait_file 5 "$T/udp.ready" "$!" || fail "udp.py did not start"
+read -r upid uport <"$T/udp.ready"
+# udp_seen: the daemon's table holds the bound socket.
+udp_seen() {
+	swc "$VNS" sockets -u -a --json | jq -e --argjson p "$uport" \
+	    'any(.[]; .local_port == $p)' >/dev/null
+}
+wait_for 5 udp_seen || fail "the daemon did not see udp port $uport"
+touch "$T/udp.go"
+wait_for 5 connect_alert "$DENY4" "$upid" ||
+    fail "no connect alert for the UDP socket of pid $upid: \
+$(swc "$VNS" alerts --json --kind connect)"
+echo "ok: a bound UDP socket connected to $DENY4 raised a connect alert"
 pid_gone "$SWD_PID" && fail "sockwatchd died"
 echo "all checks passed"

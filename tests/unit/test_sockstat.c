@@ -3,7 +3,7 @@
  * kernel writes it: each field lands in its slot, host-wide and traffic
  * counters are not taken, a missing or malformed field is an error, and
  * the files are read from a directory (sockstat6 may be missing, snmp may
- * not) and from this process's own /proc/net.
+ * not, and may be long) and from this process's own /proc/net.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -138,6 +138,34 @@ write_file(const char *dir, const char *name, const char *text)
 	fclose(f);
 }
 
+/* snmp as it is once every ICMP type was counted both ways: sixteen
+ * types to an IcmpMsg pair of lines, as the kernel prints them. */
+static const char *
+big_snmp(void)
+{
+	static char text[16384];
+	size_t off, i, j;
+
+	off = (size_t)snprintf(text, sizeof(text), "%.*s",
+	    (int)(strstr(snmp, "Tcp:") - snmp), snmp);
+	for (i = 0; i < 512; i += 16) {
+		off += (size_t)snprintf(text + off, sizeof(text) - off,
+		    "IcmpMsg:");
+		for (j = i; j < i + 16; j++)
+			off += (size_t)snprintf(text + off, sizeof(text) - off,
+			    " %sType%zu", j < 256 ? "In" : "Out", j % 256);
+		off += (size_t)snprintf(text + off, sizeof(text) - off,
+		    "\nIcmpMsg:");
+		for (j = i; j < i + 16; j++)
+			off += (size_t)snprintf(text + off, sizeof(text) - off,
+			    " %zu", j + 1);
+		off += (size_t)snprintf(text + off, sizeof(text) - off, "\n");
+	}
+	snprintf(text + off, sizeof(text) - off, "%s", strstr(snmp, "Tcp:"));
+	assert_true(strlen(text) > 4096 && strlen(text) < sizeof(text) - 1);
+	return text;
+}
+
 static void
 test_read(void **state)
 {
@@ -158,6 +186,11 @@ test_read(void **state)
 	assert_false(sockstat_equal(&a, &b));
 	write_file(dir, "snmp", "Tcp: nothing\nTcp: 1\n");
 	assert_int_equal(sockstat_read(dir, &a), -EINVAL);
+	/* Every ICMP type seen adds IcmpMsg columns ahead of Tcp: 8 KB
+	 * once 256 types came in and went out, as anyone may make them. */
+	write_file(dir, "snmp", big_snmp());
+	assert_int_equal(sockstat_read(dir, &a), 0);
+	assert_int_equal(a.v[6], 766);
 	snprintf(path, sizeof(path), "%s/sockstat", dir);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/sockstat6", dir);
