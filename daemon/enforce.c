@@ -1047,6 +1047,12 @@ enforce_block_from(struct sw *sw, const struct cidr *peer,
 	if (cur != NULL && cur->expires_ms != 0 &&
 	    llabs(cur->expires_ms - want) < ENFORCE_SAME_MS)
 		return -EALREADY;
+	if (cur == NULL && bans_count(sw->enf.bans) >= ENFORCE_FROM_MAX) {
+		snprintf(err, errlen, "%s not banned: %zu bans in force, the "
+		    "rest is the detectors'", cidr_format(peer, buf,
+		    sizeof(buf)), bans_count(sw->enf.bans));
+		return -ENOSPC;
+	}
 	if ((r = block_allowed(sw, peer, false, &socks, err, errlen)) < 0)
 		return r;
 	r = ban_new(sw, peer, source, reason, length_ms, false, false,
