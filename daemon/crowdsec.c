@@ -198,7 +198,11 @@ cs_decisions(struct crowdsec *cs, const struct ipc_msg *m)
 	for (i = 0; i < n; i++) {
 		/* The payload is not aligned for the struct. */
 		memcpy(&d, m->payload + i * sizeof(d), sizeof(d));
-		if (ipc_decode_cs_decision(&d, &peer, &ms) < 0) {
+		/* An IPv4-mapped one as the IPv4 it is banned as: the
+		 * startup list's comparison with the bans in force
+		 * (cs_lift_stale) would not find it there. */
+		if (ipc_decode_cs_decision(&d, &peer, &ms) < 0 ||
+		    bans_key(&peer, &peer) < 0) {
 			cs_broken(cs, "a malformed decision");
 			return;
 		}

@@ -948,14 +948,23 @@ enforce_flush(struct sw *sw)
  * protect_peers (unless force); not ours, not [allow]ed, not holding a
  * protected session (unless force). *ret_socks: its sockets here. */
 static int
-block_allowed(struct sw *sw, const struct cidr *peer, bool force,
+block_allowed(struct sw *sw, const struct cidr *in, bool force,
     size_t *ret_socks, char *err, size_t errlen)
 {
 	char who[96] = "", buf[ADDR_STRLEN], obuf[ADDR_STRLEN];
-	struct cidr other;
+	struct cidr other, key, *peer = &key;
 	enum ban_refusal ref;
 	bool prot;
 
+	/* Checked as it is banned: an IPv4-mapped prefix (::ffff:a.b.c.0/120,
+	 * as a CrowdSec decision may say) as IPv4, or it would miss the
+	 * IPv4 gateway it holds, a session from an address inside it, and
+	 * the IPv4 prefixes it overlaps. */
+	if (bans_key(in, &key) < 0) {
+		snprintf(err, errlen, "refusing to block %s: not an address",
+		    cidr_format(in, buf, sizeof(buf)));
+		return -EINVAL;
+	}
 	if (prefix_overlaps(sw, peer, &other)) {
 		snprintf(err, errlen, "refusing to block %s: it overlaps the "
 		    "banned prefix %s (unblock that first)",
@@ -1038,6 +1047,12 @@ enforce_block_from(struct sw *sw, const struct cidr *peer,
 	if (cur != NULL && cur->expires_ms != 0 &&
 	    llabs(cur->expires_ms - want) < ENFORCE_SAME_MS)
 		return -EALREADY;
+	if (cur == NULL && bans_count(sw->enf.bans) >= ENFORCE_FROM_MAX) {
+		snprintf(err, errlen, "%s not banned: %zu bans in force, the "
+		    "rest is the detectors'", cidr_format(peer, buf,
+		    sizeof(buf)), bans_count(sw->enf.bans));
+		return -ENOSPC;
+	}
 	if ((r = block_allowed(sw, peer, false, &socks, err, errlen)) < 0)
 		return r;
 	r = ban_new(sw, peer, source, reason, length_ms, false, false,

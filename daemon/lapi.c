@@ -529,12 +529,17 @@ cs_push_done(struct lapi *l, CURLcode rc, long status)
 		return;
 	}
 	if (status == 401) {
-		/* The token expired early (the API restarted): log in. */
+		/* The token expired early (the API restarted): log in, at
+		 * once unless the token is seconds old (an API that takes
+		 * the login and refuses its token gets the backoff, not a
+		 * loop of both). */
 		free(l->token);
 		l->token = NULL;
 		cs_failed(&l->st.push, &l->push_next_ms, "alerts",
 		    "token refused (HTTP 401)");
-		l->push_next_ms = time_mono_ms();
+		if (time_mono_ms() - (l->token_until - CS_TOKEN_MS) >
+		    CS_CONNECT_MS)
+			l->push_next_ms = time_mono_ms();
 		return;
 	}
 	if (status != 200 && status != 201) {

@@ -378,6 +378,10 @@ void inspector_main(const struct inspector_args *a)
  * with action = block must not grow the table without end (the deny set
  * blocks those peers anyway). Manual blocks are not limited. */
 #define ENFORCE_AUTO_MAX	1000000
+/* Bans of another source (CrowdSec's decisions) stop short of it: an
+ * API, one answer after another, must neither grow the table without
+ * end nor leave the detectors no room. */
+#define ENFORCE_FROM_MAX	(ENFORCE_AUTO_MAX - ENFORCE_AUTO_MAX / 10)
 int enforce_open(struct sw *sw);
 void enforce_close(struct sw *sw);
 void enforce_tick(struct sw *sw, int64_t now_mono);

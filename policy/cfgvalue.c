@@ -1031,6 +1031,13 @@ cfg_parse_url(const struct cfg_key *k, struct config *cfg, const char *val,
 			return -EINVAL;
 		}
 	}
+	/* Credentials in it would be logged and shown by the status: the
+	 * API takes its key and password from their files. */
+	if (memchr(val + skip, '@', strcspn(val + skip, "/?#")) != NULL) {
+		cfg_why(why, whylen, "a user or password in the URL (the keys "
+		    "go in bouncer_key_file and machine_password_file)");
+		return -EINVAL;
+	}
 	if (len + 1 > k->max) {
 		cfg_why(why, whylen, "URL longer than %llu bytes",
 		    (unsigned long long)k->max - 1);

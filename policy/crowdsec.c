@@ -183,13 +183,19 @@ cs_take(const json_t *list, bool is_new, struct crowdsec_stream *st)
 {
 	struct crowdsec_decision d, *add = NULL;
 	struct cidr *del = NULL;
-	size_t i, n = json_array_size(list);
+	size_t i, n = json_array_size(list), room;
 
 	if (n == 0)
 		return 0;
-	if (is_new && (add = calloc(n, sizeof(*add))) == NULL)
+	/* Room for what is taken, not for the entries: an answer of
+	 * millions of "{}" must not cost their decisions' memory too. */
+	room = CROWDSEC_DECISIONS_MAX - (st->nadd + st->ndel);
+	if (room > n)
+		room = n;
+	if (is_new && room > 0 && (add = calloc(room, sizeof(*add))) == NULL)
 		return -ENOMEM;
-	if (!is_new && (del = calloc(n, sizeof(*del))) == NULL)
+	if (!is_new && room > 0 && (del = calloc(room, sizeof(*del))) ==
+	    NULL)
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		if (st->nadd + st->ndel >= CROWDSEC_DECISIONS_MAX) {

@@ -9,7 +9,8 @@
 #  1. A scan from each of the three (nmap -S): alerted for, evidence
 #     not_banned "protected: ...", not in ban4.
 #  2. sockwatch block of the gateway is refused (use --force); --force
-#     bans it.
+#     bans it. A prefix holding the resolver written IPv4-mapped
+#     (::ffff:198.18.0.6/127) is refused as well.
 #  3. [bans] rate = 2: twelve spoofed sources scanning at once get at most
 #     a second's worth of bans and then one more per half second; the rest
 #     are alerted for as held back, counted, and one "bans" alert says so.
@@ -81,6 +82,16 @@ swc "$VNS" block --force "$GW" >/dev/null || fail "block --force $GW failed"
 in_set "$VNS" ban4 "$GW" || fail "block --force: $GW not in ban4"
 swc "$VNS" unblock "$GW" >/dev/null || fail "unblock $GW failed"
 echo "ok: block $GW refused ($(cut -c1-80 "$T/block.out")...), --force bans it"
+# A prefix holding the resolver, IPv4-mapped (as a CrowdSec Range decision
+# may write it), whose first address is not the resolver's.
+swc "$VNS" block "::ffff:198.18.0.6/127" >"$T/block.out" 2>&1 &&
+    fail "block ::ffff:198.18.0.6/127 succeeded"
+grep -q "a resolver.*--force" "$T/block.out" ||
+    fail "block ::ffff:198.18.0.6/127: $(cat "$T/block.out")"
+in_set "$VNS" bannet4 198.18.0.6/31 &&
+    fail "::ffff:198.18.0.6/127 banned: $(elems "$VNS" bannet4)"
+echo "ok: block ::ffff:198.18.0.6/127 refused ($(cut -c1-70 \
+    "$T/block.out")...)"
 
 # ---- 3. the rate of automatic bans ----------------------------------------
 srcs=()

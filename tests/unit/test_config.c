@@ -956,6 +956,10 @@ static const struct {
 	    "https:// URL" },
 	{ "[crowdsec]\nurl = http:///v1\n",
 	    "t.conf:2: [crowdsec] url: 'http:///v1' names no host" },
+	/* The password is not echoed. */
+	{ "[crowdsec]\nurl = http://u:secret@198.18.0.1:8080/\n",
+	    "t.conf:2: [crowdsec] url: a user or password in the URL (the "
+	    "keys go in bouncer_key_file and machine_password_file)" },
 	{ "[crowdsec]\nmachine_id = a b\n",
 	    "t.conf:2: [crowdsec] machine_id: invalid character in 'a b' "
 	    "(printable ASCII, no blanks or quotes)" },
