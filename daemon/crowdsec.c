@@ -27,6 +27,14 @@
 
 #define CS_SOURCE	"crowdsec"
 #define CS_LOG_REFUSED	5		/* refusals logged one by one */
+/* A range wider than these is never taken from the API: one bad or
+ * forged decision would cut the host off from a continent. */
+#define CS_RANGE_MIN4	16
+#define CS_RANGE_MIN6	32
+/* Ranges one answer may add: each is checked against every ban in force
+ * (a prefix may neither hide in nor cover another), so their cost grows
+ * with the table; the community lists are addresses. */
+#define CS_RANGES_MAX	1000
 #define CS_BAN_MAX_MS	(365ULL * 86400000)
 
 struct crowdsec {
@@ -90,6 +98,33 @@ out:
 	free(stale);
 }
 
+/* A range from the API: not wider than CS_RANGE_MIN4/6, and at most
+ * CS_RANGES_MAX an answer. 0, or -EPERM with err set. */
+static int
+cs_range_allowed(const struct cidr *peer, size_t *ranges, char *err,
+    size_t errlen)
+{
+	unsigned int bits = peer->addr.family == AF_INET ? 32 : 128;
+	unsigned int min = peer->addr.family == AF_INET ? CS_RANGE_MIN4 :
+	    CS_RANGE_MIN6;
+	char buf[ADDR_STRLEN + 8];
+
+	if (peer->len == bits)
+		return 0;
+	if (peer->len < min) {
+		snprintf(err, errlen, "%s not banned: wider than /%u",
+		    cidr_format(peer, buf, sizeof(buf)), min);
+		return -EPERM;
+	}
+	if (++*ranges > CS_RANGES_MAX) {
+		snprintf(err, errlen, "%s not banned: more than %d ranges in "
+		    "one answer", cidr_format(peer, buf, sizeof(buf)),
+		    CS_RANGES_MAX);
+		return -EPERM;
+	}
+	return 0;
+}
+
 /* One answer, parsed by the child in parse_ms and sent up since
  * in_start_ms: its bans in one batch (startup: the whole set, which lifts
  * our crowdsec bans it does not hold). */
@@ -99,7 +134,7 @@ cs_apply(struct crowdsec *cs, const struct crowdsec_stream *st,
 {
 	struct sw *sw = cs->sw;
 	int64_t t0 = time_mono_ms(), t1, sent;
-	size_t i, lifted = 0, added = 0, refused = 0;
+	size_t i, lifted = 0, added = 0, refused = 0, ranges = 0;
 	char err[600];
 	int r;
 
@@ -108,9 +143,12 @@ cs_apply(struct crowdsec *cs, const struct crowdsec_stream *st,
 	    CS_SOURCE, &lifted, err, sizeof(err)) < 0)
 		log_warnx("crowdsec: %s", err);
 	for (i = 0; i < st->nadd; i++) {
-		r = enforce_block_from(sw, &st->add[i].peer,
-		    (uint64_t)st->add[i].remaining_ms, CS_SOURCE,
-		    "CrowdSec decision", err, sizeof(err));
+		r = cs_range_allowed(&st->add[i].peer, &ranges, err,
+		    sizeof(err));
+		if (r == 0)
+			r = enforce_block_from(sw, &st->add[i].peer,
+			    (uint64_t)st->add[i].remaining_ms, CS_SOURCE,
+			    "CrowdSec decision", err, sizeof(err));
 		if (r == 0)
 			added++;
 		else if (r != -EALREADY && refused++ < CS_LOG_REFUSED)

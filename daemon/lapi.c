@@ -15,12 +15,14 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <resolv.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -33,6 +35,10 @@
 #include "sockwatchd.h"
 
 #define CS_BODY_MAX	(64u << 20)	/* a stream of ~300,000 decisions */
+/* The heap an answer may take: jansson holds a 64 MiB answer of real
+ * decisions in ~650 MiB, one of empty objects in ~5 GB. Past this, the
+ * parse fails and the answer counts as a bad one. */
+#define CS_HEAP_MAX	(1536ull << 20)
 #define CS_BUF_KEEP	(1u << 20)
 #define CS_PUSH_BATCH	100		/* signals in one POST */
 #define CS_BACKOFF_MIN	1000
@@ -234,6 +240,9 @@ cs_start(struct lapi *l, enum cs_job job, const char *path,
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, cs_write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, &l->body[job]);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)(intptr_t)job);
+	/* The key goes to the url and nowhere else: not to a proxy named
+	 * in the daemon's environment (http_proxy, ALL_PROXY). */
+	curl_easy_setopt(e, CURLOPT_PROXY, "");
 	/* Nothing is looked up or opened once confined. */
 	if (l->resolve != NULL)
 		curl_easy_setopt(e, CURLOPT_RESOLVE, l->resolve);
@@ -818,6 +827,30 @@ lapi_setup(struct lapi *l)
 	return 0;
 }
 
+/* A hostile answer must not take the host's memory: the heap is capped
+ * (a failed allocation fails the parse) and the kernel's OOM killer
+ * takes this process first. */
+static int
+lapi_limit_memory(void)
+{
+	int fd;
+#ifndef __SANITIZE_ADDRESS__
+	/* (ASan's shadow and allocator map far more than this.) */
+	struct rlimit rl = { CS_HEAP_MAX, CS_HEAP_MAX };
+
+	if (setrlimit(RLIMIT_DATA, &rl) < 0)
+		return -errno;
+#endif
+	if ((fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	if (write(fd, "1000", 4) != 4) {
+		close(fd);
+		return -EIO;
+	}
+	close(fd);
+	return 0;
+}
+
 void
 lapi_main(const struct lapi_args *a)
 {
@@ -831,6 +864,10 @@ lapi_main(const struct lapi_args *a)
 	l.cfg = a->cfg;
 	l.fd = a->fd;
 	l.rd.accept = IPC_TO_CROWDSEC;
+	/* Before the uid changes: /proc/self is root's while we are not
+	 * dumpable. */
+	if ((r = lapi_limit_memory()) < 0)
+		child_fail(l.fd, "memory limit", r);
 	if ((r = privdrop_user(a->user, &step)) < 0 ||
 	    (r = privdrop_no_new_privs(&step)) < 0)
 		child_fail(l.fd, step, r);

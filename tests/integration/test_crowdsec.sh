@@ -188,6 +188,13 @@ done
 [ "$(status_of "$CLIENT" NoNewPrivs)" = 1 ] &&
     [ "$(status_of "$CLIENT" Seccomp)" = 2 ] ||
     fail "the CrowdSec client is not under no_new_privs and seccomp"
+# A hostile answer takes its heap, not the host's memory.
+[ "$(cat "/proc/$CLIENT/oom_score_adj")" = 1000 ] ||
+    fail "the CrowdSec client's oom_score_adj is not 1000"
+grep -q '^Max data size  *1610612736 ' "/proc/$CLIENT/limits" ||
+    grep -q __asan_init "$BUILD/sockwatchd" ||
+    fail "the CrowdSec client's heap is not limited: \
+$(grep 'Max data' "/proc/$CLIENT/limits")"
 echo "ok: the CrowdSec client (pid $CLIENT): uid $(status_of "$CLIENT" Uid)," \
     "no capabilities, no_new_privs, seccomp"
 
@@ -224,6 +231,7 @@ swc "$VNS" bans --json | jq -e 'any(.[]; .addr == "198.18.9.9" and
     fail "the ban's source is not crowdsec"
 
 cs decisions add --range 198.18.64.0/24 --duration 30m >/dev/null 2>&1
+cs decisions add --range 198.18.0.0/15 --duration 30m >/dev/null 2>&1
 cs decisions add --ip "$ALLOWED4" --duration 1h >/dev/null 2>&1
 cs decisions add --ip "$VIC4" --duration 1h >/dev/null 2>&1
 swc "$VNS" block --for 2h 198.18.9.10 >/dev/null || fail "block"
@@ -236,8 +244,11 @@ in_set "$VNS" ban4 "$ALLOWED4" && fail "an [allow] peer was banned"
 wait_for 3 grep -q "refusing to block $VIC4" "$SWD_LOG" ||
     fail "a decision for our own address was not refused and logged"
 in_set "$VNS" ban4 "$VIC4" && fail "our own address was banned"
-echo "ok: a Range decision in bannet4; our own address and an [allow]" \
-    "peer refused"
+wait_for 3 grep -q "198.18.0.0/15 not banned: wider than /16" "$SWD_LOG" ||
+    fail "a range wider than /16 was not refused and logged"
+in_set "$VNS" bannet4 198.18.0.0/15 && fail "a /15 from the API was banned"
+echo "ok: a Range decision in bannet4; our own address, an [allow]" \
+    "peer and a /15 refused"
 
 cs decisions delete --ip 198.18.9.9 >/dev/null 2>&1
 cs decisions delete --ip 198.18.9.10 >/dev/null 2>&1
