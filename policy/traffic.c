@@ -123,6 +123,7 @@ struct tr_auth {
 	bool failed;		/* a wait of it was a failed login */
 	bool confirmed;		/* this wait is one too (it lasted) */
 	bool ahead;		/* this wait was counted when it began */
+	bool hung_up;		/* the client's FIN or RST came in this wait */
 	uint32_t ahead_bucket;	/* ... in this bucket (tr_bf_bucket) */
 };
 
@@ -1215,6 +1216,7 @@ tr_bf_auth(struct traffic *t, struct tr_pkt *x, uint32_t payload)
 		if (!c->waiting) {
 			c->waiting = true;
 			c->counted = c->ahead = c->confirmed = false;
+			c->hung_up = false;
 			c->asked = x->obs.now_ms;
 			/* Counted now, alerted for once it is a failure:
 			 * the administrator's correct password after two
@@ -1244,6 +1246,13 @@ tr_bf_auth(struct traffic *t, struct tr_pkt *x, uint32_t payload)
 		}
 		c->waiting = c->ahead = false;
 	}
+	/* A client that hangs up waits for no answer: its last words (ssh's
+	 * disconnect, then a RST when the server's last data was still
+	 * unread, and no FIN from the server) are no failed login. The tick
+	 * leaves such a wait alone; an answer that still comes late counts
+	 * it, as a FIN or RST out of the window changes nothing. */
+	if (x->obs.inbound && c->waiting && (f & (PKT_TCP_FIN | PKT_TCP_RST)))
+		c->hung_up = true;
 	/* The server's FIN or RST ends it: the client's could be anyone's
 	 * (the kernel drops one out of its window, and the connection and
 	 * its guessing go on). What was counted ahead and never turned out
@@ -1257,7 +1266,8 @@ tr_bf_auth(struct traffic *t, struct tr_pkt *x, uint32_t payload)
 
 /* The waits that have lasted TR_AUTH_SLOW_MS by now: each one a failed
  * login of its peer, counted once. Only on connections the server spoke
- * on (a handshake the peer completed). */
+ * on (a handshake the peer completed), and not after the client hung up
+ * (tr_bf_auth). */
 static void
 tr_auth_tick(struct traffic *t, int64_t now, traffic_alert_fn fn, void *arg)
 {
@@ -1271,6 +1281,7 @@ tr_auth_tick(struct traffic *t, int64_t now, traffic_alert_fn fn, void *arg)
 	for (i = 0; i < TR_AUTH_CONNS; i++) {
 		c = &t->auth[i];
 		if (!c->used || !c->waiting || c->confirmed || !c->answered ||
+		    c->hung_up ||
 		    now - c->asked < TR_AUTH_SLOW_MS ||
 		    now - c->asked > TR_AUTH_LATE_MS)
 			continue;

@@ -147,13 +147,11 @@ $(swc "$VNS" alerts --json --kind bruteforce | jq -c '.[0].message')"
 	rm -f "$SW_TMP/sockwatch.db" "$SW_TMP/alerts.jsonl"
 	return "$ok"
 }
-# Once more when it failed: seen in 2 runs of about 12 (root cause not
-# found: the closing note of issue 11 has the figures); twice fails.
-if ! admin_case; then
-	echo "rerun of the administrator's case"
-	sleep 2
-	admin_case || fail "the administrator was alerted for, twice"
-fi
+# Once failed in about 1 run of 6 (twice in a row in a CI run): ssh
+# may end with its disconnect unanswered and then a RST, and that wait
+# was counted a second later; a wait the client hung up in no longer is
+# (policy/traffic.c). 0 of 15 since, 6 of them with both cores busy.
+admin_case || fail "the administrator was alerted for"
 echo "ok: two typos and a login, three times in a minute: not alerted for"
 # (-I: no restore file of an earlier run.)
 attack "hydra -t 1" 60 8 hydra -I -t 1 -l "$BF_USER" -P "$T/words" \
