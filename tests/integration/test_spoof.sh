@@ -117,6 +117,7 @@ echo "ok: a scanner with a handshake of its own, nmap defaults: alerted for \
 (spoof suspected), not banned automatically; block bans it"
 
 # ---- 4. metrics ---------------------------------------------------------------
-swc "$VNS" metrics | grep -Eq '^sockwatch_bans_spoof_suspected_total [1-9]' ||
+swc "$VNS" metrics |
+    grep -E '^sockwatch_bans_spoof_suspected_total [1-9]' >/dev/null ||
     fail "spoof refusals not counted"
 echo "ok: counted in sockwatch_bans_spoof_suspected_total"
