@@ -12,6 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+/* The origin of the decisions our alerts carry. */
+#define CS_ORIGIN	"sockwatch"
+
 /* ---- Go durations ------------------------------------------------------- */
 
 struct cs_unit {
@@ -329,7 +332,7 @@ cs_alert_json(const struct crowdsec_signal *g)
 		snprintf(len, sizeof(len), "%llus",
 		    (unsigned long long)(g->ban_ms + 999) / 1000);
 		json_array_append_new(decisions, json_pack("{s:s, s:s, s:s, "
-		    "s:s, s:s, s:s}", "duration", len, "origin", "sockwatch",
+		    "s:s, s:s, s:s}", "duration", len, "origin", CS_ORIGIN,
 		    "scenario", g->scenario, "scope", "Ip", "type", "ban",
 		    "value", ip));
 	}
@@ -366,4 +369,77 @@ crowdsec_alerts_json(const struct crowdsec_signal *sig, size_t n)
 		}
 	}
 	return a;
+}
+
+/* ---- our decisions, to withdraw ----------------------------------------- */
+
+/* A decision of an alert of ours: its id when it is our ban of peer and
+ * still in force, else 0. */
+static int64_t
+cs_own_id(const json_t *d, const struct addr *peer)
+{
+	const char *origin, *type, *scope, *value, *dur;
+	const json_t *id = json_object_get(d, "id");
+	struct addr a;
+	int64_t ms;
+
+	origin = cs_string(d, "origin", 64);
+	type = cs_string(d, "type", 64);
+	scope = cs_string(d, "scope", 64);
+	value = cs_string(d, "value", ADDR_STRLEN - 1);
+	dur = cs_string(d, "duration", CROWDSEC_DURATION_LEN);
+	if (origin == NULL || type == NULL || scope == NULL || value == NULL ||
+	    !json_is_integer(id) || json_integer_value(id) <= 0 ||
+	    strcmp(origin, CS_ORIGIN) != 0 || strcmp(type, "ban") != 0 ||
+	    strcmp(scope, "Ip") != 0 || addr_parse(value, &a) < 0 ||
+	    !addr_equal(&a, peer))
+		return 0;
+	/* Over already (a negative time left): nothing to delete. */
+	if (dur != NULL && crowdsec_duration_parse(dur, &ms) == 0 && ms <= 0)
+		return 0;
+	return (int64_t)json_integer_value(id);
+}
+
+int
+crowdsec_own_decisions(const char *buf, size_t len, const char *machine_id,
+    const struct addr *peer, int64_t *ret_ids, size_t max, size_t *ret_n,
+    char *err, size_t errlen)
+{
+	const json_t *al, *ds, *d;
+	const char *owner;
+	json_error_t je;
+	json_t *root;
+	size_t i, j, n = 0;
+	int64_t id;
+
+	*ret_n = 0;
+	/* None is "null". */
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+	    &je);
+	if (root == NULL) {
+		snprintf(err, errlen, "not JSON: %s (at %d)", je.text,
+		    je.position);
+		return -EINVAL;
+	}
+	if (!json_is_array(root) && !json_is_null(root)) {
+		snprintf(err, errlen, "not a JSON array");
+		json_decref(root);
+		return -EINVAL;
+	}
+	json_array_foreach(root, i, al) {
+		owner = cs_string(al, "machine_id", 512);
+		ds = json_object_get(al, "decisions");
+		/* Another machine's alert (another sockwatch of the fleet
+		 * may have banned the same peer) is not ours to undo. */
+		if (owner == NULL || strcmp(owner, machine_id) != 0 ||
+		    !json_is_array(ds))
+			continue;
+		json_array_foreach(ds, j, d) {
+			if (n < max && (id = cs_own_id(d, peer)) > 0)
+				ret_ids[n++] = id;
+		}
+	}
+	json_decref(root);
+	*ret_n = n;
+	return 0;
 }

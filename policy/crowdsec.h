@@ -68,4 +68,18 @@ bool crowdsec_scenario_known(const char *scenario);
  * allocation failure. */
 json_t *crowdsec_alerts_json(const struct crowdsec_signal *sig, size_t n);
 
+/* Most of our decisions for one peer taken from one answer; the rest
+ * wait for the next listing. */
+#define CROWDSEC_OWN_MAX	100
+
+/* From an answer of GET /v1/alerts?ip=PEER, the ids of the decisions in
+ * force that our own alerts made for peer: in an alert of machine_id,
+ * of origin "sockwatch", type ban, scope Ip and value peer (never another
+ * machine's or origin's, never a range). At most max ids into ret_ids.
+ * -EINVAL with a reason in err for an answer that is not an array (or
+ * null, for none); a malformed alert or decision is passed over. */
+int crowdsec_own_decisions(const char *buf, size_t len,
+    const char *machine_id, const struct addr *peer, int64_t *ret_ids,
+    size_t max, size_t *ret_n, char *err, size_t errlen);
+
 #endif

@@ -23,9 +23,14 @@
 #     answering garbage in its place changes nothing and is reported;
 #     restarted, decisions are pulled again and the waiting alert is
 #     pushed.
-#  6. kill -9 of the CrowdSec client: reported, bans kept, a new client
-#     pulls decisions; it never died before that (no seccomp kill).
-#  7. A reload that changes [crowdsec] starts a new client that reads the
+#  6. sockwatch unblock of the scanners withdraws our decisions from the
+#     API (cscli no longer lists them), and only ours: a decision added
+#     by cscli for the same peer stays; the unblocked peer without one
+#     does not come back with the next poll.
+#  7. kill -9 of the CrowdSec client: reported, bans kept, a new client
+#     pulls decisions; it never died before that (no seccomp kill). Its
+#     whole list brings back the peer cscli banned, not the other.
+#  8. A reload that changes [crowdsec] starts a new client that reads the
 #     whole list again; a reload without [crowdsec] ends it.
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh disable=SC1091
@@ -342,7 +347,56 @@ swc "$VNS" status --json | jq -e '.crowdsec.decisions.state == "ok" and
 kill -0 "$SWD_PID" || fail "sockwatchd died"
 echo "ok: the API back: decisions pulled and the waiting alert pushed"
 
-# 6. The client killed: the parent lives on, keeps the bans, and a new
+# 6. An administrator's unblock withdraws the decisions our alerts put
+# in the API, and only those.
+# origins IP: the origins of the decisions in force for IP itself (not a
+# range holding it), sorted. (cscli decisions list shows one decision of
+# a value; its alerts list shows them all, a deleted one with a negative
+# time left.)
+origins() {
+	cs alerts list -a --ip "$1" -o json 2>/dev/null | jq -r --arg ip "$1" \
+	    '[.[]?.decisions[]? | select(.value == $ip and
+	    (.duration | startswith("-") | not)) | .origin] | sort |
+	    join(",")'
+}
+[ "$(origins "$ATK6")" = sockwatch ] ||
+    fail "the API does not hold our decision for $ATK6: $(origins "$ATK6")"
+in_set "$VNS" ban6 "$ATK6" || fail "$ATK6 is not banned"
+cs decisions add --ip "$ATK4" --duration 1h >/dev/null 2>&1 ||
+    fail "cscli decisions add"
+[ "$(origins "$ATK4")" = cscli,sockwatch ] ||
+    fail "the API does not hold both decisions for $ATK4: $(origins "$ATK4")"
+polls() {
+	swc "$VNS" status --json | jq -e '.crowdsec.decisions.polls'
+}
+withdrawn() {
+	swc "$VNS" status --json | jq -e '.crowdsec.alerts | .withdrawn >= 2
+	    and .withdraw_queued == 0 and .withdraw_dropped == 0'
+}
+t0=$(now_ms)
+swc "$VNS" unblock "$ATK4" "$ATK6" >/dev/null || fail "sockwatch unblock"
+wait_for 10 withdrawn || fail "our decisions were not withdrawn: \
+$(swc "$VNS" status --json | jq -c .crowdsec.alerts)"
+echo "ok: our decisions withdrawn $(($(now_ms) - t0)) ms after the unblock"
+[ "$(origins "$ATK4")" = cscli ] ||
+    fail "$ATK4 should hold cscli's decision only: $(origins "$ATK4")"
+[ -z "$(origins "$ATK6")" ] ||
+    fail "$ATK6 still has decisions: $(origins "$ATK6")"
+swc "$VNS" metrics | grep -q \
+    '^sockwatch_crowdsec_withdrawn_total{result="deleted"} [2-9]' ||
+    fail "the withdrawn decisions are not counted in the metrics"
+# Two polls on: the one that may have started before the deletion, and
+# one after it.
+n=$(polls)
+more_polls() {
+	[ "$(polls)" -ge $((n + 2)) ]
+}
+wait_for $((POLL_S * 3 + 5)) more_polls || fail "no poll after the unblock"
+in_set "$VNS" ban6 "$ATK6" && fail "$ATK6 came back with a poll"
+echo "ok: sockwatch unblock deleted our decisions only; $ATK4 keeps" \
+    "cscli's, $ATK6 stays unblocked"
+
+# 7. The client killed: the parent lives on, keeps the bans, and a new
 # client (after a short backoff) reads the stream from its start again.
 swc "$VNS" status --json | jq -e '.crowdsec.client.deaths == 0' >/dev/null ||
     fail "the CrowdSec client died during the test: $(grep -i 'client' \
@@ -364,13 +418,18 @@ swc "$VNS" metrics | grep '^sockwatch_crowdsec_client_deaths_total 1$' \
 cs decisions add --ip 198.18.9.12 --duration 1h >/dev/null 2>&1
 wait_for $((POLL_S + 10)) in_set "$VNS" ban4 198.18.9.12 ||
     fail "no decision pulled by the new client"
+# Its whole list: cscli's decision for an unblocked peer, not ours.
+swc "$VNS" bans --json | jq -e --arg ip "$ATK4" 'any(.[]; .addr == $ip and
+    .source == "crowdsec")' >/dev/null ||
+    fail "cscli's decision for $ATK4 was not applied by the new client"
+in_set "$VNS" ban6 "$ATK6" && fail "$ATK6 came back with the whole list"
 [ "$(elems "$VNS" ban4 | wc -l)" -gt "$bans_before" ] ||
     fail "bans were lost with the client"
 kill -0 "$SWD_PID" || fail "sockwatchd died with its client"
 echo "ok: kill -9 of the CrowdSec client: reported, bans kept, a new one" \
     "pulls decisions"
 
-# 7. A reload that changes [crowdsec] starts a new client, which reads
+# 8. A reload that changes [crowdsec] starts a new client, which reads
 # the whole list again; one that drops it ends the client.
 # Only a whole list carries the [allow] peer's decision again.
 startups() {

@@ -235,6 +235,96 @@ test_alerts_json(void **state)
 	json_decref(a);
 }
 
+/* Our decisions for one peer, from GET /v1/alerts?ip= as crowdsec 1.4.6
+ * answers it (trimmed): only ours (machine and origin), of that address,
+ * a ban of scope Ip, in force, with an id; never another machine's, nor
+ * cscli's, nor a range holding the peer. */
+static void
+test_own_decisions(void **state)
+{
+	static const char answer[] =
+	    "[{\"id\":4,\"machine_id\":\"other\",\"decisions\":["
+	    "{\"duration\":\"59m\",\"id\":4,\"origin\":\"cscli\","
+	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"198.18.9.20\"}]},"
+	    "{\"id\":2,\"machine_id\":\"agentB\",\"decisions\":["
+	    "{\"duration\":\"59m\",\"id\":2,\"origin\":\"sockwatch\","
+	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"198.18.9.20\"}]},"
+	    "{\"id\":1,\"machine_id\":\"agentA\",\"decisions\":["
+	    /* ours */
+	    "{\"duration\":\"59m58.6s\",\"id\":1,\"origin\":\"sockwatch\","
+	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"198.18.9.20\"},"
+	    /* ours, no time said */
+	    "{\"id\":7,\"origin\":\"sockwatch\","
+	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"198.18.9.20\"},"
+	    /* over already */
+	    "{\"duration\":\"-2s\",\"id\":8,\"origin\":\"sockwatch\","
+	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"198.18.9.20\"},"
+	    /* another address, a range, another type, origin, no id */
+	    "{\"id\":9,\"origin\":\"sockwatch\","
+	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"198.18.9.21\"},"
+	    "{\"id\":10,\"origin\":\"sockwatch\","
+	    "\"scope\":\"Range\",\"type\":\"ban\",\"value\":\"198.18.9.0/24\"},"
+	    "{\"id\":11,\"origin\":\"sockwatch\","
+	    "\"scope\":\"Ip\",\"type\":\"captcha\",\"value\":\"198.18.9.20\"},"
+	    "{\"id\":12,\"origin\":\"crowdsec\","
+	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"198.18.9.20\"},"
+	    "{\"origin\":\"sockwatch\","
+	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"198.18.9.20\"},"
+	    "{\"id\":\"13\",\"origin\":\"sockwatch\","
+	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"198.18.9.20\"},"
+	    "{\"id\":-1,\"origin\":\"sockwatch\","
+	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"198.18.9.20\"},"
+	    "7]},"
+	    /* no machine, decisions not an array, not an object */
+	    "{\"decisions\":[{\"id\":20,\"origin\":\"sockwatch\","
+	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"198.18.9.20\"}]},"
+	    "{\"machine_id\":\"agentA\",\"decisions\":{}},"
+	    "null]";
+	static const char six[] =
+	    "[{\"machine_id\":\"agentA\",\"decisions\":["
+	    "{\"duration\":\"1h\",\"id\":3,\"origin\":\"sockwatch\","
+	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"2001:db8::5\"}]}]";
+	struct addr peer;
+	int64_t ids[CROWDSEC_OWN_MAX];
+	char err[256];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(addr_parse("198.18.9.20", &peer), 0);
+	assert_int_equal(crowdsec_own_decisions(answer, strlen(answer),
+	    "agentA", &peer, ids, CROWDSEC_OWN_MAX, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(ids[0], 1);
+	assert_int_equal(ids[1], 7);
+	/* At most max. */
+	assert_int_equal(crowdsec_own_decisions(answer, strlen(answer),
+	    "agentA", &peer, ids, 1, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	/* Another machine finds its own only. */
+	assert_int_equal(crowdsec_own_decisions(answer, strlen(answer),
+	    "agentB", &peer, ids, CROWDSEC_OWN_MAX, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], 2);
+	/* IPv6, as written. */
+	assert_int_equal(addr_parse("2001:db8:0::5", &peer), 0);
+	assert_int_equal(crowdsec_own_decisions(six, strlen(six), "agentA",
+	    &peer, ids, CROWDSEC_OWN_MAX, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], 3);
+	/* None: the API says null. */
+	assert_int_equal(crowdsec_own_decisions("null", 4, "agentA", &peer,
+	    ids, CROWDSEC_OWN_MAX, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 0);
+	/* Not its shape: refused, with a reason. */
+	err[0] = '\0';
+	assert_int_equal(crowdsec_own_decisions("{}", 2, "agentA", &peer,
+	    ids, CROWDSEC_OWN_MAX, &n, err, sizeof(err)), -EINVAL);
+	assert_true(err[0] != '\0');
+	assert_int_equal(crowdsec_own_decisions("<html>", 6, "agentA", &peer,
+	    ids, CROWDSEC_OWN_MAX, &n, err, sizeof(err)), -EINVAL);
+	assert_int_equal(n, 0);
+}
+
 int
 main(void)
 {
@@ -244,6 +334,7 @@ main(void)
 		cmocka_unit_test(test_stream),
 		cmocka_unit_test(test_stream_refused),
 		cmocka_unit_test(test_alerts_json),
+		cmocka_unit_test(test_own_decisions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
