@@ -446,6 +446,23 @@ cs_wanted(const struct config *cfg)
 	    cfg->crowdsec.machine_id != NULL;
 }
 
+/* Once at start and at each reload: a key sent in clear to another
+ * host can be read, and replayed, by anyone on the way. */
+static void
+cs_warn_cleartext(const struct config *cfg)
+{
+	if (!crowdsec_url_cleartext(cfg->crowdsec.url))
+		return;
+	log_warnx("crowdsec: %s is plain HTTP to another host: the %s%s%s "
+	    "cross%s the network in clear (use https://)", cfg->crowdsec.url,
+	    cfg->crowdsec.bouncer_key != NULL ? "bouncer key" : "",
+	    cfg->crowdsec.bouncer_key != NULL &&
+	    cfg->crowdsec.machine_id != NULL ? " and the " : "",
+	    cfg->crowdsec.machine_id != NULL ? "machine's password" : "",
+	    cfg->crowdsec.bouncer_key != NULL &&
+	    cfg->crowdsec.machine_id != NULL ? "" : "es");
+}
+
 static bool
 cs_differ(const char *a, const char *b)
 {
@@ -473,6 +490,7 @@ crowdsec_open(struct sw *sw)
 		return r;
 	}
 	sw->cs = cs;
+	cs_warn_cleartext(sw->cfg);
 	if ((r = child_start(&cs->child)) < 0) {
 		crowdsec_close(sw);
 		return r;
@@ -501,6 +519,7 @@ crowdsec_reload(struct sw *sw, const struct config *old)
 		crowdsec_close(sw);
 		return;
 	}
+	cs_warn_cleartext(cfg);
 	/* The child holds the configuration it was started with. */
 	if (cs_differ(old->crowdsec.url, cfg->crowdsec.url) ||
 	    cs_differ(old->crowdsec.bouncer_key, cfg->crowdsec.bouncer_key) ||

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* The origin of the decisions our alerts carry. */
@@ -369,6 +370,48 @@ crowdsec_alerts_json(const struct crowdsec_signal *sig, size_t n)
 		}
 	}
 	return a;
+}
+
+/* ---- the url ------------------------------------------------------------ */
+
+static bool
+cs_name_is_localhost(const char *h, size_t len)
+{
+	if (len > 0 && h[len - 1] == '.')
+		len--;			/* the root's dot */
+	return (len == 9 && strncasecmp(h, "localhost", 9) == 0) ||
+	    (len > 10 && strncasecmp(h + len - 10, ".localhost", 10) == 0);
+}
+
+bool
+crowdsec_url_cleartext(const char *url)
+{
+	char host[ADDR_STRLEN];
+	const char *h, *end;
+	struct addr a;
+	size_t len;
+
+	if (strncasecmp(url, "http://", 7) != 0)
+		return false;
+	h = url + 7;
+	len = strcspn(h, "/?#");
+	if (*h == '[') {
+		/* [v6] or [v6%zone], then maybe :port */
+		if ((end = memchr(h, ']', len)) == NULL)
+			return true;
+		h++;
+		len = (size_t)(end - h);
+		len = strcspn(h, "%") < len ? strcspn(h, "%") : len;
+	} else if ((end = memchr(h, ':', len)) != NULL) {
+		len = (size_t)(end - h);
+	}
+	if (cs_name_is_localhost(h, len))
+		return false;
+	if (len >= sizeof(host))
+		return true;
+	memcpy(host, h, len);
+	host[len] = '\0';
+	return addr_parse(host, &a) < 0 || !addr_is_loopback(&a);
 }
 
 /* ---- our decisions, to withdraw ----------------------------------------- */

@@ -68,6 +68,12 @@ bool crowdsec_scenario_known(const char *scenario);
  * allocation failure. */
 json_t *crowdsec_alerts_json(const struct crowdsec_signal *sig, size_t n);
 
+/* Does url (a [crowdsec] url) send the keys in clear over a network:
+ * plain http:// to a host other than loopback (127.0.0.0/8, ::1, and the
+ * names localhost and *.localhost, which libcurl takes as loopback
+ * without asking a resolver)? Another name is taken as remote. */
+bool crowdsec_url_cleartext(const char *url);
+
 /* Most of our decisions for one peer taken from one answer; the rest
  * wait for the next listing. */
 #define CROWDSEC_OWN_MAX	100

@@ -32,6 +32,8 @@
 #     whole list brings back the peer cscli banned, not the other.
 #  8. A reload that changes [crowdsec] starts a new client that reads the
 #     whole list again; a reload without [crowdsec] ends it.
+#  9. url = http:// to another host is warned of (the keys in clear),
+#     http://localhost is not.
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh disable=SC1091
 . "$here/lib.sh"
@@ -457,3 +459,15 @@ wait_for 3 client_gone || fail "the client lives on without [crowdsec]"
 in_set "$VNS" ban4 198.18.9.12 || fail "the bans went with [crowdsec]"
 echo "ok: a reload that changes [crowdsec] starts a new client; one" \
     "without it ends the client, the bans stay"
+
+# 9. The keys in clear: no warning for localhost (all reloads above), one
+# for plain HTTP to another host.
+grep -q 'plain HTTP' "$SWD_LOG" && fail "a warning for http://localhost: \
+$(grep 'plain HTTP' "$SWD_LOG")"
+sed "s#^url = .*#url = http://$VIC4:$LAPI_PORT#" "$T/on.conf" \
+    >"$T/sockwatch.conf"
+swc "$VNS" reload >/dev/null || fail "reload with a remote url"
+wait_for 3 grep -q "crowdsec: http://$VIC4:$LAPI_PORT/ is plain HTTP to \
+another host: the bouncer key and the machine's password cross the network \
+in clear" "$SWD_LOG" || fail "no warning for the keys in clear"
+echo "ok: plain HTTP to another host is warned of, to localhost not"

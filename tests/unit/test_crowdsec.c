@@ -325,6 +325,43 @@ test_own_decisions(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* Plain HTTP to another host sends the keys in clear; to loopback, or
+ * over https, it does not. */
+static void
+test_url_cleartext(void **state)
+{
+	static const struct {
+		const char *url;
+		bool clear;
+	} cases[] = {
+		{ "http://127.0.0.1:8080/", false },
+		{ "http://127.8.9.10/", false },
+		{ "http://[::1]:8080/", false },
+		{ "http://[::ffff:127.0.0.1]:8080/", false },
+		{ "http://localhost:8080/", false },
+		{ "http://LocalHost./", false },
+		{ "http://lapi.localhost:8080/", false },
+		{ "HTTP://127.0.0.1/", false },
+		{ "https://198.18.0.5:8080/", false },
+		{ "https://lapi.example.org/", false },
+		{ "http://198.18.0.5:8080/", true },
+		{ "http://198.18.0.5/", true },
+		{ "http://[2001:db8::5]:8080/", true },
+		{ "http://[fe80::1%25eth0]:8080/", true },
+		{ "http://lapi.example.org/", true },
+		{ "http://localhost.example.org/", true },
+		{ "http://notlocalhost/", true },
+		{ "http://127.0.0.1.example.org/", true },
+		{ "http://[::1/", true },		/* never reaches here */
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (crowdsec_url_cleartext(cases[i].url) != cases[i].clear)
+			fail_msg("%s: %d", cases[i].url, !cases[i].clear);
+}
+
 int
 main(void)
 {
@@ -335,6 +372,7 @@ main(void)
 		cmocka_unit_test(test_stream_refused),
 		cmocka_unit_test(test_alerts_json),
 		cmocka_unit_test(test_own_decisions),
+		cmocka_unit_test(test_url_cleartext),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
