@@ -57,6 +57,16 @@
 /* The agent's jobs (login, push, withdraw) go one at a time. */
 enum cs_job { CS_POLL, CS_LOGIN, CS_PUSH, CS_WITHDRAW, CS_NJOBS };
 
+/* An unblocked peer whose decisions of ours are to be deleted. Our alerts
+ * pushed after the unblock are not its: gen is the pushes started before
+ * it came, and protect the alerts numbered from the first of a later
+ * push (the API numbers alerts in order). */
+struct cs_withdrawal {
+	struct addr peer;
+	uint64_t gen;
+	int64_t protect;		/* INT64_MAX: none yet */
+};
+
 struct cs_buf {
 	char *p;
 	size_t len, cap;
@@ -86,11 +96,12 @@ struct lapi {
 	struct crowdsec_signal q[CROWDSEC_QUEUE_MAX];	/* a ring */
 	size_t qhead, inflight;		/* inflight: of the queue's head */
 	size_t batch;			/* signals in the push in flight */
+	uint64_t pushes;		/* started (the last: pushes - 1) */
 
 	/* Unblocked peers whose decisions of ours are to be deleted: a
 	 * ring of st.withdraw_queued; the head is listed (GET /v1/alerts),
 	 * then each id found is deleted, then it is listed again. */
-	struct addr wq[CS_WITHDRAW_MAX];
+	struct cs_withdrawal wq[CS_WITHDRAW_MAX];
 	size_t whead;
 	int64_t wids[CROWDSEC_OWN_MAX];
 	size_t nwids, iwid;		/* found; deleted of them */
@@ -559,6 +570,22 @@ cs_push_start(struct lapi *l)
 		return;
 	}
 	l->inflight = l->batch = n;
+	l->pushes++;
+}
+
+/* A push landed, its first alert numbered first: for the peers unblocked
+ * before it started, that alert and the later ones are not to withdraw. */
+static void
+cs_withdraw_protect(struct lapi *l, int64_t first)
+{
+	struct cs_withdrawal *w;
+	size_t i;
+
+	for (i = 0; i < l->st.withdraw_queued; i++) {
+		w = &l->wq[(l->whead + i) % CS_WITHDRAW_MAX];
+		if (l->pushes - 1 >= w->gen && first < w->protect)
+			w->protect = first;
+	}
 }
 
 static void
@@ -568,8 +595,7 @@ cs_push_done(struct lapi *l, CURLcode rc, long status)
 	char why[256];
 	const char *e;
 	size_t n = l->inflight;
-	json_t *j;
-	bool ok;
+	int64_t first;
 
 	l->inflight = 0;
 	if ((e = cs_transfer_error(l, CS_PUSH, rc, why, sizeof(why))) !=
@@ -588,10 +614,8 @@ cs_push_done(struct lapi *l, CURLcode rc, long status)
 	}
 	/* The API answers with the new alerts' ids: anything else (a proxy's
 	 * page) has not taken them, and they stay queued. */
-	j = json_loadb(b->p != NULL ? b->p : "", b->len, 0, NULL);
-	ok = json_is_array(j) && json_array_size(j) == l->batch;
-	json_decref(j);
-	if (!ok) {
+	if (crowdsec_alert_ids(b->p != NULL ? b->p : "", b->len, l->batch,
+	    &first) < 0) {
 		cs_failed(&l->st.push, &l->push_next_ms, "alerts",
 		    "a bad answer (not the ids of %zu alerts)", l->batch);
 		return;
@@ -602,6 +626,7 @@ cs_push_done(struct lapi *l, CURLcode rc, long status)
 	l->qhead = (l->qhead + n) % CROWDSEC_QUEUE_MAX;
 	l->st.queued -= n;
 	l->st.pushed += n;
+	cs_withdraw_protect(l, first);
 	cs_ok(&l->st.push, &l->push_next_ms, "alerts", 0);
 }
 
@@ -660,7 +685,7 @@ cs_withdraw_start(struct lapi *l)
 		    (long long)l->wids[l->iwid]);
 	} else if (l->wrounds == CS_WITHDRAW_ROUNDS) {
 		log_warnx("withdraw: %s still has decisions of ours after %d "
-		    "rounds: given up", addr_format(&l->wq[l->whead], ip,
+		    "rounds: given up", addr_format(&l->wq[l->whead].peer, ip,
 		    sizeof(ip)), CS_WITHDRAW_ROUNDS);
 		l->st.withdraw_dropped++;
 		cs_withdraw_next(l);
@@ -670,7 +695,7 @@ cs_withdraw_start(struct lapi *l)
 		 * alerts holding a decision of ours). */
 		snprintf(path, sizeof(path), "v1/alerts?ip=%s&origin=sockwatch"
 		    "&has_active_decision=true&limit=%d", addr_format(
-		    &l->wq[l->whead], ip, sizeof(ip)), CROWDSEC_OWN_MAX);
+		    &l->wq[l->whead].peer, ip, sizeof(ip)), CROWDSEC_OWN_MAX);
 		l->nwids = l->iwid = 0;
 		l->wrounds++;
 	}
@@ -697,7 +722,8 @@ cs_withdraw_done(struct lapi *l, CURLcode rc, long status)
 	    status != 429) {
 		/* Refused, not failed: asking again will not help. */
 		log_warnx("withdraw: %s refused (HTTP %ld): given up",
-		    addr_format(&l->wq[l->whead], why, sizeof(why)), status);
+		    addr_format(&l->wq[l->whead].peer, why, sizeof(why)),
+		    status);
 		l->st.withdraw_dropped++;
 		cs_withdraw_next(l);
 		return;
@@ -722,7 +748,8 @@ cs_withdraw_done(struct lapi *l, CURLcode rc, long status)
 		l->st.withdrawn++;
 		l->iwid++;
 	} else if (crowdsec_own_decisions(b->p != NULL ? b->p : "", b->len,
-	    l->cfg->crowdsec.machine_id, &l->wq[l->whead], l->wids,
+	    l->cfg->crowdsec.machine_id, &l->wq[l->whead].peer,
+	    l->wq[l->whead].protect, l->wids,
 	    CROWDSEC_OWN_MAX, &n, why, sizeof(why)) < 0) {
 		if (l->wrounds > 0)
 			l->wrounds--;
@@ -745,6 +772,7 @@ static void
 lapi_withdraw(struct lapi *l, const struct ipc_msg *m)
 {
 	struct crowdsec_signal *g;
+	struct cs_withdrawal *w;
 	struct addr a;
 	size_t i;
 
@@ -756,10 +784,16 @@ lapi_withdraw(struct lapi *l, const struct ipc_msg *m)
 		if (addr_equal(&g->source, &a))
 			g->ban_ms = 0;
 	}
-	/* Waiting already (past the head, which may be listed already). */
-	for (i = 1; i < l->st.withdraw_queued; i++)
-		if (addr_equal(&l->wq[(l->whead + i) % CS_WITHDRAW_MAX], &a))
+	/* Waiting already (past the head, which may be listed already):
+	 * from this unblock on. */
+	for (i = 1; i < l->st.withdraw_queued; i++) {
+		w = &l->wq[(l->whead + i) % CS_WITHDRAW_MAX];
+		if (addr_equal(&w->peer, &a)) {
+			w->gen = l->pushes;
+			w->protect = INT64_MAX;
 			return;
+		}
+	}
 	if (l->st.withdraw_queued == CS_WITHDRAW_MAX) {
 		l->st.withdraw_dropped++;
 		if (l->st.withdraw_dropped % 100 == 1)
@@ -768,7 +802,10 @@ lapi_withdraw(struct lapi *l, const struct ipc_msg *m)
 			    (unsigned long long)l->st.withdraw_dropped);
 		return;
 	}
-	l->wq[(l->whead + l->st.withdraw_queued++) % CS_WITHDRAW_MAX] = a;
+	w = &l->wq[(l->whead + l->st.withdraw_queued++) % CS_WITHDRAW_MAX];
+	w->peer = a;
+	w->gen = l->pushes;
+	w->protect = INT64_MAX;
 }
 
 /* ---- driving ------------------------------------------------------------ */

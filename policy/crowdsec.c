@@ -416,6 +416,24 @@ crowdsec_url_cleartext(const char *url)
 
 /* ---- our decisions, to withdraw ----------------------------------------- */
 
+/* An id the API gave: a positive integer, or (strings) a string of its
+ * digits; else 0. */
+static int64_t
+cs_id(const json_t *v, bool strings)
+{
+	const char *s;
+	int64_t id = 0;
+
+	if (json_is_integer(v))
+		return json_integer_value(v) > 0 ? json_integer_value(v) : 0;
+	if (!strings || !json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) > 18)
+		return 0;
+	for (s = json_string_value(v); *s >= '0' && *s <= '9'; s++)
+		id = id * 10 + (*s - '0');
+	return s == json_string_value(v) + json_string_length(v) ? id : 0;
+}
+
 /* A decision of an alert of ours: its id when it is our ban of peer and
  * still in force, else 0. */
 static int64_t
@@ -432,21 +450,46 @@ cs_own_id(const json_t *d, const struct addr *peer)
 	value = cs_string(d, "value", ADDR_STRLEN - 1);
 	dur = cs_string(d, "duration", CROWDSEC_DURATION_LEN);
 	if (origin == NULL || type == NULL || scope == NULL || value == NULL ||
-	    !json_is_integer(id) || json_integer_value(id) <= 0 ||
-	    strcmp(origin, CS_ORIGIN) != 0 || strcmp(type, "ban") != 0 ||
-	    strcmp(scope, "Ip") != 0 || addr_parse(value, &a) < 0 ||
-	    !addr_equal(&a, peer))
+	    cs_id(id, false) == 0 || strcmp(origin, CS_ORIGIN) != 0 ||
+	    strcmp(type, "ban") != 0 || strcmp(scope, "Ip") != 0 ||
+	    addr_parse(value, &a) < 0 || !addr_equal(&a, peer))
 		return 0;
 	/* Over already (a negative time left): nothing to delete. */
 	if (dur != NULL && crowdsec_duration_parse(dur, &ms) == 0 && ms <= 0)
 		return 0;
-	return (int64_t)json_integer_value(id);
+	return cs_id(id, false);
+}
+
+int
+crowdsec_alert_ids(const char *buf, size_t len, size_t n, int64_t *ret_min)
+{
+	const json_t *v;
+	json_t *root;
+	int64_t id, min = INT64_MAX;
+	size_t i;
+	int r = 0;
+
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_array(root) || json_array_size(root) != n)
+		r = -EINVAL;
+	json_array_foreach(root, i, v) {
+		if (r < 0 || (id = cs_id(v, true)) == 0) {
+			r = -EINVAL;
+			break;
+		}
+		if (id < min)
+			min = id;
+	}
+	json_decref(root);
+	if (r == 0)
+		*ret_min = min;
+	return r;
 }
 
 int
 crowdsec_own_decisions(const char *buf, size_t len, const char *machine_id,
-    const struct addr *peer, int64_t *ret_ids, size_t max, size_t *ret_n,
-    char *err, size_t errlen)
+    const struct addr *peer, int64_t below_alert, int64_t *ret_ids,
+    size_t max, size_t *ret_n, char *err, size_t errlen)
 {
 	const json_t *al, *ds, *d;
 	const char *owner;
@@ -475,7 +518,8 @@ crowdsec_own_decisions(const char *buf, size_t len, const char *machine_id,
 		/* Another machine's alert (another sockwatch of the fleet
 		 * may have banned the same peer) is not ours to undo. */
 		if (owner == NULL || strcmp(owner, machine_id) != 0 ||
-		    !json_is_array(ds))
+		    !json_is_array(ds) || (id = cs_id(json_object_get(al,
+		    "id"), false)) == 0 || id >= below_alert)
 			continue;
 		json_array_foreach(ds, j, d) {
 			if (n < max && (id = cs_own_id(d, peer)) > 0)

@@ -6,7 +6,8 @@
  * line, when short, is also read as a duration. A taken stream holds at
  * most CROWDSEC_DECISIONS_MAX decisions, each a canonical prefix, each
  * new one with time left; a listing gives at most the ids asked for,
- * each positive; a duration taken is within bounds. Seeds:
+ * each positive, and so does a push's answer; a duration taken is within
+ * bounds. Seeds:
  * tests/fuzz/corpus_crowdsec (answers recorded from crowdsec 1.4.6, and
  * broken ones).
  */
@@ -50,7 +51,7 @@ fuzz_duration(const uint8_t *data, size_t size)
 static void
 fuzz_own(const char *buf, size_t size)
 {
-	int64_t ids[4];
+	int64_t ids[4], first;
 	struct addr peer;
 	char err[256];
 	size_t i, n;
@@ -58,14 +59,16 @@ fuzz_own(const char *buf, size_t size)
 	if (addr_parse("198.18.9.20", &peer) < 0)
 		abort();
 	err[0] = '\0';
-	if (crowdsec_own_decisions(buf, size, "agentA", &peer, ids, 4, &n,
-	    err, sizeof(err)) == 0) {
+	if (crowdsec_own_decisions(buf, size, "agentA", &peer, 1000, ids,
+	    4, &n, err, sizeof(err)) == 0) {
 		if (n > 4)
 			abort();
 		for (i = 0; i < n; i++)
 			if (ids[i] <= 0)
 				abort();
 	} else if (err[0] == '\0')
+		abort();
+	if (crowdsec_alert_ids(buf, size, 2, &first) == 0 && first <= 0)
 		abort();
 }
 

@@ -279,9 +279,17 @@ test_own_decisions(void **state)
 	    "{\"decisions\":[{\"id\":20,\"origin\":\"sockwatch\","
 	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"198.18.9.20\"}]},"
 	    "{\"machine_id\":\"agentA\",\"decisions\":{}},"
-	    "null]";
+	    "null,"
+	    /* ours, pushed after the unblock */
+	    "{\"id\":30,\"machine_id\":\"agentA\",\"decisions\":["
+	    "{\"duration\":\"1h\",\"id\":31,\"origin\":\"sockwatch\","
+	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"198.18.9.20\"}]},"
+	    /* an alert's id that is not a number */
+	    "{\"id\":\"1\",\"machine_id\":\"agentA\",\"decisions\":["
+	    "{\"duration\":\"1h\",\"id\":41,\"origin\":\"sockwatch\","
+	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"198.18.9.20\"}]}]";
 	static const char six[] =
-	    "[{\"machine_id\":\"agentA\",\"decisions\":["
+	    "[{\"id\":3,\"machine_id\":\"agentA\",\"decisions\":["
 	    "{\"duration\":\"1h\",\"id\":3,\"origin\":\"sockwatch\","
 	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"2001:db8::5\"}]}]";
 	struct addr peer;
@@ -292,36 +300,46 @@ test_own_decisions(void **state)
 	(void)state;
 	assert_int_equal(addr_parse("198.18.9.20", &peer), 0);
 	assert_int_equal(crowdsec_own_decisions(answer, strlen(answer),
-	    "agentA", &peer, ids, CROWDSEC_OWN_MAX, &n, err, sizeof(err)), 0);
-	assert_int_equal(n, 2);
+	    "agentA", &peer, INT64_MAX, ids, CROWDSEC_OWN_MAX, &n, err,
+	    sizeof(err)), 0);
+	assert_int_equal(n, 3);
 	assert_int_equal(ids[0], 1);
+	assert_int_equal(ids[1], 7);
+	assert_int_equal(ids[2], 31);
+	/* Our alerts from 30 on came after the unblock. */
+	assert_int_equal(crowdsec_own_decisions(answer, strlen(answer),
+	    "agentA", &peer, 30, ids, CROWDSEC_OWN_MAX, &n, err,
+	    sizeof(err)), 0);
+	assert_int_equal(n, 2);
 	assert_int_equal(ids[1], 7);
 	/* At most max. */
 	assert_int_equal(crowdsec_own_decisions(answer, strlen(answer),
-	    "agentA", &peer, ids, 1, &n, err, sizeof(err)), 0);
+	    "agentA", &peer, INT64_MAX, ids, 1, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 1);
 	/* Another machine finds its own only. */
 	assert_int_equal(crowdsec_own_decisions(answer, strlen(answer),
-	    "agentB", &peer, ids, CROWDSEC_OWN_MAX, &n, err, sizeof(err)), 0);
+	    "agentB", &peer, INT64_MAX, ids, CROWDSEC_OWN_MAX, &n, err,
+	    sizeof(err)), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(ids[0], 2);
 	/* IPv6, as written. */
 	assert_int_equal(addr_parse("2001:db8:0::5", &peer), 0);
 	assert_int_equal(crowdsec_own_decisions(six, strlen(six), "agentA",
-	    &peer, ids, CROWDSEC_OWN_MAX, &n, err, sizeof(err)), 0);
+	    &peer, INT64_MAX, ids, CROWDSEC_OWN_MAX, &n, err, sizeof(err)),
+	    0);
 	assert_int_equal(n, 1);
 	assert_int_equal(ids[0], 3);
 	/* None: the API says null. */
 	assert_int_equal(crowdsec_own_decisions("null", 4, "agentA", &peer,
-	    ids, CROWDSEC_OWN_MAX, &n, err, sizeof(err)), 0);
+	    INT64_MAX, ids, CROWDSEC_OWN_MAX, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 0);
 	/* Not its shape: refused, with a reason. */
 	err[0] = '\0';
 	assert_int_equal(crowdsec_own_decisions("{}", 2, "agentA", &peer,
-	    ids, CROWDSEC_OWN_MAX, &n, err, sizeof(err)), -EINVAL);
+	    INT64_MAX, ids, CROWDSEC_OWN_MAX, &n, err, sizeof(err)), -EINVAL);
 	assert_true(err[0] != '\0');
 	assert_int_equal(crowdsec_own_decisions("<html>", 6, "agentA", &peer,
-	    ids, CROWDSEC_OWN_MAX, &n, err, sizeof(err)), -EINVAL);
+	    INT64_MAX, ids, CROWDSEC_OWN_MAX, &n, err, sizeof(err)), -EINVAL);
 	assert_int_equal(n, 0);
 }
 
@@ -362,6 +380,43 @@ test_url_cleartext(void **state)
 			fail_msg("%s: %d", cases[i].url, !cases[i].clear);
 }
 
+/* POST /v1/alerts answers with the ids of the alerts taken, as strings. */
+static void
+test_alert_ids(void **state)
+{
+	static const struct {
+		const char *answer;
+		size_t n;
+		int64_t min;		/* 0: refused */
+	} cases[] = {
+		{ "[\"1\"]", 1, 1 },
+		{ "[\"12\",\"11\",\"13\"]", 3, 11 },
+		{ "[12, 11]", 2, 11 },
+		{ "[\"1\"]", 2, 0 },			/* not all taken */
+		{ "[]", 1, 0 },
+		{ "[\"\"]", 1, 0 },
+		{ "[\"1a\"]", 1, 0 },
+		{ "[\"-1\"]", 1, 0 },
+		{ "[0]", 1, 0 },
+		{ "[\"1234567890123456789\"]", 1, 0 },	/* 19 digits */
+		{ "[null]", 1, 0 },
+		{ "{\"id\":\"1\"}", 1, 0 },
+		{ "<html>", 1, 0 },
+	};
+	int64_t min;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		min = -1;
+		if (crowdsec_alert_ids(cases[i].answer,
+		    strlen(cases[i].answer), cases[i].n, &min) !=
+		    (cases[i].min ? 0 : -EINVAL) ||
+		    (cases[i].min && min != cases[i].min))
+			fail_msg("%s: %lld", cases[i].answer, (long long)min);
+	}
+}
+
 int
 main(void)
 {
@@ -373,6 +428,7 @@ main(void)
 		cmocka_unit_test(test_alerts_json),
 		cmocka_unit_test(test_own_decisions),
 		cmocka_unit_test(test_url_cleartext),
+		cmocka_unit_test(test_alert_ids),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
