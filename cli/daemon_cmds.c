@@ -140,6 +140,13 @@ status_crowdsec(const json_t *cs)
 	    "url")));
 	status_crowdsec_part("decisions", d, "bans", "lifted", "refused");
 	status_crowdsec_part("alerts", a, "pushed", "queued", "dropped");
+	if (jint(a, "withdrawn") + jint(a, "withdraw_queued") +
+	    jint(a, "withdraw_dropped") > 0)
+		printf("  unblocked: %lld decisions of ours deleted, %lld "
+		    "peers waiting, %lld given up\n",
+		    (long long)jint(a, "withdrawn"),
+		    (long long)jint(a, "withdraw_queued"),
+		    (long long)jint(a, "withdraw_dropped"));
 }
 
 int

@@ -50,6 +50,8 @@ static const struct {
 	    sizeof(struct ipc_cs_stream_end), sizeof(struct ipc_cs_stream_end) },
 	[IPC_CS_STATE] = { "crowdsec-state", 1, IPC_FIXED_MAX },
 	[IPC_CS_SIGNAL] = { "crowdsec-signal", 1, IPC_FIXED_MAX },
+	[IPC_CS_WITHDRAW] = { "crowdsec-withdraw",
+	    sizeof(struct ipc_cs_withdraw), sizeof(struct ipc_cs_withdraw) },
 };
 
 const char *
@@ -677,4 +679,31 @@ ipc_encode_cs_decision(struct ipc_cs_decision *d, int op,
 	d->len = (uint8_t)peer->len;
 	d->remaining_ms = ms;
 	memcpy(d->addr, peer->addr.u.bytes, d->family == 4 ? 4 : 16);
+}
+
+int
+ipc_decode_cs_withdraw(const struct ipc_msg *m, struct addr *ret)
+{
+	struct ipc_cs_withdraw w;
+	size_t i;
+
+	if (ipc_decode_fixed(m, IPC_CS_WITHDRAW, &w, sizeof(w)) < 0 ||
+	    (w.family != 4 && w.family != 6))
+		return -EINVAL;
+	for (i = 0; i < sizeof(w.pad); i++)
+		if (w.pad[i] != 0)
+			return -EINVAL;
+	for (i = w.family == 4 ? 4 : 16; i < sizeof(w.addr); i++)
+		if (w.addr[i] != 0)
+			return -EINVAL;
+	addr_from_raw(ret, w.family == 4 ? AF_INET : AF_INET6, w.addr);
+	return 0;
+}
+
+void
+ipc_encode_cs_withdraw(struct ipc_cs_withdraw *w, const struct addr *a)
+{
+	memset(w, 0, sizeof(*w));
+	w->family = a->family == AF_INET ? 4 : 6;
+	memcpy(w->addr, a->u.bytes, w->family == 4 ? 4 : 16);
 }

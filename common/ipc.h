@@ -62,7 +62,10 @@ enum ipc_type {
 	IPC_CS_STATE,
 	/* parent -> crowdsec: one of our alerts to push, a fixed struct */
 	IPC_CS_SIGNAL,
-	IPC_TYPE_MAX = IPC_CS_SIGNAL
+	/* parent -> crowdsec: an administrator unblocked this peer: delete
+	 * the decisions our alerts made for it, struct ipc_cs_withdraw */
+	IPC_CS_WITHDRAW,
+	IPC_TYPE_MAX = IPC_CS_WITHDRAW
 };
 
 /* What each end accepts (ipc_reader.accept): a type outside the mask
@@ -84,7 +87,7 @@ enum ipc_type {
 #define IPC_FROM_CROWDSEC (IPC_BIT(IPC_HELLO) | IPC_BIT(IPC_FAIL) | \
 	IPC_BIT(IPC_LOG) | IPC_BIT(IPC_CS_DECISIONS) | \
 	IPC_BIT(IPC_CS_STREAM_END) | IPC_BIT(IPC_CS_STATE))
-#define IPC_TO_CROWDSEC IPC_BIT(IPC_CS_SIGNAL)
+#define IPC_TO_CROWDSEC (IPC_BIT(IPC_CS_SIGNAL) | IPC_BIT(IPC_CS_WITHDRAW))
 
 /* One decision of CrowdSec's stream, as the child read it: the parent
  * takes only canonical prefixes (host bits zero) and zero padding. */
@@ -107,6 +110,14 @@ struct ipc_cs_stream_end {
 	uint64_t parse_ms;			/* the child's parse */
 	uint8_t startup;			/* the whole set: lift the rest */
 	uint8_t pad[7];
+};
+
+/* A peer whose decisions of ours are to be withdrawn: one address, with
+ * zero padding (and zero bytes past an IPv4 address). */
+struct ipc_cs_withdraw {
+	uint8_t family;				/* 4 or 6 */
+	uint8_t pad[7];
+	uint8_t addr[16];			/* IPv4: the first 4 */
 };
 
 /* A control request relayed by the exporter. The client's socket comes
@@ -240,6 +251,11 @@ int ipc_decode_cs_decision(const struct ipc_cs_decision *d,
 /* The other way (a canonical prefix; ms 0 for a delete). */
 void ipc_encode_cs_decision(struct ipc_cs_decision *d, int op,
     const struct cidr *peer, uint64_t ms);
+
+/* An IPC_CS_WITHDRAW record into its address. 0, or -EINVAL for any
+ * other size, family, padding or bytes past an IPv4 address. */
+int ipc_decode_cs_withdraw(const struct ipc_msg *m, struct addr *ret);
+void ipc_encode_cs_withdraw(struct ipc_cs_withdraw *w, const struct addr *a);
 
 /* Encoders for the payloads that are not plain bytes. */
 int ipc_send_log(int fd, int pri, const char *text);

@@ -406,10 +406,12 @@ cmd_unblock(struct sw *sw, const json_t *req, const char **ret_error)
 		return NULL;
 	failed = json_array();
 	for (i = 0; i < q.npeers; i++) {
-		if (enforce_unblock(sw, &q.peers[i], one, sizeof(one)) < 0)
+		if (enforce_unblock(sw, &q.peers[i], one, sizeof(one)) < 0) {
 			json_array_append_new(failed, json_string(one));
-		else
+		} else {
+			crowdsec_unblocked(sw, &q.peers[i]);
 			done++;
+		}
 	}
 	(void)banq_write(sw);
 	if (q.npeers == 1 && done == 0) {

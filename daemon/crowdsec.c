@@ -54,6 +54,7 @@ struct crowdsec {
 
 	/* agent */
 	uint64_t unsent;		/* alerts lost with no child up */
+	uint64_t unwithdrawn;		/* withdrawals lost with it */
 };
 
 /* ---- bouncer ------------------------------------------------------------ */
@@ -336,6 +337,8 @@ cs_gone(void *arg)
 	cs->capadd = cs->capdel = 0;
 	cs->unsent += cs->st.queued;
 	cs->st.queued = 0;
+	cs->unwithdrawn += cs->st.withdraw_queued;
+	cs->st.withdraw_queued = 0;
 	cs->broken = false;
 }
 
@@ -406,6 +409,27 @@ crowdsec_alert(struct sw *sw, const struct alert *a)
 		cs->unsent++;
 }
 
+/* Only an administrator's unblock comes here (the control socket's
+ * admin command), never anything a peer or the API sends: the child
+ * deletes only decisions of our own machine and origin for this one
+ * address. A prefix is not withdrawn: our alerts name single peers. */
+void
+crowdsec_unblocked(struct sw *sw, const struct cidr *peer)
+{
+	struct crowdsec *cs = sw->cs;
+	struct ipc_cs_withdraw w;
+	struct cidr key;
+
+	if (cs == NULL || sw->cfg->crowdsec.machine_id == NULL ||
+	    bans_key(peer, &key) < 0 || key.len !=
+	    (key.addr.family == AF_INET ? 32u : 128u))
+		return;
+	ipc_encode_cs_withdraw(&w, &key.addr);
+	if (child_send(&cs->child, IPC_CS_WITHDRAW, &w, sizeof(w), NULL,
+	    0) < 0)
+		cs->unwithdrawn++;
+}
+
 /* ---- its life ---------------------------------------------------------- */
 
 void
@@ -420,6 +444,23 @@ cs_wanted(const struct config *cfg)
 {
 	return cfg->crowdsec.bouncer_key != NULL ||
 	    cfg->crowdsec.machine_id != NULL;
+}
+
+/* Once at start and at each reload: a key sent in clear to another
+ * host can be read, and replayed, by anyone on the way. */
+static void
+cs_warn_cleartext(const struct config *cfg)
+{
+	if (!crowdsec_url_cleartext(cfg->crowdsec.url))
+		return;
+	log_warnx("crowdsec: %s is plain HTTP to another host: the %s%s%s "
+	    "cross%s the network in clear (use https://)", cfg->crowdsec.url,
+	    cfg->crowdsec.bouncer_key != NULL ? "bouncer key" : "",
+	    cfg->crowdsec.bouncer_key != NULL &&
+	    cfg->crowdsec.machine_id != NULL ? " and the " : "",
+	    cfg->crowdsec.machine_id != NULL ? "machine's password" : "",
+	    cfg->crowdsec.bouncer_key != NULL &&
+	    cfg->crowdsec.machine_id != NULL ? "" : "es");
 }
 
 static bool
@@ -449,6 +490,7 @@ crowdsec_open(struct sw *sw)
 		return r;
 	}
 	sw->cs = cs;
+	cs_warn_cleartext(sw->cfg);
 	if ((r = child_start(&cs->child)) < 0) {
 		crowdsec_close(sw);
 		return r;
@@ -477,6 +519,7 @@ crowdsec_reload(struct sw *sw, const struct config *old)
 		crowdsec_close(sw);
 		return;
 	}
+	cs_warn_cleartext(cfg);
 	/* The child holds the configuration it was started with. */
 	if (cs_differ(old->crowdsec.url, cfg->crowdsec.url) ||
 	    cs_differ(old->crowdsec.bouncer_key, cfg->crowdsec.bouncer_key) ||
@@ -487,6 +530,7 @@ crowdsec_reload(struct sw *sw, const struct config *old)
 		log_info("crowdsec: [crowdsec] changed: starting over");
 		/* A new state, from its first report on. */
 		sw->cs->unsent += sw->cs->st.queued;
+		sw->cs->unwithdrawn += sw->cs->st.withdraw_queued;
 		memset(&sw->cs->st, 0, sizeof(sw->cs->st));
 		(void)child_restart(&sw->cs->child);
 	}
@@ -542,15 +586,36 @@ crowdsec_json(const struct sw *sw)
 	    "malformed", (json_int_t)cs->invalid,
 	    "last_decisions", (json_int_t)cs->last_decisions,
 	    "last_apply_ms", (json_int_t)cs->last_apply_ms));
-	json_object_update_new(push, json_pack("{s:I, s:I, s:I}",
-	    "pushed", (json_int_t)cs->st.pushed,
+	json_object_update_new(push, json_pack("{s:I, s:I, s:I, s:I, s:I, "
+	    "s:I}", "pushed", (json_int_t)cs->st.pushed,
 	    "queued", (json_int_t)cs->st.queued,
-	    "dropped", (json_int_t)(cs->st.dropped + cs->unsent)));
+	    "dropped", (json_int_t)(cs->st.dropped + cs->unsent),
+	    "withdrawn", (json_int_t)cs->st.withdrawn,
+	    "withdraw_queued", (json_int_t)cs->st.withdraw_queued,
+	    "withdraw_dropped", (json_int_t)(cs->st.withdraw_dropped +
+	    cs->unwithdrawn)));
 	return json_pack("{s:s, s:o, s:o, s:{s:i, s:s, s:I, s:I}}",
 	    "url", sw->cfg->crowdsec.url, "decisions", pull, "alerts", push,
 	    "client", "pid", (int)cs->child.pid, "user", cs->user.name,
 	    "restarts", (json_int_t)cs->child.restarts,
 	    "deaths", (json_int_t)cs->child.deaths);
+}
+
+/* A queue's counter, by result (done_label or "dropped"), and its gauge
+ * of those waiting. */
+static void
+cs_metrics_queue(struct mbuf *b, const char *name, const char *help,
+    const char *done_label, uint64_t done, uint64_t dropped,
+    const char *qname, const char *qhelp, uint64_t queued)
+{
+	const char *labels[3] = { "result", done_label, NULL };
+
+	metrics_family(b, name, "counter", help);
+	metrics_sample(b, name, labels, (double)done);
+	labels[1] = "dropped";
+	metrics_sample(b, name, labels, (double)dropped);
+	metrics_family(b, qname, "gauge", qhelp);
+	metrics_sample(b, qname, NULL, (double)queued);
 }
 
 void
@@ -592,17 +657,17 @@ crowdsec_metrics(const struct sw *sw, struct mbuf *b)
 	metrics_sample(b, name, labels, (double)cs->skipped);
 	labels[1] = "malformed";
 	metrics_sample(b, name, labels, (double)cs->invalid);
-	name = "sockwatch_crowdsec_alerts_total";
-	metrics_family(b, name, "counter", "Our alerts for the Local API, by "
-	    "what became of them.");
-	labels[1] = "pushed";
-	metrics_sample(b, name, labels, (double)cs->st.pushed);
-	labels[1] = "dropped";
-	metrics_sample(b, name, labels, (double)(cs->st.dropped + cs->unsent));
-	metrics_family(b, "sockwatch_crowdsec_alerts_queued", "gauge",
-	    "Our alerts waiting to be pushed.");
-	metrics_sample(b, "sockwatch_crowdsec_alerts_queued", NULL,
-	    (double)cs->st.queued);
+	cs_metrics_queue(b, "sockwatch_crowdsec_alerts_total", "Our alerts "
+	    "for the Local API, by what became of them.", "pushed",
+	    cs->st.pushed, cs->st.dropped + cs->unsent,
+	    "sockwatch_crowdsec_alerts_queued", "Our alerts waiting to be "
+	    "pushed.", cs->st.queued);
+	cs_metrics_queue(b, "sockwatch_crowdsec_withdrawn_total", "Unblocked "
+	    "peers: our decisions deleted from the Local API, and peers given "
+	    "up.", "deleted", cs->st.withdrawn, cs->st.withdraw_dropped +
+	    cs->unwithdrawn, "sockwatch_crowdsec_withdrawals_queued",
+	    "Unblocked peers whose decisions wait to be deleted.",
+	    cs->st.withdraw_queued);
 	metrics_family(b, "sockwatch_crowdsec_client_deaths_total", "counter",
 	    "Times the CrowdSec client process died and was started again.");
 	metrics_sample(b, "sockwatch_crowdsec_client_deaths_total", NULL,

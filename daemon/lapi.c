@@ -49,8 +49,23 @@
 #define CS_READ_MAX	(256 * 1024)	/* bytes from the parent per wake-up */
 #define CS_CHUNK	65536		/* decisions in one message */
 #define CS_CA_MAX	(16u << 20)	/* the CA bundle, read before the drop */
+#define CS_WITHDRAW_MAX	256		/* unblocked peers waiting */
+/* Listings of one peer: each deletes what the last found; an API that
+ * keeps listing them is given up on. */
+#define CS_WITHDRAW_ROUNDS 4
 
-enum cs_job { CS_POLL, CS_LOGIN, CS_PUSH, CS_NJOBS };
+/* The agent's jobs (login, push, withdraw) go one at a time. */
+enum cs_job { CS_POLL, CS_LOGIN, CS_PUSH, CS_WITHDRAW, CS_NJOBS };
+
+/* An unblocked peer whose decisions of ours are to be deleted. Our alerts
+ * pushed after the unblock are not its: gen is the pushes started before
+ * it came, and protect the alerts numbered from the first of a later
+ * push (the API numbers alerts in order). */
+struct cs_withdrawal {
+	struct addr peer;
+	uint64_t gen;
+	int64_t protect;		/* INT64_MAX: none yet */
+};
 
 struct cs_buf {
 	char *p;
@@ -81,6 +96,17 @@ struct lapi {
 	struct crowdsec_signal q[CROWDSEC_QUEUE_MAX];	/* a ring */
 	size_t qhead, inflight;		/* inflight: of the queue's head */
 	size_t batch;			/* signals in the push in flight */
+	uint64_t pushes;		/* started (the last: pushes - 1) */
+
+	/* Unblocked peers whose decisions of ours are to be deleted: a
+	 * ring of st.withdraw_queued; the head is listed (GET /v1/alerts),
+	 * then each id found is deleted, then it is listed again. */
+	struct cs_withdrawal wq[CS_WITHDRAW_MAX];
+	size_t whead;
+	int64_t wids[CROWDSEC_OWN_MAX];
+	size_t nwids, iwid;		/* found; deleted of them */
+	unsigned int wrounds;		/* listings of the head */
+	bool withdraw_turn;		/* a push went last */
 };
 
 static void lapi_drive(struct lapi *l);
@@ -213,10 +239,11 @@ cs_write_cb(char *p, size_t size, size_t n, void *userp)
 	return len;
 }
 
-/* Start a request: path under [crowdsec] url; body NULL for a GET. */
+/* Start a request: path under [crowdsec] url; body NULL for a GET, and
+ * method NULL for GET or POST. */
 static int
-cs_start(struct lapi *l, enum cs_job job, const char *path,
-    const char *header, char *body)
+cs_start(struct lapi *l, enum cs_job job, const char *method,
+    const char *path, const char *header, char *body)
 {
 	char url[2048];
 	CURL *e;
@@ -250,6 +277,8 @@ cs_start(struct lapi *l, enum cs_job job, const char *path,
 		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &l->ca);
 		curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
 	}
+	if (method != NULL)
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
 	if (body != NULL) {
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
@@ -274,7 +303,7 @@ cs_end(struct lapi *l, enum cs_job job)
 	curl_slist_free_all(l->hdr[job]);
 	l->easy[job] = NULL;
 	l->hdr[job] = NULL;
-	if (job == CS_PUSH || job == CS_LOGIN) {
+	if (job != CS_POLL) {
 		free(l->sent);
 		l->sent = NULL;
 	}
@@ -421,7 +450,7 @@ cs_poll_start(struct lapi *l)
 
 	snprintf(hdr, sizeof(hdr), "X-Api-Key: %s",
 	    l->cfg->crowdsec.bouncer_key);
-	r = cs_start(l, CS_POLL, l->started ? "v1/decisions/stream" :
+	r = cs_start(l, CS_POLL, NULL, l->started ? "v1/decisions/stream" :
 	    "v1/decisions/stream?startup=true", hdr, NULL);
 	explicit_bzero(hdr, sizeof(hdr));
 	if (r < 0)
@@ -444,7 +473,8 @@ cs_login_start(struct lapi *l)
 	    crowdsec_scenario("portscan"), crowdsec_scenario("synflood"),
 	    crowdsec_scenario("bruteforce"), crowdsec_scenario("denylist"));
 	if (j != NULL && (l->sent = json_dumps(j, JSON_COMPACT)) != NULL)
-		r = cs_start(l, CS_LOGIN, "v1/watchers/login", NULL, l->sent);
+		r = cs_start(l, CS_LOGIN, NULL, "v1/watchers/login", NULL,
+		    l->sent);
 	json_decref(j);
 	if (r < 0) {
 		free(l->sent);
@@ -494,6 +524,27 @@ cs_login_done(struct lapi *l, CURLcode rc, long status)
 	l->push_next_ms = 0;
 }
 
+/* The token expired early (the API restarted): log in, at once unless
+ * the token is seconds old (an API that takes the login and refuses its
+ * token gets the backoff, not a loop of both). */
+static void
+cs_token_refused(struct lapi *l, const char *what)
+{
+	free(l->token);
+	l->token = NULL;
+	cs_failed(&l->st.push, &l->push_next_ms, what,
+	    "token refused (HTTP 401)");
+	if (time_mono_ms() - (l->token_until - CS_TOKEN_MS) > CS_CONNECT_MS)
+		l->push_next_ms = time_mono_ms();
+}
+
+/* The Authorization header of the agent's requests. */
+static void
+cs_bearer(const struct lapi *l, char *buf, size_t len)
+{
+	snprintf(buf, len, "Authorization: Bearer %s", l->token);
+}
+
 static void
 cs_push_start(struct lapi *l)
 {
@@ -506,10 +557,10 @@ cs_push_start(struct lapi *l)
 
 	for (i = 0; i < n; i++)
 		batch[i] = l->q[(l->qhead + i) % CROWDSEC_QUEUE_MAX];
-	snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", l->token);
+	cs_bearer(l, hdr, sizeof(hdr));
 	if ((j = crowdsec_alerts_json(batch, n)) != NULL &&
 	    (l->sent = json_dumps(j, JSON_COMPACT)) != NULL)
-		r = cs_start(l, CS_PUSH, "v1/alerts", hdr, l->sent);
+		r = cs_start(l, CS_PUSH, NULL, "v1/alerts", hdr, l->sent);
 	json_decref(j);
 	if (r < 0) {
 		free(l->sent);
@@ -519,6 +570,22 @@ cs_push_start(struct lapi *l)
 		return;
 	}
 	l->inflight = l->batch = n;
+	l->pushes++;
+}
+
+/* A push landed, its first alert numbered first: for the peers unblocked
+ * before it started, that alert and the later ones are not to withdraw. */
+static void
+cs_withdraw_protect(struct lapi *l, int64_t first)
+{
+	struct cs_withdrawal *w;
+	size_t i;
+
+	for (i = 0; i < l->st.withdraw_queued; i++) {
+		w = &l->wq[(l->whead + i) % CS_WITHDRAW_MAX];
+		if (l->pushes - 1 >= w->gen && first < w->protect)
+			w->protect = first;
+	}
 }
 
 static void
@@ -528,8 +595,7 @@ cs_push_done(struct lapi *l, CURLcode rc, long status)
 	char why[256];
 	const char *e;
 	size_t n = l->inflight;
-	json_t *j;
-	bool ok;
+	int64_t first;
 
 	l->inflight = 0;
 	if ((e = cs_transfer_error(l, CS_PUSH, rc, why, sizeof(why))) !=
@@ -538,17 +604,7 @@ cs_push_done(struct lapi *l, CURLcode rc, long status)
 		return;
 	}
 	if (status == 401) {
-		/* The token expired early (the API restarted): log in, at
-		 * once unless the token is seconds old (an API that takes
-		 * the login and refuses its token gets the backoff, not a
-		 * loop of both). */
-		free(l->token);
-		l->token = NULL;
-		cs_failed(&l->st.push, &l->push_next_ms, "alerts",
-		    "token refused (HTTP 401)");
-		if (time_mono_ms() - (l->token_until - CS_TOKEN_MS) >
-		    CS_CONNECT_MS)
-			l->push_next_ms = time_mono_ms();
+		cs_token_refused(l, "alerts");
 		return;
 	}
 	if (status != 200 && status != 201) {
@@ -558,10 +614,8 @@ cs_push_done(struct lapi *l, CURLcode rc, long status)
 	}
 	/* The API answers with the new alerts' ids: anything else (a proxy's
 	 * page) has not taken them, and they stay queued. */
-	j = json_loadb(b->p != NULL ? b->p : "", b->len, 0, NULL);
-	ok = json_is_array(j) && json_array_size(j) == l->batch;
-	json_decref(j);
-	if (!ok) {
+	if (crowdsec_alert_ids(b->p != NULL ? b->p : "", b->len, l->batch,
+	    &first) < 0) {
 		cs_failed(&l->st.push, &l->push_next_ms, "alerts",
 		    "a bad answer (not the ids of %zu alerts)", l->batch);
 		return;
@@ -572,6 +626,7 @@ cs_push_done(struct lapi *l, CURLcode rc, long status)
 	l->qhead = (l->qhead + n) % CROWDSEC_QUEUE_MAX;
 	l->st.queued -= n;
 	l->st.pushed += n;
+	cs_withdraw_protect(l, first);
 	cs_ok(&l->st.push, &l->push_next_ms, "alerts", 0);
 }
 
@@ -604,6 +659,153 @@ lapi_signal(struct lapi *l, const struct ipc_msg *m)
 			l->inflight--;
 	}
 	l->q[(l->qhead + l->st.queued++) % CROWDSEC_QUEUE_MAX] = g;
+}
+
+/* ---- withdrawing our decisions ------------------------------------------ */
+
+/* The head of the queue is done with (or given up on). */
+static void
+cs_withdraw_next(struct lapi *l)
+{
+	l->whead = (l->whead + 1) % CS_WITHDRAW_MAX;
+	l->st.withdraw_queued--;
+	l->nwids = l->iwid = 0;
+	l->wrounds = 0;
+}
+
+/* List the head's alerts, or delete the next decision found. */
+static void
+cs_withdraw_start(struct lapi *l)
+{
+	char hdr[4200], path[160], ip[ADDR_STRLEN];
+	int r;
+
+	if (l->iwid < l->nwids) {
+		snprintf(path, sizeof(path), "v1/decisions/%lld",
+		    (long long)l->wids[l->iwid]);
+	} else if (l->wrounds == CS_WITHDRAW_ROUNDS) {
+		log_warnx("withdraw: %s still has decisions of ours after %d "
+		    "rounds: given up", addr_format(&l->wq[l->whead].peer, ip,
+		    sizeof(ip)), CS_WITHDRAW_ROUNDS);
+		l->st.withdraw_dropped++;
+		cs_withdraw_next(l);
+		return;
+	} else {
+		/* Our alerts for the peer with a ban in force (origin:
+		 * alerts holding a decision of ours). */
+		snprintf(path, sizeof(path), "v1/alerts?ip=%s&origin=sockwatch"
+		    "&has_active_decision=true&limit=%d", addr_format(
+		    &l->wq[l->whead].peer, ip, sizeof(ip)), CROWDSEC_OWN_MAX);
+		l->nwids = l->iwid = 0;
+		l->wrounds++;
+	}
+	cs_bearer(l, hdr, sizeof(hdr));
+	r = cs_start(l, CS_WITHDRAW, l->nwids > 0 ? "DELETE" : NULL, path,
+	    hdr, NULL);
+	explicit_bzero(hdr, sizeof(hdr));
+	if (r < 0)
+		cs_failed(&l->st.push, &l->push_next_ms, "withdraw",
+		    "cannot start: %s", strerror(-r));
+}
+
+static void
+cs_withdraw_done(struct lapi *l, CURLcode rc, long status)
+{
+	const struct cs_buf *b = &l->body[CS_WITHDRAW];
+	bool listing = l->iwid == l->nwids;
+	char why[256];
+	const char *e;
+	size_t n;
+
+	e = cs_transfer_error(l, CS_WITHDRAW, rc, why, sizeof(why));
+	if (e == NULL && status >= 400 && status < 500 && status != 401 &&
+	    status != 429) {
+		/* Refused, not failed: asking again will not help. */
+		log_warnx("withdraw: %s refused (HTTP %ld): given up",
+		    addr_format(&l->wq[l->whead].peer, why, sizeof(why)),
+		    status);
+		l->st.withdraw_dropped++;
+		cs_withdraw_next(l);
+		return;
+	}
+	if (e != NULL || status != 200) {
+		/* Listed again after the backoff (the round is not spent):
+		 * what is found then is what is still there. */
+		l->nwids = l->iwid = 0;
+		if (l->wrounds > 0)
+			l->wrounds--;
+		if (e != NULL)
+			cs_failed(&l->st.push, &l->push_next_ms, "withdraw",
+			    "%s", e);
+		else if (status == 401)
+			cs_token_refused(l, "withdraw");
+		else
+			cs_failed(&l->st.push, &l->push_next_ms, "withdraw",
+			    "HTTP status %ld", status);
+		return;
+	}
+	if (!listing) {
+		l->st.withdrawn++;
+		l->iwid++;
+	} else if (crowdsec_own_decisions(b->p != NULL ? b->p : "", b->len,
+	    l->cfg->crowdsec.machine_id, &l->wq[l->whead].peer,
+	    l->wq[l->whead].protect, l->wids,
+	    CROWDSEC_OWN_MAX, &n, why, sizeof(why)) < 0) {
+		if (l->wrounds > 0)
+			l->wrounds--;
+		cs_failed(&l->st.push, &l->push_next_ms, "withdraw",
+		    "a bad answer: %s", why);
+		return;
+	} else if (n == 0) {
+		cs_withdraw_next(l);	/* none (left) */
+	} else {
+		l->nwids = n;
+		l->iwid = 0;
+	}
+	cs_ok(&l->st.push, &l->push_next_ms, "withdraw", 0);
+}
+
+/* An unblocked peer from the parent. Its alerts still queued lose their
+ * ban (pushed now, they would put it back); those in flight have landed
+ * by the time it is listed (the agent's jobs go one at a time). */
+static void
+lapi_withdraw(struct lapi *l, const struct ipc_msg *m)
+{
+	struct crowdsec_signal *g;
+	struct cs_withdrawal *w;
+	struct addr a;
+	size_t i;
+
+	if (ipc_decode_cs_withdraw(m, &a) < 0 ||
+	    l->cfg->crowdsec.machine_id == NULL)
+		_exit(1);
+	for (i = 0; i < l->st.queued; i++) {
+		g = &l->q[(l->qhead + i) % CROWDSEC_QUEUE_MAX];
+		if (addr_equal(&g->source, &a))
+			g->ban_ms = 0;
+	}
+	/* Waiting already (past the head, which may be listed already):
+	 * from this unblock on. */
+	for (i = 1; i < l->st.withdraw_queued; i++) {
+		w = &l->wq[(l->whead + i) % CS_WITHDRAW_MAX];
+		if (addr_equal(&w->peer, &a)) {
+			w->gen = l->pushes;
+			w->protect = INT64_MAX;
+			return;
+		}
+	}
+	if (l->st.withdraw_queued == CS_WITHDRAW_MAX) {
+		l->st.withdraw_dropped++;
+		if (l->st.withdraw_dropped % 100 == 1)
+			log_warnx("withdraw: %d peers wait already: %llu "
+			    "dropped", CS_WITHDRAW_MAX,
+			    (unsigned long long)l->st.withdraw_dropped);
+		return;
+	}
+	w = &l->wq[(l->whead + l->st.withdraw_queued++) % CS_WITHDRAW_MAX];
+	w->peer = a;
+	w->gen = l->pushes;
+	w->protect = INT64_MAX;
 }
 
 /* ---- driving ------------------------------------------------------------ */
@@ -641,6 +843,9 @@ lapi_drive(struct lapi *l)
 		case CS_PUSH:
 			cs_push_done(l, rc, status);
 			break;
+		case CS_WITHDRAW:
+			cs_withdraw_done(l, rc, status);
+			break;
 		case CS_NJOBS:
 			break;
 		}
@@ -657,11 +862,18 @@ lapi_tick(struct lapi *l)
 	    now >= l->poll_next_ms)
 		cs_poll_start(l);
 	if (cfg->crowdsec.machine_id != NULL && l->easy[CS_LOGIN] == NULL &&
-	    l->easy[CS_PUSH] == NULL && now >= l->push_next_ms) {
+	    l->easy[CS_PUSH] == NULL && l->easy[CS_WITHDRAW] == NULL &&
+	    now >= l->push_next_ms) {
 		if (l->token == NULL || now >= l->token_until)
 			cs_login_start(l);
+		else if (l->st.withdraw_queued > 0 &&
+		    (l->st.queued == 0 || l->withdraw_turn))
+			cs_withdraw_start(l);
 		else if (l->st.queued > 0)
 			cs_push_start(l);
+		/* Both waiting: they take turns (neither stalls the
+		 * other). */
+		l->withdraw_turn = l->easy[CS_PUSH] != NULL;
 	}
 	/* The state up when it changed. */
 	if (memcmp(&l->st, &l->st_sent, sizeof(l->st)) != 0) {
@@ -694,8 +906,12 @@ on_parent(void *arg, uint32_t events)
 	n = ipc_reader_fill(&l->rd, l->fd, CS_READ_MAX);
 	if (n == 0 || (n < 0 && n != -EAGAIN))
 		_exit(0);
-	while ((r = ipc_next(&l->rd, &m)) == 1)
-		lapi_signal(l, &m);
+	while ((r = ipc_next(&l->rd, &m)) == 1) {
+		if (m.type == IPC_CS_WITHDRAW)
+			lapi_withdraw(l, &m);
+		else
+			lapi_signal(l, &m);
+	}
 	if (r < 0)
 		_exit(1);
 }

@@ -79,6 +79,9 @@ struct crowdsec_state {
 	struct crowdsec_link poll, push;
 	uint64_t polls;			/* answers asked for */
 	uint64_t pushed, dropped, queued;	/* our alerts */
+	/* unblocked peers: our decisions deleted, peers waiting, peers
+	 * given up (a full queue, or the API kept listing them) */
+	uint64_t withdrawn, withdraw_queued, withdraw_dropped;
 };
 
 _Static_assert(SW_CAPTURES_MAX == CAPSTATE_MAX, "one limit");
@@ -495,6 +498,9 @@ void crowdsec_reload(struct sw *sw, const struct config *old);
 void crowdsec_tick(struct sw *sw, int64_t now_mono);
 /* An alert raised: queued for the API when it is an attack on us. */
 void crowdsec_alert(struct sw *sw, const struct alert *a);
+/* An administrator unblocked peer: the decisions our alerts put in the
+ * Local API for it are deleted (by the client, later). */
+void crowdsec_unblocked(struct sw *sw, const struct cidr *peer);
 json_t *crowdsec_json(const struct sw *sw);
 void crowdsec_metrics(const struct sw *sw, struct mbuf *b);
 

@@ -1096,7 +1096,10 @@ cfg_free_secret(char *s)
 }
 
 /* Read a key file: a regular file that others cannot read (a key anyone
- * on the host can read is no key), one line of printable ASCII. */
+ * on the host can read is no key), one line of printable ASCII. Opened
+ * without waiting (a FIFO would hang the start or a reload until someone
+ * writes to it) and not through a symbolic link (the file checked is the
+ * file named). */
 static int
 cfg_secret_read(const char *path, char **ret, char *why, size_t whylen)
 {
@@ -1106,9 +1109,14 @@ cfg_secret_read(const char *path, char **ret, char *why, size_t whylen)
 	size_t len, i;
 	int fd, r = -EINVAL;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		cfg_why(why, whylen, "cannot open %.128s: %s", path,
-		    strerror(errno));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+	    O_NOFOLLOW)) < 0) {
+		if (errno == ELOOP)
+			cfg_why(why, whylen, "%.128s is a symbolic link; "
+			    "refusing it (name the file itself)", path);
+		else
+			cfg_why(why, whylen, "cannot open %.128s: %s", path,
+			    strerror(errno));
 		return -EINVAL;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {

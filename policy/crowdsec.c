@@ -10,7 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+
+/* The origin of the decisions our alerts carry. */
+#define CS_ORIGIN	"sockwatch"
 
 /* ---- Go durations ------------------------------------------------------- */
 
@@ -329,7 +333,7 @@ cs_alert_json(const struct crowdsec_signal *g)
 		snprintf(len, sizeof(len), "%llus",
 		    (unsigned long long)(g->ban_ms + 999) / 1000);
 		json_array_append_new(decisions, json_pack("{s:s, s:s, s:s, "
-		    "s:s, s:s, s:s}", "duration", len, "origin", "sockwatch",
+		    "s:s, s:s, s:s}", "duration", len, "origin", CS_ORIGIN,
 		    "scenario", g->scenario, "scope", "Ip", "type", "ban",
 		    "value", ip));
 	}
@@ -366,4 +370,163 @@ crowdsec_alerts_json(const struct crowdsec_signal *sig, size_t n)
 		}
 	}
 	return a;
+}
+
+/* ---- the url ------------------------------------------------------------ */
+
+static bool
+cs_name_is_localhost(const char *h, size_t len)
+{
+	if (len > 0 && h[len - 1] == '.')
+		len--;			/* the root's dot */
+	return (len == 9 && strncasecmp(h, "localhost", 9) == 0) ||
+	    (len > 10 && strncasecmp(h + len - 10, ".localhost", 10) == 0);
+}
+
+bool
+crowdsec_url_cleartext(const char *url)
+{
+	char host[ADDR_STRLEN];
+	const char *h, *end;
+	struct addr a;
+	size_t len;
+
+	if (strncasecmp(url, "http://", 7) != 0)
+		return false;
+	h = url + 7;
+	len = strcspn(h, "/?#");
+	if (*h == '[') {
+		/* [v6] or [v6%zone], then maybe :port */
+		if ((end = memchr(h, ']', len)) == NULL)
+			return true;
+		h++;
+		len = (size_t)(end - h);
+		len = strcspn(h, "%") < len ? strcspn(h, "%") : len;
+	} else if ((end = memchr(h, ':', len)) != NULL) {
+		len = (size_t)(end - h);
+	}
+	if (cs_name_is_localhost(h, len))
+		return false;
+	if (len >= sizeof(host))
+		return true;
+	memcpy(host, h, len);
+	host[len] = '\0';
+	return addr_parse(host, &a) < 0 || !addr_is_loopback(&a);
+}
+
+/* ---- our decisions, to withdraw ----------------------------------------- */
+
+/* An id the API gave: a positive integer, or (strings) a string of its
+ * digits; else 0. */
+static int64_t
+cs_id(const json_t *v, bool strings)
+{
+	const char *s;
+	int64_t id = 0;
+
+	if (json_is_integer(v))
+		return json_integer_value(v) > 0 ? json_integer_value(v) : 0;
+	if (!strings || !json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) > 18)
+		return 0;
+	for (s = json_string_value(v); *s >= '0' && *s <= '9'; s++)
+		id = id * 10 + (*s - '0');
+	return s == json_string_value(v) + json_string_length(v) ? id : 0;
+}
+
+/* A decision of an alert of ours: its id when it is our ban of peer and
+ * still in force, else 0. */
+static int64_t
+cs_own_id(const json_t *d, const struct addr *peer)
+{
+	const char *origin, *type, *scope, *value, *dur;
+	const json_t *id = json_object_get(d, "id");
+	struct addr a;
+	int64_t ms;
+
+	origin = cs_string(d, "origin", 64);
+	type = cs_string(d, "type", 64);
+	scope = cs_string(d, "scope", 64);
+	value = cs_string(d, "value", ADDR_STRLEN - 1);
+	dur = cs_string(d, "duration", CROWDSEC_DURATION_LEN);
+	if (origin == NULL || type == NULL || scope == NULL || value == NULL ||
+	    cs_id(id, false) == 0 || strcmp(origin, CS_ORIGIN) != 0 ||
+	    strcmp(type, "ban") != 0 || strcmp(scope, "Ip") != 0 ||
+	    addr_parse(value, &a) < 0 || !addr_equal(&a, peer))
+		return 0;
+	/* Over already (a negative time left): nothing to delete. */
+	if (dur != NULL && crowdsec_duration_parse(dur, &ms) == 0 && ms <= 0)
+		return 0;
+	return cs_id(id, false);
+}
+
+int
+crowdsec_alert_ids(const char *buf, size_t len, size_t n, int64_t *ret_min)
+{
+	const json_t *v;
+	json_t *root;
+	int64_t id, min = INT64_MAX;
+	size_t i;
+	int r = 0;
+
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_array(root) || json_array_size(root) != n)
+		r = -EINVAL;
+	json_array_foreach(root, i, v) {
+		if (r < 0 || (id = cs_id(v, true)) == 0) {
+			r = -EINVAL;
+			break;
+		}
+		if (id < min)
+			min = id;
+	}
+	json_decref(root);
+	if (r == 0)
+		*ret_min = min;
+	return r;
+}
+
+int
+crowdsec_own_decisions(const char *buf, size_t len, const char *machine_id,
+    const struct addr *peer, int64_t below_alert, int64_t *ret_ids,
+    size_t max, size_t *ret_n, char *err, size_t errlen)
+{
+	const json_t *al, *ds, *d;
+	const char *owner;
+	json_error_t je;
+	json_t *root;
+	size_t i, j, n = 0;
+	int64_t id;
+
+	*ret_n = 0;
+	/* None is "null". */
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+	    &je);
+	if (root == NULL) {
+		snprintf(err, errlen, "not JSON: %s (at %d)", je.text,
+		    je.position);
+		return -EINVAL;
+	}
+	if (!json_is_array(root) && !json_is_null(root)) {
+		snprintf(err, errlen, "not a JSON array");
+		json_decref(root);
+		return -EINVAL;
+	}
+	json_array_foreach(root, i, al) {
+		owner = cs_string(al, "machine_id", 512);
+		ds = json_object_get(al, "decisions");
+		/* Another machine's alert (another sockwatch of the fleet
+		 * may have banned the same peer) is not ours to undo. */
+		if (owner == NULL || strcmp(owner, machine_id) != 0 ||
+		    !json_is_array(ds) || (id = cs_id(json_object_get(al,
+		    "id"), false)) == 0 || id >= below_alert)
+			continue;
+		json_array_foreach(ds, j, d) {
+			if (n < max && (id = cs_own_id(d, peer)) > 0)
+				ret_ids[n++] = id;
+		}
+	}
+	json_decref(root);
+	*ret_n = n;
+	return 0;
 }

@@ -68,4 +68,32 @@ bool crowdsec_scenario_known(const char *scenario);
  * allocation failure. */
 json_t *crowdsec_alerts_json(const struct crowdsec_signal *sig, size_t n);
 
+/* Does url (a [crowdsec] url) send the keys in clear over a network:
+ * plain http:// to a host other than loopback (127.0.0.0/8, ::1, and the
+ * names localhost and *.localhost, which libcurl takes as loopback
+ * without asking a resolver)? Another name is taken as remote. */
+bool crowdsec_url_cleartext(const char *url);
+
+/* Most of our decisions for one peer taken from one answer; the rest
+ * wait for the next listing. */
+#define CROWDSEC_OWN_MAX	100
+
+/* From an answer of GET /v1/alerts?ip=PEER, the ids of the decisions in
+ * force that our own alerts made for peer: in an alert of machine_id
+ * whose id is below below_alert (the API numbers alerts in order: ours
+ * pushed since the peer was unblocked are kept), of origin "sockwatch",
+ * type ban, scope Ip and value peer (never another machine's or
+ * origin's, never a range). At most max ids into ret_ids. -EINVAL with
+ * a reason in err for an answer that is not an array (or null, for
+ * none); a malformed alert or decision is passed over. */
+int crowdsec_own_decisions(const char *buf, size_t len,
+    const char *machine_id, const struct addr *peer, int64_t below_alert,
+    int64_t *ret_ids, size_t max, size_t *ret_n, char *err, size_t errlen);
+
+/* The answer of POST /v1/alerts: the ids of the n alerts taken, in
+ * order (strings of digits, as crowdsec 1.4.6 writes them, or numbers).
+ * 0 with the smallest into *ret_min, or -EINVAL for anything else. */
+int crowdsec_alert_ids(const char *buf, size_t len, size_t n,
+    int64_t *ret_min);
+
 #endif

@@ -1,12 +1,15 @@
 /*
  * libFuzzer target for policy/crowdsec.c: what CrowdSec's Local API
- * answers (/v1/decisions/stream) and the Go durations inside. The input
- * is a whole answer, copied to an exact-size heap buffer so ASan sees
- * over-reads; its first line, when short, is also read as a duration.
- * A taken answer holds at most CROWDSEC_DECISIONS_MAX decisions, each a
- * canonical prefix, each new one with time left; a duration taken is
- * within bounds. Seeds: tests/fuzz/corpus_crowdsec (answers recorded
- * from crowdsec 1.4.6, and broken ones).
+ * answers (/v1/decisions/stream, and /v1/alerts?ip= for our decisions to
+ * withdraw) and the Go durations inside. The input is a whole answer,
+ * copied to an exact-size heap buffer so ASan sees over-reads; its first
+ * line, when short, is also read as a duration. A taken stream holds at
+ * most CROWDSEC_DECISIONS_MAX decisions, each a canonical prefix, each
+ * new one with time left; a listing gives at most the ids asked for,
+ * each positive, and so does a push's answer; a duration taken is within
+ * bounds. Seeds:
+ * tests/fuzz/corpus_crowdsec (answers recorded from crowdsec 1.4.6, and
+ * broken ones).
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -45,6 +48,30 @@ fuzz_duration(const uint8_t *data, size_t size)
 		abort();
 }
 
+static void
+fuzz_own(const char *buf, size_t size)
+{
+	int64_t ids[4], first;
+	struct addr peer;
+	char err[256];
+	size_t i, n;
+
+	if (addr_parse("198.18.9.20", &peer) < 0)
+		abort();
+	err[0] = '\0';
+	if (crowdsec_own_decisions(buf, size, "agentA", &peer, 1000, ids,
+	    4, &n, err, sizeof(err)) == 0) {
+		if (n > 4)
+			abort();
+		for (i = 0; i < n; i++)
+			if (ids[i] <= 0)
+				abort();
+	} else if (err[0] == '\0')
+		abort();
+	if (crowdsec_alert_ids(buf, size, 2, &first) == 0 && first <= 0)
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -70,6 +97,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		crowdsec_stream_free(&st);
 	} else if (err[0] == '\0')
 		abort();
+	fuzz_own(buf, size);
 	free(buf);
 	return 0;
 }

@@ -1,7 +1,8 @@
 /*
- * libFuzzer target for the parent's side of the inter-process messages
- * (common/ipc.h): the input is what a compromised inspector, exporter or
- * CrowdSec client could write down its socket. It is fed to the reader in
+ * libFuzzer target for the inter-process messages (common/ipc.h): the
+ * input is what a compromised inspector, exporter or CrowdSec client
+ * could write down its socket, or what the CrowdSec client reads from
+ * the parent. It is fed to the reader in
  * pieces (the first byte sets the reader and the piece size, as a stream
  * socket may split it anywhere), every whole
  * message is decoded by its type's decoder, and alerts go through the
@@ -25,6 +26,7 @@ decode_one(const struct ipc_msg *m)
 	struct ipc_request rq;
 	struct ipc_cs_decision d;
 	struct cidr peer;
+	struct addr one;
 	uint64_t ms;
 
 	const uint8_t *rest;
@@ -96,7 +98,13 @@ decode_one(const struct ipc_msg *m)
 		    sizeof(struct ipc_cs_stream_end));
 		break;
 	case IPC_CS_STATE:
-		(void)ipc_decode_fixed(m, IPC_CS_STATE, st, 592);
+		(void)ipc_decode_fixed(m, IPC_CS_STATE, st, 616);
+		break;
+	case IPC_CS_SIGNAL:
+		(void)ipc_decode_fixed(m, IPC_CS_SIGNAL, st, 344);
+		break;
+	case IPC_CS_WITHDRAW:
+		(void)ipc_decode_cs_withdraw(m, &one);
 		break;
 	default:
 		break;
@@ -113,11 +121,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	/* The parent's three readers: what an inspector, an exporter or a
-	 * CrowdSec client may send up (the low two bits); the rest of the
-	 * byte is the piece size. */
+	/* The parent's three readers, what an inspector, an exporter or a
+	 * CrowdSec client may send up, and the CrowdSec client's (the low
+	 * two bits); the rest of the byte is the piece size. */
 	r.accept = (data[0] & 3) == 0 ? IPC_FROM_INSPECTOR :
-	    (data[0] & 3) == 1 ? IPC_FROM_EXPORTER : IPC_FROM_CROWDSEC;
+	    (data[0] & 3) == 1 ? IPC_FROM_EXPORTER : (data[0] & 3) == 2 ?
+	    IPC_FROM_CROWDSEC : IPC_TO_CROWDSEC;
 	piece = (size_t)(data[0] >> 2) + 1;
 	for (off = 1; off < size && e >= 0; off += piece) {
 		if (ipc_reader_feed(&r, data + off, size - off < piece ?

@@ -19,14 +19,23 @@
 #  4. nmap scans the victim: the alert is in `cscli alerts list -a` with
 #     scenario sockwatch/portscan within 30 s.
 #  5. The LAPI is killed: the daemon lives, its bans stay, the errors
-#     are counted and shown; an alert raised meanwhile waits; a server
-#     answering garbage in its place changes nothing and is reported;
-#     restarted, decisions are pulled again and the waiting alert is
-#     pushed.
-#  6. kill -9 of the CrowdSec client: reported, bans kept, a new client
-#     pulls decisions; it never died before that (no seccomp kill).
-#  7. A reload that changes [crowdsec] starts a new client that reads the
+#     are counted and shown; an alert raised meanwhile waits, and so does
+#     the withdrawal of a scanner unblocked meanwhile (it scans and is
+#     banned again); a server answering garbage in its place changes
+#     nothing and is reported; restarted, decisions are pulled again, the
+#     waiting alerts pushed, and of the unblocked scanner's decisions the
+#     old one withdrawn, the new one kept.
+#  6. sockwatch unblock of the scanners withdraws our decisions from the
+#     API (cscli no longer lists them), and only ours: a decision added
+#     by cscli for the same peer stays; the unblocked peer without one
+#     does not come back with the next poll.
+#  7. kill -9 of the CrowdSec client: reported, bans kept, a new client
+#     pulls decisions; it never died before that (no seccomp kill). Its
+#     whole list brings back the peer cscli banned, not the other.
+#  8. A reload that changes [crowdsec] starts a new client that reads the
 #     whole list again; a reload without [crowdsec] ends it.
+#  9. url = http:// to another host is warned of (the keys in clear),
+#     http://localhost is not.
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh disable=SC1091
 . "$here/lib.sh"
@@ -284,10 +293,40 @@ cs alerts list -a -o json 2>/dev/null | jq -e --arg ip "$ATK4" 'any(.[];
     .origin == "sockwatch"))' >/dev/null || fail "our ban is not in the alert"
 
 # 5. The API goes away and comes back.
+# in_force IP: the decisions in force for IP itself (not a range holding
+# it), one JSON object a line. (cscli decisions list shows one decision
+# of a value; its alerts list shows them all, a deleted one with a
+# negative time left.)
+in_force() {
+	cs alerts list -a --ip "$1" -o json 2>/dev/null | jq -c --arg ip "$1" \
+	    '.[]?.decisions[]? | select(.value == $ip and
+	    (.duration | startswith("-") | not))'
+}
+# origins IP: their origins, sorted; own_ids IP: the ids of ours.
+origins() {
+	in_force "$1" | jq -rs 'map(.origin) | sort | join(",")'
+}
+own_ids() {
+	in_force "$1" | jq -rs 'map(select(.origin == "sockwatch") | .id) |
+	    sort | join(",")'
+}
+old4=$(own_ids "$ATK4")
+[[ $old4 =~ ^[0-9]+$ ]] || fail "not one decision of ours for $ATK4: $old4"
 bans_before=$(elems "$VNS" ban4 | wc -l)
 kill "$LAPI_PID"
 wait "$LAPI_PID" 2>/dev/null || true
-sleep $((POLL_S * 2))
+t0=$(now_ms)
+# The first scanner, unblocked while the API is away, scans again and is
+# banned again: the withdrawal waits, and must take the old decision
+# only, not the one of the alert pushed since.
+swc "$VNS" unblock "$ATK4" >/dev/null || fail "sockwatch unblock"
+ip netns exec "$ANS" nmap -n -Pn -sS -p 101-200 --max-retries 0 -T5 "$VIC4" \
+    >/dev/null 2>&1 || true
+wait_for 5 in_set "$VNS" ban4 "$ATK4" || fail "$ATK4 not banned again"
+# The rest of 2 polls' time (the retries' phase, and so this test's
+# length, depends on it).
+ms=$((POLL_S * 2000 - ($(now_ms) - t0)))
+[ "$ms" -le 0 ] || sleep "$(awk -v ms="$ms" 'BEGIN { print ms / 1000 }')"
 ip netns exec "$ANS" nmap -6 -n -Pn -sS -p 1-100 --max-retries 0 -T5 "$VIC6" \
     >/dev/null 2>&1 || true
 sleep $POLL_S
@@ -299,9 +338,9 @@ swc "$VNS" status --json | jq -e '.crowdsec.decisions.state == "failing" and
     fail "the API's failures are not shown"
 swc "$VNS" status | grep "decisions failing" >/dev/null ||
     fail "sockwatch status does not show the failure"
-swc "$VNS" metrics | grep -E \
-    '^sockwatch_crowdsec_errors_total\{direction="decisions"\} [1-9]' \
-    >/dev/null ||
+# (grep reads it all: -q would end swc early, a failure under pipefail.)
+swc "$VNS" metrics | grep -E >/dev/null \
+    '^sockwatch_crowdsec_errors_total\{direction="decisions"\} [1-9]' ||
     fail "the errors are not counted in the metrics"
 echo "ok: the API down: daemon alive, $bans_before bans kept, errors counted"
 
@@ -337,13 +376,63 @@ wait_for 45 in_set "$VNS" ban4 198.18.9.11 ||
     fail "no decision pulled after the API came back"
 wait_cs_alert 45 "$ATK6" ||
     fail "the alert raised while the API was down was not pushed"
+# withdrawn N: N decisions of ours withdrawn, and nothing waiting.
+withdrawn() {
+	swc "$VNS" status --json | jq -e --argjson n "$1" '.crowdsec.alerts |
+	    .withdrawn >= $n and .withdraw_queued == 0 and .queued == 0 and
+	    .withdraw_dropped == 0'
+}
+wait_for 45 withdrawn 1 || fail "the withdrawal did not happen: \
+$(swc "$VNS" status --json | jq -c .crowdsec.alerts)"
+new4=$(own_ids "$ATK4")
+[[ $new4 =~ ^[0-9]+$ ]] && [ "$new4" != "$old4" ] ||
+    fail "$ATK4: our decisions in force are '$new4', want the new one only" \
+    "(the old: $old4)"
 swc "$VNS" status --json | jq -e '.crowdsec.decisions.state == "ok" and
     .crowdsec.alerts.state == "ok" and .crowdsec.alerts.dropped == 0' \
     >/dev/null || fail "the state is not ok again"
 kill -0 "$SWD_PID" || fail "sockwatchd died"
-echo "ok: the API back: decisions pulled and the waiting alert pushed"
+echo "ok: the API back: decisions pulled, the waiting alerts pushed, the" \
+    "unblocked peer's old decision withdrawn, its new one kept"
 
-# 6. The client killed: the parent lives on, keeps the bans, and a new
+# 6. An administrator's unblock withdraws the decisions our alerts put
+# in the API, and only those.
+[ "$(origins "$ATK6")" = sockwatch ] ||
+    fail "the API does not hold our decision for $ATK6: $(origins "$ATK6")"
+in_set "$VNS" ban6 "$ATK6" || fail "$ATK6 is not banned"
+cs decisions add --ip "$ATK4" --duration 1h >/dev/null 2>&1 ||
+    fail "cscli decisions add"
+[ "$(origins "$ATK4")" = cscli,sockwatch ] ||
+    fail "the API does not hold both decisions for $ATK4: $(origins "$ATK4")"
+polls() {
+	swc "$VNS" status --json | jq -e '.crowdsec.decisions.polls'
+}
+t0=$(now_ms)
+swc "$VNS" unblock "$ATK4" "$ATK6" >/dev/null || fail "sockwatch unblock"
+wait_for 10 withdrawn 3 || fail "our decisions were not withdrawn: \
+$(swc "$VNS" status --json | jq -c .crowdsec.alerts)"
+echo "ok: our decisions withdrawn $(($(now_ms) - t0)) ms after the unblock"
+[ "$(origins "$ATK4")" = cscli ] ||
+    fail "$ATK4 should hold cscli's decision only: $(origins "$ATK4")"
+[ -z "$(origins "$ATK6")" ] ||
+    fail "$ATK6 still has decisions: $(origins "$ATK6")"
+n=$(swc "$VNS" metrics | awk \
+    '$1 == "sockwatch_crowdsec_withdrawn_total{result=\"deleted\"}" {
+    print $2 }')
+[ "${n:-0}" -ge 3 ] ||
+    fail "the withdrawn decisions are not counted in the metrics: '$n'"
+# Two polls on: the one that may have started before the deletion, and
+# one after it.
+n=$(polls)
+more_polls() {
+	[ "$(polls)" -ge $((n + 2)) ]
+}
+wait_for $((POLL_S * 3 + 5)) more_polls || fail "no poll after the unblock"
+in_set "$VNS" ban6 "$ATK6" && fail "$ATK6 came back with a poll"
+echo "ok: sockwatch unblock deleted our decisions only; $ATK4 keeps" \
+    "cscli's, $ATK6 stays unblocked"
+
+# 7. The client killed: the parent lives on, keeps the bans, and a new
 # client (after a short backoff) reads the stream from its start again.
 swc "$VNS" status --json | jq -e '.crowdsec.client.deaths == 0' >/dev/null ||
     fail "the CrowdSec client died during the test: $(grep -i 'client' \
@@ -365,13 +454,18 @@ swc "$VNS" metrics | grep '^sockwatch_crowdsec_client_deaths_total 1$' \
 cs decisions add --ip 198.18.9.12 --duration 1h >/dev/null 2>&1
 wait_for $((POLL_S + 10)) in_set "$VNS" ban4 198.18.9.12 ||
     fail "no decision pulled by the new client"
+# Its whole list: cscli's decision for an unblocked peer, not ours.
+swc "$VNS" bans --json | jq -e --arg ip "$ATK4" 'any(.[]; .addr == $ip and
+    .source == "crowdsec")' >/dev/null ||
+    fail "cscli's decision for $ATK4 was not applied by the new client"
+in_set "$VNS" ban6 "$ATK6" && fail "$ATK6 came back with the whole list"
 [ "$(elems "$VNS" ban4 | wc -l)" -gt "$bans_before" ] ||
     fail "bans were lost with the client"
 kill -0 "$SWD_PID" || fail "sockwatchd died with its client"
 echo "ok: kill -9 of the CrowdSec client: reported, bans kept, a new one" \
     "pulls decisions"
 
-# 7. A reload that changes [crowdsec] starts a new client, which reads
+# 8. A reload that changes [crowdsec] starts a new client, which reads
 # the whole list again; one that drops it ends the client.
 # Only a whole list carries the [allow] peer's decision again.
 startups() {
@@ -399,3 +493,15 @@ wait_for 3 client_gone || fail "the client lives on without [crowdsec]"
 in_set "$VNS" ban4 198.18.9.12 || fail "the bans went with [crowdsec]"
 echo "ok: a reload that changes [crowdsec] starts a new client; one" \
     "without it ends the client, the bans stay"
+
+# 9. The keys in clear: no warning for localhost (all reloads above), one
+# for plain HTTP to another host.
+grep -q 'plain HTTP' "$SWD_LOG" && fail "a warning for http://localhost: \
+$(grep 'plain HTTP' "$SWD_LOG")"
+sed "s#^url = .*#url = http://$VIC4:$LAPI_PORT#" "$T/on.conf" \
+    >"$T/sockwatch.conf"
+swc "$VNS" reload >/dev/null || fail "reload with a remote url"
+wait_for 3 grep -q "crowdsec: http://$VIC4:$LAPI_PORT/ is plain HTTP to \
+another host: the bouncer key and the machine's password cross the network \
+in clear" "$SWD_LOG" || fail "no warning for the keys in clear"
+echo "ok: plain HTTP to another host is warned of, to localhost not"

@@ -26,6 +26,12 @@ PROM="http://127.0.0.1:$PROM_PORT"
 tr_net
 tr_conf "$T/sockwatch.conf" "tcp/$METRICS_PORT sockwatchd"
 printf 'action = block\nban = 60s\n' >>"$T/sockwatch.conf"
+# A CrowdSec client (its API away: nothing listens on the port), so that
+# its families are in the scrape too: the rules name one.
+printf 'swtest-key\n' >"$T/bouncer.key"
+chmod 600 "$T/bouncer.key"
+printf '\n[crowdsec]\nurl = http://127.0.0.1:9/\nbouncer_key_file = %s\n' \
+    "$T/bouncer.key" >>"$T/sockwatch.conf"
 swd_start "$VNS" "$T/sockwatch.conf"
 
 cat >"$T/prometheus.yml" <<EOF

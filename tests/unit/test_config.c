@@ -1257,6 +1257,53 @@ test_config_crowdsec_keys(void **state)
 	free(pw);
 }
 
+/* Key files that are not regular files are refused at once, naming the
+ * file: a FIFO (opening it for reading would wait for a writer: the alarm
+ * fails the test if it does), a device, a symbolic link (even to a good
+ * key file). */
+static void
+test_config_crowdsec_key_kinds(void **state)
+{
+	struct config_error err;
+	struct config *cfg = NULL;
+	char dir[] = "/tmp/sw-keys.XXXXXX", fifo[64], link[64], text[512];
+	char *key;
+	const struct {
+		const char *path, *why;
+	} cases[] = {
+		{ fifo, "is not a regular file" },
+		{ "/dev/null", "is not a regular file" },
+		{ link, "is a symbolic link; refusing it" },
+	};
+	size_t i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	key = write_temp("0123abcd\n", 9);
+	assert_int_equal(chmod(key, 0600), 0);
+	assert_int_equal(symlink(key, link), 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "[crowdsec]\nbouncer_key_file = "
+		    "%s\n", cases[i].path);
+		alarm(5);
+		assert_int_equal(config_load_string(text, "t.conf", &cfg,
+		    &err), -EINVAL);
+		alarm(0);
+		assert_null(cfg);
+		if (strstr(err.msg, cases[i].path) == NULL ||
+		    strstr(err.msg, cases[i].why) == NULL)
+			fail_msg("case %zu: '%s'", i, err.msg);
+	}
+	unlink(link);
+	unlink(fifo);
+	unlink(key);
+	rmdir(dir);
+	free(key);
+}
+
 static void
 test_config_action_name(void **state)
 {
@@ -1281,6 +1328,7 @@ main(void)
 		cmocka_unit_test(test_config_inih_builds),
 		cmocka_unit_test(test_config_action_name),
 		cmocka_unit_test(test_config_crowdsec_keys),
+		cmocka_unit_test(test_config_crowdsec_key_kinds),
 		cmocka_unit_test(test_config_interfaces),
 		cmocka_unit_test(test_config_deny_file),
 		cmocka_unit_test(test_config_deny_file_big),

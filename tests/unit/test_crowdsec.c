@@ -235,6 +235,188 @@ test_alerts_json(void **state)
 	json_decref(a);
 }
 
+/* Our decisions for one peer, from GET /v1/alerts?ip= as crowdsec 1.4.6
+ * answers it (trimmed): only ours (machine and origin), of that address,
+ * a ban of scope Ip, in force, with an id; never another machine's, nor
+ * cscli's, nor a range holding the peer. */
+static void
+test_own_decisions(void **state)
+{
+	static const char answer[] =
+	    "[{\"id\":4,\"machine_id\":\"other\",\"decisions\":["
+	    "{\"duration\":\"59m\",\"id\":4,\"origin\":\"cscli\","
+	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"198.18.9.20\"}]},"
+	    "{\"id\":2,\"machine_id\":\"agentB\",\"decisions\":["
+	    "{\"duration\":\"59m\",\"id\":2,\"origin\":\"sockwatch\","
+	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"198.18.9.20\"}]},"
+	    "{\"id\":1,\"machine_id\":\"agentA\",\"decisions\":["
+	    /* ours */
+	    "{\"duration\":\"59m58.6s\",\"id\":1,\"origin\":\"sockwatch\","
+	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"198.18.9.20\"},"
+	    /* ours, no time said */
+	    "{\"id\":7,\"origin\":\"sockwatch\","
+	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"198.18.9.20\"},"
+	    /* over already */
+	    "{\"duration\":\"-2s\",\"id\":8,\"origin\":\"sockwatch\","
+	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"198.18.9.20\"},"
+	    /* another address, a range, another type, origin, no id */
+	    "{\"id\":9,\"origin\":\"sockwatch\","
+	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"198.18.9.21\"},"
+	    "{\"id\":10,\"origin\":\"sockwatch\","
+	    "\"scope\":\"Range\",\"type\":\"ban\",\"value\":\"198.18.9.0/24\"},"
+	    "{\"id\":11,\"origin\":\"sockwatch\","
+	    "\"scope\":\"Ip\",\"type\":\"captcha\",\"value\":\"198.18.9.20\"},"
+	    "{\"id\":12,\"origin\":\"crowdsec\","
+	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"198.18.9.20\"},"
+	    "{\"origin\":\"sockwatch\","
+	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"198.18.9.20\"},"
+	    "{\"id\":\"13\",\"origin\":\"sockwatch\","
+	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"198.18.9.20\"},"
+	    "{\"id\":-1,\"origin\":\"sockwatch\","
+	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"198.18.9.20\"},"
+	    "7]},"
+	    /* no machine, decisions not an array, not an object */
+	    "{\"decisions\":[{\"id\":20,\"origin\":\"sockwatch\","
+	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"198.18.9.20\"}]},"
+	    "{\"machine_id\":\"agentA\",\"decisions\":{}},"
+	    "null,"
+	    /* ours, pushed after the unblock */
+	    "{\"id\":30,\"machine_id\":\"agentA\",\"decisions\":["
+	    "{\"duration\":\"1h\",\"id\":31,\"origin\":\"sockwatch\","
+	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"198.18.9.20\"}]},"
+	    /* an alert's id that is not a number */
+	    "{\"id\":\"1\",\"machine_id\":\"agentA\",\"decisions\":["
+	    "{\"duration\":\"1h\",\"id\":41,\"origin\":\"sockwatch\","
+	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"198.18.9.20\"}]}]";
+	static const char six[] =
+	    "[{\"id\":3,\"machine_id\":\"agentA\",\"decisions\":["
+	    "{\"duration\":\"1h\",\"id\":3,\"origin\":\"sockwatch\","
+	    "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"2001:db8::5\"}]}]";
+	struct addr peer;
+	int64_t ids[CROWDSEC_OWN_MAX];
+	char err[256];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(addr_parse("198.18.9.20", &peer), 0);
+	assert_int_equal(crowdsec_own_decisions(answer, strlen(answer),
+	    "agentA", &peer, INT64_MAX, ids, CROWDSEC_OWN_MAX, &n, err,
+	    sizeof(err)), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(ids[0], 1);
+	assert_int_equal(ids[1], 7);
+	assert_int_equal(ids[2], 31);
+	/* Our alerts from 30 on came after the unblock. */
+	assert_int_equal(crowdsec_own_decisions(answer, strlen(answer),
+	    "agentA", &peer, 30, ids, CROWDSEC_OWN_MAX, &n, err,
+	    sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(ids[1], 7);
+	/* At most max. */
+	assert_int_equal(crowdsec_own_decisions(answer, strlen(answer),
+	    "agentA", &peer, INT64_MAX, ids, 1, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	/* Another machine finds its own only. */
+	assert_int_equal(crowdsec_own_decisions(answer, strlen(answer),
+	    "agentB", &peer, INT64_MAX, ids, CROWDSEC_OWN_MAX, &n, err,
+	    sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], 2);
+	/* IPv6, as written. */
+	assert_int_equal(addr_parse("2001:db8:0::5", &peer), 0);
+	assert_int_equal(crowdsec_own_decisions(six, strlen(six), "agentA",
+	    &peer, INT64_MAX, ids, CROWDSEC_OWN_MAX, &n, err, sizeof(err)),
+	    0);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], 3);
+	/* None: the API says null. */
+	assert_int_equal(crowdsec_own_decisions("null", 4, "agentA", &peer,
+	    INT64_MAX, ids, CROWDSEC_OWN_MAX, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 0);
+	/* Not its shape: refused, with a reason. */
+	err[0] = '\0';
+	assert_int_equal(crowdsec_own_decisions("{}", 2, "agentA", &peer,
+	    INT64_MAX, ids, CROWDSEC_OWN_MAX, &n, err, sizeof(err)), -EINVAL);
+	assert_true(err[0] != '\0');
+	assert_int_equal(crowdsec_own_decisions("<html>", 6, "agentA", &peer,
+	    INT64_MAX, ids, CROWDSEC_OWN_MAX, &n, err, sizeof(err)), -EINVAL);
+	assert_int_equal(n, 0);
+}
+
+/* Plain HTTP to another host sends the keys in clear; to loopback, or
+ * over https, it does not. */
+static void
+test_url_cleartext(void **state)
+{
+	static const struct {
+		const char *url;
+		bool clear;
+	} cases[] = {
+		{ "http://127.0.0.1:8080/", false },
+		{ "http://127.8.9.10/", false },
+		{ "http://[::1]:8080/", false },
+		{ "http://[::ffff:127.0.0.1]:8080/", false },
+		{ "http://localhost:8080/", false },
+		{ "http://LocalHost./", false },
+		{ "http://lapi.localhost:8080/", false },
+		{ "HTTP://127.0.0.1/", false },
+		{ "https://198.18.0.5:8080/", false },
+		{ "https://lapi.example.org/", false },
+		{ "http://198.18.0.5:8080/", true },
+		{ "http://198.18.0.5/", true },
+		{ "http://[2001:db8::5]:8080/", true },
+		{ "http://[fe80::1%25eth0]:8080/", true },
+		{ "http://lapi.example.org/", true },
+		{ "http://localhost.example.org/", true },
+		{ "http://notlocalhost/", true },
+		{ "http://127.0.0.1.example.org/", true },
+		{ "http://[::1/", true },		/* never reaches here */
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (crowdsec_url_cleartext(cases[i].url) != cases[i].clear)
+			fail_msg("%s: %d", cases[i].url, !cases[i].clear);
+}
+
+/* POST /v1/alerts answers with the ids of the alerts taken, as strings. */
+static void
+test_alert_ids(void **state)
+{
+	static const struct {
+		const char *answer;
+		size_t n;
+		int64_t min;		/* 0: refused */
+	} cases[] = {
+		{ "[\"1\"]", 1, 1 },
+		{ "[\"12\",\"11\",\"13\"]", 3, 11 },
+		{ "[12, 11]", 2, 11 },
+		{ "[\"1\"]", 2, 0 },			/* not all taken */
+		{ "[]", 1, 0 },
+		{ "[\"\"]", 1, 0 },
+		{ "[\"1a\"]", 1, 0 },
+		{ "[\"-1\"]", 1, 0 },
+		{ "[0]", 1, 0 },
+		{ "[\"1234567890123456789\"]", 1, 0 },	/* 19 digits */
+		{ "[null]", 1, 0 },
+		{ "{\"id\":\"1\"}", 1, 0 },
+		{ "<html>", 1, 0 },
+	};
+	int64_t min;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		min = -1;
+		if (crowdsec_alert_ids(cases[i].answer,
+		    strlen(cases[i].answer), cases[i].n, &min) !=
+		    (cases[i].min ? 0 : -EINVAL) ||
+		    (cases[i].min && min != cases[i].min))
+			fail_msg("%s: %lld", cases[i].answer, (long long)min);
+	}
+}
+
 int
 main(void)
 {
@@ -244,6 +426,9 @@ main(void)
 		cmocka_unit_test(test_stream),
 		cmocka_unit_test(test_stream_refused),
 		cmocka_unit_test(test_alerts_json),
+		cmocka_unit_test(test_own_decisions),
+		cmocka_unit_test(test_url_cleartext),
+		cmocka_unit_test(test_alert_ids),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

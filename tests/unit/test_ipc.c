@@ -298,6 +298,57 @@ test_crowdsec_records(void **state)
 	close(sv[1]);
 }
 
+/* A withdrawal goes down only, one address, every byte checked. */
+static void
+test_crowdsec_withdraw(void **state)
+{
+	static const char *const good[] = { "198.18.0.2", "2001:db8::2" };
+	struct ipc_reader r = { .accept = IPC_TO_CROWDSEC };
+	struct ipc_cs_withdraw w, bad;
+	struct ipc_msg m;
+	struct addr a, got;
+	size_t i;
+	int sv[2];
+
+	(void)state;
+	pair(sv);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(addr_parse(good[i], &a), 0);
+		ipc_encode_cs_withdraw(&w, &a);
+		assert_int_equal(ipc_send(sv[0], IPC_CS_WITHDRAW, &w,
+		    sizeof(w)), 0);
+		drain(&r, sv[1]);
+		assert_int_equal(ipc_next(&r, &m), 1);
+		assert_int_equal(ipc_decode_cs_withdraw(&m, &got), 0);
+		assert_true(addr_equal(&got, &a));
+	}
+	ipc_reader_free(&r);
+	assert_int_equal(addr_parse(good[0], &a), 0);
+	ipc_encode_cs_withdraw(&w, &a);
+	m.type = IPC_CS_WITHDRAW;
+	m.payload = (const uint8_t *)&bad;
+	for (i = 0; i < 4; i++) {
+		bad = w;
+		m.len = sizeof(bad);
+		switch (i) {
+		case 0: bad.family = 0; break;
+		case 1: bad.pad[6] = 1; break;
+		case 2: bad.addr[4] = 1; break;		/* past IPv4 */
+		case 3: m.len = sizeof(bad) - 1; break;
+		}
+		assert_int_equal(ipc_decode_cs_withdraw(&m, &got), -EINVAL);
+	}
+	/* The child never sends one up; the size is fixed on the wire. */
+	r.accept = IPC_FROM_CROWDSEC;
+	assert_int_equal(ipc_send(sv[0], IPC_CS_WITHDRAW, &w, sizeof(w)), 0);
+	drain(&r, sv[1]);
+	assert_int_equal(ipc_next(&r, &m), -EPROTO);
+	ipc_reader_free(&r);
+	assert_int_equal(ipc_send(sv[0], IPC_CS_WITHDRAW, &w, 8), -EMSGSIZE);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 /* A descriptor passed along arrives with its message, and only one
  * message takes it. */
 static void
@@ -457,6 +508,7 @@ main(void)
 		cmocka_unit_test(test_bad_payloads),
 		cmocka_unit_test(test_direction),
 		cmocka_unit_test(test_crowdsec_records),
+		cmocka_unit_test(test_crowdsec_withdraw),
 		cmocka_unit_test(test_fd_passing),
 		cmocka_unit_test(test_bounded),
 		cmocka_unit_test(test_stream),
