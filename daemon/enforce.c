@@ -32,6 +32,8 @@
 #define ENFORCE_PARALLEL	256	/* bigger flushes write the store in a
 					 * thread while the kernel works */
 #define ENFORCE_SCRATCH_KEEP	4096	/* flush arrays kept for the next */
+#define ENFORCE_UNHEARD	256	/* bigger flushes are not heard by
+					 * our own nftables monitor */
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -188,6 +190,20 @@ on_nft_event(void *arg, uint32_t events)
 	(void)events;
 	r = nft_monitor_read(sw->enf.mon, &changed);
 	if (r < 0 && r != -ENOBUFS && r != -EAGAIN)
+		log_warnx("nftables events: %s", strerror(-r));
+	if (changed)
+		sw->enf.repair = true;
+}
+
+/* After a batch of ours sent unheard (nft_monitor_pause): what others
+ * did meanwhile went unheard too, so it is checked. */
+static void
+monitor_resume(struct sw *sw)
+{
+	bool changed;
+	int r;
+
+	if ((r = nft_monitor_resume(sw->enf.mon, sw->enf.nft, &changed)) < 0)
 		log_warnx("nftables events: %s", strerror(-r));
 	if (changed)
 		sw->enf.repair = true;
@@ -863,7 +879,7 @@ enforce_flush(struct sw *sw)
 	size_t nnew = 0, nold = 0;
 	struct store_job job;
 	pthread_t tid;
-	bool due, threaded;
+	bool due, threaded, unheard;
 	int rn = 0;
 
 	if (n == 0 || flush_scratch(sw, n, &bs, &lens, &e, &idx) < 0)
@@ -890,10 +906,14 @@ enforce_flush(struct sw *sw)
 	    pthread_create(&tid, NULL, store_job_run, &job) == 0;
 	if (enforce_active(sw)) {
 		sw->enf.changes++;
+		unheard = m >= ENFORCE_UNHEARD && sw->enf.mon != NULL &&
+		    nft_monitor_pause(sw->enf.mon, sw->enf.nft) == 0;
 		if (nft_ban_add(sw->enf.nft, e, nnew) < 0)
 			rn = -1;
 		if (nft_ban_replace(sw->enf.nft, e + n - nold, nold) < 0)
 			rn = -1;
+		if (unheard)
+			monitor_resume(sw);
 	}
 	sw->enf.flush_failed = rn < 0;
 	if (rn < 0) {
