@@ -344,6 +344,7 @@ cmd_block(struct sw *sw, const json_t *req, const char **ret_error)
 			json_array_append_new(refused, json_string(one));
 		else
 			blocked++;
+		enforce_flush_ahead(sw);
 	}
 	/* Answer once the kernel has them; the database may wait. */
 	if (enforce_commit(sw, err, sizeof(err)) < 0) {

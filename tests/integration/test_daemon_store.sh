@@ -26,6 +26,8 @@
 #     (a ban row is the peer's history until it goes).
 #  8. `block -f` of 2,500 IPv6 addresses of full length, more than one
 #     request line holds.
+#  9. `block -f` of 9,000: flushed in steps, all in the kernel and the
+#     database when the answer comes.
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh disable=SC1091
 . "$here/lib.sh"
@@ -286,3 +288,22 @@ grep -qx "2500 of 2500 peers blocked" "$T/out" || fail "$(cat "$T/out")"
 n=$(elems "$NS" ban6 | grep -c '^2001:db8:7:')
 [ "$n" -eq 2500 ] || fail "$n of the long addresses in ban6, want 2500"
 echo "ok: 2,500 long IPv6 addresses blocked in requests that fit a line"
+
+# ---- 9. a long list written while the next peers are checked ------------------
+# Requests of about 4,000 IPv4 addresses are flushed in steps, each
+# step's database write running beside the next step's checks: every
+# ban is in the kernel and in the database when the answer comes.
+for ((i = 0; i < 9000; i++)); do
+	echo "198.19.$((40 + i / 250)).$((i % 250 + 1))"
+done >"$T/list9"
+before=$(sqlite3 "$DB" 'SELECT count(*) FROM bans')
+swc "$NS" block --for 1h -f "$T/list9" >"$T/out" 2>"$T/err" ||
+    fail "block -f of 9,000: $(cat "$T/err")"
+d=$(sqlite3 "$DB" "SELECT count(*) FROM bans WHERE peer LIKE '198.19.%'")
+k=$(elems "$NS" ban4 | grep -c '^198\.19\.')
+[ "$d" -eq 9000 ] && [ "$k" -eq 9000 ] ||
+    fail "9,000 blocked: $d in the database, $k in the kernel"
+[ "$(sqlite3 "$DB" 'SELECT count(*) FROM bans')" -eq $((before + 9000)) ] ||
+    fail "the database lost other bans"
+none_pending || fail "writes waiting after block -f: $(pending)"
+echo "ok: 9,000 blocks in steps: all in the kernel and the database at once"
