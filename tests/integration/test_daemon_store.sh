@@ -289,7 +289,7 @@ n=$(elems "$NS" ban6 | grep -c '^2001:db8:7:')
 [ "$n" -eq 2500 ] || fail "$n of the long addresses in ban6, want 2500"
 echo "ok: 2,500 long IPv6 addresses blocked in requests that fit a line"
 
-# ---- 9. a long list written while the next peers are checked ------------------
+# ---- 9. a long list written while the next peers are checked ------------
 # Requests of about 4,000 IPv4 addresses are flushed in steps, each
 # step's database write running beside the next step's checks: every
 # ban is in the kernel and in the database when the answer comes.
