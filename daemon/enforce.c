@@ -915,7 +915,7 @@ flush(struct sw *sw, bool ahead)
 	char buf[ADDR_STRLEN], len[32];
 	int64_t now = time_steady_ms();
 	size_t nnew = 0, nold = 0;
-	bool due, threaded, unheard;
+	bool due, threaded;
 	int rn = 0;
 
 	writer_join(sw);
@@ -941,13 +941,15 @@ flush(struct sw *sw, bool ahead)
 	threaded = due && sw->banq.n >= ENFORCE_PARALLEL && writer_start(sw);
 	if (enforce_active(sw)) {
 		sw->enf.changes++;
-		unheard = m >= ENFORCE_UNHEARD && sw->enf.mon != NULL &&
-		    nft_monitor_pause(sw->enf.mon, sw->enf.nft) == 0;
+		if (m >= ENFORCE_UNHEARD && sw->enf.mon != NULL)
+			(void)nft_monitor_pause(sw->enf.mon, sw->enf.nft);
 		if (nft_ban_add(sw->enf.nft, e, nnew) < 0)
 			rn = -1;
 		if (nft_ban_replace(sw->enf.nft, e + n - nold, nold) < 0)
 			rn = -1;
-		if (unheard)
+		/* Also after a small flush: a join that failed is tried
+		 * again (and what went unheard meanwhile checked). */
+		if (sw->enf.mon != NULL)
 			monitor_resume(sw);
 	}
 	sw->enf.flush_failed = rn < 0;

@@ -113,7 +113,9 @@ int nft_monitor_read(struct nft_monitor *m, bool *ret_changed);
  * the group; resume joins it again and sets *ret_changed when anyone
  * else committed meanwhile (the generation moved by more than n's own
  * commits), since what they did went unheard. Nested pauses are not
- * counted: pause on a paused monitor is -EALREADY.
+ * counted: pause on a paused monitor is -EALREADY. resume on a monitor
+ * not paused does nothing; one whose join failed (-errno, *ret_changed
+ * set) stays paused, for the next resume to try again.
  */
 int nft_monitor_pause(struct nft_monitor *m, struct nft *n);
 int nft_monitor_resume(struct nft_monitor *m, struct nft *n,
