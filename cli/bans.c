@@ -11,11 +11,13 @@
 
 #include "../common/addr.h"
 #include "../common/duration.h"
+#include "../exporter/control.h"
 #include "cli.h"
 #include "client.h"
 #include "views.h"
 
-#define BLOCK_CHUNK	2000	/* peers per request (fits a request line) */
+#define BLOCK_CHUNK	8192	/* peers per request at most; fewer when
+				 * they would not fit a request line */
 #define BLOCK_LINE_MAX	256	/* longest line of a -f list */
 #define BLOCK_ECHO_MAX	10	/* longer lists print a count */
 
@@ -119,23 +121,36 @@ args_list(const char *cmd, int argc, char **argv, json_t *out)
 	return 0;
 }
 
-/* Send the peers in chunks; each chunk is one request, answered after
- * the kernel acknowledged it. Prints what was refused. */
+/* Send the peers in chunks, each one request line as long as the
+ * daemon takes (fewer requests, each of which costs a connection and a
+ * transaction): a peer is its text, two quotes and a comma, and the
+ * rest of the request is base's. Each is answered after the kernel
+ * acknowledged it. Prints what was refused. */
 static int
 send_chunks(const char *cmd, json_t *base, json_t *peers, json_t *done,
     size_t *ret_refused, size_t *ret_blocked)
 {
 	json_t *req, *chunk, *resp, *v;
-	size_t i, n = json_array_size(peers), k;
+	size_t i, n = json_array_size(peers), k, end, room, line;
 	int r;
 
 	*ret_refused = 0;
 	if (ret_blocked != NULL)
 		*ret_blocked = 0;
-	for (i = 0; i < n; i += BLOCK_CHUNK) {
+	/* The base, its "peers" key and brackets, and the newline. */
+	line = json_dumpb(base, NULL, 0, JSON_COMPACT) + 16;
+	room = line < CONTROL_MAX_LINE ? CONTROL_MAX_LINE - line : 0;
+	for (i = 0; i < n; i = end) {
+		size_t used = 0;
+
 		chunk = json_array();
-		for (k = i; k < n && k < i + BLOCK_CHUNK; k++)
-			json_array_append(chunk, json_array_get(peers, k));
+		for (end = i; end < n && end < i + BLOCK_CHUNK; end++) {
+			v = json_array_get(peers, end);
+			used += json_string_length(v) + 3;
+			if (used > room && end > i)
+				break;
+			json_array_append(chunk, v);
+		}
 		req = json_deep_copy(base);
 		json_object_set_new(req, "peers", chunk);
 		if ((r = client_request(cmd, req, &resp)) != EXIT_OK)

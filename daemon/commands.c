@@ -340,10 +340,11 @@ cmd_block(struct sw *sw, const json_t *req, const char **ret_error)
 	refused = json_array();
 	for (i = 0; i < q.npeers; i++) {
 		if (enforce_block(sw, &q.peers[i], q.for_ms, q.permanent,
-		    q.reason, q.force, &b, one, sizeof(one)) < 0) {
+		    q.reason, q.force, &b, one, sizeof(one)) < 0)
 			json_array_append_new(refused, json_string(one));
-			continue;
-		}
+		else
+			blocked++;
+		enforce_flush_ahead(sw);
 	}
 	/* Answer once the kernel has them; the database may wait. */
 	if (enforce_commit(sw, err, sizeof(err)) < 0) {
@@ -356,13 +357,12 @@ cmd_block(struct sw *sw, const json_t *req, const char **ret_error)
 	/* An administrator's change tries the database now, backoff or
 	 * not: the lock that held it may be gone. */
 	(void)banq_write(sw);
-	/* brief: the count only (a list of thousands needs no echo). */
-	for (i = 0; i < q.npeers; i++) {
+	/* brief: the count only (a list of thousands needs no echo, nor
+	 * another lookup each). */
+	for (i = 0; i < q.npeers && !q.brief; i++) {
 		const struct ban *cur = bans_get(sw->enf.bans, &q.peers[i]);
 
-		if (cur != NULL && q.brief)
-			blocked++;
-		else if (cur != NULL)
+		if (cur != NULL)
 			json_array_append_new(bans, enforce_ban_json(cur,
 			    time_steady_ms()));
 	}

@@ -32,6 +32,10 @@
 #define ENFORCE_PARALLEL	256	/* bigger flushes write the store in a
 					 * thread while the kernel works */
 #define ENFORCE_SCRATCH_KEEP	4096	/* flush arrays kept for the next */
+#define ENFORCE_UNHEARD	256	/* bigger flushes are not heard by
+					 * our own nftables monitor */
+#define ENFORCE_AHEAD	2048	/* a long list is flushed in steps of
+					 * this many (enforce_flush_ahead) */
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -188,6 +192,20 @@ on_nft_event(void *arg, uint32_t events)
 	(void)events;
 	r = nft_monitor_read(sw->enf.mon, &changed);
 	if (r < 0 && r != -ENOBUFS && r != -EAGAIN)
+		log_warnx("nftables events: %s", strerror(-r));
+	if (changed)
+		sw->enf.repair = true;
+}
+
+/* After a batch of ours sent unheard (nft_monitor_pause): what others
+ * did meanwhile went unheard too, so it is checked. */
+static void
+monitor_resume(struct sw *sw)
+{
+	bool changed;
+	int r;
+
+	if ((r = nft_monitor_resume(sw->enf.mon, sw->enf.nft, &changed)) < 0)
 		log_warnx("nftables events: %s", strerror(-r));
 	if (changed)
 		sw->enf.repair = true;
@@ -774,9 +792,11 @@ maybe_aggregate(struct sw *sw, const struct addr *a)
 }
 
 /* The database's queue written on a thread of its own while the loop's
- * thread sends the kernel its batch: the loop's thread touches neither
- * the store nor the queue until it has joined it. */
+ * thread sends the kernel its batch (and, after enforce_flush_ahead,
+ * checks the next bans): the loop's thread touches neither the store
+ * nor the queue until it has joined it (writer_join). */
 struct store_job {
+	pthread_t tid;
 	struct store *st;
 	const struct store_ban_op *op;
 	size_t n;
@@ -790,6 +810,39 @@ store_job_run(void *arg)
 
 	j->r = store_ban_apply(j->st, j->op, j->n);
 	return NULL;
+}
+
+/* Start writing the database's queue on a thread; false when it cannot
+ * (the caller writes it itself). */
+static bool
+writer_start(struct sw *sw)
+{
+	struct store_job *j;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return false;
+	*j = (struct store_job){ .st = sw->store, .op = sw->banq.op,
+	    .n = sw->banq.n };
+	if (pthread_create(&j->tid, NULL, store_job_run, j) != 0) {
+		free(j);
+		return false;
+	}
+	sw->enf.writer = j;
+	return true;
+}
+
+/* Wait for the database write, if one runs, and take its outcome. */
+static void
+writer_join(struct sw *sw)
+{
+	struct store_job *j = sw->enf.writer;
+
+	if (j == NULL)
+		return;
+	pthread_join(j->tid, NULL);
+	sw->enf.writer = NULL;
+	banq_done(sw, j->r, j->n, time_mono_ms());
+	free(j);
 }
 
 /* The queued entry's ban as the table has it now, or NULL when it was
@@ -847,9 +900,10 @@ flush_scratch_trim(struct sw *sw)
  * the kernel's batch), then end their sockets. Each is taken from the
  * ban table as it is now: a ban lifted meanwhile is dropped, one
  * replaced meanwhile goes with its successor. The kernel comes first: a
- * database that refuses the writes changes nothing here. */
-void
-enforce_flush(struct sw *sw)
+ * database that refuses the writes changes nothing here. ahead: a big
+ * flush's database write may still run when this returns. */
+static void
+flush(struct sw *sw, bool ahead)
 {
 	struct enforce_pending *p = sw->enf.pending;
 	size_t n = sw->enf.npending, i, m = 0;
@@ -861,11 +915,10 @@ enforce_flush(struct sw *sw)
 	char buf[ADDR_STRLEN], len[32];
 	int64_t now = time_steady_ms();
 	size_t nnew = 0, nold = 0;
-	struct store_job job;
-	pthread_t tid;
 	bool due, threaded;
 	int rn = 0;
 
+	writer_join(sw);
 	if (n == 0 || flush_scratch(sw, n, &bs, &lens, &e, &idx) < 0)
 		return;
 	/* New peers first in e, then the replaced ones from the end. */
@@ -884,28 +937,33 @@ enforce_flush(struct sw *sw)
 		    cur->expires_ms > now ?
 		    (uint64_t)(cur->expires_ms - now) : 1;
 	}
-	job = (struct store_job){ sw->store, sw->banq.op, sw->banq.n, 0 };
-	due = job.n > 0 && time_mono_ms() >= sw->banq.next_ms;
-	threaded = due && job.n >= ENFORCE_PARALLEL &&
-	    pthread_create(&tid, NULL, store_job_run, &job) == 0;
+	due = sw->banq.n > 0 && time_mono_ms() >= sw->banq.next_ms;
+	threaded = due && sw->banq.n >= ENFORCE_PARALLEL && writer_start(sw);
 	if (enforce_active(sw)) {
 		sw->enf.changes++;
+		if (m >= ENFORCE_UNHEARD && sw->enf.mon != NULL)
+			(void)nft_monitor_pause(sw->enf.mon, sw->enf.nft);
 		if (nft_ban_add(sw->enf.nft, e, nnew) < 0)
 			rn = -1;
 		if (nft_ban_replace(sw->enf.nft, e + n - nold, nold) < 0)
 			rn = -1;
+		/* Also after a small flush: a join that failed is tried
+		 * again (and what went unheard meanwhile checked). */
+		if (sw->enf.mon != NULL)
+			monitor_resume(sw);
 	}
 	sw->enf.flush_failed = rn < 0;
+	if (rn < 0 && ahead)
+		sw->enf.ahead_failed = true;
 	if (rn < 0) {
 		sw->enf.n.nft_errors++;
 		sw->enf.retry = true;
 		log_warnx("nftables: %s (retrying)", nft_error(sw->enf.nft));
 	}
-	if (threaded) {
-		pthread_join(tid, NULL);
-		banq_done(sw, job.r, job.n, time_mono_ms());
-	} else if (due)
+	if (due && !threaded)
 		(void)banq_write(sw);
+	else if (!ahead)
+		writer_join(sw);
 	for (i = 0; i < m; i++) {
 		struct enforce_pending *q = &p[idx[i]];
 
@@ -921,6 +979,7 @@ enforce_flush(struct sw *sw)
 				memcpy(upd.procs, bs[i].procs,
 				    sizeof(upd.procs));
 				bans_put(sw->enf.bans, &upd);
+				writer_join(sw);
 				banq_put(sw, &upd, lens[i]);
 			}
 		}
@@ -936,9 +995,23 @@ enforce_flush(struct sw *sw)
 	if (m > ENFORCE_LOG_EACH)
 		log_info("banned %zu peers (%s, ...)", m, bs[0].reason);
 	sw->enf.npending = 0;
-	if (banq_pending(sw) > 0 && sw->banq.delay_ms == 0)
+	if (sw->enf.writer == NULL && banq_pending(sw) > 0 &&
+	    sw->banq.delay_ms == 0)
 		(void)banq_write(sw);	/* the sockets' counts */
 	flush_scratch_trim(sw);
+}
+
+void
+enforce_flush(struct sw *sw)
+{
+	flush(sw, false);
+}
+
+void
+enforce_flush_ahead(struct sw *sw)
+{
+	if (sw->enf.npending >= ENFORCE_AHEAD)
+		flush(sw, true);
 }
 
 /* ---- manual blocks ------------------------------------------------------ */
@@ -1114,8 +1187,12 @@ enforce_lift_from(struct sw *sw, const struct cidr *peers, size_t n,
 int
 enforce_commit(struct sw *sw, char *err, size_t errlen)
 {
+	bool failed;
+
 	enforce_flush(sw);
-	if (enforce_active(sw) && sw->enf.flush_failed) {
+	failed = sw->enf.flush_failed || sw->enf.ahead_failed;
+	sw->enf.ahead_failed = false;
+	if (enforce_active(sw) && failed) {
 		snprintf(err, errlen, "nftables refused the change: %s",
 		    nft_error(sw->enf.nft));
 		return -EIO;
@@ -1369,8 +1446,7 @@ enforce_open(struct sw *sw)
 void
 enforce_close(struct sw *sw)
 {
-	if (sw->enf.npending > 0)
-		enforce_flush(sw);
+	enforce_flush(sw);	/* waits for a database write under way */
 	banq_close(sw);
 	enforce_reconcile_stop(sw);
 	if (sw->enf.mon_src != NULL)

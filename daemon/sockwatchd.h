@@ -148,6 +148,10 @@ struct sw_enforce {
 	struct cidr *gone;		/* bans lifted while job ran */
 	size_t ngone, capgone;
 	bool flush_failed;		/* the last flush's kernel part */
+	bool ahead_failed;		/* an enforce_flush_ahead's, since
+					 * the last enforce_commit */
+	struct store_job *writer;	/* a flush's database write, still
+					 * running after enforce_flush_ahead */
 	struct {
 		uint64_t bans, refused, expired;
 		uint64_t nft_errors, kill_errors;
@@ -394,6 +398,13 @@ void enforce_alert(struct sw *sw, struct alert *a);
 bool enforce_logged_in(struct sw *sw, const struct addr *peer, char *who,
     size_t wholen);
 void enforce_flush(struct sw *sw);
+/* In a loop that queues thousands of bans (enforce_block): once enough
+ * are queued, send them to the kernel and start their database write,
+ * which goes on while the loop checks the next ones. Until
+ * enforce_commit (or the next flush) has waited for it, nothing else may
+ * touch the database or its queue: return to the event loop only after
+ * enforce_commit. */
+void enforce_flush_ahead(struct sw *sw);
 void enforce_socket(struct sw *sw, const struct sock_info *s);
 int enforce_block(struct sw *sw, const struct cidr *peer, uint64_t length_ms,
     bool permanent, const char *reason, bool force, struct ban *ret,

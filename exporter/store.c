@@ -24,7 +24,7 @@
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *insert;
-	sqlite3_stmt *ban_put, *hist_put, *ban_del;
+	sqlite3_stmt *ban_add, *ban_put, *hist_put, *ban_del;
 	struct alert *queue;		/* pending batch, owned copies */
 	size_t nqueue, capqueue;
 	uint64_t max_id;		/* highest id committed */
@@ -229,8 +229,31 @@ check_bans(struct store *st)
 	return rc;
 }
 
-/* Bans: an upsert keeps the row's key; the history row keeps the newest
- * ban's time and length and the larger count (as bans_history_add). */
+/*
+ * Bans. A peer's history (its last ban's time and length, the most bans
+ * counted) is the merge of its ban_history row and its bans row, if any:
+ * a ban row counts as a history row of (created_ms, expires_ms -
+ * created_ms or 0, count + 1). So a new ban is one insert; only a row
+ * that goes (deleted, or replaced by another ban) is merged into
+ * ban_history first, by hist_put, with the rules of bans_history_add:
+ * the newer ban's time and length, the larger count.
+ */
+#define STORE_BAN_LENGTH						\
+	"CASE WHEN expires_ms = 0 THEN 0 WHEN expires_ms > created_ms"	\
+	" THEN expires_ms - created_ms ELSE 1 END"
+#define STORE_ROW_TO_HISTORY						\
+	"INSERT INTO ban_history (peer, last_created_ms, last_length_ms,"\
+	" count) SELECT peer, created_ms, " STORE_BAN_LENGTH ","	\
+	" count + 1 FROM bans WHERE "
+#define STORE_HISTORY_MERGE						\
+	" ON CONFLICT(peer) DO UPDATE SET"				\
+	" last_length_ms = CASE WHEN excluded.last_created_ms >="	\
+	"  last_created_ms THEN excluded.last_length_ms"		\
+	"  ELSE last_length_ms END,"					\
+	" last_created_ms = max(last_created_ms,"			\
+	"  excluded.last_created_ms),"					\
+	" count = max(count, excluded.count)"
+
 static int
 prepare_bans(struct store *st)
 {
@@ -238,26 +261,17 @@ prepare_bans(struct store *st)
 		size_t off;
 		const char *sql;
 	} stmts[] = {
-		{ offsetof(struct store, ban_put),
+		{ offsetof(struct store, ban_add),
 		  "INSERT INTO bans (peer, family, prefix_len, reason, source,"
 		  " created_ms, expires_ms, count, sockets_closed, procs)"
 		  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-		  " ON CONFLICT(peer) DO UPDATE SET family = excluded.family,"
-		  " prefix_len = excluded.prefix_len, reason = excluded.reason,"
-		  " source = excluded.source, created_ms = excluded.created_ms,"
-		  " expires_ms = excluded.expires_ms, count = excluded.count,"
-		  " sockets_closed = excluded.sockets_closed,"
-		  " procs = excluded.procs" },
+		  " ON CONFLICT(peer) DO NOTHING" },
+		{ offsetof(struct store, ban_put),
+		  "UPDATE bans SET family = ?2, prefix_len = ?3, reason = ?4,"
+		  " source = ?5, created_ms = ?6, expires_ms = ?7, count = ?8,"
+		  " sockets_closed = ?9, procs = ?10 WHERE peer = ?1" },
 		{ offsetof(struct store, hist_put),
-		  "INSERT INTO ban_history (peer, last_created_ms,"
-		  " last_length_ms, count) VALUES (?1, ?2, ?3, ?4)"
-		  " ON CONFLICT(peer) DO UPDATE SET"
-		  " last_length_ms = CASE WHEN excluded.last_created_ms >="
-		  "  last_created_ms THEN excluded.last_length_ms"
-		  "  ELSE last_length_ms END,"
-		  " last_created_ms = max(last_created_ms,"
-		  "  excluded.last_created_ms),"
-		  " count = max(count, excluded.count)" },
+		  STORE_ROW_TO_HISTORY "peer = ?1" STORE_HISTORY_MERGE },
 		{ offsetof(struct store, ban_del),
 		  "DELETE FROM bans WHERE peer = ?1" },
 	};
@@ -278,10 +292,11 @@ prepare_bans(struct store *st)
 static void
 finalize_bans(struct store *st)
 {
+	sqlite3_finalize(st->ban_add);
 	sqlite3_finalize(st->ban_put);
 	sqlite3_finalize(st->hist_put);
 	sqlite3_finalize(st->ban_del);
-	st->ban_put = st->hist_put = st->ban_del = NULL;
+	st->ban_add = st->ban_put = st->hist_put = st->ban_del = NULL;
 }
 
 /*
@@ -824,22 +839,14 @@ step_done(sqlite3_stmt *s)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* Write one ban and its history row: 0, -EINVAL (bad peer, the batch
- * goes on without it) or a positive SQLite result code. */
-static int
-ban_write(struct store *st, const struct ban *b, uint64_t length_ms)
+/* The ban's columns, ?1 to ?10 of ban_add and ban_put. */
+static void
+bind_ban(sqlite3_stmt *s, const char *peer, const struct cidr *k,
+    const struct ban *b)
 {
-	sqlite3_stmt *s = st->ban_put;
-	char peer[ADDR_STRLEN];
-	struct cidr k;
-	int rc;
-
-	if (ban_peer_text(&b->peer, &k, peer, sizeof(peer)) < 0 ||
-	    length_ms > INT64_MAX)
-		return -EINVAL;
 	sqlite3_bind_text(s, 1, peer, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 2, k.addr.family == AF_INET ? 4 : 6);
-	sqlite3_bind_int(s, 3, (int)k.len);
+	sqlite3_bind_int(s, 2, k->addr.family == AF_INET ? 4 : 6);
+	sqlite3_bind_int(s, 3, (int)k->len);
 	sqlite3_bind_text(s, 4, b->reason, (int)strnlen(b->reason,
 	    sizeof(b->reason)), SQLITE_STATIC);
 	sqlite3_bind_text(s, 5, b->source, (int)strnlen(b->source,
@@ -850,14 +857,37 @@ ban_write(struct store *st, const struct ban *b, uint64_t length_ms)
 	sqlite3_bind_int64(s, 9, b->sockets_closed);
 	sqlite3_bind_text(s, 10, b->procs, (int)strnlen(b->procs,
 	    sizeof(b->procs)), SQLITE_STATIC);
-	if ((rc = step_done(s)) != SQLITE_OK)
+}
+
+/* The peer's ban row, if any, merged into its history row. */
+static int
+row_to_history(struct store *st, const char *peer)
+{
+	sqlite3_bind_text(st->hist_put, 1, peer, -1, SQLITE_STATIC);
+	return step_done(st->hist_put);
+}
+
+/* Write one ban: an insert, or for a peer banned already its old row
+ * into the history and the new one in its place. 0, -EINVAL (bad peer,
+ * the batch goes on without it) or a positive SQLite result code. */
+static int
+ban_write(struct store *st, const struct ban *b, uint64_t length_ms)
+{
+	char peer[ADDR_STRLEN];
+	struct cidr k;
+	int rc;
+
+	if (ban_peer_text(&b->peer, &k, peer, sizeof(peer)) < 0 ||
+	    length_ms > INT64_MAX)
+		return -EINVAL;
+	bind_ban(st->ban_add, peer, &k, b);
+	if ((rc = step_done(st->ban_add)) != SQLITE_OK ||
+	    sqlite3_changes(st->db) > 0)
 		return rc;
-	s = st->hist_put;
-	sqlite3_bind_text(s, 1, peer, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, b->created_ms);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)length_ms);
-	sqlite3_bind_int64(s, 4, (sqlite3_int64)b->count + 1);
-	return step_done(s);
+	if ((rc = row_to_history(st, peer)) != SQLITE_OK)
+		return rc;
+	bind_ban(st->ban_put, peer, &k, b);
+	return step_done(st->ban_put);
 }
 
 static int
@@ -865,11 +895,24 @@ ban_delete(struct store *st, const struct cidr *peer)
 {
 	char text[ADDR_STRLEN];
 	struct cidr k;
+	int rc;
 
 	if (ban_peer_text(peer, &k, text, sizeof(text)) < 0)
 		return SQLITE_OK;		/* never stored */
+	if ((rc = row_to_history(st, text)) != SQLITE_OK)
+		return rc;
 	sqlite3_bind_text(st->ban_del, 1, text, -1, SQLITE_STATIC);
 	return step_done(st->ban_del);
+}
+
+/* Every ban row into the history, then gone. */
+static int
+clear_bans(struct store *st)
+{
+	int rc;
+
+	rc = exec(st->db, STORE_ROW_TO_HISTORY "true" STORE_HISTORY_MERGE);
+	return rc != SQLITE_OK ? rc : exec(st->db, "DELETE FROM bans");
 }
 
 /* The i-th write of a transaction: 0, -EINVAL (skipped) or an SQLite
@@ -897,7 +940,7 @@ step_op(struct store *st, const void *v, const uint64_t *len, size_t i)
 
 	(void)len;
 	if (op->clear)
-		return exec(st->db, "DELETE FROM bans");
+		return clear_bans(st);
 	return op->del ? ban_delete(st, &op->ban.peer) :
 	    ban_write(st, &op->ban, op->length_ms);
 }
@@ -1049,9 +1092,17 @@ store_history_load(struct store *st, int64_t since_ms,
 	struct cidr c;
 	int rc, r = 0;
 
-	rc = sqlite3_prepare_v2(st->db, "SELECT peer, last_created_ms,"
-	    " last_length_ms, count FROM ban_history"
-	    " WHERE last_created_ms >= ?1", -1, &s, NULL);
+	/* Each peer's history row merged with its ban row (prepare_bans);
+	 * on a tie the ban row, the later write. */
+	rc = sqlite3_prepare_v2(st->db, "SELECT peer, created, length, count"
+	    " FROM (SELECT coalesce(b.peer, h.peer) AS peer,"
+	    " CASE WHEN h.last_created_ms > b.created_ms OR b.peer IS NULL"
+	    " THEN h.last_created_ms ELSE b.created_ms END AS created,"
+	    " CASE WHEN h.last_created_ms > b.created_ms OR b.peer IS NULL"
+	    " THEN h.last_length_ms ELSE " STORE_BAN_LENGTH " END AS length,"
+	    " max(coalesce(h.count, 0), coalesce(b.count + 1, 0)) AS count"
+	    " FROM ban_history AS h FULL JOIN bans AS b ON b.peer = h.peer)"
+	    " WHERE created >= ?1", -1, &s, NULL);
 	if (rc != SQLITE_OK)
 		goto sqlerr;
 	sqlite3_bind_int64(s, 1, since_ms);

@@ -87,15 +87,19 @@ int store_size(struct store *st, uint64_t *ret_bytes);
  * writer makes them fail with -EBUSY. The alert queue is not touched.
  */
 
-/* Upsert the ban and its peer's history row (last created, length_ms,
- * count = max(stored, b->count + 1)). 0, -EINVAL (bad peer) or -errno. */
+/* Insert the ban, or replace the peer's ban (the old one goes to the
+ * history). A peer's history is its last ban's time and length and the
+ * most bans counted, a ban in force counting as (created, its length,
+ * count + 1): see store_history_load. length_ms is not stored (the row's
+ * expires_ms - created_ms is the length). 0, -EINVAL (bad peer) or
+ * -errno. */
 int store_ban_put(struct store *st, const struct ban *b, uint64_t length_ms);
 /* The same for n bans in one transaction (100,000 in well under a
  * second). A bad peer is skipped and reported as -EINVAL once the rest
  * is committed. */
 int store_ban_put_many(struct store *st, const struct ban *b,
     const uint64_t *length_ms, size_t n);
-/* Delete the ban of exactly this peer (the history is kept). 0 even if
+/* Delete the ban of exactly this peer, into its history. 0 even if
  * absent. */
 int store_ban_del(struct store *st, const struct cidr *peer);
 int store_ban_del_many(struct store *st, const struct cidr *peer, size_t n);
@@ -105,16 +109,17 @@ struct store_ban_op {
 	struct ban ban;			/* a delete uses ban.peer only */
 	uint64_t length_ms;
 	bool del;
-	bool clear;			/* delete every ban row (the history
-					 * stays): a rewrite follows */
+	bool clear;			/* every ban row into the history,
+					 * then deleted: a rewrite follows */
 };
 int store_ban_apply(struct store *st, const struct store_ban_op *op,
     size_t n);
 /* Every ban row, expired or not (the caller drops those); *ret is
  * malloc'ed (NULL when none). Unreadable rows are skipped. */
 int store_bans_load(struct store *st, struct ban **ret, size_t *ret_n);
-/* Call fn for each history row whose last ban began at or after
- * since_ms; a nonzero return from fn stops the walk and is returned. */
+/* Call fn for each peer whose last ban (in force or not) began at or
+ * after since_ms, with its history merged from its ban_history and bans
+ * rows; a nonzero return from fn stops the walk and is returned. */
 int store_history_load(struct store *st, int64_t since_ms,
     int (*fn)(const struct cidr *peer, int64_t created_ms,
     uint64_t length_ms, uint32_t count, void *arg), void *arg);

@@ -960,6 +960,7 @@ nft_commit(struct nft *n)
 			    sizeof(n->err) - strlen(n->err) - 1);
 		return err;
 	}
+	n->commits++;
 	return 0;
 }
 

@@ -106,6 +106,20 @@ int nft_monitor_fd(const struct nft_monitor *m);
  * someone other than this process deleted or flushed anything of table
  * inet sockwatch (or overflowed the socket: -ENOBUFS also sets it). */
 int nft_monitor_read(struct nft_monitor *m, bool *ret_changed);
+/*
+ * Our own batches on n, unheard: the kernel builds a change event per
+ * element only while someone listens, which costs a big batch about a
+ * third of its time. pause notes the rule set's generation and leaves
+ * the group; resume joins it again and sets *ret_changed when anyone
+ * else committed meanwhile (the generation moved by more than n's own
+ * commits), since what they did went unheard. Nested pauses are not
+ * counted: pause on a paused monitor is -EALREADY. resume on a monitor
+ * not paused does nothing; one whose join failed (-errno, *ret_changed
+ * set) stays paused, for the next resume to try again.
+ */
+int nft_monitor_pause(struct nft_monitor *m, struct nft *n);
+int nft_monitor_resume(struct nft_monitor *m, struct nft *n,
+    bool *ret_changed);
 
 /* For tests: build the batch nft_ban_replace would send, into buf. Returns
  * its length, or -ENOBUFS if buf is too small. */

@@ -28,6 +28,8 @@ struct nft_monitor {
 	struct mnl_socket *nl;
 	char *rbuf;
 	bool pending;			/* a deletion, its generation not seen */
+	bool paused;			/* left the group (pause) */
+	uint32_t gen, commits;		/* then: the rule set's, n's */
 };
 
 /* --- requests and dumps --------------------------------------------- */
@@ -109,6 +111,13 @@ static void
 rule_payload(struct nlmsghdr *nlh, const void *obj)
 {
 	nftnl_rule_nlmsg_build_payload(nlh, (struct nftnl_rule *)obj);
+}
+
+static void
+no_payload(struct nlmsghdr *nlh, const void *obj)
+{
+	(void)nlh;
+	(void)obj;
 }
 
 /* A dump of objects of our table, retried while interrupted. */
@@ -786,6 +795,92 @@ nft_events_parse(const void *buf, size_t len, bool *pending, bool *changed)
 	for (left = (int)len; mnl_nlmsg_ok(nlh, left);
 	    nlh = mnl_nlmsg_next(nlh, &left))
 		monitor_event(pending, nlh, changed);
+}
+
+struct gen_reply {
+	uint32_t id;
+	bool seen;
+};
+
+static int
+gen_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct gen_reply *g = data;
+	const struct nlattr *a;
+
+	if (NFNL_MSG_TYPE(nlh->nlmsg_type) != NFT_MSG_NEWGEN ||
+	    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nfgenmsg)))
+		return MNL_CB_OK;
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+		if (mnl_attr_get_type(a) == NFTA_GEN_ID &&
+		    mnl_attr_validate(a, MNL_TYPE_U32) == 0) {
+			g->id = ntohl(mnl_attr_get_u32(a));
+			g->seen = true;
+		}
+	}
+	return MNL_CB_OK;
+}
+
+/* The rule set's generation, which every commit moves by one. */
+static int
+nft_gen(struct nft *n, uint32_t *ret_gen)
+{
+	struct gen_reply g = { 0, false };
+	int r;
+
+	if ((r = nft_request(n, NFT_MSG_GETGEN, NLM_F_ACK, no_payload, NULL,
+	    gen_cb, &g)) < 0)
+		return r;
+	if (!g.seen)
+		return -EBADMSG;
+	*ret_gen = g.id;
+	return 0;
+}
+
+static int
+membership(struct nft_monitor *m, int opt)
+{
+	int grp = NFNLGRP_NFTABLES;
+
+	return mnl_socket_setsockopt(m->nl, opt, &grp, sizeof(grp)) < 0 ?
+	    -errno : 0;
+}
+
+int
+nft_monitor_pause(struct nft_monitor *m, struct nft *n)
+{
+	int r;
+
+	if (m->paused)
+		return -EALREADY;
+	/* The generation first, while in the group: a commit before it is
+	 * heard, one after it moves it. */
+	if ((r = nft_gen(n, &m->gen)) < 0 ||
+	    (r = membership(m, NETLINK_DROP_MEMBERSHIP)) < 0)
+		return r;
+	m->commits = n->commits;
+	m->paused = true;
+	return 0;
+}
+
+int
+nft_monitor_resume(struct nft_monitor *m, struct nft *n, bool *ret_changed)
+{
+	uint32_t gen;
+	int r;
+
+	*ret_changed = false;
+	if (!m->paused)
+		return 0;
+	if ((r = membership(m, NETLINK_ADD_MEMBERSHIP)) < 0) {
+		*ret_changed = true;
+		return r;
+	}
+	m->paused = false;
+	if ((r = nft_gen(n, &gen)) < 0 || gen - m->gen != n->commits -
+	    m->commits)
+		*ret_changed = true;
+	return r;
 }
 
 int

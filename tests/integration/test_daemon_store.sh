@@ -22,6 +22,12 @@
 #  6. More writes wait than the queue holds (100,500 blocks and 500
 #     unblocks under a lock): nothing is lost, the table is written again
 #     whole once the lock goes, and equals the kernel's sets.
+#  7. A peer's earlier bans are counted across an unblock and a restart
+#     (a ban row is the peer's history until it goes).
+#  8. `block -f` of 2,500 IPv6 addresses of full length, more than one
+#     request line holds.
+#  9. `block -f` of 9,000: flushed in steps, all in the kernel and the
+#     database when the answer comes.
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh disable=SC1091
 . "$here/lib.sh"
@@ -243,3 +249,61 @@ d=$(sqlite3 "$DB" 'SELECT count(*) FROM bans')
     fail "the unblocked 2001:db8:6::1 or the last block is wrong"
 echo "ok: 100,500 blocks and 500 unblocks under a lock: the table written \
 again whole, $d rows, as the kernel's sets"
+
+# ---- 7. earlier bans across a restart ---------------------------------------
+# A peer's ban row is its history until it goes: an unblock moves it to
+# ban_history, and a restart counts the bans in force as history too.
+count_of() {
+	swc "$NS" bans --json | jq -r --arg a "$1" \
+	    '.[] | select(.addr == $a) | .count'
+}
+swc "$NS" block --for 1h 198.18.30.1 198.18.30.2 >/dev/null ||
+    fail "block 198.18.30.1-2"
+swc "$NS" unblock 198.18.30.1 >/dev/null || fail "unblock 198.18.30.1"
+swc "$NS" block --for 1h 198.18.30.1 >/dev/null || fail "block again"
+[ "$(count_of 198.18.30.1)" = 1 ] ||
+    fail "198.18.30.1: count $(count_of 198.18.30.1), want 1"
+[ "$(sqlite3 "$DB" "SELECT count FROM ban_history WHERE \
+    peer = '198.18.30.1/32'")" = 1 ] || fail "no history row of the unblock"
+swd_stop TERM
+swd_start "$NS" "$T/sockwatch.conf"
+for a in 198.18.30.1 198.18.30.2; do
+	swc "$NS" unblock "$a" >/dev/null || fail "unblock $a after restart"
+	swc "$NS" block --for 1h "$a" >/dev/null || fail "block $a again"
+done
+[ "$(count_of 198.18.30.1)" = 2 ] && [ "$(count_of 198.18.30.2)" = 1 ] ||
+    fail "counts after a restart: $(count_of 198.18.30.1)," \
+    "$(count_of 198.18.30.2), want 2, 1"
+echo "ok: earlier bans counted across an unblock and a restart"
+
+# ---- 8. a list of long IPv6 addresses ----------------------------------------
+# 2,500 of 39 characters do not fit one request line: the CLI sends as
+# many as fit.
+for ((i = 0; i < 2500; i++)); do
+	printf '2001:db8:7:5678:9abc:def0:%x:%x\n' $((i + 4096)) $((i + 4096))
+done >"$T/long6"
+swc "$NS" block --for 1h -f "$T/long6" >"$T/out" 2>"$T/err" ||
+    fail "block -f of long IPv6 addresses: $(cat "$T/err")"
+grep -qx "2500 of 2500 peers blocked" "$T/out" || fail "$(cat "$T/out")"
+n=$(elems "$NS" ban6 | grep -c '^2001:db8:7:')
+[ "$n" -eq 2500 ] || fail "$n of the long addresses in ban6, want 2500"
+echo "ok: 2,500 long IPv6 addresses blocked in requests that fit a line"
+
+# ---- 9. a long list written while the next peers are checked ------------
+# Requests of about 4,000 IPv4 addresses are flushed in steps, each
+# step's database write running beside the next step's checks: every
+# ban is in the kernel and in the database when the answer comes.
+for ((i = 0; i < 9000; i++)); do
+	echo "198.19.$((40 + i / 250)).$((i % 250 + 1))"
+done >"$T/list9"
+before=$(sqlite3 "$DB" 'SELECT count(*) FROM bans')
+swc "$NS" block --for 1h -f "$T/list9" >"$T/out" 2>"$T/err" ||
+    fail "block -f of 9,000: $(cat "$T/err")"
+d=$(sqlite3 "$DB" "SELECT count(*) FROM bans WHERE peer LIKE '198.19.%'")
+k=$(elems "$NS" ban4 | grep -c '^198\.19\.')
+[ "$d" -eq 9000 ] && [ "$k" -eq 9000 ] ||
+    fail "9,000 blocked: $d in the database, $k in the kernel"
+[ "$(sqlite3 "$DB" 'SELECT count(*) FROM bans')" -eq $((before + 9000)) ] ||
+    fail "the database lost other bans"
+none_pending || fail "writes waiting after block -f: $(pending)"
+echo "ok: 9,000 blocks in steps: all in the kernel and the database at once"

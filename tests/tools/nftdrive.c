@@ -123,6 +123,40 @@ mon_expect(struct nft_monitor *m, bool want, const char *what)
 	return changed != want;
 }
 
+/* Paused, our own batches are not heard, and resume says nothing
+ * changed; a commit on another handle meanwhile (another process, as
+ * far as the generation count goes) is a change. */
+static int
+paused(struct nft *n, struct nft_monitor *m, const struct nft_elem *e,
+    const struct cidr *c)
+{
+	struct nft *other;
+	bool changed;
+	int r, bad = 0;
+
+	if ((r = nft_monitor_pause(m, n)) < 0 ||
+	    (r = nft_monitor_pause(m, n)) != -EALREADY ||
+	    (r = nft_ban_add(n, e, 2)) < 0 ||
+	    (r = nft_ban_del(n, c, 1)) < 0 ||
+	    (r = nft_monitor_resume(m, n, &changed)) < 0)
+		return fail(n, "paused own changes", r);
+	printf("paused own: changed=%d\n", changed);
+	bad |= changed || mon_expect(m, false, "paused own, read");
+	if ((r = nft_open(&other)) < 0)
+		return fail(n, "open another handle", r);
+	if ((r = nft_monitor_pause(m, n)) < 0 ||
+	    (r = nft_ban_add(n, e, 1)) < 0 ||
+	    (r = nft_ban_del(other, c + 1, 1)) < 0 ||
+	    (r = nft_monitor_resume(m, n, &changed)) < 0) {
+		nft_close(other);
+		return fail(n, "paused foreign change", r);
+	}
+	nft_close(other);
+	printf("paused foreign: changed=%d\n", changed);
+	fflush(stdout);
+	return bad | !changed;
+}
+
 /* Our own changes, including deletions, are not news; an element that
  * times out is not either; another process deleting the table is. */
 static int
@@ -154,6 +188,7 @@ cmd_monitor(struct nft *n, const char *ready)
 	    (r = nft_setup(n, &l, NULL, 0)) < 0)
 		return fail(n, "own changes", r);
 	bad |= mon_expect(m, false, "own");
+	bad |= paused(n, m, e, c);
 	e[0].timeout_ms = 1000;
 	if ((r = nft_ban_add(n, e, 1)) < 0)
 		return fail(n, "short ban", r);

@@ -958,6 +958,23 @@ test_bans_apply(void **state)
 	assert_int_equal(find_ban(v, n, "198.18.0.2/32")->expires_ms,
 	    T0 + 5 + 3000);
 	free(v);
+	/* The deleted and the replaced bans are history; so is a ban in
+	 * force. A clear moves every row there (history_row in the
+	 * daemon merges them the same way). */
+	assert_string_equal(history(st, 0), "198.18.0.1/32@0+1000#1 "
+	    "198.18.0.2/32@5+3000#2");
+	assert_sql(f->db, "SELECT count(*) FROM ban_history", "2");
+	memset(op, 0, sizeof(op));
+	op[0].clear = true;
+	op[1].ban = mkban("198.18.0.3", T0 + 9, 0, 6);
+	assert_int_equal(store_ban_apply(st, op, 2), 0);
+	assert_sql(f->db, "SELECT group_concat(peer, ',') FROM bans",
+	    "198.18.0.3/32");
+	assert_sql(f->db, "SELECT group_concat(peer || '#' || count, ',') "
+	    "FROM (SELECT * FROM ban_history ORDER BY peer)",
+	    "198.18.0.1/32#1,198.18.0.2/32#2");
+	assert_string_equal(history(st, T0 + 1), "198.18.0.2/32@5+3000#2 "
+	    "198.18.0.3/32@9+0#7");
 	store_close(st);
 }
 
