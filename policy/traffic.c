@@ -1232,8 +1232,11 @@ tr_bf_auth(struct traffic *t, struct tr_pkt *x, uint32_t payload)
 	} else if (payload > 0) {
 		c->answered = true;
 		waited = x->obs.now_ms - c->asked;
+		/* A connection that goes on after its hang-up (a RST out
+		 * of the window, which the kernel dropped) did not hang up:
+		 * its answer counts however late (the tick left it). */
 		if (c->waiting && waited >= TR_AUTH_SLOW_MS &&
-		    waited <= TR_AUTH_LATE_MS) {
+		    (waited <= TR_AUTH_LATE_MS || c->hung_up)) {
 			c->failed = true;
 			/* Not confirmed by a tick yet (a replay's ticks are a
 			 * second apart): now. */

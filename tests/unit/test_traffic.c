@@ -1356,6 +1356,27 @@ test_traffic_bruteforce_attempts(void **state)
 	assert_int_equal(ev_int(&s.al[0], "attempts"), 7);
 	sim_stop(&s);
 
+	/* A guesser that sends a RST out of the window right after each
+	 * guess (the kernel drops it) and keeps its window shut past the
+	 * late bound: its answers, 40 s later, count each guess. */
+	sim_start(&s, NULL);
+	for (i = 0; i < 7; i++) {
+		ssh_open(&s, P, (uint16_t)(40340 + i));
+		ssh_ask(&s, P, (uint16_t)(40340 + i), 84);
+		sim_pkt(&s, P, (uint16_t)(40340 + i), HOST, 22, IPPROTO_TCP,
+		    F_RST);
+	}
+	for (i = 0; i < 40; i++) {
+		s.now += 1000;
+		traffic_tick(s.t, s.now, collect, &s);
+	}
+	assert_int_equal(s.nal, 0);
+	for (i = 0; i < 7; i++)
+		ssh_answer(&s, P, (uint16_t)(40340 + i));
+	assert_int_equal(s.nal, 1);
+	assert_int_equal(ev_int(&s.al[0], "attempts"), 7);
+	sim_stop(&s);
+
 	/* The 7th guess is alerted for a second into its wait, by the
 	 * tick, before its answer comes. */
 	sim_start(&s, NULL);
