@@ -29,6 +29,7 @@
 #define TR_AUTH_AGE_MS	120000	/* sshd's LoginGraceTime */
 #define TR_AUTH_SLOW_MS	1000	/* a wait this long: a failed login */
 #define TR_AUTH_LATE_MS	30000	/* ... and not later than this */
+#define TR_AUTH_HANGUP_MS 50	/* a FIN or RST this soon: last words */
 
 /* Rate limit of one (detector, peer) or listener. */
 struct tr_rl {
@@ -1231,8 +1232,11 @@ tr_bf_auth(struct traffic *t, struct tr_pkt *x, uint32_t payload)
 	} else if (payload > 0) {
 		c->answered = true;
 		waited = x->obs.now_ms - c->asked;
+		/* A connection that goes on after its hang-up (a RST out
+		 * of the window, which the kernel dropped) did not hang up:
+		 * its answer counts however late (the tick left it). */
 		if (c->waiting && waited >= TR_AUTH_SLOW_MS &&
-		    waited <= TR_AUTH_LATE_MS) {
+		    (waited <= TR_AUTH_LATE_MS || c->hung_up)) {
 			c->failed = true;
 			/* Not confirmed by a tick yet (a replay's ticks are a
 			 * second apart): now. */
@@ -1250,8 +1254,12 @@ tr_bf_auth(struct traffic *t, struct tr_pkt *x, uint32_t payload)
 	 * disconnect, then a RST when the server's last data was still
 	 * unread, and no FIN from the server) are no failed login. The tick
 	 * leaves such a wait alone; an answer that still comes late counts
-	 * it, as a FIN or RST out of the window changes nothing. */
-	if (x->obs.inbound && c->waiting && (f & (PKT_TCP_FIN | PKT_TCP_RST)))
+	 * it, as a FIN or RST out of the window changes nothing. Only a
+	 * FIN or RST right after the data: a guesser that waits to see no
+	 * quick answer (a correct password's) before it resets the
+	 * connection would have each guess go uncounted. */
+	if (x->obs.inbound && c->waiting && (f & (PKT_TCP_FIN | PKT_TCP_RST)) &&
+	    x->obs.now_ms - c->asked <= TR_AUTH_HANGUP_MS)
 		c->hung_up = true;
 	/* The server's FIN or RST ends it: the client's could be anyone's
 	 * (the kernel drops one out of its window, and the connection and

@@ -1336,6 +1336,47 @@ test_traffic_bruteforce_attempts(void **state)
 	assert_int_equal(ev_int(&s.al[0], "attempts"), 7);
 	sim_stop(&s);
 
+	/* A guesser that sees no quick answer (a correct password's) and
+	 * then resets the connection, a guess per connection: each wait is
+	 * counted by the tick, the RST coming too late to be last words. */
+	sim_start(&s, NULL);
+	for (i = 0; i < 7; i++) {
+		int64_t t;
+
+		ssh_open(&s, P, (uint16_t)(40330 + i));
+		t = s.now;
+		ssh_ask(&s, P, (uint16_t)(40330 + i), 84);
+		s.now = t + 500;
+		sim_pkt(&s, P, (uint16_t)(40330 + i), HOST, 22, IPPROTO_TCP,
+		    F_RST | F_ACK);
+		s.now = t + 1500;
+		traffic_tick(s.t, s.now, collect, &s);
+	}
+	assert_int_equal(s.nal, 1);
+	assert_int_equal(ev_int(&s.al[0], "attempts"), 7);
+	sim_stop(&s);
+
+	/* A guesser that sends a RST out of the window right after each
+	 * guess (the kernel drops it) and keeps its window shut past the
+	 * late bound: its answers, 40 s later, count each guess. */
+	sim_start(&s, NULL);
+	for (i = 0; i < 7; i++) {
+		ssh_open(&s, P, (uint16_t)(40340 + i));
+		ssh_ask(&s, P, (uint16_t)(40340 + i), 84);
+		sim_pkt(&s, P, (uint16_t)(40340 + i), HOST, 22, IPPROTO_TCP,
+		    F_RST);
+	}
+	for (i = 0; i < 40; i++) {
+		s.now += 1000;
+		traffic_tick(s.t, s.now, collect, &s);
+	}
+	assert_int_equal(s.nal, 0);
+	for (i = 0; i < 7; i++)
+		ssh_answer(&s, P, (uint16_t)(40340 + i));
+	assert_int_equal(s.nal, 1);
+	assert_int_equal(ev_int(&s.al[0], "attempts"), 7);
+	sim_stop(&s);
+
 	/* The 7th guess is alerted for a second into its wait, by the
 	 * tick, before its answer comes. */
 	sim_start(&s, NULL);
