@@ -30,6 +30,7 @@
 #define TR_AUTH_SLOW_MS	1000	/* a wait this long: a failed login */
 #define TR_AUTH_LATE_MS	30000	/* ... and not later than this */
 #define TR_AUTH_HANGUP_MS 50	/* a FIN or RST this soon: last words */
+#define TR_AUTH_QUEUED_MS 10000	/* answers this far apart: queued guesses */
 
 /* Rate limit of one (detector, peer) or listener. */
 struct tr_rl {
@@ -110,13 +111,16 @@ struct tr_listener {
  * request is the next guess, counted as it arrives (ahead), taken back
  * if the server answers it at once (a correct password); a count is
  * alerted for only when a wait is confirmed (it lasted), so that a
- * pending correct password never crosses the limit.
+ * pending correct password never crosses the limit. Guesses sent
+ * together start one wait; the answers to the rest come a failure delay
+ * apart with nothing from the client between (spoke).
  */
 struct tr_auth {
 	struct addr peer, local;
 	uint16_t pport, lport;
 	int64_t born;		/* its SYN */
 	int64_t asked;		/* valid with waiting */
+	int64_t spoke;		/* the server's last data, valid with answered */
 	bool used;
 	bool waiting;		/* for the server's answer to asked */
 	bool counted;		/* ... and that wait is counted already */
@@ -1230,7 +1234,6 @@ tr_bf_auth(struct traffic *t, struct tr_pkt *x, uint32_t payload)
 			}
 		}
 	} else if (payload > 0) {
-		c->answered = true;
 		waited = x->obs.now_ms - c->asked;
 		/* A connection that goes on after its hang-up (a RST out
 		 * of the window, which the kernel dropped) did not hang up:
@@ -1247,7 +1250,19 @@ tr_bf_auth(struct traffic *t, struct tr_pkt *x, uint32_t payload)
 			/* Answered at once: a login, not a guess. */
 			tr_bf_uncount(x->u, c->ahead_bucket);
 			c->failed = false;
+		} else if (!c->waiting && c->failed && c->answered &&
+		    x->obs.now_ms - c->spoke >= TR_AUTH_SLOW_MS &&
+		    x->obs.now_ms - c->spoke <= TR_AUTH_QUEUED_MS) {
+			/* After a failed login, the server speaks again a
+			 * failure delay later with no data from the client
+			 * since: the answer to a guess that was sent with
+			 * the one before (sshd takes queued requests in
+			 * turn), which started no wait of its own. */
+			tr_bf_alert(t, x, true, tr_bf_count(t, x->u,
+			    x->obs.now_ms, true, true));
 		}
+		c->answered = true;
+		c->spoke = x->obs.now_ms;
 		c->waiting = c->ahead = false;
 	}
 	/* A client that hangs up waits for no answer: its last words (ssh's

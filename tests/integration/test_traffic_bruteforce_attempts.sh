@@ -150,7 +150,7 @@ $(swc "$VNS" alerts --json --kind bruteforce | jq -c '.[0].message')"
 # Once failed in about 1 run of 6 (twice in a row in a CI run): ssh
 # may end with its disconnect unanswered and then a RST, and that wait
 # was counted a second later; a wait the client hung up in no longer is
-# (policy/traffic.c). 0 of 15 since, 6 of them with both cores busy.
+# (policy/traffic.c). 0 of 23 runs since, 14 with both cores busy.
 admin_case || fail "the administrator was alerted for"
 echo "ok: two typos and a login, three times in a minute: not alerted for"
 # (-I: no restore file of an earlier run.)

@@ -1377,6 +1377,46 @@ test_traffic_bruteforce_attempts(void **state)
 	assert_int_equal(ev_int(&s.al[0], "attempts"), 7);
 	sim_stop(&s);
 
+	/* Guesses sent together (sshd answers them in turn, each after its
+	 * failure delay, with no data from the client between): each
+	 * answer a failure delay after the one before counts. Two
+	 * connections of six. */
+	sim_start(&s, NULL);
+	for (i = 0; i < 2; i++) {
+		int k;
+
+		ssh_open(&s, P, (uint16_t)(40330 + i));
+		ssh_ask(&s, P, (uint16_t)(40330 + i), 6 * 84);
+		for (k = 0; k < 6; k++) {
+			s.now += 2720;
+			ssh_answer(&s, P, (uint16_t)(40330 + i));
+			if (k == 0)
+				traffic_tick(s.t, s.now, collect, &s);
+		}
+	}
+	assert_int_equal(s.nal, 1);
+	assert_int_equal(ev_int(&s.al[0], "attempts"), 7);
+	sim_stop(&s);
+
+	/* After typos and a login, the session's output without the
+	 * client's data (a command's, seconds apart) counts nothing. */
+	sim_start(&s, NULL);
+	for (i = 0; i < 3; i++) {
+		int k;
+
+		ssh_open(&s, P, (uint16_t)(40340 + i));
+		ssh_guess(&s, P, (uint16_t)(40340 + i), 2720);
+		ssh_guess(&s, P, (uint16_t)(40340 + i), 2720);
+		ssh_guess(&s, P, (uint16_t)(40340 + i), 80);
+		for (k = 0; k < 5; k++) {
+			s.now += 2000;
+			ssh_answer(&s, P, (uint16_t)(40340 + i));
+		}
+		ssh_close(&s, P, (uint16_t)(40340 + i));
+	}
+	assert_int_equal(s.nal, 0);
+	sim_stop(&s);
+
 	/* The 7th guess is alerted for a second into its wait, by the
 	 * tick, before its answer comes. */
 	sim_start(&s, NULL);
