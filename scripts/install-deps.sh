@@ -18,6 +18,7 @@ pkgs=(
 	iproute2 python3 procps hyperfine curl jq sqlite3 prometheus nmap tcpdump
 	openssh-server sshpass nftables hydra medusa ncrack hping3 iperf3 expect
 	systemd logrotate faketime bash-completion python3-pyte crowdsec
+	python3-paramiko
 	# the Debian package: make deb, and its Depends that test_deb's
 	# dpkg -i needs besides nftables
 	debhelper lintian adduser

@@ -161,6 +161,19 @@ sw_group_add() {
 	groupadd --system "$1"
 }
 
+# py_with MODULE: print the python3 that can import MODULE (Debian's
+# python3-MODULE; a python3 first in PATH may be another one); 1 if none.
+py_with() {
+	local p
+	for p in python3 /usr/bin/python3; do
+		if "$p" -c "import $1" 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
 # sw_user_add NAME [GROUP]: a system user without a home or a login shell,
 # in GROUP as a supplementary group if given; deleted on exit. NAME must
 # start with swtest-.

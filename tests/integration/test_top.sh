@@ -26,15 +26,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 has_tools nmap || exit 0
 T=$SW_TMP
 D=$T/pty
-# The python3 with Debian's pyte (a python3 first in PATH may be another).
-PY=
-for p in python3 /usr/bin/python3; do
-	if "$p" -c 'import pyte' 2>/dev/null; then
-		PY=$p
-		break
-	fi
-done
-[ -n "$PY" ] || fail "no python3 with pyte (python3-pyte)"
+PY=$(py_with pyte) || fail "no python3 with pyte (python3-pyte)"
 
 # screen_has ERE: a row of the screen matches.
 screen_has() {
