@@ -716,6 +716,7 @@ cs_withdraw_done(struct lapi *l, CURLcode rc, long status)
 	char why[256];
 	const char *e;
 	size_t n;
+	int listed;
 
 	e = cs_transfer_error(l, CS_WITHDRAW, rc, why, sizeof(why));
 	if (e == NULL && status >= 400 && status < 500 && status != 401 &&
@@ -747,15 +748,25 @@ cs_withdraw_done(struct lapi *l, CURLcode rc, long status)
 	if (!listing) {
 		l->st.withdrawn++;
 		l->iwid++;
-	} else if (crowdsec_own_decisions(b->p != NULL ? b->p : "", b->len,
-	    l->cfg->crowdsec.machine_id, &l->wq[l->whead].peer,
+	} else if ((listed = crowdsec_own_decisions(b->p != NULL ? b->p : "",
+	    b->len, l->cfg->crowdsec.machine_id, &l->wq[l->whead].peer,
 	    l->wq[l->whead].protect, l->wids,
-	    CROWDSEC_OWN_MAX, &n, why, sizeof(why)) < 0) {
+	    CROWDSEC_OWN_MAX, &n, why, sizeof(why))) < 0) {
 		if (l->wrounds > 0)
 			l->wrounds--;
 		cs_failed(&l->st.push, &l->push_next_ms, "withdraw",
 		    "a bad answer: %s", why);
 		return;
+	} else if (n == 0 && listed >= CROWDSEC_OWN_MAX) {
+		/* A full page, newest first, none of ours: other machines'
+		 * alerts for the peer may hide ours (the API filters by
+		 * neither machine nor offset). Not "none left". */
+		log_warnx("withdraw: %s: the API's newest %d alerts for it "
+		    "are other machines': ours not found, given up",
+		    addr_format(&l->wq[l->whead].peer, why, sizeof(why)),
+		    CROWDSEC_OWN_MAX);
+		l->st.withdraw_dropped++;
+		cs_withdraw_next(l);
 	} else if (n == 0) {
 		cs_withdraw_next(l);	/* none (left) */
 	} else {

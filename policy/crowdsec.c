@@ -6,6 +6,7 @@
 #include "crowdsec.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -526,7 +527,8 @@ crowdsec_own_decisions(const char *buf, size_t len, const char *machine_id,
 				ret_ids[n++] = id;
 		}
 	}
+	i = json_is_array(root) ? json_array_size(root) : 0;
 	json_decref(root);
 	*ret_n = n;
-	return 0;
+	return i > INT_MAX ? INT_MAX : (int)i;
 }

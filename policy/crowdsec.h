@@ -83,9 +83,11 @@ bool crowdsec_url_cleartext(const char *url);
  * whose id is below below_alert (the API numbers alerts in order: ours
  * pushed since the peer was unblocked are kept), of origin "sockwatch",
  * type ban, scope Ip and value peer (never another machine's or
- * origin's, never a range). At most max ids into ret_ids. -EINVAL with
- * a reason in err for an answer that is not an array (or null, for
- * none); a malformed alert or decision is passed over. */
+ * origin's, never a range). At most max ids into ret_ids. Returns how
+ * many alerts the answer lists (a page as long as the limit asked for
+ * may hide more), or -EINVAL with a reason in err for an answer that is
+ * not an array (or null, for none); a malformed alert or decision is
+ * passed over. */
 int crowdsec_own_decisions(const char *buf, size_t len,
     const char *machine_id, const struct addr *peer, int64_t below_alert,
     int64_t *ret_ids, size_t max, size_t *ret_n, char *err, size_t errlen);

@@ -5,6 +5,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,13 +296,21 @@ test_own_decisions(void **state)
 	struct addr peer;
 	int64_t ids[CROWDSEC_OWN_MAX];
 	char err[256];
+	char *page;
+	json_t *j;
+	int listed;
 	size_t n;
 
 	(void)state;
+	/* Returned: how many alerts the answer lists. */
+	assert_non_null(j = json_loads(answer, 0, NULL));
+	listed = (int)json_array_size(j);
+	json_decref(j);
+	assert_true(listed > 5);
 	assert_int_equal(addr_parse("198.18.9.20", &peer), 0);
 	assert_int_equal(crowdsec_own_decisions(answer, strlen(answer),
 	    "agentA", &peer, INT64_MAX, ids, CROWDSEC_OWN_MAX, &n, err,
-	    sizeof(err)), 0);
+	    sizeof(err)), listed);
 	assert_int_equal(n, 3);
 	assert_int_equal(ids[0], 1);
 	assert_int_equal(ids[1], 7);
@@ -309,26 +318,42 @@ test_own_decisions(void **state)
 	/* Our alerts from 30 on came after the unblock. */
 	assert_int_equal(crowdsec_own_decisions(answer, strlen(answer),
 	    "agentA", &peer, 30, ids, CROWDSEC_OWN_MAX, &n, err,
-	    sizeof(err)), 0);
+	    sizeof(err)), listed);
 	assert_int_equal(n, 2);
 	assert_int_equal(ids[1], 7);
 	/* At most max. */
 	assert_int_equal(crowdsec_own_decisions(answer, strlen(answer),
-	    "agentA", &peer, INT64_MAX, ids, 1, &n, err, sizeof(err)), 0);
+	    "agentA", &peer, INT64_MAX, ids, 1, &n, err, sizeof(err)), listed);
 	assert_int_equal(n, 1);
 	/* Another machine finds its own only. */
 	assert_int_equal(crowdsec_own_decisions(answer, strlen(answer),
 	    "agentB", &peer, INT64_MAX, ids, CROWDSEC_OWN_MAX, &n, err,
-	    sizeof(err)), 0);
+	    sizeof(err)), listed);
 	assert_int_equal(n, 1);
 	assert_int_equal(ids[0], 2);
 	/* IPv6, as written. */
 	assert_int_equal(addr_parse("2001:db8:0::5", &peer), 0);
 	assert_int_equal(crowdsec_own_decisions(six, strlen(six), "agentA",
 	    &peer, INT64_MAX, ids, CROWDSEC_OWN_MAX, &n, err, sizeof(err)),
-	    0);
+	    1);
 	assert_int_equal(n, 1);
 	assert_int_equal(ids[0], 3);
+	/* A full page of another machine's alerts: none of ours, and it
+	 * says the page was full (ours may be on the next). */
+	assert_non_null(j = json_array());
+	for (listed = 0; listed < CROWDSEC_OWN_MAX; listed++)
+		assert_int_equal(json_array_append_new(j, json_pack(
+		    "{s:i, s:s, s:[{s:i, s:s, s:s, s:s, s:s}]}", "id",
+		    listed + 1, "machine_id", "agentB", "decisions", "id",
+		    listed + 1, "origin", "sockwatch", "scope", "Ip", "type",
+		    "ban", "value", "2001:db8::5")), 0);
+	assert_non_null(page = json_dumps(j, JSON_COMPACT));
+	json_decref(j);
+	assert_int_equal(crowdsec_own_decisions(page, strlen(page), "agentA",
+	    &peer, INT64_MAX, ids, CROWDSEC_OWN_MAX, &n, err, sizeof(err)),
+	    CROWDSEC_OWN_MAX);
+	assert_int_equal(n, 0);
+	free(page);
 	/* None: the API says null. */
 	assert_int_equal(crowdsec_own_decisions("null", 4, "agentA", &peer,
 	    INT64_MAX, ids, CROWDSEC_OWN_MAX, &n, err, sizeof(err)), 0);
