@@ -96,7 +96,7 @@ struct nft {
 	char *rbuf;			/* NFT_RBUF_SIZE */
 	char err[256];
 	atomic_bool cancelled;		/* nft_cancel(): stop reading */
-	uint32_t commits;		/* batches the kernel took */
+	uint32_t commits;		/* generations our batches made */
 };
 
 /* What a dump of our rules says: per rule its chain, set and count. */
