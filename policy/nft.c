@@ -1086,6 +1086,19 @@ nft_set_lists(struct nft *n, const struct nft_lists *l)
 	return r;
 }
 
+/* A batch that changes nothing but the kernel runs under the lock a
+ * commit holds until its events are sent: once it is answered, every
+ * commit before it has been heard. */
+int
+nft_sync(struct nft *n)
+{
+	int r;
+
+	if ((r = batch_begin(&n->b, n->seq)) < 0)
+		return nft_fail(n, r, "build sync", NULL);
+	return nft_commit(n);
+}
+
 int
 nft_remove(struct nft *n)
 {

@@ -134,6 +134,7 @@ int nft_range_prefix(const uint8_t *start, const uint8_t *last, size_t n);
 struct nftnl_set *nft_set_alloc(int set);
 int nft_fail(struct nft *n, int r, const char *what, const char *name);
 void nft_drain(struct nft *n);
+int nft_sync(struct nft *n);
 ssize_t nft_recv(struct nft *n);
 
 #endif
