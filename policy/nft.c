@@ -371,9 +371,13 @@ batch_put(struct nft_batch *b, struct nlmsghdr *nlh)
 	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
 }
 
+static int batch_table(struct nft_batch *b, uint16_t type);
+
 static int
 batch_begin(struct nft_batch *b, uint32_t seq)
 {
+	struct nlmsghdr *nlh;
+	size_t first;
 	int r;
 
 	b->len = 0;
@@ -382,6 +386,17 @@ batch_begin(struct nft_batch *b, uint32_t seq)
 	if ((r = batch_reserve(b, NFT_MSG_ROOM)) < 0)
 		return r;
 	batch_put(b, nftnl_batch_begin(b->buf, seq));
+	/* The kernel tells the committer the generation its commit made
+	 * when the batch's first message asks for an echo. A batch that
+	 * changes nothing (elements there already) makes none, so
+	 * nft_commit counts what it is told (nft_monitor_resume). That
+	 * first message is a no-op on our table, so that the echo costs
+	 * no per-element events. */
+	first = b->len;
+	if ((r = batch_table(b, NFT_MSG_NEWTABLE)) < 0)
+		return r;
+	nlh = (struct nlmsghdr *)(b->buf + first);
+	nlh->nlmsg_flags |= NLM_F_ECHO;
 	return 0;
 }
 
@@ -905,6 +920,7 @@ nft_commit(struct nft *n)
 {
 	struct nft_batch *b = &n->b;
 	size_t got = 0, bad = 0;
+	uint32_t gens = 0;
 	int r, err = 0;
 
 	if ((r = batch_end(b)) < 0)
@@ -933,6 +949,11 @@ nft_commit(struct nft *n)
 			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
 			uint32_t i = nlh->nlmsg_seq - b->seq0;
 
+			/* Echoed (batch_begin) before the acknowledgements,
+			 * as the commit sends it. */
+			if (nlh->nlmsg_type == (NFNL_SUBSYS_NFTABLES << 8 |
+			    NFT_MSG_NEWGEN))
+				gens++;
 			if (nlh->nlmsg_type != NLMSG_ERROR || i > b->nops)
 				continue;
 			if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
@@ -960,7 +981,7 @@ nft_commit(struct nft *n)
 			    sizeof(n->err) - strlen(n->err) - 1);
 		return err;
 	}
-	n->commits++;
+	n->commits += gens;
 	return 0;
 }
 
@@ -1063,6 +1084,19 @@ nft_set_lists(struct nft *n, const struct nft_lists *l)
 	plan_free(&p);
 	nft_trim(n);
 	return r;
+}
+
+/* A batch that changes nothing but the kernel runs under the lock a
+ * commit holds until its events are sent: once it is answered, every
+ * commit before it has been heard. */
+int
+nft_sync(struct nft *n)
+{
+	int r;
+
+	if ((r = batch_begin(&n->b, n->seq)) < 0)
+		return nft_fail(n, r, "build sync", NULL);
+	return nft_commit(n);
 }
 
 int

@@ -96,7 +96,7 @@ struct nft {
 	char *rbuf;			/* NFT_RBUF_SIZE */
 	char err[256];
 	atomic_bool cancelled;		/* nft_cancel(): stop reading */
-	uint32_t commits;		/* batches the kernel took */
+	uint32_t commits;		/* generations our batches made */
 };
 
 /* What a dump of our rules says: per rule its chain, set and count. */
@@ -134,6 +134,7 @@ int nft_range_prefix(const uint8_t *start, const uint8_t *last, size_t n);
 struct nftnl_set *nft_set_alloc(int set);
 int nft_fail(struct nft *n, int r, const char *what, const char *name);
 void nft_drain(struct nft *n);
+int nft_sync(struct nft *n);
 ssize_t nft_recv(struct nft *n);
 
 #endif

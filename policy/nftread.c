@@ -853,9 +853,12 @@ nft_monitor_pause(struct nft_monitor *m, struct nft *n)
 
 	if (m->paused)
 		return -EALREADY;
-	/* The generation first, while in the group: a commit before it is
-	 * heard, one after it moves it. */
-	if ((r = nft_gen(n, &m->gen)) < 0 ||
+	/* The generation first, while in the group: a commit after it
+	 * moves it. One before it is heard, but only once its events are
+	 * sent, which the kernel does after moving the generation (and the
+	 * generation is read without its lock): nft_sync waits for that
+	 * before the group is left. */
+	if ((r = nft_gen(n, &m->gen)) < 0 || (r = nft_sync(n)) < 0 ||
 	    (r = membership(m, NETLINK_DROP_MEMBERSHIP)) < 0)
 		return r;
 	m->commits = n->commits;

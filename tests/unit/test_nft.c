@@ -85,6 +85,15 @@ walk_batch(const char *buf, int len, uint32_t seq, struct walk *w)
 	assert_int_equal(nlh->nlmsg_seq, want++);
 	g = mnl_nlmsg_get_payload(nlh);
 	assert_int_equal(ntohs(g->res_id), NFNL_SUBSYS_NFTABLES);
+	/* First a no-op on the table asking for the echo of the
+	 * generation (nft_commit counts them). */
+	nlh = mnl_nlmsg_next(nlh, &len);
+	assert_true(mnl_nlmsg_ok(nlh, len));
+	assert_int_equal(nlh->nlmsg_seq, want++);
+	assert_int_equal(nlh->nlmsg_type, NFNL_SUBSYS_NFTABLES << 8 |
+	    NFT_MSG_NEWTABLE);
+	assert_true(nlh->nlmsg_flags & NLM_F_ECHO);
+	assert_false(nlh->nlmsg_flags & NLM_F_EXCL);
 	for (nlh = mnl_nlmsg_next(nlh, &len); mnl_nlmsg_ok(nlh, len);
 	    nlh = mnl_nlmsg_next(nlh, &len)) {
 		struct nftnl_set *s;
@@ -199,9 +208,13 @@ test_ban_batch(void **state)
 	e[0].peer.addr.family = AF_UNIX;
 	assert_int_equal(nft_build_ban_add(e, 1, 1, buf, BUFSZ),
 	    -EAFNOSUPPORT);
-	/* Nothing to do is still a well-formed (empty) batch. */
-	assert_int_equal(nft_build_ban_add(e, 0, 7, buf, BUFSZ),
-	    2 * NLMSG_ALIGN(NLMSG_HDRLEN + sizeof(struct nfgenmsg)));
+	/* Nothing to do is still a well-formed batch (of the table's
+	 * no-op only). */
+	len = nft_build_ban_add(e, 0, 7, buf, BUFSZ);
+	assert_true(len > 0);
+	w = (struct walk){ .lines = lines, .max = 64 };
+	walk_batch(buf, len, 7, &w);
+	assert_int_equal(w.msgs, 0);
 	free(buf);
 }
 
